@@ -1,0 +1,2 @@
+/** Benchmarks of keepalive. */
+package dev.keepalive.bench;

@@ -1,0 +1,140 @@
+package dev.keepalive;
+
+import dev.keepalive.internal.PoolKey;
+import java.time.Duration;
+
+/**
+ * What a client asks the manager for: a connection to scheme, address and port, with an optional
+ * context, timeout and proxy target. Immutable: each method returns a changed copy.
+ *
+ * <pre>{@code
+ * Allocation a = Allocation.to("http", "example.org", 80).context(myState).timeout(Duration.ofSeconds(5));
+ * }</pre>
+ *
+ * <p>Invalid input throws {@link IllegalArgumentException} naming the argument.
+ */
+public final class Allocation {
+  private final String scheme;
+  private final String addr;
+  private final int port;
+  private final Object context;
+  private final Duration timeout;
+  private final String forScheme;
+  private final String forAddr;
+  private final int forPort;
+  private final PoolKey key;
+
+  private Allocation(String scheme, String addr, int port, Object context, Duration timeout,
+      String forScheme, String forAddr, int forPort) {
+    this.scheme = scheme;
+    this.addr = addr;
+    this.port = port;
+    this.context = context;
+    this.timeout = timeout;
+    this.forScheme = forScheme;
+    this.forAddr = forAddr;
+    this.forPort = forPort;
+    this.key = new PoolKey(scheme, addr, port, forScheme, forAddr, forPort);
+  }
+
+  /**
+   * A request for a connection to {@code addr:port}, spoken in {@code scheme} ("http", "https",
+   * or any name: it separates sockets of different kinds to one address). {@code addr} is a host
+   * name or a literal IPv4 or IPv6 address (brackets optional).
+   */
+  public static Allocation to(String scheme, String addr, int port) {
+    return new Allocation(requireText(scheme, "scheme"), requireText(addr, "addr"),
+        requirePort(port, "port"), null, null, null, null, 0);
+  }
+
+  /** Data echoed back in the result; may be null. */
+  public Allocation context(Object context) {
+    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort);
+  }
+
+  /** How long the request may take in all (resolving, queueing, connecting); overrides the manager's. */
+  public Allocation timeout(Duration timeout) {
+    if (timeout == null || timeout.isZero() || timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+    }
+    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort);
+  }
+
+  /**
+   * The seed's {@code for_*}: the connection goes to this manager's addr:port (a proxy) on behalf
+   * of {@code forScheme://forAddr:forPort}. The target is part of the pool key, so sockets to one
+   * proxy for different targets are never mixed.
+   */
+  public Allocation forTarget(String forScheme, String forAddr, int forPort) {
+    return new Allocation(scheme, addr, port, context, timeout, requireText(forScheme, "forScheme"),
+        requireText(forAddr, "forAddr"), requirePort(forPort, "forPort"));
+  }
+
+  public String scheme() {
+    return scheme;
+  }
+
+  public String addr() {
+    return addr;
+  }
+
+  public int port() {
+    return port;
+  }
+
+  /** The context, or null. */
+  public Object context() {
+    return context;
+  }
+
+  /** The request's own timeout, or null when the manager's applies. */
+  public Duration timeout() {
+    return timeout;
+  }
+
+  /** The target scheme; the scheme when no target was set. */
+  public String forScheme() {
+    return forScheme == null ? scheme : forScheme;
+  }
+
+  /** The target address; the address when no target was set. */
+  public String forAddr() {
+    return forAddr == null ? addr : forAddr;
+  }
+
+  /** The target port; the port when no target was set. */
+  public int forPort() {
+    return forScheme == null ? port : forPort;
+  }
+
+  /** The pool key: sockets are shared only between allocations with equal keys. */
+  PoolKey key() {
+    return key;
+  }
+
+  @Override
+  public String toString() {
+    String s = "Allocation[" + scheme + "://" + addr + ":" + port;
+    if (forScheme != null) {
+      s += " for " + forScheme + "://" + forAddr + ":" + forPort;
+    }
+    return s + (timeout == null ? "" : " timeout " + timeout) + "]";
+  }
+
+  private static String requireText(String value, String name) {
+    if (value == null) {
+      throw new IllegalArgumentException(name + " must not be null");
+    }
+    if (value.isBlank()) {
+      throw new IllegalArgumentException(name + " must not be blank");
+    }
+    return value;
+  }
+
+  private static int requirePort(int port, String name) {
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException(name + " must be in 1..65535, was " + port);
+    }
+    return port;
+  }
+}

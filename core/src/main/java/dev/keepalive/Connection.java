@@ -1,0 +1,81 @@
+package dev.keepalive;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A connected socket lent by a {@link ConnectionManager}: one object per hand-out.
+ *
+ * <p>Give it back with {@link #close()} when the stream is at a message boundary (nothing unread,
+ * nothing half-written): the manager checks it and keeps it alive for the next request to the
+ * same key. Use {@link #discard()} when the stream is not reusable. A connection that becomes
+ * unreachable without either is reclaimed: its socket is closed and a warning is logged.
+ *
+ * <p>After close() or discard() every method of this object fails or reports closed; the socket
+ * may already serve another holder, who never sees this holder's events.
+ *
+ * <p>Choose one way of reading per hand-out: {@link #start} (events on the loop),
+ * {@link #inputStream()} (blocking, on your thread) or {@link #channel()} (non-blocking). Writes
+ * through {@link #write} and {@link #outputStream()} may be mixed: both go through one ordered
+ * queue.
+ */
+public interface Connection extends AutoCloseable {
+  String scheme();
+
+  String addr();
+
+  int port();
+
+  /** NEW, IMMEDIATE or DEFERRED. */
+  FromCache fromCache();
+
+  InetSocketAddress localAddress();
+
+  InetSocketAddress remoteAddress();
+
+  /** True until this holder closes or discards it, or the socket fails or is closed by the manager. */
+  boolean isOpen();
+
+  /**
+   * A non-blocking channel over the socket, valid for this hand-out only: a read may return 0.
+   * Closing it discards the connection.
+   */
+  ByteChannel channel();
+
+  /**
+   * Delivers input to {@code handler} on the event loop until EOF, error, close() or discard().
+   * A second call replaces the handler.
+   */
+  void start(ConnectionHandler handler);
+
+  /**
+   * Writes {@code src} after every earlier write; the future completes (on the event loop) when
+   * all of it is written. Do not touch {@code src} until then.
+   */
+  CompletableFuture<Void> write(ByteBuffer src);
+
+  /** A blocking view for reading on the caller's thread (never the event loop thread). */
+  InputStream inputStream();
+
+  /** A blocking view for writing on the caller's thread (never the event loop thread). */
+  OutputStream outputStream();
+
+  /**
+   * Shuts down the output side (sends FIN). The connection will not be pooled.
+   *
+   * @throws IOException if the socket fails
+   */
+  void shutdownOutput() throws IOException;
+
+  /** Gives the connection back to the keep-alive pool (the seed's free). Idempotent. */
+  @Override
+  void close();
+
+  /** Closes the socket for good and releases its slots (the seed's close). Idempotent. */
+  void discard();
+}

@@ -1,0 +1,331 @@
+package dev.keepalive;
+
+import dev.keepalive.internal.Clock;
+import dev.keepalive.internal.Failure;
+import dev.keepalive.internal.ManagerCore;
+import dev.keepalive.internal.Request;
+import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
+
+/**
+ * Hands out connected sockets to scheme/address/port, reusing kept-alive ones, within a per-host
+ * and a global limit.
+ *
+ * <p>Each manager runs one daemon event-loop thread that owns its sockets, its pool and its
+ * timers. Every public method is thread-safe. Results, futures' completions and connection
+ * handlers run on that thread: keep them short and never block in them.
+ *
+ * <pre>{@code
+ * try (ConnectionManager manager = ConnectionManager.create()) {
+ *   Connection c = manager.allocate(Allocation.to("http", "127.0.0.1", 8080)).get();
+ *   ... use c ...
+ *   c.close(); // back to the pool
+ * }
+ * }</pre>
+ */
+public final class ConnectionManager implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger("dev.keepalive");
+
+  private final ManagerCore core;
+  private final AtomicLong ids = new AtomicLong();
+  private volatile boolean shutdown;
+
+  private ConnectionManager(Builder b) {
+    this.core = new ManagerCore(b.maxPerHost, b.maxOpen, nanos(b.keepAlive), nanos(b.timeout),
+        b.resolver, b.bindAddress, Clock.SYSTEM);
+  }
+
+  /** A manager with every default: 4 per host, 128 open, 15 s keep-alive, 120 s timeout. */
+  public static ConnectionManager create() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Settings of a new manager; every setting is checked when it is made. */
+  public static final class Builder {
+    private int maxPerHost = 4;
+    private int maxOpen = 128;
+    private Duration keepAlive = Duration.ofSeconds(15);
+    private Duration timeout = Duration.ofSeconds(120);
+    private Resolver resolver = Resolver.system();
+    private InetAddress bindAddress;
+    private SSLContext sslContext;
+
+    private Builder() {}
+
+    /** Most sockets connecting or leased to one key at once; default 4. */
+    public Builder maxPerHost(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("maxPerHost must be >= 1, was " + n);
+      }
+      this.maxPerHost = n;
+      return this;
+    }
+
+    /** Most sockets the manager holds at once (connecting, leased and idle); default 128. */
+    public Builder maxOpen(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("maxOpen must be >= 1, was " + n);
+      }
+      this.maxOpen = n;
+      return this;
+    }
+
+    /** How long a pooled socket may stay idle before it is closed; default 15 s. */
+    public Builder keepAlive(Duration d) {
+      this.keepAlive = positive(d, "keepAlive");
+      return this;
+    }
+
+    /** The default time a request may take in all; default 120 s. */
+    public Builder timeout(Duration d) {
+      this.timeout = positive(d, "timeout");
+      return this;
+    }
+
+    /** Where host names are looked up; default {@link Resolver#system()}. */
+    public Builder resolver(Resolver r) {
+      if (r == null) {
+        throw new IllegalArgumentException("resolver must not be null");
+      }
+      this.resolver = r;
+      return this;
+    }
+
+    /** The local address of every client socket; default: chosen by the system. */
+    public Builder bindAddress(InetAddress a) {
+      if (a == null) {
+        throw new IllegalArgumentException("bindAddress must not be null");
+      }
+      this.bindAddress = a;
+      return this;
+    }
+
+    /** The TLS context for scheme "https"; default {@link SSLContext#getDefault()}. */
+    public Builder sslContext(SSLContext c) {
+      if (c == null) {
+        throw new IllegalArgumentException("sslContext must not be null");
+      }
+      this.sslContext = c;
+      return this;
+    }
+
+    /** Starts the manager's event loop. */
+    public ConnectionManager build() {
+      if (sslContext != null) {
+        LOG.log(Level.DEBUG, "sslContext is kept for https, which this version does not open");
+      }
+      return new ConnectionManager(this);
+    }
+  }
+
+  /**
+   * Asks for a connection (seed style). Returns the request id (> 0, unique in this manager) at
+   * once; {@code event} gets the result later, exactly once, on the event loop thread, never
+   * inside this call, unless the request is cancelled by {@link #deallocate}.
+   *
+   * @throws IllegalArgumentException if an argument is null
+   * @throws IllegalStateException after {@link #shutdown()} or {@link #close()}
+   */
+  public long allocate(Allocation request, Consumer<AllocationResult> event) {
+    if (request == null) {
+      throw new IllegalArgumentException("request must not be null");
+    }
+    if (event == null) {
+      throw new IllegalArgumentException("event must not be null");
+    }
+    long id = nextId();
+    submit(new CallbackRequest(id, request, event));
+    return id;
+  }
+
+  /**
+   * Asks for a connection (future style). The future completes on the event loop thread with the
+   * connection, or exceptionally with an {@link AllocationException}. Cancelling the future
+   * deallocates the request; a connection that arrives for a cancelled future is given back.
+   *
+   * @throws IllegalArgumentException if request is null
+   * @throws IllegalStateException after {@link #shutdown()} or {@link #close()}
+   */
+  public CompletableFuture<Connection> allocate(Allocation request) {
+    if (request == null) {
+      throw new IllegalArgumentException("request must not be null");
+    }
+    long id = nextId();
+    FutureRequest r = new FutureRequest(id, request, this);
+    submit(r);
+    return r.future;
+  }
+
+  /**
+   * Cancels a request not yet answered, in whatever phase it is (resolving, queued, connecting).
+   * Its event is then never called and every slot it held is released.
+   *
+   * @return true if it was cancelled; false if the id is unknown or already answered
+   */
+  public boolean deallocate(long requestId) {
+    return core.cancel(requestId);
+  }
+
+  /**
+   * Same as {@code connection.close()}: gives the connection back to the pool.
+   *
+   * @throws IllegalArgumentException if the connection is null or not from this manager
+   */
+  public void free(Connection connection) {
+    if (connection == null) {
+      throw new IllegalArgumentException("connection must not be null");
+    }
+    if (!core.owns(connection)) {
+      throw new IllegalArgumentException("connection was not allocated by this manager");
+    }
+    connection.close();
+  }
+
+  /**
+   * A snapshot of the counts. From the event loop thread it is exact; from other threads it is
+   * the last snapshot the loop published (before every delivery and every loop turn).
+   */
+  public PoolStats stats() {
+    return core.stats();
+  }
+
+  /**
+   * Stops taking requests: allocate() then throws IllegalStateException. Closes the idle pool
+   * and answers every pending request once with function "shutdown". Leased connections keep
+   * working until their holders close them; then they are closed, not pooled. Idempotent.
+   */
+  public void shutdown() {
+    shutdown = true;
+    core.shutdown();
+  }
+
+  /**
+   * {@link #shutdown()}, then closes leased connections too, stops the event loop thread and
+   * waits for it (unless called on it). Afterwards the manager holds no socket. Idempotent.
+   */
+  @Override
+  public void close() {
+    shutdown = true;
+    core.close();
+  }
+
+  @Override
+  public String toString() {
+    return "ConnectionManager" + stats();
+  }
+
+  private long nextId() {
+    if (shutdown) {
+      throw new IllegalStateException("connection manager is shut down");
+    }
+    return ids.incrementAndGet();
+  }
+
+  private void submit(Request r) {
+    if (!core.submit(r)) {
+      throw new IllegalStateException("connection manager is closed");
+    }
+  }
+
+  private static Duration positive(Duration d, String name) {
+    if (d == null || d.isZero() || d.isNegative()) {
+      throw new IllegalArgumentException(name + " must be positive, was " + d);
+    }
+    return d;
+  }
+
+  static long nanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  /** A request answered through a callback (seed style). */
+  private static final class CallbackRequest extends Request {
+    private final Allocation allocation;
+    private final Consumer<AllocationResult> event;
+
+    CallbackRequest(long id, Allocation a, Consumer<AllocationResult> event) {
+      super(id, a.key(), a.scheme(), a.addr(), a.port(),
+          a.timeout() == null ? -1 : nanos(a.timeout()));
+      this.allocation = a;
+      this.event = event;
+    }
+
+    @Override
+    protected void succeeded(Connection connection, FromCache how) {
+      deliver(new AllocationResult(id, allocation, connection, how, null, null, null));
+    }
+
+    @Override
+    protected void failed(Failure f) {
+      deliver(new AllocationResult(id, allocation, null, null, f.function(), f.errorNum(),
+          f.errorStr()));
+    }
+
+    private void deliver(AllocationResult result) {
+      try {
+        event.accept(result);
+      } catch (RuntimeException | Error e) {
+        LOG.log(Level.ERROR, "an allocation callback threw", e);
+      }
+    }
+  }
+
+  /** A request answered through a future; cancelling the future deallocates it. */
+  private static final class FutureRequest extends Request {
+    private final Allocation allocation;
+    final AllocationFuture future;
+
+    FutureRequest(long id, Allocation a, ConnectionManager manager) {
+      super(id, a.key(), a.scheme(), a.addr(), a.port(),
+          a.timeout() == null ? -1 : nanos(a.timeout()));
+      this.allocation = a;
+      this.future = new AllocationFuture(manager, id);
+    }
+
+    @Override
+    protected void succeeded(Connection connection, FromCache how) {
+      if (!future.complete(connection)) {
+        connection.close(); // cancelled meanwhile: nobody will use it
+      }
+    }
+
+    @Override
+    protected void failed(Failure f) {
+      future.completeExceptionally(new AllocationException(new AllocationResult(id, allocation,
+          null, null, f.function(), f.errorNum(), f.errorStr())));
+    }
+  }
+
+  /** Cancelling it deallocates the request. */
+  private static final class AllocationFuture extends CompletableFuture<Connection> {
+    private final ConnectionManager manager;
+    private final long id;
+
+    AllocationFuture(ConnectionManager manager, long id) {
+      this.manager = manager;
+      this.id = id;
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      if (isDone()) {
+        return false;
+      }
+      manager.deallocate(id);
+      return super.cancel(mayInterruptIfRunning);
+    }
+  }
+}

@@ -1,0 +1,80 @@
+package dev.keepalive.internal;
+
+import java.io.IOException;
+import java.util.Map;
+
+/**
+ * Maps the JDK's socket exceptions back to the Linux errno the seed reports. The JDK keeps only
+ * strerror's text in the message, so the text is the key.
+ */
+public final class Errno {
+  public static final int EMFILE = 24;
+  public static final int ECONNRESET = 104;
+  public static final int ETIMEDOUT = 110;
+  public static final int ECONNREFUSED = 111;
+
+  private static final Map<String, Integer> BY_TEXT = Map.ofEntries(
+      Map.entry("Operation not permitted", 1),
+      Map.entry("Permission denied", 13),
+      Map.entry("Invalid argument", 22),
+      Map.entry("Too many open files in system", 23),
+      Map.entry("Too many open files", EMFILE),
+      Map.entry("Broken pipe", 32),
+      Map.entry("Address family not supported by protocol", 97),
+      Map.entry("Address already in use", 98),
+      Map.entry("Cannot assign requested address", 99),
+      Map.entry("Network is unreachable", 101),
+      Map.entry("Software caused connection abort", 103),
+      Map.entry("Connection reset by peer", ECONNRESET),
+      Map.entry("Connection reset", ECONNRESET),
+      Map.entry("Connection timed out", ETIMEDOUT),
+      Map.entry("Connection refused", ECONNREFUSED),
+      Map.entry("No route to host", 113));
+
+  private Errno() {}
+
+  /** The failure of {@code function} caused by {@code e}. */
+  public static Failure failure(String function, Throwable e) {
+    String text = e.getMessage();
+    if (text != null) {
+      Integer num = BY_TEXT.get(text);
+      if (num == null) {
+        // e.g. "Connection refused: connect": the longest known text the message starts with
+        String best = null;
+        for (Map.Entry<String, Integer> en : BY_TEXT.entrySet()) {
+          if (text.startsWith(en.getKey()) && (best == null || en.getKey().length() > best.length())) {
+            best = en.getKey();
+            num = en.getValue();
+          }
+        }
+      }
+      if (num != null) {
+        return new Failure(function, num, strerror(num));
+      }
+      return new Failure(function, null, text);
+    }
+    return new Failure(function, null, e.getClass().getSimpleName());
+  }
+
+  /** The failure of {@code function} caused by {@code e}. */
+  public static Failure failure(String function, IOException e) {
+    return failure(function, (Throwable) e);
+  }
+
+  /** strerror()'s text for the numbers this class knows. */
+  public static String strerror(int num) {
+    switch (num) {
+      case ECONNRESET:
+        return "Connection reset by peer";
+      case EMFILE:
+        return "Too many open files";
+      default:
+        for (Map.Entry<String, Integer> en : BY_TEXT.entrySet()) {
+          if (en.getValue() == num) {
+            return en.getKey();
+          }
+        }
+        return "errno " + num;
+    }
+  }
+}

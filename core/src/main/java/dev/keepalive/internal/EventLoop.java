@@ -1,0 +1,211 @@
+package dev.keepalive.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.System.Logger.Level;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.util.ArrayDeque;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * One daemon thread with a {@link Selector}: it runs every task of one manager, dispatches socket
+ * readiness, and wakes up for the driver's next deadline. All pool state is confined to it, so
+ * nothing in the pool takes a lock.
+ *
+ * <p>Tasks from other threads go through a lock-free inbox; the selector is woken only when the
+ * loop is (about to be) asleep, once per sleep however many tasks arrive. Tasks the loop gives
+ * itself run later in order, never on the stack that submitted them. Each turn runs a bounded
+ * batch of tasks, then polls the selector, so I/O is never starved by a stream of tasks.
+ */
+public final class EventLoop {
+  /** What the loop drives. Every method runs on the loop thread. */
+  public interface Driver {
+    /** A registered channel is ready. */
+    void onReady(SelectionKey key);
+
+    /** Called once per turn before the loop may sleep: run due timers; return the next deadline
+     *  in clock nanos, or Long.MAX_VALUE for none. */
+    long onTurn();
+
+    /** The loop is stopping: close what is left. */
+    void onStop();
+  }
+
+  private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
+  private static final int BATCH = 4096;
+
+  private final Selector selector;
+  private final Thread thread;
+  private final Clock clock;
+  private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
+  private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+  private final AtomicBoolean sleeping = new AtomicBoolean();
+  private volatile boolean terminated;
+  private boolean stopRequested;
+  private Driver driver;
+
+  public EventLoop(String name, Clock clock) {
+    try {
+      this.selector = Selector.open();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open a selector", e);
+    }
+    this.clock = clock;
+    this.thread = new Thread(this::run, name);
+    this.thread.setDaemon(true);
+  }
+
+  /** Starts the thread. */
+  public void start(Driver driver) {
+    this.driver = driver;
+    thread.start();
+  }
+
+  public Selector selector() {
+    return selector;
+  }
+
+  public boolean inLoop() {
+    return Thread.currentThread() == thread;
+  }
+
+  public boolean isTerminated() {
+    return terminated;
+  }
+
+  /**
+   * Runs {@code task} on the loop, after the tasks submitted before it. From the loop thread it
+   * runs later, never on the caller's stack. False when the loop has terminated: the task will
+   * not run.
+   */
+  public boolean execute(Runnable task) {
+    if (Thread.currentThread() == thread) {
+      tasks.add(task);
+      return true;
+    }
+    if (terminated) {
+      return false;
+    }
+    inbox.add(task);
+    if (terminated && inbox.remove(task)) {
+      return false; // the final drain is over (or will not see it): it will never run
+    }
+    if (sleeping.get() && sleeping.compareAndSet(true, false)) {
+      selector.wakeup();
+    }
+    return true;
+  }
+
+  /** Asks the loop to stop after the tasks already queued. Loop thread only. */
+  public void stop() {
+    stopRequested = true;
+  }
+
+  /** Waits for the thread to end (no-op on the loop thread itself). */
+  public void awaitTermination() {
+    if (inLoop()) {
+      return;
+    }
+    boolean interrupted = false;
+    while (thread.isAlive()) {
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private void run() {
+    try {
+      while (!stopRequested) {
+        runTasks();
+        long next = driver.onTurn();
+        if (stopRequested) {
+          break;
+        }
+        select(next);
+      }
+    } catch (Throwable t) {
+      LOG.log(Level.ERROR, "event loop " + thread.getName() + " failed", t);
+    } finally {
+      terminate();
+    }
+  }
+
+  private void select(long next) throws IOException {
+    if (!tasks.isEmpty() || !inbox.isEmpty()) {
+      selector.selectNow(this::ready);
+      return;
+    }
+    sleeping.set(true);
+    long timeoutMs = 0; // forever
+    if (next != Long.MAX_VALUE) {
+      long wait = next - clock.nanoTime();
+      timeoutMs = wait <= 0 ? -1 : Math.max(1, (wait + 999_999) / 1_000_000);
+    }
+    if (timeoutMs < 0 || !inbox.isEmpty()) {
+      sleeping.set(false);
+      selector.selectNow(this::ready);
+      return;
+    }
+    selector.select(this::ready, timeoutMs);
+    sleeping.set(false);
+  }
+
+  private void ready(SelectionKey key) {
+    try {
+      driver.onReady(key);
+    } catch (Throwable t) {
+      LOG.log(Level.ERROR, "unexpected failure handling " + key.attachment(), t);
+    }
+  }
+
+  private void runTasks() {
+    Runnable t;
+    while ((t = inbox.poll()) != null) {
+      tasks.add(t);
+    }
+    for (int i = 0; i < BATCH && (t = tasks.poll()) != null; i++) {
+      runSafely(t);
+    }
+  }
+
+  private static void runSafely(Runnable t) {
+    try {
+      t.run();
+    } catch (Throwable e) {
+      LOG.log(Level.ERROR, "a task on the event loop failed", e);
+    }
+  }
+
+  private void terminate() {
+    terminated = true;
+    // Whatever was accepted before termination still runs (deliveries, give-backs).
+    for (int round = 0; round < 1_000_000; round++) {
+      Runnable t = tasks.poll();
+      if (t == null) {
+        t = inbox.poll();
+      }
+      if (t == null) {
+        break;
+      }
+      runSafely(t);
+    }
+    try {
+      driver.onStop();
+    } catch (Throwable e) {
+      LOG.log(Level.ERROR, "closing the event loop's sockets failed", e);
+    }
+    try {
+      selector.close();
+    } catch (IOException e) {
+      LOG.log(Level.WARNING, "closing the selector failed", e);
+    }
+  }
+}

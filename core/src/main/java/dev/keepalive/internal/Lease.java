@@ -1,0 +1,298 @@
+package dev.keepalive.internal;
+
+import dev.keepalive.Connection;
+import dev.keepalive.ConnectionHandler;
+import dev.keepalive.FromCache;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.lang.ref.Cleaner;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The state of one hand-out of a socket: its holder's handler, queued writes and blocked reader.
+ * The socket points to its current lease; a new hand-out gets a new lease, so nothing of an old
+ * holder reaches a new one. The public face is {@link LeasedConnection}; the lease holds no
+ * reference to it (except while a handler is started), so a forgotten connection becomes
+ * unreachable and this lease, as its Cleaner action, reclaims the socket.
+ *
+ * <p>Fields are confined to the event loop except the two volatile flags.
+ */
+final class Lease implements Runnable {
+  private static final System.Logger LOG = System.getLogger("dev.keepalive");
+  private static final VarHandle HOLDER_DONE;
+
+  static {
+    try {
+      HOLDER_DONE = MethodHandles.lookup().findVarHandle(Lease.class, "holderDone", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  /** One queued write and its future. */
+  private static final class PendingWrite {
+    final ByteBuffer src;
+    final CompletableFuture<Void> done;
+
+    PendingWrite(ByteBuffer src, CompletableFuture<Void> done) {
+      this.src = src;
+      this.done = done;
+    }
+  }
+
+  final ManagerCore core;
+  final PooledSocket socket;
+  final SocketChannel channel;
+  final Request request;
+  final FromCache fromCache;
+  Cleaner.Cleanable cleanable;
+
+  /** 1 once the holder closed or discarded it, or it was reclaimed. */
+  @SuppressWarnings("unused")
+  private volatile int holderDone;
+  /** True once the loop ended it: given back, discarded, or closed with the manager. */
+  volatile boolean ended;
+  volatile boolean outputShutdown;
+
+  private ConnectionHandler handler;
+  private Connection handlerOwner;
+  private boolean inputEnded;
+  private boolean broken;
+  private ArrayDeque<PendingWrite> writes;
+  private CompletableFuture<Void> readWaiter;
+
+  Lease(ManagerCore core, PooledSocket socket, Request request) {
+    this.core = core;
+    this.socket = socket;
+    this.channel = socket.channel;
+    this.request = request;
+    this.fromCache = request.fromCache;
+    this.ended = socket.state != PooledSocket.LEASED;
+  }
+
+  /** Marks the holder done; true for the first caller only. */
+  boolean markHolderDone() {
+    return HOLDER_DONE.compareAndSet(this, 0, 1);
+  }
+
+  boolean holderDone() {
+    return holderDone != 0;
+  }
+
+  boolean isOpen() {
+    return holderDone == 0 && !ended && channel != null && channel.isOpen();
+  }
+
+  /** The Cleaner action: the connection became unreachable (or was closed explicitly). */
+  @Override
+  public void run() {
+    if (markHolderDone()) {
+      core.reclaim(this);
+    }
+  }
+
+  // ---- on the loop ----
+
+  void start(ConnectionHandler h, Connection owner) {
+    if (ended) {
+      return;
+    }
+    handler = h;
+    handlerOwner = owner;
+    updateInterest();
+  }
+
+  void write(ByteBuffer src, CompletableFuture<Void> done) {
+    if (ended || broken) {
+      done.completeExceptionally(new ClosedChannelException());
+      return;
+    }
+    if (writes == null || writes.isEmpty()) {
+      try {
+        while (src.hasRemaining() && channel.write(src) > 0) {
+          // keep writing while the socket takes it
+        }
+      } catch (IOException e) {
+        fail(e);
+        done.completeExceptionally(e);
+        return;
+      }
+      if (!src.hasRemaining()) {
+        done.complete(null);
+        return;
+      }
+    }
+    if (writes == null) {
+      writes = new ArrayDeque<>();
+    }
+    writes.add(new PendingWrite(src, done));
+    updateInterest();
+  }
+
+  /** A blocked reader wants to know when the socket is readable. */
+  void awaitReadable(CompletableFuture<Void> waiter) {
+    if (ended) {
+      waiter.complete(null);
+      return;
+    }
+    if (readWaiter != null) {
+      readWaiter.complete(null);
+    }
+    readWaiter = waiter;
+    updateInterest();
+  }
+
+  void onReady(int readyOps) {
+    if ((readyOps & SelectionKey.OP_WRITE) != 0) {
+      flushWrites();
+    }
+    if (!ended && (readyOps & SelectionKey.OP_READ) != 0) {
+      CompletableFuture<Void> w = readWaiter;
+      if (w != null) {
+        readWaiter = null;
+        w.complete(null);
+      }
+      if (handler != null && !inputEnded) {
+        readIntoHandler();
+      }
+    }
+    if (!ended) {
+      updateInterest();
+    }
+  }
+
+  /**
+   * Ends this lease on the loop: pending writes fail, a blocked reader is released, the handler
+   * is dropped. True when writes were still pending (the stream is then half-written).
+   */
+  boolean end() {
+    if (ended) {
+      return false;
+    }
+    ended = true;
+    handler = null;
+    handlerOwner = null;
+    CompletableFuture<Void> w = readWaiter;
+    readWaiter = null;
+    if (w != null) {
+      w.complete(null);
+    }
+    boolean pending = writes != null && !writes.isEmpty();
+    if (pending) {
+      ClosedChannelException closed = new ClosedChannelException();
+      PendingWrite p;
+      while ((p = writes.poll()) != null) {
+        p.done.completeExceptionally(closed);
+      }
+    }
+    return pending;
+  }
+
+  /** True when the stream is not fit for another holder whatever the socket says. */
+  boolean unreusable() {
+    return outputShutdown || broken || inputEnded;
+  }
+
+  private void flushWrites() {
+    PendingWrite p;
+    while (writes != null && (p = writes.peek()) != null) {
+      try {
+        while (p.src.hasRemaining() && channel.write(p.src) > 0) {
+          // keep writing while the socket takes it
+        }
+      } catch (IOException e) {
+        fail(e);
+        return;
+      }
+      if (p.src.hasRemaining()) {
+        return;
+      }
+      writes.poll();
+      p.done.complete(null);
+      if (ended) {
+        return;
+      }
+    }
+  }
+
+  private void readIntoHandler() {
+    ByteBuffer buf = core.readBuffer;
+    for (int i = 0; i < 16 && handler != null && !ended; i++) {
+      buf.clear();
+      int n;
+      try {
+        n = channel.read(buf);
+      } catch (IOException e) {
+        inputEnded = true;
+        broken = true;
+        ConnectionHandler h = handler;
+        Connection owner = handlerOwner;
+        handler = null;
+        handlerOwner = null;
+        try {
+          h.onError(owner, e);
+        } catch (RuntimeException | Error t) {
+          LOG.log(Level.ERROR, "a connection handler's onError threw", t);
+        }
+        return;
+      }
+      if (n == 0) {
+        return;
+      }
+      if (n < 0) {
+        inputEnded = true;
+        ConnectionHandler h = handler;
+        Connection owner = handlerOwner;
+        handler = null;
+        handlerOwner = null;
+        try {
+          h.onEof(owner);
+        } catch (RuntimeException | Error t) {
+          LOG.log(Level.ERROR, "a connection handler's onEof threw", t);
+        }
+        return;
+      }
+      buf.flip();
+      try {
+        handler.onInput(handlerOwner, buf);
+      } catch (RuntimeException | Error t) {
+        LOG.log(Level.ERROR, "a connection handler's onInput threw", t);
+      }
+    }
+  }
+
+  /** A write failed: the stream is broken; every queued write fails with the same error. */
+  private void fail(IOException e) {
+    broken = true;
+    if (writes != null) {
+      PendingWrite p;
+      while ((p = writes.poll()) != null) {
+        p.done.completeExceptionally(e);
+      }
+    }
+  }
+
+  private void updateInterest() {
+    SelectionKey key = socket.key;
+    if (ended || key == null || !key.isValid()) {
+      return;
+    }
+    int ops = 0;
+    if ((handler != null && !inputEnded) || readWaiter != null) {
+      ops |= SelectionKey.OP_READ;
+    }
+    if (writes != null && !writes.isEmpty()) {
+      ops |= SelectionKey.OP_WRITE;
+    }
+    if (key.interestOps() != ops) {
+      key.interestOps(ops);
+    }
+  }
+}

@@ -1,0 +1,151 @@
+package dev.keepalive.internal;
+
+import dev.keepalive.Connection;
+import dev.keepalive.ConnectionHandler;
+import dev.keepalive.FromCache;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ByteChannel;
+import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The {@link Connection} a holder gets: a thin, thread-safe face over one {@link Lease}. Calls
+ * from other threads are handed to the event loop; calls on the loop run inline.
+ */
+public final class LeasedConnection implements Connection {
+  final Lease lease;
+  private ByteChannel channelView;
+  private InputStream in;
+  private OutputStream out;
+
+  LeasedConnection(Lease lease) {
+    this.lease = lease;
+  }
+
+  @Override
+  public String scheme() {
+    return lease.request.scheme;
+  }
+
+  @Override
+  public String addr() {
+    return lease.request.addr;
+  }
+
+  @Override
+  public int port() {
+    return lease.request.port;
+  }
+
+  @Override
+  public FromCache fromCache() {
+    return lease.fromCache;
+  }
+
+  @Override
+  public InetSocketAddress localAddress() {
+    try {
+      return (InetSocketAddress) lease.channel.getLocalAddress();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public InetSocketAddress remoteAddress() {
+    try {
+      return (InetSocketAddress) lease.channel.getRemoteAddress();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  @Override
+  public boolean isOpen() {
+    return lease.isOpen();
+  }
+
+  @Override
+  public synchronized ByteChannel channel() {
+    if (channelView == null) {
+      channelView = new LeaseChannel(this);
+    }
+    return channelView;
+  }
+
+  @Override
+  public void start(ConnectionHandler handler) {
+    if (handler == null) {
+      throw new IllegalArgumentException("handler must not be null");
+    }
+    if (lease.holderDone()) {
+      throw new IllegalStateException("connection is closed");
+    }
+    lease.core.onLoop(() -> lease.start(handler, this));
+  }
+
+  @Override
+  public CompletableFuture<Void> write(ByteBuffer src) {
+    if (src == null) {
+      throw new IllegalArgumentException("src must not be null");
+    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    if (lease.holderDone() || !lease.core.onLoop(() -> lease.write(src, done))) {
+      done.completeExceptionally(new ClosedChannelException());
+    }
+    return done;
+  }
+
+  @Override
+  public synchronized InputStream inputStream() {
+    if (in == null) {
+      in = new LeaseInputStream(this);
+    }
+    return in;
+  }
+
+  @Override
+  public synchronized OutputStream outputStream() {
+    if (out == null) {
+      out = new LeaseOutputStream(this);
+    }
+    return out;
+  }
+
+  @Override
+  public void shutdownOutput() throws IOException {
+    if (!isOpen()) {
+      throw new ClosedChannelException();
+    }
+    lease.outputShutdown = true;
+    lease.channel.shutdownOutput();
+  }
+
+  @Override
+  public void close() {
+    end(false);
+  }
+
+  @Override
+  public void discard() {
+    end(true);
+  }
+
+  private void end(boolean discard) {
+    if (!lease.markHolderDone()) {
+      return;
+    }
+    lease.cleanable.clean(); // the action sees the holder done and does nothing
+    lease.core.giveBack(lease, discard);
+  }
+
+  @Override
+  public String toString() {
+    return "Connection[" + scheme() + "://" + addr() + ":" + port() + " " + fromCache()
+        + (isOpen() ? "" : " closed") + "]";
+  }
+}

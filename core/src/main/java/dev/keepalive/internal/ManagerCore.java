@@ -1,0 +1,314 @@
+package dev.keepalive.internal;
+
+import dev.keepalive.Connection;
+import dev.keepalive.PoolStats;
+import dev.keepalive.Resolver;
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.lang.ref.Cleaner;
+import java.net.InetAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One manager's machinery: wires the {@link Pool}'s decisions to the {@link EventLoop}, {@link Dns}
+ * and {@link Connector}, checks sockets as they move in and out of the pool, and hands requests,
+ * give-backs and lifecycle calls from any thread to the loop.
+ */
+public final class ManagerCore implements Pool.Io, EventLoop.Driver {
+  private static final System.Logger LOG = System.getLogger("dev.keepalive");
+  private static final Cleaner CLEANER = Cleaner.create();
+  private static final AtomicInteger LOOPS = new AtomicInteger();
+
+  final EventLoop loop;
+  private final Pool pool;
+  private final Dns dns;
+  private final Connector connector;
+  /** Where the loop reads input for handlers; valid only during a handler call. */
+  final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
+  /** One byte to probe a socket for unread data or EOF. */
+  private final ByteBuffer probe = ByteBuffer.allocateDirect(1);
+  private volatile PoolStats published = new PoolStats(0, 0, 0, 0, 0);
+  private boolean closing;
+
+  public ManagerCore(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
+      Resolver resolver, InetAddress bindAddress, Clock clock) {
+    this.loop = new EventLoop("keepalive-loop-" + LOOPS.incrementAndGet(), clock);
+    this.dns = new Dns(resolver, loop);
+    this.connector = new Connector(loop, bindAddress);
+    this.pool = new Pool(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, clock, this);
+    dns.attach(pool);
+    connector.attach(pool);
+    loop.start(this);
+  }
+
+  // ---- entry points, any thread ----
+
+  /** Submits a new request. False when the loop has ended (the manager is closed). */
+  public boolean submit(Request r) {
+    r.core = this;
+    return onLoop(() -> admit(r));
+  }
+
+  /** Cancels an unanswered request; see ConnectionManager.deallocate. */
+  public boolean cancel(long id) {
+    if (loop.inLoop()) {
+      return pool.cancel(id);
+    }
+    CompletableFuture<Boolean> result = new CompletableFuture<>();
+    if (!loop.execute(() -> result.complete(pool.cancel(id)))) {
+      return false;
+    }
+    return result.join();
+  }
+
+  public PoolStats stats() {
+    return loop.inLoop() ? pool.stats() : published;
+  }
+
+  public void shutdown() {
+    onLoop(() -> {
+      pool.shutdown();
+      stopIfDrained();
+    });
+  }
+
+  /** Shuts down, closes leased sockets after pending deliveries, stops the loop and waits. */
+  public void close() {
+    onLoop(() -> {
+      closing = true;
+      pool.shutdown();
+      // queued behind the deliveries the shutdown just made
+      loop.execute(() -> {
+        pool.forEachLeased(s -> {
+          Lease l = s.lease;
+          if (l != null) {
+            l.end();
+            s.lease = null;
+          }
+          pool.release(s, Pool.Disposal.CLOSE);
+        });
+        loop.stop();
+      });
+    });
+    loop.awaitTermination();
+  }
+
+  /** True when {@code c} was handed out by this manager. */
+  public boolean owns(Connection c) {
+    return c instanceof LeasedConnection && ((LeasedConnection) c).lease.core == this;
+  }
+
+  /** Runs {@code task} inline on the loop thread, else hands it to the loop. */
+  boolean onLoop(Runnable task) {
+    if (loop.inLoop()) {
+      task.run();
+      return true;
+    }
+    return loop.execute(task);
+  }
+
+  // ---- connections ----
+
+  /** The connection to deliver for an answered request (at delivery time, on the loop). */
+  Connection connectionFor(Request r) {
+    PooledSocket s = r.socket;
+    Lease lease = new Lease(this, s, r);
+    if (!lease.ended) {
+      s.lease = lease;
+    }
+    LeasedConnection c = new LeasedConnection(lease);
+    lease.cleanable = CLEANER.register(c, lease);
+    return c;
+  }
+
+  /** A holder closed or discarded its connection (any thread). */
+  void giveBack(Lease lease, boolean discard) {
+    onLoop(() -> takeBack(lease, discard));
+  }
+
+  /** A connection became unreachable without close() or discard() (Cleaner thread). */
+  void reclaim(Lease lease) {
+    loop.execute(() -> {
+      if (!lease.ended) {
+        LOG.log(Level.WARNING, "a connection to {0}://{1}:{2} was never closed; its socket was "
+            + "discarded (call close() or discard() on every Connection)",
+            lease.request.scheme, lease.request.addr, String.valueOf(lease.request.port));
+        takeBack(lease, true);
+      }
+    });
+  }
+
+  private void takeBack(Lease lease, boolean discard) {
+    PooledSocket s = lease.socket;
+    if (lease.ended || s.lease != lease) {
+      return;
+    }
+    boolean halfWritten = lease.end();
+    s.lease = null;
+    Pool.Disposal disposal;
+    if (discard || halfWritten || lease.unreusable()) {
+      disposal = Pool.Disposal.CLOSE;
+    } else {
+      int n = probe(s);
+      disposal = n == 0 ? Pool.Disposal.POOL : n > 0 ? Pool.Disposal.RESET : Pool.Disposal.CLOSE;
+    }
+    pool.release(s, disposal);
+    stopIfDrained();
+  }
+
+  // ---- Pool.Io ----
+
+  @Override
+  public void resolve(Request r) {
+    dns.resolve(r);
+  }
+
+  @Override
+  public void abandonResolve(Request r) {
+    dns.abandon(r);
+  }
+
+  @Override
+  public Failure connect(PooledSocket s, Request r) {
+    return connector.connect(s, r);
+  }
+
+  @Override
+  public boolean isClean(PooledSocket s) {
+    return probe(s) == 0;
+  }
+
+  @Override
+  public void watchIdle(PooledSocket s) {
+    if (s.key != null && s.key.isValid()) {
+      s.key.interestOps(SelectionKey.OP_READ);
+    }
+  }
+
+  @Override
+  public void close(PooledSocket s, boolean reset) {
+    Lease l = s.lease;
+    if (l != null) {
+      l.end();
+      s.lease = null;
+    }
+    SocketChannel ch = s.channel;
+    if (reset && ch != null && ch.isOpen()) {
+      try {
+        ch.setOption(StandardSocketOptions.SO_LINGER, 0);
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    Connector.closeChannel(s);
+  }
+
+  @Override
+  public void answer(Request r) {
+    PooledSocket s = r.socket;
+    if (r.failure == null && s.key != null && s.key.isValid()) {
+      s.key.interestOps(0); // leaving the pool: the new holder chooses what to watch
+    }
+    loop.execute(r);
+  }
+
+  // ---- EventLoop.Driver ----
+
+  @Override
+  public void onReady(SelectionKey key) {
+    if (!key.isValid()) {
+      return;
+    }
+    PooledSocket s = (PooledSocket) key.attachment();
+    switch (s.state) {
+      case PooledSocket.CONNECTING:
+        connector.finish(s);
+        break;
+      case PooledSocket.IDLE: {
+        int n = probe(s);
+        if (n != 0) {
+          pool.idleActivity(s, n > 0);
+        }
+        break;
+      }
+      case PooledSocket.LEASED:
+        if (s.lease != null) {
+          s.lease.onReady(key.readyOps());
+        } else {
+          key.interestOps(0);
+        }
+        break;
+      default:
+        key.cancel();
+    }
+  }
+
+  @Override
+  public long onTurn() {
+    pool.expire();
+    publishStats();
+    return pool.nextDeadline();
+  }
+
+  @Override
+  public void onStop() {
+    for (SelectionKey key : loop.selector().keys()) {
+      try {
+        key.channel().close();
+      } catch (IOException ignored) {
+        // closing everything
+      }
+    }
+    publishStats();
+  }
+
+  /** Publishes the pool's counts for readers on other threads, when they changed. */
+  void publishStats() {
+    PoolStats now = pool.stats();
+    if (!now.equals(published)) {
+      published = now;
+    }
+  }
+
+  // ---- internals ----
+
+  private void admit(Request r) {
+    if (r.key.scheme.equals("https")) {
+      r.failure = new Failure("sslify", null,
+          "TLS is not available in this version of keepalive (scheme https)");
+      r.state = Request.ANSWERED;
+      loop.execute(r);
+      return;
+    }
+    pool.allocate(r);
+  }
+
+  /**
+   * Reads at most one byte: 0 when the socket has nothing to say (fit for reuse), 1 when it had
+   * unread data, -1 at EOF, error or closed.
+   */
+  private int probe(PooledSocket s) {
+    SocketChannel ch = s.channel;
+    if (ch == null || !ch.isOpen()) {
+      return -1;
+    }
+    probe.clear();
+    try {
+      return ch.read(probe);
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  /** After shutdown, stop the loop once no socket is left (close() stops it itself). */
+  private void stopIfDrained() {
+    if (pool.isShutdown() && !closing && pool.open() == 0) {
+      loop.stop();
+    }
+  }
+}

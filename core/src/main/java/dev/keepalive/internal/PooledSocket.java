@@ -1,0 +1,47 @@
+package dev.keepalive.internal;
+
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+
+/**
+ * One socket the manager owns, for its whole life: CONNECTING, then LEASED and IDLE in turn,
+ * then CLOSED. The pool's decisions use only its state, host and list links; the channel and
+ * selection key are for the I/O side (null in tests that drive the pool without sockets).
+ */
+public final class PooledSocket {
+  static final int CONNECTING = 0;
+  static final int LEASED = 1;
+  static final int IDLE = 2;
+  static final int CLOSED = 3;
+
+  final Host host;
+  int state = CONNECTING;
+  /** The request this socket is being connected for (CONNECTING only). */
+  Request request;
+  /** When it last entered the pool (IDLE only), in clock nanos. */
+  long idleSince;
+
+  // Links in the host's idle list (most recently used first).
+  PooledSocket hostPrev;
+  PooledSocket hostNext;
+  // Links in the pool-wide list it is in: idle sockets by age (LRU first), or leased sockets.
+  PooledSocket prev;
+  PooledSocket next;
+
+  // I/O side
+  SocketChannel channel;
+  SelectionKey key;
+  /** The next address to try while connecting. */
+  int addressIndex;
+  /** The current holder's state (LEASED only). */
+  Lease lease;
+
+  PooledSocket(Host host) {
+    this.host = host;
+  }
+
+  @Override
+  public String toString() {
+    return "PooledSocket[" + host.key + " state " + state + "]";
+  }
+}

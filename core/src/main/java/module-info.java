@@ -1,0 +1,9 @@
+/**
+ * keepalive-core: a keep-alive connection manager for Java network clients.
+ *
+ * <p>Only {@code dev.keepalive} is exported; {@code dev.keepalive.internal} is the machinery
+ * (event loop, pool, queue, DNS, connector, connection object) and may change at any time.
+ */
+module dev.keepalive {
+  exports dev.keepalive;
+}
