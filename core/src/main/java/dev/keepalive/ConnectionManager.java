@@ -8,6 +8,9 @@ import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
@@ -311,12 +314,44 @@ public final class ConnectionManager implements AutoCloseable {
 
   /** Cancelling it deallocates the request. */
   private static final class AllocationFuture extends CompletableFuture<Connection> {
+    private static final long SPIN_NANOS = Long.getLong("dev.keepalive.spinMicros", 20) * 1000;
+
     private final ConnectionManager manager;
     private final long id;
 
     AllocationFuture(ConnectionManager manager, long id) {
       this.manager = manager;
       this.id = id;
+    }
+
+    /**
+     * Polls briefly before parking: a pooled connection usually arrives within microseconds, and
+     * a parked thread costs a wake-up on both sides.
+     */
+    private void spinUntilDone() {
+      long end = System.nanoTime() + SPIN_NANOS;
+      while (!isDone() && System.nanoTime() - end < 0) {
+        Thread.onSpinWait();
+      }
+    }
+
+    @Override
+    public Connection get() throws InterruptedException, ExecutionException {
+      spinUntilDone();
+      return super.get();
+    }
+
+    @Override
+    public Connection get(long timeout, TimeUnit unit)
+        throws InterruptedException, ExecutionException, TimeoutException {
+      spinUntilDone();
+      return super.get(timeout, unit);
+    }
+
+    @Override
+    public Connection join() {
+      spinUntilDone();
+      return super.join();
     }
 
     @Override

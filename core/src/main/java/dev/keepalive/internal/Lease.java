@@ -50,7 +50,11 @@ final class Lease implements Runnable {
   final ManagerCore core;
   final PooledSocket socket;
   final SocketChannel channel;
-  final Request request;
+  // The request's echo, copied: a lease must not reach the request, whose future holds the
+  // connection, or the connection could never become unreachable.
+  final String scheme;
+  final String addr;
+  final int port;
   final FromCache fromCache;
   Cleaner.Cleanable cleanable;
 
@@ -72,7 +76,9 @@ final class Lease implements Runnable {
     this.core = core;
     this.socket = socket;
     this.channel = socket.channel;
-    this.request = request;
+    this.scheme = request.scheme;
+    this.addr = request.addr;
+    this.port = request.port;
     this.fromCache = request.fromCache;
     this.ended = socket.state != PooledSocket.LEASED;
   }

@@ -28,17 +28,17 @@ public final class LeasedConnection implements Connection {
 
   @Override
   public String scheme() {
-    return lease.request.scheme;
+    return lease.scheme;
   }
 
   @Override
   public String addr() {
-    return lease.request.addr;
+    return lease.addr;
   }
 
   @Override
   public int port() {
-    return lease.request.port;
+    return lease.port;
   }
 
   @Override

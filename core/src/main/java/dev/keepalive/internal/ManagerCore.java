@@ -137,7 +137,7 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
       if (!lease.ended) {
         LOG.log(Level.WARNING, "a connection to {0}://{1}:{2} was never closed; its socket was "
             + "discarded (call close() or discard() on every Connection)",
-            lease.request.scheme, lease.request.addr, String.valueOf(lease.request.port));
+            lease.scheme, lease.addr, String.valueOf(lease.port));
         takeBack(lease, true);
       }
     });
@@ -269,9 +269,14 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
 
   /** Publishes the pool's counts for readers on other threads, when they changed. */
   void publishStats() {
-    PoolStats now = pool.stats();
-    if (!now.equals(published)) {
-      published = now;
+    PoolStats p = published;
+    int idle = pool.idleCount();
+    int leased = pool.leasedCount();
+    int connecting = pool.connectingCount();
+    int pending = pool.pendingCount();
+    if (p.idle() != idle || p.leased() != leased || p.connecting() != connecting
+        || p.pending() != pending) {
+      published = new PoolStats(idle + leased + connecting, idle, leased, connecting, pending);
     }
   }
 

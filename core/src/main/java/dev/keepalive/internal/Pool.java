@@ -297,6 +297,22 @@ public final class Pool {
     return new PoolStats(i + l + connecting, i, l, connecting, resolving + queue.size());
   }
 
+  int idleCount() {
+    return idle.size();
+  }
+
+  int leasedCount() {
+    return leased.size();
+  }
+
+  int connectingCount() {
+    return connecting;
+  }
+
+  int pendingCount() {
+    return resolving + queue.size();
+  }
+
   public int open() {
     return idle.size() + leased.size() + connecting;
   }
