@@ -94,10 +94,14 @@ final class Dns {
     List<InetAddress> usable = null;
     if (error != null) {
       failure = resolveFailure(error);
-    } else if (addresses == null || addresses.isEmpty() || addresses.contains(null)) {
+    } else if (addresses == null || addresses.isEmpty()) {
       failure = new Failure("resolve", null, "Host has no address.");
     } else {
-      usable = List.copyOf(addresses);
+      try {
+        usable = List.copyOf(addresses); // also rejects null elements
+      } catch (RuntimeException e) {
+        failure = new Failure("resolve", null, "The resolver answered an invalid address list: " + e);
+      }
     }
     for (Request r : l.waiters.toArray(new Request[0])) {
       r.lookup = null;
