@@ -385,6 +385,7 @@ public final class Pool {
     if (f != null) {
       dropConnecting(s);
       answer(r, f);
+      forgetIfUnused(h);
     }
   }
 

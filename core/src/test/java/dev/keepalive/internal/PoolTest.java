@@ -1,0 +1,1496 @@
+package dev.keepalive.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.keepalive.Connection;
+import dev.keepalive.FromCache;
+import dev.keepalive.PoolStats;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Deterministic tests of the pool's decisions: the {@link Pool} is driven by hand through a fake
+ * {@link Pool.Io} that records every call, and a manual clock.
+ */
+class PoolTest {
+  static final long SECOND = Duration.ofSeconds(1).toNanos();
+  static final long KEEP_ALIVE = 15 * SECOND;
+  static final long TIMEOUT = 120 * SECOND;
+
+  static final PoolKey A = literalKey("127.0.0.1");
+  static final PoolKey B = literalKey("127.0.0.2");
+  static final PoolKey C = literalKey("127.0.0.3");
+  static final PoolKey D = literalKey("127.0.0.4");
+  static final PoolKey E = literalKey("127.0.0.5");
+  static final PoolKey NAMED = new PoolKey("http", "example.org", 80, null, null, 0);
+
+  static final Failure REFUSED = new Failure("connect", Errno.ECONNREFUSED, "Connection refused");
+  static final Failure NO_FDS = new Failure("connect", Errno.EMFILE, "Too many open files");
+  static final Failure NXDOMAIN = new Failure("resolve", null, "Name or service not known");
+
+  static PoolKey literalKey(String addr) {
+    return new PoolKey("http", addr, 80, null, null, 0);
+  }
+
+  // ---- fixtures ----
+
+  /** A request the test creates; the pool never calls succeeded/failed itself. */
+  static final class TestRequest extends Request {
+    TestRequest(long id, PoolKey key, long timeoutNanos) {
+      super(id, key, key.scheme(), key.host(), key.port(), timeoutNanos);
+    }
+
+    @Override
+    protected void succeeded(Connection connection, FromCache how) {
+      throw new AssertionError("the pool must not deliver by itself");
+    }
+
+    @Override
+    protected void failed(Failure failure) {
+      throw new AssertionError("the pool must not deliver by itself");
+    }
+  }
+
+  /** The answer as it was when the pool gave it. */
+  record Answer(Request request, FromCache fromCache, PooledSocket socket, Failure failure) {}
+
+  /** Records every call, and plays the I/O side as configured. */
+  static final class FakeIo implements Pool.Io {
+    final List<String> log = new ArrayList<>();
+    final Map<PooledSocket, String> names = new IdentityHashMap<>();
+    final List<PooledSocket> connects = new ArrayList<>();
+    final Map<PooledSocket, Request> connectedFor = new IdentityHashMap<>();
+    final List<Request> resolves = new ArrayList<>();
+    final List<Request> abandoned = new ArrayList<>();
+    final Set<PooledSocket> dirty = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    final List<PooledSocket> watched = new ArrayList<>();
+    final Map<PooledSocket, Boolean> closed = new IdentityHashMap<>();
+    final List<Answer> answers = new ArrayList<>();
+    final Deque<Failure> syncConnectFailures = new ArrayDeque<>();
+    final List<String> violations = new ArrayList<>();
+
+    String name(PooledSocket s) {
+      String n = names.get(s);
+      return n == null ? "s?" : n;
+    }
+
+    @Override
+    public void resolve(Request r) {
+      resolves.add(r);
+      log.add("resolve #" + r.id);
+    }
+
+    @Override
+    public void abandonResolve(Request r) {
+      abandoned.add(r);
+      log.add("abandonResolve #" + r.id);
+    }
+
+    @Override
+    public Failure connect(PooledSocket s, Request r) {
+      if (names.containsKey(s)) {
+        violations.add("connect called twice for " + name(s));
+      }
+      names.put(s, "s" + (names.size() + 1));
+      connects.add(s);
+      connectedFor.put(s, r);
+      log.add("connect " + name(s) + " #" + r.id);
+      if (s.state != PooledSocket.CONNECTING) {
+        violations.add("connect of a socket in state " + s.state);
+      }
+      return syncConnectFailures.poll();
+    }
+
+    @Override
+    public boolean isClean(PooledSocket s) {
+      log.add("isClean " + name(s));
+      return !dirty.contains(s);
+    }
+
+    @Override
+    public void watchIdle(PooledSocket s) {
+      watched.add(s);
+      log.add("watchIdle " + name(s));
+    }
+
+    @Override
+    public void close(PooledSocket s, boolean reset) {
+      if (closed.containsKey(s)) {
+        violations.add("closed twice: " + name(s));
+      }
+      closed.put(s, reset);
+      log.add((reset ? "reset " : "close ") + name(s));
+    }
+
+    @Override
+    public void answer(Request r) {
+      if (answers.stream().anyMatch(a -> a.request == r)) {
+        violations.add("answered twice: #" + r.id);
+      }
+      answers.add(new Answer(r, r.fromCache, r.socket, r.failure));
+      if (r.failure == null) {
+        log.add("answer #" + r.id + " " + r.fromCache + " " + name(r.socket));
+      } else {
+        log.add("answer #" + r.id + " " + r.failure.function() + "/" + r.failure.errorNum());
+      }
+    }
+
+    PooledSocket lastConnect() {
+      return connects.get(connects.size() - 1);
+    }
+
+    int answerCount(Request r) {
+      return (int) answers.stream().filter(a -> a.request == r).count();
+    }
+
+    Answer answerOf(Request r) {
+      List<Answer> found = answers.stream().filter(a -> a.request == r).toList();
+      assertThat(found).as("answers of #%d", r.id).hasSize(1);
+      return found.get(0);
+    }
+
+    List<Long> answeredIds() {
+      return answers.stream().map(a -> a.request.id).collect(Collectors.toList());
+    }
+
+    List<String> closedNames() {
+      return log.stream().filter(l -> l.startsWith("close ") || l.startsWith("reset "))
+          .collect(Collectors.toList());
+    }
+  }
+
+  long now = 1_000 * SECOND; // arbitrary origin: nothing may assume the clock starts at 0
+  final FakeIo io = new FakeIo();
+  Pool pool;
+  long nextId = 1;
+  final List<TestRequest> requests = new ArrayList<>();
+
+  Pool pool(int maxPerHost, int maxOpen) {
+    pool = new Pool(maxPerHost, maxOpen, KEEP_ALIVE, TIMEOUT, () -> now, io);
+    return pool;
+  }
+
+  TestRequest request(PoolKey key) {
+    return request(key, -1);
+  }
+
+  TestRequest request(PoolKey key, long timeoutNanos) {
+    TestRequest r = new TestRequest(nextId++, key, timeoutNanos);
+    requests.add(r);
+    return r;
+  }
+
+  TestRequest allocate(PoolKey key) {
+    return allocate(key, -1);
+  }
+
+  TestRequest allocate(PoolKey key, long timeoutNanos) {
+    TestRequest r = request(key, timeoutNanos);
+    pool.allocate(r);
+    return r;
+  }
+
+  /** Allocates on {@code key}, expects a new connect and completes it: returns the leased socket. */
+  PooledSocket connectNew(PoolKey key) {
+    int before = io.connects.size();
+    TestRequest r = allocate(key);
+    assertThat(io.connects).as("a connect for #%d", r.id).hasSize(before + 1);
+    PooledSocket s = io.lastConnect();
+    pool.connected(s);
+    assertAnswered(r, FromCache.NEW, s);
+    return s;
+  }
+
+  void assertAnswered(Request r, FromCache how, PooledSocket s) {
+    Answer a = io.answerOf(r);
+    assertThat(a.failure).as("failure of #%d", r.id).isNull();
+    assertThat(a.fromCache).as("fromCache of #%d", r.id).isEqualTo(how);
+    assertThat(a.socket).as("socket of #%d", r.id).isSameAs(s);
+    assertThat(s.state).isEqualTo(PooledSocket.LEASED);
+    assertThat(r.state).isEqualTo(Request.ANSWERED);
+  }
+
+  void assertFailed(Request r, Failure f) {
+    Answer a = io.answerOf(r);
+    assertThat(a.failure).as("failure of #%d", r.id).isEqualTo(f);
+    assertThat(a.socket).isNull();
+    assertThat(r.state).isEqualTo(Request.ANSWERED);
+  }
+
+  void assertUnanswered(Request r) {
+    assertThat(io.answerCount(r)).as("answers of #%d", r.id).isZero();
+  }
+
+  void assertStats(int open, int idle, int leased, int connecting, int pending) {
+    assertThat(pool.stats()).isEqualTo(new PoolStats(open, idle, leased, connecting, pending));
+    assertThat(pool.open()).isEqualTo(open);
+  }
+
+  /** Nothing is held any more: no socket, no request, and no bookkeeping left behind. */
+  void assertNothingLeft() {
+    assertStats(0, 0, 0, 0, 0);
+    assertThat(pool.hostCount()).as("hostCount").isZero();
+    assertThat(pool.trackedCount()).as("trackedCount").isZero();
+    assertThat(pool.nextDeadline()).isEqualTo(Long.MAX_VALUE);
+  }
+
+  @AfterEach
+  void everyRequestAnsweredAtMostOnce() {
+    assertThat(io.violations).isEmpty();
+    for (TestRequest r : requests) {
+      assertThat(io.answerCount(r)).as("answers of #%d", r.id).isLessThanOrEqualTo(1);
+    }
+  }
+
+  // ---- IMMEDIATE, DEFERRED, NEW ----
+
+  @Nested
+  class Decisions {
+    @Test
+    void newThenImmediate() {
+      pool(4, 128);
+      TestRequest r1 = allocate(A);
+      assertThat(io.log).containsExactly("connect s1 #1");
+      assertThat(r1.state).isEqualTo(Request.CONNECTING);
+      assertStats(1, 0, 0, 1, 0);
+      assertThat(pool.trackedCount()).isEqualTo(1);
+      assertUnanswered(r1);
+
+      PooledSocket s1 = io.lastConnect();
+      pool.connected(s1);
+      assertAnswered(r1, FromCache.NEW, s1);
+      assertStats(1, 0, 1, 0, 0);
+      assertThat(pool.trackedCount()).isZero();
+
+      pool.release(s1, Pool.Disposal.POOL);
+      assertThat(io.watched).containsExactly(s1);
+      assertStats(1, 1, 0, 0, 0);
+      assertThat(pool.hostCount()).isEqualTo(1);
+
+      TestRequest r2 = allocate(A);
+      assertAnswered(r2, FromCache.IMMEDIATE, s1);
+      assertThat(io.connects).hasSize(1);
+      assertThat(io.log).contains("isClean s1");
+      assertThat(pool.trackedCount()).as("an IMMEDIATE answer is never tracked").isZero();
+      assertStats(1, 0, 1, 0, 0);
+
+      pool.release(s1, Pool.Disposal.CLOSE);
+      assertThat(io.closed).containsEntry(s1, false);
+      assertNothingLeft();
+    }
+
+    @Test
+    void immediateTakesTheNewestIdleSocketOfItsOwnHost() {
+      pool(3, 128);
+      PooledSocket a1 = connectNew(A);
+      PooledSocket a2 = connectNew(A);
+      PooledSocket a3 = connectNew(A);
+      PooledSocket b1 = connectNew(B);
+      pool.release(a1, Pool.Disposal.POOL);
+      now += SECOND;
+      pool.release(a2, Pool.Disposal.POOL);
+      now += SECOND;
+      pool.release(b1, Pool.Disposal.POOL); // newest of all, but another key
+      now += SECOND;
+      pool.release(a3, Pool.Disposal.POOL);
+      now += SECOND;
+
+      TestRequest r1 = allocate(A);
+      TestRequest r2 = allocate(A);
+      TestRequest r3 = allocate(A);
+      assertAnswered(r1, FromCache.IMMEDIATE, a3);
+      assertAnswered(r2, FromCache.IMMEDIATE, a2);
+      assertAnswered(r3, FromCache.IMMEDIATE, a1);
+      assertThat(io.connects).hasSize(4);
+      assertStats(4, 1, 3, 0, 0);
+
+      TestRequest r4 = allocate(B);
+      assertAnswered(r4, FromCache.IMMEDIATE, b1);
+      for (PooledSocket s : List.of(a1, a2, a3, b1)) {
+        pool.release(s, Pool.Disposal.CLOSE);
+      }
+      assertNothingLeft();
+    }
+
+    @Test
+    void aReturnedSocketIsTheNewestAgain() {
+      pool(2, 128);
+      PooledSocket a1 = connectNew(A);
+      PooledSocket a2 = connectNew(A);
+      pool.release(a1, Pool.Disposal.POOL);
+      pool.release(a2, Pool.Disposal.POOL);
+      TestRequest r1 = allocate(A);
+      assertAnswered(r1, FromCache.IMMEDIATE, a2);
+      pool.release(a2, Pool.Disposal.POOL);
+      TestRequest r2 = allocate(A);
+      assertAnswered(r2, FromCache.IMMEDIATE, a2);
+    }
+
+    @Test
+    void immediateForAHostNameSkipsTheLookup() {
+      pool(4, 128);
+      TestRequest r1 = allocate(NAMED);
+      assertThat(io.resolves).containsExactly(r1);
+      assertStats(0, 0, 0, 0, 1);
+      pool.resolved(r1, List.of(InetAddress.getLoopbackAddress()));
+      assertThat(io.connects).hasSize(1);
+      PooledSocket s = io.lastConnect();
+      pool.connected(s);
+      assertAnswered(r1, FromCache.NEW, s);
+      pool.release(s, Pool.Disposal.POOL);
+
+      TestRequest r2 = allocate(new PoolKey("HTTP", "Example.ORG", 80, null, null, 0));
+      assertAnswered(r2, FromCache.IMMEDIATE, s);
+      assertThat(io.resolves).hasSize(1);
+      pool.release(s, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void deferredGoesToTheOldestWaiterWhenASocketIsGivenBack() {
+      pool(1, 128);
+      PooledSocket s = connectNew(A);
+      TestRequest r2 = allocate(A);
+      TestRequest r3 = allocate(A);
+      assertThat(r2.state).isEqualTo(Request.QUEUED);
+      assertThat(r3.state).isEqualTo(Request.QUEUED);
+      assertStats(1, 0, 1, 0, 2);
+      assertThat(io.connects).hasSize(1);
+
+      pool.release(s, Pool.Disposal.POOL);
+      assertAnswered(r2, FromCache.DEFERRED, s);
+      assertUnanswered(r3);
+      assertStats(1, 0, 1, 0, 1);
+
+      pool.release(s, Pool.Disposal.POOL);
+      assertAnswered(r3, FromCache.DEFERRED, s);
+      assertStats(1, 0, 1, 0, 0);
+      assertThat(io.connects).hasSize(1);
+
+      pool.release(s, Pool.Disposal.POOL);
+      assertStats(1, 1, 0, 0, 0);
+      assertThat(pool.trackedCount()).isZero();
+      pool.idleActivity(s, false);
+      assertNothingLeft();
+    }
+
+    @Test
+    void seed03MaxPerHostOneNewDeferredImmediateDeferred() {
+      pool(1, 128);
+      TestRequest r1 = allocate(A);
+      PooledSocket s = io.lastConnect();
+      pool.connected(s);
+      assertAnswered(r1, FromCache.NEW, s);
+      TestRequest r2 = allocate(A);
+      pool.release(s, Pool.Disposal.POOL);
+      assertAnswered(r2, FromCache.DEFERRED, s);
+      pool.release(s, Pool.Disposal.POOL);
+      TestRequest r3 = allocate(A);
+      assertAnswered(r3, FromCache.IMMEDIATE, s);
+      TestRequest r4 = allocate(A);
+      pool.release(s, Pool.Disposal.POOL);
+      assertAnswered(r4, FromCache.DEFERRED, s);
+      assertThat(io.connects).hasSize(1);
+      pool.release(s, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void seed02MaxOpenOneDeferredImmediateThenEvictionForAnotherKey() {
+      pool(4, 1);
+      TestRequest r1 = allocate(A);
+      PooledSocket s = io.lastConnect();
+      pool.connected(s);
+      assertAnswered(r1, FromCache.NEW, s);
+
+      TestRequest r2 = allocate(A);
+      assertThat(io.connects).as("maxOpen 1: no second socket").hasSize(1);
+      assertStats(1, 0, 1, 0, 1);
+      pool.release(s, Pool.Disposal.POOL);
+      assertAnswered(r2, FromCache.DEFERRED, s);
+
+      pool.release(s, Pool.Disposal.POOL);
+      TestRequest r3 = allocate(A);
+      assertAnswered(r3, FromCache.IMMEDIATE, s);
+      pool.release(s, Pool.Disposal.POOL);
+
+      TestRequest r4 = allocate(B); // a closed port
+      assertThat(io.closed).as("the idle A socket is evicted").containsEntry(s, false);
+      assertThat(io.connects).hasSize(2);
+      PooledSocket b = io.lastConnect();
+      assertStats(1, 0, 0, 1, 0);
+      pool.connectFailed(b, REFUSED);
+      assertFailed(r4, REFUSED);
+      assertThat(io.closed).containsKey(b);
+      assertNothingLeft();
+    }
+
+    @Test
+    void releaseClosingOrResettingNeverPools() {
+      pool(4, 128);
+      PooledSocket s1 = connectNew(A);
+      PooledSocket s2 = connectNew(A);
+      pool.release(s1, Pool.Disposal.CLOSE);
+      pool.release(s2, Pool.Disposal.RESET);
+      assertThat(io.closed).containsEntry(s1, false).containsEntry(s2, true);
+      assertThat(io.watched).isEmpty();
+      assertNothingLeft();
+      TestRequest r = allocate(A);
+      assertThat(io.connects).hasSize(3);
+      assertUnanswered(r);
+    }
+
+    @Test
+    void releaseOfASocketNotLeasedIsIgnored() {
+      pool(4, 128);
+      PooledSocket s = connectNew(A);
+      pool.release(s, Pool.Disposal.POOL);
+      pool.release(s, Pool.Disposal.CLOSE); // idle: not the holder's any more
+      assertStats(1, 1, 0, 0, 0);
+      assertThat(io.closed).isEmpty();
+      pool.idleActivity(s, false);
+      pool.release(s, Pool.Disposal.POOL); // closed
+      assertNothingLeft();
+    }
+  }
+
+  // ---- limits ----
+
+  @Nested
+  class Limits {
+    @Test
+    void maxPerHostCountsConnectingAndLeased() {
+      pool(2, 128);
+      TestRequest r1 = allocate(A);
+      TestRequest r2 = allocate(A);
+      TestRequest r3 = allocate(A);
+      TestRequest r4 = allocate(A);
+      assertThat(io.connects).hasSize(2);
+      assertStats(2, 0, 0, 2, 2);
+      PooledSocket s1 = io.connects.get(0);
+      PooledSocket s2 = io.connects.get(1);
+      pool.connected(s1);
+      assertAnswered(r1, FromCache.NEW, s1);
+      assertThat(io.connects).as("leased counts as connecting did").hasSize(2);
+      pool.connected(s2);
+      assertAnswered(r2, FromCache.NEW, s2);
+      assertStats(2, 0, 2, 0, 2);
+
+      pool.release(s1, Pool.Disposal.CLOSE);
+      assertThat(io.connects).hasSize(3);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r3);
+      pool.release(s2, Pool.Disposal.POOL);
+      assertAnswered(r4, FromCache.DEFERRED, s2);
+      assertStats(2, 0, 1, 1, 0);
+
+      pool.connected(io.lastConnect());
+      assertAnswered(r3, FromCache.NEW, io.lastConnect());
+      pool.release(io.lastConnect(), Pool.Disposal.CLOSE);
+      pool.release(s2, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void idleSocketsDoNotCountAgainstMaxPerHost() {
+      pool(1, 128);
+      PooledSocket s = connectNew(A);
+      pool.release(s, Pool.Disposal.POOL);
+      TestRequest r = allocate(A);
+      assertAnswered(r, FromCache.IMMEDIATE, s);
+      TestRequest r2 = allocate(A);
+      assertThat(io.connects).hasSize(1);
+      assertThat(r2.state).isEqualTo(Request.QUEUED);
+      assertThat(pool.cancel(r2.id)).isTrue();
+      pool.release(s, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void maxOpenCountsEverySocket() {
+      pool(5, 2);
+      PooledSocket a = connectNew(A);
+      TestRequest rb = allocate(B);
+      TestRequest rc = allocate(C);
+      assertThat(io.connects).hasSize(2);
+      assertStats(2, 0, 1, 1, 1);
+      assertThat(rc.state).isEqualTo(Request.QUEUED);
+
+      pool.release(a, Pool.Disposal.CLOSE);
+      assertThat(io.connects).hasSize(3);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rc);
+      assertStats(2, 0, 0, 2, 0);
+      pool.connectFailed(io.connects.get(1), REFUSED);
+      pool.connectFailed(io.connects.get(2), REFUSED);
+      assertFailed(rb, REFUSED);
+      assertFailed(rc, REFUSED);
+      assertNothingLeft();
+    }
+
+    @Test
+    void atMaxOpenTheLeastRecentlyUsedIdleSocketOfAnotherKeyIsEvicted() {
+      pool(4, 3);
+      PooledSocket a = connectNew(A);
+      PooledSocket b = connectNew(B);
+      PooledSocket c = connectNew(C);
+      pool.release(b, Pool.Disposal.POOL); // least recently used
+      now += SECOND;
+      pool.release(a, Pool.Disposal.POOL);
+      // c stays leased
+      assertStats(3, 2, 1, 0, 0);
+
+      TestRequest rd = allocate(D);
+      assertThat(io.closedNames()).containsExactly("close s2");
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rd);
+      assertStats(3, 1, 1, 1, 0);
+      assertThat(pool.hostCount()).as("B is forgotten with its last socket").isEqualTo(3);
+
+      TestRequest re = allocate(E);
+      assertThat(io.closedNames()).containsExactly("close s2", "close s1");
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(re);
+
+      TestRequest rf = allocate(literalKey("127.0.0.6"));
+      assertThat(io.closedNames()).as("a leased socket is never evicted").hasSize(2);
+      assertThat(c.state).isEqualTo(PooledSocket.LEASED);
+      assertThat(rf.state).isEqualTo(Request.QUEUED);
+      assertStats(3, 0, 1, 2, 1);
+
+      pool.release(c, Pool.Disposal.POOL); // pooled, then evicted at once for rf
+      assertThat(io.closedNames()).containsExactly("close s2", "close s1", "close s3");
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rf);
+      assertStats(3, 0, 0, 3, 0);
+
+      pool.shutdown();
+      assertFailed(rd, Failure.SHUTDOWN);
+      assertFailed(re, Failure.SHUTDOWN);
+      assertFailed(rf, Failure.SHUTDOWN);
+      assertNothingLeft();
+    }
+
+    @Test
+    void atMaxOpenAnOwnIdleSocketIsReusedRatherThanEvictingAnother() {
+      pool(1, 2);
+      PooledSocket b = connectNew(B);
+      pool.release(b, Pool.Disposal.POOL); // the least recently used idle socket
+      PooledSocket a = connectNew(A);
+      TestRequest r = allocate(A); // waits: A at its limit
+      assertThat(r.state).isEqualTo(Request.QUEUED);
+      pool.release(a, Pool.Disposal.POOL);
+      assertAnswered(r, FromCache.DEFERRED, a);
+      assertThat(io.closed).as("b is not evicted").isEmpty();
+      assertThat(b.state).isEqualTo(PooledSocket.IDLE);
+      assertStats(2, 1, 1, 0, 0);
+    }
+
+    @Test
+    void aSocketHandedOutIsNeverEvicted() {
+      // seed 51: a socket reused from the pool is never also chosen for eviction
+      pool(4, 2);
+      PooledSocket a1 = connectNew(A);
+      PooledSocket a2 = connectNew(A);
+      pool.release(a1, Pool.Disposal.POOL); // oldest idle
+      pool.release(a2, Pool.Disposal.POOL);
+      TestRequest r1 = allocate(A);
+      assertAnswered(r1, FromCache.IMMEDIATE, a2);
+      TestRequest r2 = allocate(A);
+      assertAnswered(r2, FromCache.IMMEDIATE, a1);
+      TestRequest rb = allocate(B);
+      assertThat(io.closed).isEmpty();
+      assertThat(rb.state).isEqualTo(Request.QUEUED);
+      pool.release(a1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsOnlyKeys(a1);
+      assertThat(a2.state).isEqualTo(PooledSocket.LEASED);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rb);
+    }
+  }
+
+  // ---- fairness ----
+
+  @Nested
+  class Fairness {
+    @Test
+    void aBlockedKeyNeverBlocksAnotherKey() {
+      pool(1, 128);
+      PooledSocket a = connectNew(A);
+      TestRequest a2 = allocate(A);
+      TestRequest a3 = allocate(A);
+      TestRequest b1 = allocate(B);
+      TestRequest a4 = allocate(A);
+      TestRequest c1 = allocate(C);
+      assertThat(io.connects).hasSize(3);
+      assertThat(io.connectedFor.get(io.connects.get(1))).isSameAs(b1);
+      assertThat(io.connectedFor.get(io.connects.get(2))).isSameAs(c1);
+      assertThat(List.of(a2.state, a3.state, a4.state)).containsOnly(Request.QUEUED);
+      assertStats(3, 0, 1, 2, 3);
+
+      pool.release(a, Pool.Disposal.CLOSE);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(a2);
+      pool.connectFailed(io.lastConnect(), REFUSED);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(a3);
+      assertFailed(a2, REFUSED);
+    }
+
+    @Test
+    void waitersAreServedInArrivalOrderSkippingKeysAtTheirLimit() {
+      pool(1, 2);
+      PooledSocket sa = connectNew(A);
+      PooledSocket sb = connectNew(B);
+      TestRequest a2 = allocate(A); // A at its limit
+      TestRequest c1 = allocate(C); // blocked by maxOpen
+      TestRequest b2 = allocate(B); // B at its limit
+      TestRequest d1 = allocate(D); // blocked by maxOpen
+      assertThat(io.connects).hasSize(2);
+      assertStats(2, 0, 2, 0, 4);
+
+      pool.release(sb, Pool.Disposal.CLOSE);
+      // ready now: c1 (older), b2, d1; a2 is oldest but A is still at its limit
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(c1);
+      assertThat(io.connects).hasSize(3);
+      PooledSocket sc = io.lastConnect();
+
+      pool.release(sa, Pool.Disposal.CLOSE);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(a2);
+      PooledSocket sa2 = io.lastConnect();
+      assertThat(io.connects).hasSize(4);
+
+      pool.connected(sc);
+      pool.release(sc, Pool.Disposal.CLOSE);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(b2);
+      pool.connectFailed(sa2, REFUSED);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(d1);
+
+      List<Request> order = io.connects.stream().map(io.connectedFor::get).toList();
+      assertThat(order.subList(2, 6)).containsExactly(c1, a2, b2, d1);
+      assertFailed(a2, REFUSED);
+      pool.connectFailed(io.connects.get(4), REFUSED);
+      pool.connectFailed(io.connects.get(5), REFUSED);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aReleasedSocketGoesToTheOldestReadyWaiterEvenOfAnotherKey() {
+      pool(2, 2);
+      PooledSocket sa = connectNew(A);
+      PooledSocket sb = connectNew(B);
+      TestRequest a2 = allocate(A); // first, blocked by maxOpen
+      TestRequest b2 = allocate(B); // second, blocked by maxOpen
+      pool.release(sb, Pool.Disposal.POOL);
+      // a2 arrived first: the idle B socket is evicted for it rather than given to b2
+      assertThat(io.closed).containsOnlyKeys(sb);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(a2);
+      assertUnanswered(b2);
+      assertThat(b2.state).isEqualTo(Request.QUEUED);
+      pool.release(sa, Pool.Disposal.POOL);
+      assertThat(io.closed).containsOnlyKeys(sb, sa);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(b2);
+    }
+
+    @Test
+    void perKeyOrderIsArrivalOrder() {
+      pool(1, 128);
+      PooledSocket s = connectNew(A);
+      List<TestRequest> waiting = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        waiting.add(allocate(A));
+      }
+      for (TestRequest r : waiting) {
+        pool.release(s, Pool.Disposal.POOL);
+        assertAnswered(r, FromCache.DEFERRED, s);
+      }
+      pool.release(s, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+  }
+
+  // ---- dirty idle sockets ----
+
+  @Nested
+  class DirtyIdleSockets {
+    @Test
+    void dirtySocketsAreResetAndTheNextIdleOneIsUsed() {
+      pool(3, 128);
+      PooledSocket s1 = connectNew(A);
+      PooledSocket s2 = connectNew(A);
+      PooledSocket s3 = connectNew(A);
+      pool.release(s1, Pool.Disposal.POOL);
+      pool.release(s2, Pool.Disposal.POOL);
+      pool.release(s3, Pool.Disposal.POOL);
+      io.dirty.add(s3);
+      io.dirty.add(s2);
+      TestRequest r = allocate(A);
+      assertAnswered(r, FromCache.IMMEDIATE, s1);
+      assertThat(io.closed).containsEntry(s3, true).containsEntry(s2, true).hasSize(2);
+      assertThat(s2.state).isEqualTo(PooledSocket.CLOSED);
+      assertThat(s3.state).isEqualTo(PooledSocket.CLOSED);
+      assertStats(1, 0, 1, 0, 0);
+      pool.release(s1, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void whenEveryIdleSocketIsDirtyANewOneIsConnected() {
+      pool(3, 2);
+      PooledSocket s1 = connectNew(A);
+      PooledSocket s2 = connectNew(A);
+      pool.release(s1, Pool.Disposal.POOL);
+      pool.release(s2, Pool.Disposal.POOL);
+      io.dirty.add(s1);
+      io.dirty.add(s2);
+      TestRequest r = allocate(A);
+      assertThat(io.closed).containsEntry(s1, true).containsEntry(s2, true);
+      assertThat(io.connects).hasSize(3);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r);
+      assertStats(1, 0, 0, 1, 0);
+      pool.connected(io.lastConnect());
+      assertAnswered(r, FromCache.NEW, io.lastConnect());
+    }
+
+    @Test
+    void aDirtySocketIsNeverHandedOutToAWaiter() {
+      pool(1, 128);
+      PooledSocket s1 = connectNew(A);
+      TestRequest r = allocate(A);
+      io.dirty.add(s1);
+      pool.release(s1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsEntry(s1, true);
+      assertThat(io.connects).hasSize(2);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r);
+      assertUnanswered(r);
+      pool.connected(io.lastConnect());
+      assertAnswered(r, FromCache.NEW, io.lastConnect());
+      pool.release(io.lastConnect(), Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void idleActivityClosesTheSocket() {
+      pool(4, 128);
+      PooledSocket s1 = connectNew(A);
+      PooledSocket s2 = connectNew(A);
+      pool.release(s1, Pool.Disposal.POOL);
+      pool.release(s2, Pool.Disposal.POOL);
+      pool.idleActivity(s1, true); // data: reset
+      assertThat(io.closed).containsEntry(s1, true);
+      pool.idleActivity(s1, true); // already closed: ignored
+      pool.idleActivity(s2, false); // EOF: plain close
+      assertThat(io.closed).containsEntry(s2, false).hasSize(2);
+      assertNothingLeft();
+
+      PooledSocket s3 = connectNew(A);
+      pool.idleActivity(s3, false); // leased: not the pool's business
+      assertThat(s3.state).isEqualTo(PooledSocket.LEASED);
+      assertThat(io.closed).doesNotContainKey(s3);
+    }
+
+    @Test
+    void idleActivityFreesASlotForAWaiter() {
+      pool(1, 2);
+      PooledSocket a = connectNew(A);
+      PooledSocket b = connectNew(B);
+      pool.release(a, Pool.Disposal.POOL);
+      TestRequest b2 = allocate(B); // B at its limit
+      pool.idleActivity(a, false);
+      assertThat(io.closed).containsOnlyKeys(a);
+      assertUnanswered(b2);
+      pool.release(b, Pool.Disposal.POOL);
+      assertAnswered(b2, FromCache.DEFERRED, b);
+    }
+  }
+
+  // ---- time ----
+
+  @Nested
+  class Time {
+    @Test
+    void idleSocketsExpireAfterKeepAlive() {
+      pool(4, 128);
+      long t0 = now;
+      PooledSocket s1 = connectNew(A);
+      PooledSocket s2 = connectNew(B);
+      assertThat(pool.nextDeadline()).isEqualTo(Long.MAX_VALUE);
+      pool.release(s1, Pool.Disposal.POOL);
+      now += 5 * SECOND;
+      pool.release(s2, Pool.Disposal.POOL);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + KEEP_ALIVE);
+
+      now = t0 + KEEP_ALIVE - 1;
+      pool.expire();
+      assertThat(io.closed).isEmpty();
+      now = t0 + KEEP_ALIVE;
+      pool.expire();
+      assertThat(io.closed).containsOnlyKeys(s1).containsEntry(s1, false);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + 5 * SECOND + KEEP_ALIVE);
+      assertThat(pool.hostCount()).isEqualTo(1);
+
+      now = t0 + 5 * SECOND + KEEP_ALIVE;
+      pool.expire();
+      assertThat(io.closed).containsOnlyKeys(s1, s2);
+      assertNothingLeft();
+    }
+
+    @Test
+    void reuseRestartsTheKeepAliveTimer() {
+      pool(4, 128);
+      long t0 = now;
+      PooledSocket s = connectNew(A);
+      pool.release(s, Pool.Disposal.POOL);
+      now += 10 * SECOND;
+      allocate(A);
+      assertThat(pool.nextDeadline()).isEqualTo(Long.MAX_VALUE);
+      now += SECOND;
+      pool.release(s, Pool.Disposal.POOL);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + 11 * SECOND + KEEP_ALIVE);
+      now = t0 + KEEP_ALIVE + SECOND;
+      pool.expire();
+      assertThat(io.closed).isEmpty();
+      now = t0 + 11 * SECOND + KEEP_ALIVE;
+      pool.expire();
+      assertThat(io.closed).containsOnlyKeys(s);
+      assertNothingLeft();
+    }
+
+    @Test
+    void seed07AfterKeepAliveBothRequestsGetNewSocketsSharingNothingStale() {
+      pool(4, 128);
+      PooledSocket s1 = connectNew(A);
+      PooledSocket s2 = connectNew(A);
+      pool.release(s1, Pool.Disposal.POOL);
+      pool.release(s2, Pool.Disposal.POOL);
+      now += 2 * KEEP_ALIVE;
+      pool.expire();
+      TestRequest r1 = allocate(A);
+      TestRequest r2 = allocate(A);
+      assertThat(io.closed).containsOnlyKeys(s1, s2);
+      assertThat(io.connects).hasSize(4);
+      pool.connected(io.connects.get(2));
+      pool.connected(io.connects.get(3));
+      assertAnswered(r1, FromCache.NEW, io.connects.get(2));
+      assertAnswered(r2, FromCache.NEW, io.connects.get(3));
+    }
+
+    @Test
+    void nextDeadlineIsTheEarlierOfRequestTimeoutsAndKeepAlive() {
+      pool(1, 128);
+      long t0 = now;
+      PooledSocket s = connectNew(A);
+      TestRequest r = allocate(A, 30 * SECOND);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + 30 * SECOND);
+      TestRequest r2 = allocate(B, 5 * SECOND);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + 5 * SECOND);
+      TestRequest r3 = allocate(C); // default timeout
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + 5 * SECOND);
+      pool.connected(io.connectedFor.entrySet().stream()
+          .filter(e -> e.getValue() == r2).findFirst().orElseThrow().getKey());
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + 30 * SECOND);
+      PooledSocket sb = r2.socket;
+      now += SECOND;
+      pool.release(sb, Pool.Disposal.POOL);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + SECOND + KEEP_ALIVE);
+      assertThat(pool.cancel(r.id)).isTrue();
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + SECOND + KEEP_ALIVE);
+      pool.idleActivity(sb, false);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + TIMEOUT);
+      now = t0 + TIMEOUT;
+      pool.expire();
+      assertFailed(r3, Failure.TIMEOUT);
+      pool.release(s, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void timeoutWhileResolvingAbandonsTheLookup() {
+      pool(4, 128);
+      long t0 = now;
+      TestRequest r = allocate(NAMED, SECOND);
+      assertThat(r.state).isEqualTo(Request.RESOLVING);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + SECOND);
+      assertStats(0, 0, 0, 0, 1);
+      now = t0 + SECOND - 1;
+      pool.expire();
+      assertUnanswered(r);
+      now = t0 + SECOND;
+      pool.expire();
+      assertThat(io.abandoned).containsExactly(r);
+      assertFailed(r, Failure.TIMEOUT);
+      assertThat(r.failure.function()).isEqualTo("connect");
+      assertThat(r.failure.errorNum()).isEqualTo(110);
+      assertThat(r.failure.errorStr()).isEqualTo("Connection timed out");
+      assertNothingLeft();
+
+      // seed 50: a late answer of the lookup is ignored
+      pool.resolved(r, List.of(InetAddress.getLoopbackAddress()));
+      pool.resolveFailed(r, NXDOMAIN);
+      assertThat(io.connects).isEmpty();
+      assertThat(io.answerCount(r)).isEqualTo(1);
+      assertNothingLeft();
+    }
+
+    @Test
+    void timeoutWhileQueuedReleasesTheQueueSlot() {
+      pool(1, 128);
+      long t0 = now;
+      PooledSocket s = connectNew(A);
+      TestRequest r = allocate(A, 2 * SECOND);
+      TestRequest r2 = allocate(A);
+      assertStats(1, 0, 1, 0, 2);
+      now = t0 + 2 * SECOND;
+      pool.expire();
+      assertFailed(r, Failure.TIMEOUT);
+      assertThat(io.abandoned).isEmpty();
+      assertStats(1, 0, 1, 0, 1);
+      pool.release(s, Pool.Disposal.POOL);
+      assertAnswered(r2, FromCache.DEFERRED, s);
+      pool.release(s, Pool.Disposal.POOL);
+      assertStats(1, 1, 0, 0, 0);
+      assertThat(pool.trackedCount()).isZero();
+      pool.idleActivity(s, false);
+      assertNothingLeft();
+    }
+
+    @Test
+    void timeoutWhileConnectingClosesTheSocketAndServesTheNextWaiter() {
+      pool(1, 128);
+      long t0 = now;
+      TestRequest r1 = allocate(A, 3 * SECOND);
+      PooledSocket s1 = io.lastConnect();
+      now += SECOND;
+      TestRequest r2 = allocate(A);
+      assertStats(1, 0, 0, 1, 1);
+      now = t0 + 3 * SECOND;
+      pool.expire();
+      assertFailed(r1, Failure.TIMEOUT);
+      assertThat(io.closed).containsEntry(s1, false);
+      assertThat(s1.state).isEqualTo(PooledSocket.CLOSED);
+      assertThat(io.connects).hasSize(2);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
+      assertStats(1, 0, 0, 1, 0);
+
+      // the late outcome of the abandoned connect is ignored
+      pool.connected(s1);
+      pool.connectFailed(s1, REFUSED);
+      assertThat(io.answerCount(r1)).isEqualTo(1);
+      assertStats(1, 0, 0, 1, 0);
+
+      PooledSocket s2 = io.lastConnect();
+      pool.connected(s2);
+      assertAnswered(r2, FromCache.NEW, s2);
+      pool.release(s2, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void timeoutsOfEveryPhaseAtOnceLeaveNothingBehind() {
+      pool(1, 128);
+      TestRequest resolving = allocate(NAMED);
+      TestRequest connecting = allocate(A);
+      TestRequest queued = allocate(A);
+      now += TIMEOUT;
+      pool.expire();
+      assertFailed(resolving, Failure.TIMEOUT);
+      assertFailed(connecting, Failure.TIMEOUT);
+      assertFailed(queued, Failure.TIMEOUT);
+      assertThat(io.abandoned).containsExactly(resolving);
+      assertThat(io.connects).as("the queued one does not connect when it times out").hasSize(1);
+      assertNothingLeft();
+    }
+
+    @Test
+    void requestTimeoutDefaultsToTheManagers() {
+      pool(4, 128);
+      long t0 = now;
+      TestRequest r = allocate(NAMED, -1);
+      assertThat(pool.nextDeadline()).isEqualTo(t0 + TIMEOUT);
+      now = t0 + TIMEOUT - 1;
+      pool.expire();
+      assertUnanswered(r);
+      now = t0 + TIMEOUT;
+      pool.expire();
+      assertFailed(r, Failure.TIMEOUT);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aHugeTimeoutDoesNotOverflow() {
+      pool = new Pool(4, 128, Long.MAX_VALUE, Long.MAX_VALUE, () -> now, io);
+      TestRequest r = allocate(A, Long.MAX_VALUE);
+      now += 365L * 24 * 3600 * SECOND;
+      pool.expire();
+      assertUnanswered(r);
+      assertThat(pool.nextDeadline()).isGreaterThan(now);
+      pool.connected(io.lastConnect());
+      pool.release(io.lastConnect(), Pool.Disposal.POOL);
+      now += 365L * 24 * 3600 * SECOND;
+      pool.expire();
+      assertStats(1, 1, 0, 0, 0);
+    }
+  }
+
+  // ---- cancel ----
+
+  @Nested
+  class Cancel {
+    @Test
+    void cancelWhileResolving() {
+      pool(4, 128);
+      TestRequest r = allocate(NAMED);
+      assertThat(pool.cancel(r.id)).isTrue();
+      assertThat(io.abandoned).containsExactly(r);
+      assertThat(r.state).isEqualTo(Request.CANCELLED);
+      assertThat(pool.cancel(r.id)).isFalse();
+      assertNothingLeft();
+      pool.resolved(r, List.of(InetAddress.getLoopbackAddress()));
+      pool.resolveFailed(r, NXDOMAIN);
+      now += 2 * TIMEOUT;
+      pool.expire();
+      assertThat(io.connects).isEmpty();
+      assertUnanswered(r);
+      assertNothingLeft();
+    }
+
+    @Test
+    void cancelWhileQueued() {
+      pool(1, 128);
+      PooledSocket s = connectNew(A);
+      TestRequest r = allocate(A);
+      TestRequest r2 = allocate(A);
+      assertThat(pool.cancel(r.id)).isTrue();
+      assertThat(pool.cancel(r.id)).isFalse();
+      assertStats(1, 0, 1, 0, 1);
+      pool.release(s, Pool.Disposal.POOL);
+      assertUnanswered(r);
+      assertAnswered(r2, FromCache.DEFERRED, s);
+      assertThat(pool.cancel(r2.id)).as("already answered").isFalse();
+      pool.release(s, Pool.Disposal.CLOSE);
+      now += 2 * TIMEOUT;
+      pool.expire();
+      assertUnanswered(r);
+      assertNothingLeft();
+    }
+
+    @Test
+    void cancelOfTheOnlyWaiterLeavesTheSocketIdle() {
+      pool(1, 128);
+      PooledSocket s = connectNew(A);
+      TestRequest r = allocate(A);
+      assertThat(pool.cancel(r.id)).isTrue();
+      pool.release(s, Pool.Disposal.POOL);
+      assertUnanswered(r);
+      assertStats(1, 1, 0, 0, 0);
+      assertThat(pool.trackedCount()).isZero();
+      assertThat(pool.hostCount()).isEqualTo(1);
+    }
+
+    @Test
+    void cancelWhileConnectingClosesTheSocketAndServesTheNextWaiter() {
+      pool(1, 128);
+      TestRequest r = allocate(A);
+      PooledSocket s = io.lastConnect();
+      TestRequest r2 = allocate(A);
+      assertThat(pool.cancel(r.id)).isTrue();
+      assertThat(io.closed).containsEntry(s, false);
+      assertThat(io.connects).hasSize(2);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
+      pool.connected(s); // too late: ignored
+      assertUnanswered(r);
+      assertStats(1, 0, 0, 1, 0);
+      assertThat(pool.cancel(r.id)).isFalse();
+
+      assertThat(pool.cancel(r2.id)).isTrue();
+      pool.connectFailed(io.lastConnect(), REFUSED);
+      assertUnanswered(r2);
+      assertNothingLeft();
+    }
+
+    @Test
+    void cancelOfUnknownOrAnsweredIdsIsFalse() {
+      pool(4, 128);
+      assertThat(pool.cancel(12345)).isFalse();
+      PooledSocket s = connectNew(A); // request #1, answered NEW
+      assertThat(pool.cancel(1)).isFalse();
+      pool.release(s, Pool.Disposal.POOL);
+      TestRequest r = allocate(A); // IMMEDIATE
+      assertThat(pool.cancel(r.id)).isFalse();
+      TestRequest failed = allocate(NAMED);
+      pool.resolveFailed(failed, NXDOMAIN);
+      assertFailed(failed, NXDOMAIN);
+      assertThat(pool.cancel(failed.id)).isFalse();
+      assertThat(io.answers).hasSize(3);
+      assertStats(1, 0, 1, 0, 0);
+    }
+
+    @Test
+    void cancelReleasesAMaxOpenSlot() {
+      pool(4, 1);
+      PooledSocket a = connectNew(A);
+      TestRequest rb = allocate(B);
+      TestRequest rc = allocate(C);
+      assertThat(pool.cancel(rb.id)).isTrue();
+      pool.release(a, Pool.Disposal.CLOSE);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rc);
+      assertUnanswered(rb);
+    }
+
+    @Test
+    void cancelAfterShutdownIsFalse() {
+      pool(4, 128);
+      TestRequest r = allocate(A);
+      pool.shutdown();
+      assertFailed(r, Failure.SHUTDOWN);
+      assertThat(pool.cancel(r.id)).isFalse();
+    }
+  }
+
+  // ---- failures ----
+
+  @Nested
+  class Failures {
+    @Test
+    void connectFailureAnswersTheFailureAndServesTheNextWaiter() {
+      pool(1, 128);
+      TestRequest r1 = allocate(A);
+      TestRequest r2 = allocate(A);
+      PooledSocket s1 = io.lastConnect();
+      pool.connectFailed(s1, REFUSED);
+      assertFailed(r1, REFUSED);
+      assertThat(io.closed).containsKey(s1);
+      assertThat(s1.state).isEqualTo(PooledSocket.CLOSED);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
+      assertStats(1, 0, 0, 1, 0);
+      pool.connectFailed(s1, REFUSED); // twice: ignored
+      assertThat(io.answerCount(r1)).isEqualTo(1);
+      pool.connectFailed(io.lastConnect(), REFUSED);
+      assertFailed(r2, REFUSED);
+      assertNothingLeft();
+    }
+
+    @Test
+    void connectFailureAtMaxOpenServesAWaiterOfAnotherKey() {
+      pool(4, 1);
+      TestRequest ra = allocate(A);
+      TestRequest rb = allocate(B);
+      pool.connectFailed(io.lastConnect(), REFUSED);
+      assertFailed(ra, REFUSED);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rb);
+      assertThat(pool.hostCount()).isEqualTo(1);
+    }
+
+    @Test
+    void synchronousConnectFailureIsAnswered() {
+      pool(4, 128);
+      io.syncConnectFailures.add(NO_FDS);
+      TestRequest r = allocate(A);
+      assertThat(io.connects).hasSize(1);
+      PooledSocket s = io.lastConnect();
+      assertFailed(r, NO_FDS);
+      assertThat(s.state).isEqualTo(PooledSocket.CLOSED);
+      assertThat(pool.cancel(r.id)).isFalse();
+      pool.connected(s); // ignored
+      assertThat(io.answerCount(r)).isEqualTo(1);
+      assertNothingLeft();
+    }
+
+    @Test
+    void synchronousConnectFailureServesTheNextWaiter() {
+      pool(1, 128);
+      PooledSocket s = connectNew(A);
+      TestRequest r1 = allocate(A);
+      TestRequest r2 = allocate(A);
+      io.syncConnectFailures.add(NO_FDS);
+      pool.release(s, Pool.Disposal.CLOSE);
+      assertFailed(r1, NO_FDS);
+      assertThat(io.connects).hasSize(3);
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
+      assertStats(1, 0, 0, 1, 0);
+      pool.connected(io.lastConnect());
+      assertAnswered(r2, FromCache.NEW, io.lastConnect());
+      pool.release(io.lastConnect(), Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+
+    @Test
+    void resolveFailureAnswersAndLeavesNothing() {
+      pool(4, 128);
+      TestRequest r = allocate(NAMED);
+      pool.resolveFailed(r, NXDOMAIN);
+      assertFailed(r, NXDOMAIN);
+      assertThat(io.abandoned).isEmpty();
+      assertNothingLeft();
+      pool.resolved(r, List.of(InetAddress.getLoopbackAddress())); // ignored
+      assertThat(io.connects).isEmpty();
+    }
+
+    @Test
+    void resolvedRequestIsQueuedAndConnected() {
+      pool(1, 128);
+      PooledSocket s = null;
+      TestRequest r1 = allocate(NAMED);
+      TestRequest r2 = allocate(NAMED);
+      assertThat(io.resolves).containsExactly(r1, r2);
+      assertStats(0, 0, 0, 0, 2);
+      pool.resolved(r2, List.of(InetAddress.getLoopbackAddress()));
+      assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
+      s = io.lastConnect();
+      pool.resolved(r1, List.of(InetAddress.getLoopbackAddress()));
+      assertThat(r1.state).isEqualTo(Request.QUEUED);
+      assertStats(1, 0, 0, 1, 1);
+      pool.connected(s);
+      pool.release(s, Pool.Disposal.POOL);
+      assertAnswered(r1, FromCache.DEFERRED, s);
+      pool.release(s, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+  }
+
+  // ---- shutdown ----
+
+  @Nested
+  class Shutdown {
+    @Test
+    void shutdownAnswersEveryTrackedRequestOnceInIdOrderAndClosesIdleSockets() {
+      pool(1, 128);
+      PooledSocket idleA = connectNew(A); // #1
+      PooledSocket leasedB = connectNew(B); // #2
+      pool.release(idleA, Pool.Disposal.POOL);
+      // ids deliberately not in arrival order
+      TestRequest queued = new TestRequest(30, B, -1);
+      TestRequest connecting = new TestRequest(10, C, -1);
+      TestRequest resolving = new TestRequest(20, NAMED, -1);
+      requests.addAll(List.of(queued, connecting, resolving));
+      pool.allocate(queued);
+      pool.allocate(connecting);
+      pool.allocate(resolving);
+      PooledSocket sc = io.lastConnect();
+      assertThat(queued.state).isEqualTo(Request.QUEUED);
+      assertThat(connecting.state).isEqualTo(Request.CONNECTING);
+      assertThat(resolving.state).isEqualTo(Request.RESOLVING);
+      int answeredBefore = io.answers.size();
+
+      pool.shutdown();
+      assertThat(pool.isShutdown()).isTrue();
+      assertThat(io.answeredIds().subList(answeredBefore, io.answers.size()))
+          .containsExactly(10L, 20L, 30L);
+      assertFailed(queued, Failure.SHUTDOWN);
+      assertFailed(connecting, Failure.SHUTDOWN);
+      assertFailed(resolving, Failure.SHUTDOWN);
+      assertThat(io.abandoned).containsExactly(resolving);
+      assertThat(io.closed).containsOnlyKeys(idleA, sc);
+      assertThat(leasedB.state).isEqualTo(PooledSocket.LEASED);
+      assertStats(1, 0, 1, 0, 0);
+      assertThat(pool.trackedCount()).isZero();
+      assertThat(pool.hostCount()).isEqualTo(1);
+
+      // late I/O outcomes are ignored
+      pool.connected(sc);
+      pool.resolved(resolving, List.of(InetAddress.getLoopbackAddress()));
+      pool.shutdown();
+      assertThat(io.answers).hasSize(answeredBefore + 3);
+
+      // the leased socket is closed when given back, not pooled
+      pool.release(leasedB, Pool.Disposal.POOL);
+      assertThat(io.closed).containsEntry(leasedB, false);
+      assertThat(io.watched).containsExactly(idleA);
+      assertThat(io.connects).hasSize(3);
+      assertNothingLeft();
+
+      // later requests are answered at once
+      TestRequest late = allocate(A);
+      assertFailed(late, Failure.SHUTDOWN);
+      assertThat(io.connects).hasSize(3);
+      assertNothingLeft();
+    }
+
+    @Test
+    void shutdownOfAnEmptyPool() {
+      pool(4, 128);
+      pool.shutdown();
+      assertNothingLeft();
+      assertThat(io.log).isEmpty();
+    }
+
+    @Test
+    void seed12ShutdownWhileAConnectionIsHeld() {
+      pool(4, 128);
+      PooledSocket s = connectNew(A);
+      pool.shutdown();
+      assertStats(1, 0, 1, 0, 0);
+      pool.idleActivity(s, false); // not idle: ignored
+      pool.release(s, Pool.Disposal.RESET);
+      assertThat(io.closed).containsEntry(s, true);
+      assertNothingLeft();
+    }
+
+    @Test
+    void afterShutdownAReleaseDoesNotServeAnyone() {
+      pool(1, 128);
+      PooledSocket s = connectNew(A);
+      TestRequest r = allocate(A);
+      pool.shutdown();
+      assertFailed(r, Failure.SHUTDOWN);
+      pool.release(s, Pool.Disposal.POOL);
+      assertThat(io.answerCount(r)).isEqualTo(1);
+      assertThat(io.connects).hasSize(1);
+      assertNothingLeft();
+    }
+  }
+
+  // ---- order under churn (deterministic pseudo-random, fixed seed) ----
+
+  @Nested
+  class OrderUnderChurn {
+    @Test
+    void deadlinesStayOrderedWhileRequestsLeaveFromTheMiddle() {
+      pool(4, 128);
+      java.util.Random random = new java.util.Random(42);
+      List<TestRequest> live = new ArrayList<>();
+      Map<TestRequest, Long> deadline = new HashMap<>();
+      for (int step = 0; step < 3000; step++) {
+        int what = random.nextInt(10);
+        if (live.size() < 5 || what < 5 && live.size() < 80) {
+          PoolKey key = new PoolKey("http", "h" + random.nextInt(7) + ".example", 80, null, null,
+              0);
+          long timeout = (1 + random.nextInt(1000)) * SECOND;
+          TestRequest r = allocate(key, timeout);
+          live.add(r);
+          deadline.put(r, now + timeout);
+        } else if (what < 9) {
+          TestRequest r = live.remove(random.nextInt(live.size()));
+          assertThat(pool.cancel(r.id)).isTrue();
+        } else {
+          now = pool.nextDeadline();
+          pool.expire();
+          List<TestRequest> due = live.stream().filter(r -> deadline.get(r) <= now).toList();
+          assertThat(due).isNotEmpty();
+          for (TestRequest r : due) {
+            assertFailed(r, Failure.TIMEOUT);
+          }
+          live.removeAll(due);
+        }
+        long expected = live.stream().mapToLong(deadline::get).min().orElse(Long.MAX_VALUE);
+        assertThat(pool.nextDeadline()).as("step %d", step).isEqualTo(expected);
+        assertThat(pool.trackedCount()).isEqualTo(live.size());
+      }
+      for (TestRequest r : live) {
+        assertUnanswered(r);
+        assertThat(pool.cancel(r.id)).isTrue();
+      }
+      assertNothingLeft();
+    }
+
+    @Test
+    void queueOrderSurvivesCancellationsAcrossManyKeys() {
+      pool(1, 1);
+      PooledSocket blocker = connectNew(A);
+      java.util.Random random = new java.util.Random(7);
+      List<TestRequest> waiting = new ArrayList<>();
+      for (int i = 0; i < 60; i++) {
+        waiting.add(allocate(literalKey("10.1.0." + (1 + random.nextInt(12)))));
+      }
+      for (int i = 0; i < 25; i++) {
+        TestRequest r = waiting.remove(random.nextInt(waiting.size()));
+        assertThat(pool.cancel(r.id)).isTrue();
+      }
+      assertStats(1, 0, 1, 0, waiting.size());
+      pool.release(blocker, Pool.Disposal.CLOSE);
+      List<Request> served = new ArrayList<>();
+      while (true) {
+        PooledSocket s = io.lastConnect();
+        if (s.state != PooledSocket.CONNECTING) {
+          break;
+        }
+        served.add(io.connectedFor.get(s));
+        pool.connectFailed(s, REFUSED);
+      }
+      assertThat(served).containsExactlyElementsOf(waiting);
+      assertNothingLeft();
+    }
+  }
+
+  // ---- bookkeeping ----
+
+  @Nested
+  class Bookkeeping {
+    @Test
+    void hostsAreForgottenWhenNothingRefersToThem() {
+      pool(2, 3);
+      PooledSocket a = connectNew(A);
+      PooledSocket b = connectNew(B);
+      assertThat(pool.hostCount()).isEqualTo(2);
+      pool.release(a, Pool.Disposal.CLOSE);
+      assertThat(pool.hostCount()).isEqualTo(1);
+      pool.release(b, Pool.Disposal.POOL);
+      assertThat(pool.hostCount()).isEqualTo(1);
+      TestRequest named = allocate(NAMED);
+      assertThat(pool.hostCount()).isEqualTo(2);
+      assertThat(pool.cancel(named.id)).isTrue();
+      assertThat(pool.hostCount()).isEqualTo(1);
+      now += KEEP_ALIVE;
+      pool.expire();
+      assertNothingLeft();
+    }
+
+    @Test
+    void statsCountEveryPhase() {
+      pool(1, 3);
+      PooledSocket a = connectNew(A);
+      PooledSocket b = connectNew(B);
+      pool.release(b, Pool.Disposal.POOL);
+      allocate(NAMED); // resolving: pending
+      allocate(A); // queued: pending
+      allocate(C); // connecting
+      PoolStats st = pool.stats();
+      assertThat(st).isEqualTo(new PoolStats(3, 1, 1, 1, 2));
+      assertThat(st.open()).isEqualTo(st.idle() + st.leased() + st.connecting());
+      assertThat(pool.trackedCount()).isEqualTo(3);
+      assertThat(pool.hostCount()).isEqualTo(4);
+      pool.shutdown();
+      pool.release(a, Pool.Disposal.POOL);
+      assertNothingLeft();
+    }
+
+    @Test
+    void everyScenarioEndsClean() {
+      pool(2, 3);
+      Set<Request> seen = new HashSet<>();
+      for (int round = 0; round < 3; round++) {
+        PooledSocket a = connectNew(A);
+        TestRequest ra = allocate(A);
+        TestRequest rb = allocate(B);
+        TestRequest rc = allocate(C, SECOND);
+        TestRequest rn = allocate(NAMED, 2 * SECOND);
+        pool.connected(io.connectedFor.entrySet().stream()
+            .filter(e -> e.getValue() == rb).findFirst().orElseThrow().getKey());
+        PooledSocket sb = rb.socket;
+        pool.release(sb, Pool.Disposal.POOL);
+        now += 3 * SECOND;
+        pool.expire();
+        pool.release(a, Pool.Disposal.POOL);
+        seen.addAll(List.of(ra, rb, rc, rn));
+        for (PooledSocket s : new ArrayList<>(io.connects)) {
+          if (s.state == PooledSocket.CONNECTING) {
+            pool.connectFailed(s, REFUSED);
+          } else if (s.state == PooledSocket.LEASED) {
+            pool.release(s, Pool.Disposal.POOL);
+          }
+        }
+        now += KEEP_ALIVE;
+        pool.expire();
+        assertNothingLeft();
+      }
+      Map<Long, Integer> counts = new HashMap<>();
+      io.answers.forEach(x -> counts.merge(x.request.id, 1, Integer::sum));
+      assertThat(counts.values()).containsOnly(1);
+    }
+  }
+}
