@@ -167,6 +167,8 @@ final class Lease implements Runnable {
       }
       if (handler != null && !inputEnded) {
         readIntoHandler();
+      } else if (w == null) {
+        disarmRead();
       }
     }
     if (!ended) {
@@ -285,20 +287,38 @@ final class Lease implements Runnable {
     }
   }
 
+  /**
+   * Sets the socket's interest from what this holder waits for. Read interest is lazy: a socket
+   * comes out of the pool still armed for reads and stays so until a read event finds nobody
+   * reading ({@link #onReady} then disarms it), which saves two selector updates per hand-out.
+   */
   private void updateInterest() {
     SelectionKey key = socket.key;
     if (ended || key == null || !key.isValid()) {
       return;
     }
-    int ops = 0;
-    if ((handler != null && !inputEnded) || readWaiter != null) {
-      ops |= SelectionKey.OP_READ;
+    int current = key.interestOps();
+    int ops = current & SelectionKey.OP_READ;
+    if (wantsInput()) {
+      ops = SelectionKey.OP_READ;
     }
     if (writes != null && !writes.isEmpty()) {
       ops |= SelectionKey.OP_WRITE;
     }
-    if (key.interestOps() != ops) {
+    if (current != ops) {
       key.interestOps(ops);
+    }
+  }
+
+  private boolean wantsInput() {
+    return (handler != null && !inputEnded) || readWaiter != null;
+  }
+
+  /** Input arrived for nobody: stop watching until someone reads (level-triggered, or it spins). */
+  private void disarmRead() {
+    SelectionKey key = socket.key;
+    if (key != null && key.isValid()) {
+      key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
     }
   }
 }

@@ -185,8 +185,9 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
 
   @Override
   public void watchIdle(PooledSocket s) {
-    if (s.key != null && s.key.isValid()) {
-      s.key.interestOps(SelectionKey.OP_READ);
+    SelectionKey key = s.key;
+    if (key != null && key.isValid() && key.interestOps() != SelectionKey.OP_READ) {
+      key.interestOps(SelectionKey.OP_READ);
     }
   }
 
@@ -210,10 +211,7 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
 
   @Override
   public void answer(Request r) {
-    PooledSocket s = r.socket;
-    if (r.failure == null && s.key != null && s.key.isValid()) {
-      s.key.interestOps(0); // leaving the pool: the new holder chooses what to watch
-    }
+    // A socket leaving the pool keeps its read interest (see Lease.updateInterest).
     loop.execute(r);
   }
 
@@ -240,7 +238,7 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
         if (s.lease != null) {
           s.lease.onReady(key.readyOps());
         } else {
-          key.interestOps(0);
+          key.interestOps(0); // handed out, not yet delivered: its holder will choose
         }
         break;
       default:
