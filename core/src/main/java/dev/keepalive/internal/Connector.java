@@ -39,7 +39,7 @@ final class Connector {
   void finish(PooledSocket s) {
     try {
       if (s.channel.finishConnect()) {
-        s.key.interestOps(0);
+        s.interest(0);
         pool.connected(s);
       }
     } catch (IOException e) {
@@ -79,7 +79,8 @@ final class Connector {
       ch.bind(new InetSocketAddress(bindAddress, 0));
     }
     boolean done = ch.connect(new InetSocketAddress(address, port));
-    s.key = ch.register(loop.selector(), done ? 0 : SelectionKey.OP_CONNECT, s);
+    s.interest = done ? 0 : SelectionKey.OP_CONNECT;
+    s.key = ch.register(loop.selector(), s.interest, s);
     return done;
   }
 

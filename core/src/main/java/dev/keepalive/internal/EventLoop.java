@@ -36,10 +36,11 @@ public final class EventLoop {
   private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
   private static final int BATCH = 4096;
   /**
-   * How long the loop polls its inbox before it sleeps in the selector after a turn that did
-   * work. A thread that allocates, uses and gives back a connection in a tight loop then hands
-   * its next call to an awake loop, without a selector wake-up (a syscall, and a context switch
-   * on both sides). Bounded and only after activity, so an idle manager costs nothing.
+   * How long the loop polls its inbox before it sleeps in the selector after a turn that took
+   * tasks from other threads. A thread that allocates, uses and gives back a connection in a
+   * tight loop then hands its next call to an awake loop, without a selector wake-up (a syscall,
+   * and a context switch on both sides). Bounded, and only after such calls: I/O alone (connects,
+   * reads) never makes the loop spin, and an idle manager costs nothing.
    */
   static final long SPIN_NANOS = Long.getLong("dev.keepalive.spinMicros", 20) * 1000;
 
@@ -147,7 +148,7 @@ public final class EventLoop {
   }
 
   private void select(long next) throws IOException {
-    boolean spin = busy; // this turn ran tasks or handled I/O: more may follow at once
+    boolean spin = busy; // this turn took tasks from other threads: more may follow at once
     busy = false;
     if (!tasks.isEmpty() || !inbox.isEmpty() || (spin && spinForTasks())) {
       selector.selectNow(this::ready);
@@ -181,7 +182,6 @@ public final class EventLoop {
   }
 
   private void ready(SelectionKey key) {
-    busy = true;
     try {
       driver.onReady(key);
     } catch (Throwable t) {
@@ -193,10 +193,10 @@ public final class EventLoop {
     Runnable t;
     while ((t = inbox.poll()) != null) {
       tasks.add(t);
+      busy = true; // another thread is talking to the loop: it may say more at once
     }
     for (int i = 0; i < BATCH && (t = tasks.poll()) != null; i++) {
       runSafely(t);
-      busy = true;
     }
   }
 

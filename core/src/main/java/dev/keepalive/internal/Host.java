@@ -9,6 +9,10 @@ package dev.keepalive.internal;
  */
 final class Host implements LongHeap.Entry {
   final PoolKey key;
+  /** The pool this host belongs to (a key may be cached by hosts of several managers). */
+  final Pool pool;
+  /** True once the pool dropped it: a cached reference to it is stale. */
+  boolean dropped;
   int active;
   int idleCount;
   int resolving;
@@ -17,8 +21,9 @@ final class Host implements LongHeap.Entry {
   Request waitTail;
   int heapIndex = -1;
 
-  Host(PoolKey key) {
+  Host(PoolKey key, Pool pool) {
     this.key = key;
+    this.pool = pool;
   }
 
   boolean unused() {

@@ -7,7 +7,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.lang.ref.Cleaner;
+import java.lang.ref.PhantomReference;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
@@ -18,13 +18,13 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The state of one hand-out of a socket: its holder's handler, queued writes and blocked reader.
  * The socket points to its current lease; a new hand-out gets a new lease, so nothing of an old
- * holder reaches a new one. The public face is {@link LeasedConnection}; the lease holds no
- * reference to it (except while a handler is started), so a forgotten connection becomes
- * unreachable and this lease, as its Cleaner action, reclaims the socket.
+ * holder reaches a new one. The public face is {@link LeasedConnection}; the lease is a phantom
+ * reference to it and holds no strong one (except while a handler is started), so a forgotten
+ * connection becomes unreachable and the {@link Reaper} hands this lease back to the loop.
  *
  * <p>Fields are confined to the event loop except the two volatile flags.
  */
-final class Lease implements Runnable {
+final class Lease extends PhantomReference<LeasedConnection> {
   private static final System.Logger LOG = System.getLogger("dev.keepalive");
   private static final VarHandle HOLDER_DONE;
 
@@ -56,7 +56,6 @@ final class Lease implements Runnable {
   final String addr;
   final int port;
   final FromCache fromCache;
-  Cleaner.Cleanable cleanable;
 
   /** 1 once the holder closed or discarded it, or it was reclaimed. */
   @SuppressWarnings("unused")
@@ -72,7 +71,8 @@ final class Lease implements Runnable {
   private ArrayDeque<PendingWrite> writes;
   private CompletableFuture<Void> readWaiter;
 
-  Lease(ManagerCore core, PooledSocket socket, Request request) {
+  Lease(LeasedConnection connection, ManagerCore core, PooledSocket socket, Request request) {
+    super(connection, Reaper.queue());
     this.core = core;
     this.socket = socket;
     this.channel = socket.channel;
@@ -96,9 +96,8 @@ final class Lease implements Runnable {
     return holderDone == 0 && !ended && channel != null && channel.isOpen();
   }
 
-  /** The Cleaner action: the connection became unreachable (or was closed explicitly). */
-  @Override
-  public void run() {
+  /** The connection became unreachable without close() or discard() (reaper thread). */
+  void forgotten() {
     if (markHolderDone()) {
       core.reclaim(this);
     }
@@ -293,21 +292,17 @@ final class Lease implements Runnable {
    * reading ({@link #onReady} then disarms it), which saves two selector updates per hand-out.
    */
   private void updateInterest() {
-    SelectionKey key = socket.key;
-    if (ended || key == null || !key.isValid()) {
+    if (ended) {
       return;
     }
-    int current = key.interestOps();
-    int ops = current & SelectionKey.OP_READ;
+    int ops = socket.interest & SelectionKey.OP_READ;
     if (wantsInput()) {
       ops = SelectionKey.OP_READ;
     }
     if (writes != null && !writes.isEmpty()) {
       ops |= SelectionKey.OP_WRITE;
     }
-    if (current != ops) {
-      key.interestOps(ops);
-    }
+    socket.interest(ops);
   }
 
   private boolean wantsInput() {
@@ -316,9 +311,6 @@ final class Lease implements Runnable {
 
   /** Input arrived for nobody: stop watching until someone reads (level-triggered, or it spins). */
   private void disarmRead() {
-    SelectionKey key = socket.key;
-    if (key != null && key.isValid()) {
-      key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
-    }
+    socket.interest(socket.interest & ~SelectionKey.OP_READ);
   }
 }

@@ -22,8 +22,8 @@ public final class LeasedConnection implements Connection {
   private InputStream in;
   private OutputStream out;
 
-  LeasedConnection(Lease lease) {
-    this.lease = lease;
+  LeasedConnection(ManagerCore core, PooledSocket socket, Request request) {
+    this.lease = new Lease(this, core, socket, request);
   }
 
   @Override
@@ -139,7 +139,7 @@ public final class LeasedConnection implements Connection {
     if (!lease.markHolderDone()) {
       return;
     }
-    lease.cleanable.clean(); // the action sees the holder done and does nothing
+    lease.clear(); // closed on purpose: never reaped
     lease.core.giveBack(lease, discard);
   }
 

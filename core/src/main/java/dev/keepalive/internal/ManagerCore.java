@@ -5,7 +5,6 @@ import dev.keepalive.PoolStats;
 import dev.keepalive.Resolver;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.lang.ref.Cleaner;
 import java.net.InetAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
@@ -21,7 +20,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ManagerCore implements Pool.Io, EventLoop.Driver {
   private static final System.Logger LOG = System.getLogger("dev.keepalive");
-  private static final Cleaner CLEANER = Cleaner.create();
   private static final AtomicInteger LOOPS = new AtomicInteger();
 
   final EventLoop loop;
@@ -117,12 +115,10 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
   /** The connection to deliver for an answered request (at delivery time, on the loop). */
   Connection connectionFor(Request r) {
     PooledSocket s = r.socket;
-    Lease lease = new Lease(this, s, r);
-    if (!lease.ended) {
-      s.lease = lease;
+    LeasedConnection c = new LeasedConnection(this, s, r);
+    if (!c.lease.ended) {
+      s.lease = c.lease; // also keeps the lease (a phantom reference) reachable while leased
     }
-    LeasedConnection c = new LeasedConnection(lease);
-    lease.cleanable = CLEANER.register(c, lease);
     return c;
   }
 
@@ -131,7 +127,7 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
     onLoop(() -> takeBack(lease, discard));
   }
 
-  /** A connection became unreachable without close() or discard() (Cleaner thread). */
+  /** A connection became unreachable without close() or discard() (reaper thread). */
   void reclaim(Lease lease) {
     loop.execute(() -> {
       if (!lease.ended) {
@@ -185,10 +181,7 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
 
   @Override
   public void watchIdle(PooledSocket s) {
-    SelectionKey key = s.key;
-    if (key != null && key.isValid() && key.interestOps() != SelectionKey.OP_READ) {
-      key.interestOps(SelectionKey.OP_READ);
-    }
+    s.interest(SelectionKey.OP_READ);
   }
 
   @Override
@@ -238,7 +231,7 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
         if (s.lease != null) {
           s.lease.onReady(key.readyOps());
         } else {
-          key.interestOps(0); // handed out, not yet delivered: its holder will choose
+          s.interest(0); // handed out, not yet delivered: its holder will choose
         }
         break;
       default:

@@ -103,11 +103,7 @@ public final class Pool {
       answer(r, Failure.SHUTDOWN);
       return;
     }
-    Host h = hosts.get(r.key);
-    if (h == null) {
-      h = new Host(r.key);
-      hosts.put(r.key, h);
-    }
+    Host h = host(r.key);
     r.host = h;
     if (h.active < maxPerHost) {
       PooledSocket s = takeIdle(h);
@@ -283,7 +279,7 @@ public final class Pool {
       withdraw(r);
       answer(r, Failure.SHUTDOWN);
     }
-    hosts.values().removeIf(Host::unused);
+    hosts.values().removeIf(h -> h.unused() && (h.dropped = true));
   }
 
   public boolean isShutdown() {
@@ -473,8 +469,23 @@ public final class Pool {
   }
 
   private void forgetIfUnused(Host h) {
-    if (h != null && h.unused()) {
-      hosts.remove(h.key, h);
+    if (h != null && h.unused() && hosts.remove(h.key, h)) {
+      h.dropped = true;
     }
+  }
+
+  /** The state of {@code key}, created if needed; the key caches it for the next lookup. */
+  private Host host(PoolKey key) {
+    Host h = key.cachedHost;
+    if (h != null && h.pool == this && !h.dropped) {
+      return h;
+    }
+    h = hosts.get(key);
+    if (h == null) {
+      h = new Host(key, this);
+      hosts.put(key, h);
+    }
+    key.cachedHost = h;
+    return h;
   }
 }

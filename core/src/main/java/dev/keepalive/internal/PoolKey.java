@@ -17,6 +17,11 @@ public final class PoolKey {
   /** The address when host is a literal IP address (no lookup needed), else null. */
   final java.net.InetAddress literal;
   private final int hash;
+  /**
+   * The host state of the last pool that looked this key up, so a pool hit with a reused key
+   * skips the map. Only a {@link Host#pool} match makes it usable; written by event loops.
+   */
+  volatile Host cachedHost;
 
   public PoolKey(String scheme, String addr, int port, String forScheme, String forAddr,
       int forPort) {

@@ -31,6 +31,9 @@ public final class PooledSocket {
   // I/O side
   SocketChannel channel;
   SelectionKey key;
+  /** The interest ops last set on {@link #key}, kept here so an unchanged interest costs no
+   *  touch of the (often cold) key. */
+  int interest;
   /** The next address to try while connecting. */
   int addressIndex;
   /** The current holder's state (LEASED only). */
@@ -38,6 +41,17 @@ public final class PooledSocket {
 
   PooledSocket(Host host) {
     this.host = host;
+  }
+
+  /** Sets the selection key's interest ops when they change. */
+  void interest(int ops) {
+    if (interest != ops) {
+      interest = ops;
+      SelectionKey k = key;
+      if (k != null && k.isValid()) {
+        k.interestOps(ops);
+      }
+    }
   }
 
   @Override
