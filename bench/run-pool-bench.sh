@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Builds the benchmarks jar and runs the keepalive pool benchmarks (JMH), writing
+# bench/results/<stamp>.json (JMH JSON), <stamp>.txt (the whole log) and <stamp>-summary.txt
+# (cycles/s per benchmark and parameter, cost ratios, targets).
+#
+# Usage: bench/run-pool-bench.sh [--quick] [--no-build] [--jfr] [--wait-idle] [REGEX ...] [-- JMH ARGS]
+#   REGEX        which benchmarks (JMH include regexes); also BENCH="regex ..." in the environment.
+#                Default: all. E.g. 'loopCached$', 'ThreadCached', 'newConnection'.
+#   --quick      1 warmup + 2 measurement iterations of 1 s (iteration speed, rougher figures);
+#                also BENCH_QUICK=1.
+#   --no-build   use the jar as it is (also BENCH_NO_BUILD=1).
+#   --jfr        record a JFR profile per benchmark (1 ms method sampling, bench/jfr/sampling-1ms.jfc)
+#                into bench/results/<stamp>-jfr/, with the hot methods of the loop thread and of
+#                the benchmark thread next to each recording (hot-loop.txt, hot-worker.txt).
+#   --wait-idle  first wait (up to 10 min) until the 1-minute load average is below 0.5: other
+#                builds on a 2-core machine skew every figure (also BENCH_WAIT_IDLE=1).
+#   -- ARGS      passed to JMH as they are, e.g. -- -p keys=1,10000 -f 2
+# Full run (9 configurations, each 1 fork x 3 warmup + 5 measurement 1 s iterations): about 90 s
+# plus the build.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+jar="$here/target/benchmarks.jar"
+results="$here/results"
+
+quick="${BENCH_QUICK:-0}"
+build=1
+[[ "${BENCH_NO_BUILD:-0}" == 1 ]] && build=0
+jfr=0
+wait_idle="${BENCH_WAIT_IDLE:-0}"
+filters=()
+extra=()
+while (($#)); do
+  case "$1" in
+    --quick) quick=1 ;;
+    --no-build) build=0 ;;
+    --jfr) jfr=1 ;;
+    --wait-idle) wait_idle=1 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --) shift; extra=("$@"); break ;;
+    *) filters+=("$1") ;;
+  esac
+  shift
+done
+if ((${#filters[@]} == 0)) && [[ -n "${BENCH:-}" ]]; then
+  read -r -a filters <<<"$BENCH"
+fi
+
+if ((build)); then
+  (cd "$root" && ./mvnw -B -q -pl bench -am package -DskipTests)
+fi
+[[ -f "$jar" ]] || { echo "no $jar: build first (drop --no-build)" >&2; exit 1; }
+# Run a private copy: a build of the repo meanwhile (./mvnw verify) rewrites target/.
+run_jar="$(mktemp "${TMPDIR:-/tmp}/keepalive-benchmarks.XXXXXX.jar")"
+trap 'rm -f "$run_jar"' EXIT
+cp "$jar" "$run_jar"
+
+# keys=10000 holds 10,000 client sockets in the benchmark JVM (the sink is another process):
+# raise the soft fd limit to the hard one.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if (( $(ulimit -n) < 12000 )); then
+  echo "warning: ulimit -n is $(ulimit -n); loopCached keys=10000 needs about 10,100" >&2
+fi
+
+load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0; }
+if ((wait_idle)); then
+  for ((i = 0; i < 120; i++)); do
+    awk -v l="$(load)" 'BEGIN { exit !(l < 0.5) }' && break
+    ((i == 0)) && echo "waiting for the machine to go idle (load $(load))..." >&2
+    sleep 5
+  done
+fi
+
+java="java"
+[[ -n "${JAVA_HOME:-}" ]] && java="$JAVA_HOME/bin/java"
+
+mkdir -p "$results"
+stamp="$(date +%Y%m%d-%H%M%S)"
+json="$results/$stamp.json"
+txt="$results/$stamp.txt"
+summary="$results/$stamp-summary.txt"
+
+jmh=(-rf json -rff "$json")
+((quick)) && jmh+=(-wi 1 -i 2 -w 1s -r 1s)
+if ((jfr)); then
+  mkdir -p "$results/$stamp-jfr"
+  jmh+=(-prof "jfr:dir=$results/$stamp-jfr;configName=$here/jfr/sampling-1ms.jfc")
+fi
+
+{
+  echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cpus, $("$java" -version 2>&1 | head -1)"
+  echo "# git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' (dirty)')"
+  echo "# load average before: $(cat /proc/loadavg 2>/dev/null)"
+  echo "# $java -Dsummary.file=$summary -cp $jar dev.keepalive.bench.BenchMain ${jmh[*]} ${extra[*]} ${filters[*]}"
+} | tee "$txt"
+
+set +e
+"$java" -Dsummary.file="$summary" -cp "$run_jar" dev.keepalive.bench.BenchMain \
+  "${jmh[@]}" "${extra[@]}" "${filters[@]}" 2>&1 | tee -a "$txt"
+status=${PIPESTATUS[0]}
+set -e
+# JMH reports a benchmark that threw (e.g. a failed self-check) and goes on with the others.
+if grep -q '<failure>' "$txt"; then
+  echo "# FAILED: a benchmark threw (see <failure> in $txt); its figures are missing" | tee -a "$txt"
+  ((status == 0)) && status=1
+fi
+echo "# load average after: $(cat /proc/loadavg 2>/dev/null)" | tee -a "$txt"
+
+if ((jfr)); then
+  # hot methods of the event-loop thread and of the benchmark thread, per recording
+  while IFS= read -r rec; do
+    dir="$(dirname "$rec")"
+    "$java" -cp "$run_jar" dev.keepalive.bench.JfrHot "$rec" keepalive-loop 25 >"$dir/hot-loop.txt" || true
+    "$java" -cp "$run_jar" dev.keepalive.bench.JfrHot "$rec" jmh-worker 25 >"$dir/hot-worker.txt" || true
+    echo "jfr: $rec -> $dir/hot-loop.txt, $dir/hot-worker.txt" | tee -a "$txt"
+  done < <(find "$results/$stamp-jfr" -name '*.jfr' | sort)
+fi
+
+ln -sfn "$(basename "$json")" "$results/latest.json"
+ln -sfn "$(basename "$txt")" "$results/latest.txt"
+[[ -f "$summary" ]] && ln -sfn "$(basename "$summary")" "$results/latest-summary.txt"
+echo
+echo "results: $json, $txt${summary:+, $summary}"
+exit "$status"

@@ -1,0 +1,181 @@
+package dev.keepalive.bench;
+
+import dev.keepalive.Allocation;
+import dev.keepalive.AllocationResult;
+import dev.keepalive.Connection;
+import dev.keepalive.ConnectionManager;
+import dev.keepalive.PoolStats;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Cached allocate/close cycles driven from the event loop: the allocation callback gives the
+ * connection back and issues the next allocate, so one JMH operation is one pool round trip with
+ * no cross-thread hand-off. Every cycle must be answered IMMEDIATE from the pool; a NEW or
+ * DEFERRED answer, a failure, or a change in the socket count fails the run.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class PoolCycleBenchmark {
+  /** Cycles per JMH invocation (one chain). */
+  static final int CYCLES = 10_000;
+  /** Per-key limit of every manager here (the default). */
+  static final int MAX_PER_HOST = 4;
+  /** Requests left waiting on a blocked key in {@link #loopCachedWithQueue}. */
+  static final int QUEUED = 10_000;
+
+  /** Keys cycled round-robin, each with one idle socket to the sink. */
+  @State(Scope.Benchmark)
+  public static class Keys {
+    @Param({"1", "100", "10000"})
+    public int keys;
+
+    SinkProcess sink;
+    ConnectionManager manager;
+    Chain chain;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+      sink = SinkProcess.start();
+      manager = ConnectionManager.builder()
+          .maxPerHost(MAX_PER_HOST)
+          .maxOpen(keys + 16)
+          .keepAlive(Duration.ofHours(1)) // nothing expires during a run
+          .build();
+      Allocation[] allocations = Pools.distinctKeys(sink.port(), keys);
+      Pools.prewarm(manager, allocations, 1);
+      chain = new Chain(manager, allocations, false);
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() throws InterruptedException {
+      verifyCached(chain, manager, keys, 0);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      if (manager != null) {
+        System.out.println("\n[loopCached keys=" + keys + "] " + chain + "; pool "
+            + manager.stats());
+        manager.close();
+      }
+      if (sink != null) {
+        sink.close();
+      }
+    }
+  }
+
+  /**
+   * One key cycled as in {@link Keys} with keys=1, while another key has all its
+   * {@value #MAX_PER_HOST} slots leased and {@value #QUEUED} more requests waiting behind them,
+   * never served while measuring.
+   */
+  @State(Scope.Benchmark)
+  public static class WithQueue {
+    SinkProcess sink;
+    ConnectionManager manager;
+    Chain chain;
+    final List<Connection> blockers = new ArrayList<>();
+    final AtomicLong queuedAnswered = new AtomicLong();
+    final AtomicLong queuedServed = new AtomicLong();
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+      sink = SinkProcess.start();
+      manager = ConnectionManager.builder()
+          .maxPerHost(MAX_PER_HOST)
+          .maxOpen(128)
+          .keepAlive(Duration.ofHours(1))
+          .build();
+      Allocation[] measured = Pools.distinctKeys(sink.port(), 1);
+      Pools.prewarm(manager, measured, 1);
+
+      Allocation blocked = Allocation.to("http", "127.0.0.1", sink.port())
+          .forTarget("http", "blocked", 80)
+          .timeout(Duration.ofHours(1));
+      for (int i = 0; i < MAX_PER_HOST; i++) {
+        blockers.add(manager.allocate(blocked).get(10, TimeUnit.SECONDS));
+      }
+      Consumer<AllocationResult> waiter = r -> {
+        queuedAnswered.incrementAndGet();
+        if (r.isSuccess()) {
+          queuedServed.incrementAndGet();
+          r.connection().discard();
+        }
+      };
+      for (int i = 0; i < QUEUED; i++) {
+        manager.allocate(blocked, waiter);
+      }
+      Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
+          && s.idle() == 1, QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
+      chain = new Chain(manager, measured, false);
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() throws InterruptedException {
+      if (queuedAnswered.get() != 0) {
+        throw new IllegalStateException(queuedAnswered.get() + " queued requests were answered "
+            + "while measuring (" + queuedServed.get() + " served)");
+      }
+      PoolStats s = verifyCached(chain, manager, 1, MAX_PER_HOST);
+      if (s.pending() != QUEUED) {
+        throw new IllegalStateException("queue changed: " + s);
+      }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      if (manager != null) {
+        System.out.println("\n[loopCachedWithQueue] " + chain + "; pool " + manager.stats());
+        manager.close(); // answers the queue with "shutdown", closes the blockers
+      }
+      if (sink != null) {
+        sink.close();
+      }
+    }
+  }
+
+  /** Throws unless every cycle so far was IMMEDIATE and the pool holds what it held at start. */
+  static PoolStats verifyCached(Chain chain, ConnectionManager manager, int idle, int leased)
+      throws InterruptedException {
+    if (chain.fresh != 0 || chain.deferred != 0 || chain.failed != 0 || chain.cycles() == 0) {
+      throw new IllegalStateException("not a cached cycle benchmark: " + chain);
+    }
+    return Pools.awaitStats(manager, s -> s.idle() == idle && s.leased() == leased
+            && s.connecting() == 0 && s.open() == idle + leased,
+        idle + " idle and " + leased + " leased");
+  }
+
+  @Benchmark
+  @OperationsPerInvocation(CYCLES)
+  public void loopCached(Keys k) throws InterruptedException {
+    k.chain.run(CYCLES);
+  }
+
+  @Benchmark
+  @OperationsPerInvocation(CYCLES)
+  public void loopCachedWithQueue(WithQueue q) throws InterruptedException {
+    q.chain.run(CYCLES);
+  }
+}

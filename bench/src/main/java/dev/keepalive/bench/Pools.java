@@ -1,0 +1,78 @@
+package dev.keepalive.bench;
+
+import dev.keepalive.Allocation;
+import dev.keepalive.Connection;
+import dev.keepalive.ConnectionManager;
+import dev.keepalive.PoolStats;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/** Set-up helpers shared by the benchmarks. */
+final class Pools {
+  /** Connects at most this many at once while pre-warming (below the sink's accept backlog). */
+  private static final int WARM_BATCH = 512;
+
+  private Pools() {}
+
+  /** {@code keys} distinct pool keys, all to the sink: proxy-style targets h0, h1, ... */
+  static Allocation[] distinctKeys(int port, int keys) {
+    Allocation[] a = new Allocation[keys];
+    for (int i = 0; i < keys; i++) {
+      a[i] = Allocation.to("http", "127.0.0.1", port).forTarget("http", "h" + i, 80);
+    }
+    return a;
+  }
+
+  /**
+   * Opens {@code perKey} sockets for every allocation and gives them all back, so each key has
+   * that many idle sockets; then waits until the pool shows them all idle.
+   */
+  static void prewarm(ConnectionManager manager, Allocation[] allocations, int perKey)
+      throws Exception {
+    List<Connection> held = new ArrayList<>();
+    List<CompletableFuture<Connection>> batch = new ArrayList<>();
+    for (int round = 0; round < perKey; round++) {
+      for (Allocation a : allocations) {
+        batch.add(manager.allocate(a));
+        if (batch.size() == WARM_BATCH) {
+          drain(batch, held);
+        }
+      }
+    }
+    drain(batch, held);
+    for (Connection c : held) {
+      c.close();
+    }
+    int expected = allocations.length * perKey;
+    awaitStats(manager, s -> s.idle() == expected && s.open() == expected,
+        "every pre-warmed socket idle (" + expected + ")");
+  }
+
+  private static void drain(List<CompletableFuture<Connection>> batch, List<Connection> held)
+      throws Exception {
+    for (CompletableFuture<Connection> f : batch) {
+      held.add(f.get(60, TimeUnit.SECONDS));
+    }
+    batch.clear();
+  }
+
+  /**
+   * Waits until the stats other threads see (published by the loop each turn) satisfy
+   * {@code condition}; throws with {@code what} after 10 s.
+   */
+  static PoolStats awaitStats(ConnectionManager manager, Predicate<PoolStats> condition,
+      String what) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    PoolStats s;
+    while (!condition.test(s = manager.stats())) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new IllegalStateException("expected " + what + ", pool is " + s);
+      }
+      Thread.sleep(1);
+    }
+    return s;
+  }
+}
