@@ -5,5 +5,7 @@
  * (event loop, pool, queue, DNS, connector, connection object) and may change at any time.
  */
 module dev.keepalive {
+  requires tls.channel; // automatic module of com.github.marianobarrios:tls-channel
+
   exports dev.keepalive;
 }

@@ -4,6 +4,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import javax.net.ssl.SSLSession;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.util.concurrent.CompletableFuture;
@@ -41,6 +43,9 @@ public interface Connection extends AutoCloseable {
   /** True until this holder closes or discards it, or the socket fails or is closed by the manager. */
   boolean isOpen();
 
+  /** The TLS session for a TLS scheme ("https" or one registered with the builder), else null. */
+  SSLSession sslSession();
+
   /**
    * A non-blocking channel over the socket, valid for this hand-out only: a read may return 0.
    * Closing it discards the connection.
@@ -55,12 +60,31 @@ public interface Connection extends AutoCloseable {
 
   /**
    * Writes {@code src} after every earlier write; the future completes (on the event loop) when
-   * all of it is written. Do not touch {@code src} until then.
+   * all of it is written, futures in the order of their writes. Do not touch {@code src} until
+   * then. Backpressure: while earlier writes are pending and this one would take the pending
+   * bytes past the manager's {@code maxPendingWriteBytes}, the future fails at once with
+   * {@link java.nio.channels.WritePendingException} as its cause (a single write into an empty
+   * queue is always taken). A write error fails this and every later pending write.
    */
   CompletableFuture<Void> write(ByteBuffer src);
 
-  /** A blocking view for reading on the caller's thread (never the event loop thread). */
+  /** Bytes handed to {@link #write} (or the output stream) and not yet taken by the socket. */
+  long pendingWriteBytes();
+
+  /**
+   * A blocking view for reading on the caller's thread (never the event loop thread). Reads
+   * wait at most {@link #readTimeout(Duration)}, then throw {@link java.net.SocketTimeoutException}
+   * (the connection stays usable). Closing the stream does nothing to the connection.
+   */
   InputStream inputStream();
+
+  /**
+   * How long a blocking read of {@link #inputStream()} may wait for input; null or zero for no
+   * limit (the default). Applies to this hand-out only.
+   *
+   * @throws IllegalArgumentException if negative
+   */
+  Connection readTimeout(Duration timeout);
 
   /** A blocking view for writing on the caller's thread (never the event loop thread). */
   OutputStream outputStream();
@@ -76,6 +100,9 @@ public interface Connection extends AutoCloseable {
   @Override
   void close();
 
-  /** Closes the socket for good and releases its slots (the seed's close). Idempotent. */
+  /**
+   * Closes the socket for good and releases its slots (the seed's close); on TLS it first sends
+   * close_notify when that can be done without blocking. Idempotent.
+   */
   void discard();
 }

@@ -4,6 +4,7 @@ import dev.keepalive.internal.Clock;
 import dev.keepalive.internal.Failure;
 import dev.keepalive.internal.ManagerCore;
 import dev.keepalive.internal.Request;
+import dev.keepalive.internal.Settings;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -13,7 +14,11 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 
 /**
  * Hands out connected sockets to scheme/address/port, reusing kept-alive ones, within a per-host
@@ -39,8 +44,9 @@ public final class ConnectionManager implements AutoCloseable {
   private volatile boolean shutdown;
 
   private ConnectionManager(Builder b) {
-    this.core = new ManagerCore(b.maxPerHost, b.maxOpen, nanos(b.keepAlive), nanos(b.timeout),
-        b.resolver, b.bindAddress, Clock.SYSTEM);
+    this.core = new ManagerCore(new Settings(b.maxPerHost, b.maxOpen, nanos(b.keepAlive),
+        nanos(b.timeout), b.resolver, b.bindAddress, b.sslContext, b.sslParameters,
+        Set.copyOf(b.tlsSchemes), b.maxPendingWriteBytes, Clock.SYSTEM));
   }
 
   /** A manager with every default: 4 per host, 128 open, 15 s keep-alive, 120 s timeout. */
@@ -61,6 +67,9 @@ public final class ConnectionManager implements AutoCloseable {
     private Resolver resolver = Resolver.system();
     private InetAddress bindAddress;
     private SSLContext sslContext;
+    private SSLParameters sslParameters;
+    private final Set<String> tlsSchemes = new HashSet<>(Set.of("https"));
+    private long maxPendingWriteBytes = 16L << 20;
 
     private Builder() {}
 
@@ -112,7 +121,7 @@ public final class ConnectionManager implements AutoCloseable {
       return this;
     }
 
-    /** The TLS context for scheme "https"; default {@link SSLContext#getDefault()}. */
+    /** The TLS context (trust and keys) for TLS schemes; default {@link SSLContext#getDefault()}. */
     public Builder sslContext(SSLContext c) {
       if (c == null) {
         throw new IllegalArgumentException("sslContext must not be null");
@@ -121,11 +130,42 @@ public final class ConnectionManager implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The TLS parameters for every TLS connection, used as given (copied) except that SNI is set
+     * to the host name when they name no server. Default: TLS 1.3 and 1.2 only, host name
+     * verification ("HTTPS" endpoint identification) on, SNI on.
+     */
+    public Builder sslParameters(SSLParameters p) {
+      if (p == null) {
+        throw new IllegalArgumentException("sslParameters must not be null");
+      }
+      this.sslParameters = p;
+      return this;
+    }
+
+    /** Wraps sockets of {@code scheme} in TLS too (e.g. "wss"); "https" always is. */
+    public Builder tlsScheme(String scheme) {
+      if (scheme == null || scheme.isBlank()) {
+        throw new IllegalArgumentException("scheme must not be null or blank");
+      }
+      tlsSchemes.add(scheme.toLowerCase(Locale.ROOT));
+      return this;
+    }
+
+    /**
+     * Most bytes a connection's write queue may hold before write() refuses more (a single write
+     * into an empty queue is always taken); default 16 MiB.
+     */
+    public Builder maxPendingWriteBytes(long bytes) {
+      if (bytes < 1) {
+        throw new IllegalArgumentException("maxPendingWriteBytes must be >= 1, was " + bytes);
+      }
+      this.maxPendingWriteBytes = bytes;
+      return this;
+    }
+
     /** Starts the manager's event loop. */
     public ConnectionManager build() {
-      if (sslContext != null) {
-        LOG.log(Level.DEBUG, "sslContext is kept for https, which this version does not open");
-      }
       return new ConnectionManager(this);
     }
   }

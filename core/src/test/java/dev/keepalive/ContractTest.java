@@ -8,6 +8,7 @@ import dev.keepalive.testing.ContractHangingServer;
 import dev.keepalive.testing.ContractSinkServer;
 import dev.keepalive.testing.Fds;
 import dev.keepalive.testing.LoopbackServer;
+import dev.keepalive.testing.NotTlsServer;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,7 +50,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * The contract's "Semantics that tests check", against real loopback sockets: limits, fairness,
  * delivery (never re-entrant, on the daemon loop thread, exactly once), no leaked descriptors,
- * lifecycle, argument checks, pool keys, keep-alive expiry, https in this version, bind address
+ * lifecycle, argument checks, pool keys, keep-alive expiry, https failing cleanly, bind address
  * and cancellation.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
@@ -335,9 +336,10 @@ class ContractTest {
   void resultsAreNeverDeliveredOnTheStackOfAllocate() throws Exception {
     ThreadLocal<Boolean> inAllocate = ThreadLocal.withInitial(() -> false);
     try (LoopbackServer server = new LoopbackServer();
+        NotTlsServer notTls = new NotTlsServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Allocation https = Allocation.to("https", "127.0.0.1", server.port());
+      Allocation https = Allocation.to("https", "127.0.0.1", notTls.port());
       Queue<String> problems = new ConcurrentLinkedQueue<>();
       List<FromCache> poolHits = new CopyOnWriteArrayList<>();
       AtomicInteger httpsAnswers = new AtomicInteger();
@@ -400,7 +402,7 @@ class ContractTest {
         inAllocate.set(true);
         try {
           m.allocate(a, second); // a pool hit: IMMEDIATE, but still answered later
-          m.allocate(https, onHttps); // answered without any I/O, still later
+          m.allocate(https, onHttps); // a failed handshake, answered later
         } finally {
           inAllocate.set(false);
         }
@@ -462,6 +464,7 @@ class ContractTest {
     Resolver resolver = host -> CompletableFuture.failedFuture(new UnknownHostException(host));
     try (LoopbackServer server = new LoopbackServer();
         ContractHangingServer hang = new ContractHangingServer();
+        NotTlsServer notTls = new NotTlsServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).resolver(resolver)
             .build()) {
       Map<Long, List<AllocationResult>> answers = new ConcurrentHashMap<>();
@@ -485,7 +488,7 @@ class ContractTest {
             .timeout(Duration.ofMillis(200)), cb));
         unresolved.add(m.allocate(Allocation.to("http", "no-such-host.invalid", 80), cb));
       }
-      long tls = m.allocate(Allocation.to("https", "127.0.0.1", server.port()), cb);
+      long tls = m.allocate(Allocation.to("https", "127.0.0.1", notTls.port()), cb);
       await().until(() -> m.stats().pending() >= 4);
       assertThat(m.deallocate(withdrawn)).isTrue();
       assertThat(m.deallocate(withdrawn)).isFalse();
@@ -883,8 +886,10 @@ class ContractTest {
   @Test
   void httpsFailsCleanlyWithSslify() throws Exception {
     try (LoopbackServer server = new LoopbackServer();
+        NotTlsServer notTls = new NotTlsServer();
         ConnectionManager m = ConnectionManager.create()) {
-      Allocation https = Allocation.to("https", "127.0.0.1", server.port()).context(7);
+      // the peer answers the ClientHello with plain text: the handshake fails
+      Allocation https = Allocation.to("https", "127.0.0.1", notTls.port()).context(7);
       AllocationException e = failureOf(m.allocate(https));
       assertThat(e.function()).isEqualTo("sslify");
       assertThat(e.errorStr()).isNotBlank();

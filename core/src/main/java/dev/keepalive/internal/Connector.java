@@ -19,14 +19,17 @@ final class Connector {
   private final EventLoop loop;
   private final InetAddress bindAddress;
   private Pool pool;
+  private java.util.function.Consumer<PooledSocket> connected;
 
   Connector(EventLoop loop, InetAddress bindAddress) {
     this.loop = loop;
     this.bindAddress = bindAddress;
   }
 
-  void attach(Pool pool) {
+  /** Connect results go to {@code connected} (success) and the pool (failure). */
+  void attach(Pool pool, java.util.function.Consumer<PooledSocket> connected) {
     this.pool = pool;
+    this.connected = connected;
   }
 
   /** Starts connecting {@code s}; a failure when no address could even be tried. */
@@ -40,7 +43,7 @@ final class Connector {
     try {
       if (s.channel.finishConnect()) {
         s.interest(0);
-        pool.connected(s);
+        connected.accept(s);
       }
     } catch (IOException e) {
       closeChannel(s);
@@ -57,7 +60,11 @@ final class Connector {
       InetAddress address = addresses.get(s.addressIndex++);
       try {
         if (attempt(s, address, r.key.port)) {
-          loop.execute(() -> pool.connected(s)); // connected at once; answer off this stack
+          loop.execute(() -> {
+            if (s.state == PooledSocket.CONNECTING) {
+              connected.accept(s); // connected at once; go on off this stack
+            }
+          });
         }
         return null;
       } catch (IOException e) {

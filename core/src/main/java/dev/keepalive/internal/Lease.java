@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.nio.channels.WritePendingException;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 
@@ -50,6 +51,7 @@ final class Lease extends PhantomReference<LeasedConnection> {
   final ManagerCore core;
   final PooledSocket socket;
   final SocketChannel channel;
+  final Transport io;
   // The request's echo, copied: a lease must not reach the request, whose future holds the
   // connection, or the connection could never become unreachable.
   final String scheme;
@@ -63,6 +65,10 @@ final class Lease extends PhantomReference<LeasedConnection> {
   /** True once the loop ended it: given back, discarded, or closed with the manager. */
   volatile boolean ended;
   volatile boolean outputShutdown;
+  /** Bytes queued by write() and not yet taken by the socket. */
+  volatile long pendingBytes;
+  /** Blocking reads' limit in nanos; 0 for none. */
+  volatile long readTimeoutNanos;
 
   private ConnectionHandler handler;
   private Connection handlerOwner;
@@ -70,12 +76,14 @@ final class Lease extends PhantomReference<LeasedConnection> {
   private boolean broken;
   private ArrayDeque<PendingWrite> writes;
   private CompletableFuture<Void> readWaiter;
+  private int readWaiterOps;
 
   Lease(LeasedConnection connection, ManagerCore core, PooledSocket socket, Request request) {
     super(connection, Reaper.queue());
     this.core = core;
     this.socket = socket;
     this.channel = socket.channel;
+    this.io = socket.transport;
     this.scheme = request.scheme;
     this.addr = request.addr;
     this.port = request.port;
@@ -112,6 +120,9 @@ final class Lease extends PhantomReference<LeasedConnection> {
     handler = h;
     handlerOwner = owner;
     updateInterest();
+    if (socket.tls != null) {
+      core.loop.execute(this::resumeReading); // input TLS already decrypted raises no event
+    }
   }
 
   void write(ByteBuffer src, CompletableFuture<Void> done) {
@@ -119,9 +130,14 @@ final class Lease extends PhantomReference<LeasedConnection> {
       done.completeExceptionally(new ClosedChannelException());
       return;
     }
-    if (writes == null || writes.isEmpty()) {
+    boolean queued = writes != null && !writes.isEmpty();
+    if (queued && pendingBytes + src.remaining() > core.settings.maxPendingWriteBytes()) {
+      done.completeExceptionally(new WritePendingException()); // backpressure: wait for earlier writes
+      return;
+    }
+    if (!queued) {
       try {
-        while (src.hasRemaining() && channel.write(src) > 0) {
+        while (src.hasRemaining() && io.write(src) > 0) {
           // keep writing while the socket takes it
         }
       } catch (IOException e) {
@@ -138,11 +154,13 @@ final class Lease extends PhantomReference<LeasedConnection> {
       writes = new ArrayDeque<>();
     }
     writes.add(new PendingWrite(src, done));
+    pendingBytes += src.remaining();
     updateInterest();
   }
 
-  /** A blocked reader wants to know when the socket is readable. */
-  void awaitReadable(CompletableFuture<Void> waiter) {
+  /** A blocked reader wants to know when the socket is ready for {@code ops} (the transport's
+   *  need: TLS may have to write before it can read). */
+  void awaitIo(int ops, CompletableFuture<Void> waiter) {
     if (ended) {
       waiter.complete(null);
       return;
@@ -151,22 +169,23 @@ final class Lease extends PhantomReference<LeasedConnection> {
       readWaiter.complete(null);
     }
     readWaiter = waiter;
+    readWaiterOps = ops;
     updateInterest();
   }
 
   void onReady(int readyOps) {
+    CompletableFuture<Void> w = readWaiter;
+    if (w != null && (readyOps & readWaiterOps) != 0) {
+      readWaiter = null;
+      w.complete(null);
+    }
     if ((readyOps & SelectionKey.OP_WRITE) != 0) {
       flushWrites();
     }
     if (!ended && (readyOps & SelectionKey.OP_READ) != 0) {
-      CompletableFuture<Void> w = readWaiter;
-      if (w != null) {
-        readWaiter = null;
-        w.complete(null);
-      }
       if (handler != null && !inputEnded) {
         readIntoHandler();
-      } else if (w == null) {
+      } else if (readWaiter == null) {
         disarmRead();
       }
     }
@@ -199,6 +218,7 @@ final class Lease extends PhantomReference<LeasedConnection> {
         p.done.completeExceptionally(closed);
       }
     }
+    pendingBytes = 0;
     return pending;
   }
 
@@ -211,9 +231,11 @@ final class Lease extends PhantomReference<LeasedConnection> {
     PendingWrite p;
     while (writes != null && (p = writes.peek()) != null) {
       try {
-        while (p.src.hasRemaining() && channel.write(p.src) > 0) {
+        int before = p.src.remaining();
+        while (p.src.hasRemaining() && io.write(p.src) > 0) {
           // keep writing while the socket takes it
         }
+        pendingBytes -= before - p.src.remaining();
       } catch (IOException e) {
         fail(e);
         return;
@@ -231,11 +253,16 @@ final class Lease extends PhantomReference<LeasedConnection> {
 
   private void readIntoHandler() {
     ByteBuffer buf = core.readBuffer;
-    for (int i = 0; i < 16 && handler != null && !ended; i++) {
+    for (int i = 0; handler != null && !ended; i++) {
+      if (i == 16) {
+        // let other sockets have a turn; TLS may hold decrypted input the selector cannot see
+        core.loop.execute(this::resumeReading);
+        return;
+      }
       buf.clear();
       int n;
       try {
-        n = channel.read(buf);
+        n = io.read(buf);
       } catch (IOException e) {
         inputEnded = true;
         broken = true;
@@ -275,6 +302,13 @@ final class Lease extends PhantomReference<LeasedConnection> {
     }
   }
 
+  private void resumeReading() {
+    if (!ended && handler != null && !inputEnded) {
+      readIntoHandler();
+      updateInterest();
+    }
+  }
+
   /** A write failed: the stream is broken; every queued write fails with the same error. */
   private void fail(IOException e) {
     broken = true;
@@ -284,6 +318,7 @@ final class Lease extends PhantomReference<LeasedConnection> {
         p.done.completeExceptionally(e);
       }
     }
+    pendingBytes = 0;
   }
 
   /**
@@ -296,17 +331,16 @@ final class Lease extends PhantomReference<LeasedConnection> {
       return;
     }
     int ops = socket.interest & SelectionKey.OP_READ;
-    if (wantsInput()) {
+    if (handler != null && !inputEnded) {
       ops = SelectionKey.OP_READ;
+    }
+    if (readWaiter != null) {
+      ops |= readWaiterOps;
     }
     if (writes != null && !writes.isEmpty()) {
       ops |= SelectionKey.OP_WRITE;
     }
     socket.interest(ops);
-  }
-
-  private boolean wantsInput() {
-    return (handler != null && !inputEnded) || readWaiter != null;
   }
 
   /** Input arrived for nobody: stop watching until someone reads (level-triggered, or it spins). */

@@ -6,8 +6,8 @@ import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedChannelException;
 
 /**
- * The non-blocking channel of one hand-out: reads and writes go straight to the socket on the
- * caller's thread, and stop working once the hand-out ends, so a stale holder can never touch the
+ * The non-blocking channel of one hand-out: reads and writes go straight to the socket (through
+ * TLS for TLS schemes) on the caller's thread; a read or write that would block returns 0, and stop working once the hand-out ends, so a stale holder can never touch the
  * stream of the socket's next holder. Closing it discards the connection.
  */
 final class LeaseChannel implements ByteChannel {
@@ -20,13 +20,13 @@ final class LeaseChannel implements ByteChannel {
   @Override
   public int read(ByteBuffer dst) throws IOException {
     check();
-    return connection.lease.channel.read(dst);
+    return connection.lease.io.read(dst);
   }
 
   @Override
   public int write(ByteBuffer src) throws IOException {
     check();
-    return connection.lease.channel.write(src);
+    return connection.lease.io.write(src);
   }
 
   @Override

@@ -7,10 +7,14 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.net.SocketTimeoutException;
 
 /**
- * A blocking read view: reads the socket on the caller's thread, and when nothing is there asks
- * the event loop to say when it becomes readable, waiting on a future (so virtual threads park
+ * A blocking read view: reads the socket (through TLS for TLS schemes) on the caller's thread,
+ * and when nothing is there asks the event loop to say when it becomes ready (readable, or
+ * writable when TLS must write first), up to the connection's read timeout, waiting on a future (so virtual threads park
  * rather than pin a carrier). Refuses to run on the event loop thread. Closing the stream does
  * nothing to the connection: give it back with {@code Connection.close()}.
  */
@@ -39,20 +43,33 @@ final class LeaseInputStream extends InputStream {
       return 0;
     }
     ByteBuffer dst = ByteBuffer.wrap(b, off, len);
+    long timeout = lease.readTimeoutNanos;
+    long deadline = System.nanoTime() + timeout;
     while (true) {
       if (!connection.isOpen()) {
         throw new ClosedChannelException();
       }
-      int n = lease.channel.read(dst);
+      int n = lease.io.read(dst);
       if (n != 0) {
         return n;
       }
-      CompletableFuture<Void> readable = new CompletableFuture<>();
-      if (!lease.core.loop.execute(() -> lease.awaitReadable(readable))) {
+      int ops = lease.io.blockedOn();
+      CompletableFuture<Void> ready = new CompletableFuture<>();
+      if (!lease.core.loop.execute(() -> lease.awaitIo(ops, ready))) {
         throw new ClosedChannelException();
       }
       try {
-        readable.get();
+        if (timeout == 0) {
+          ready.get();
+        } else {
+          long left = deadline - System.nanoTime();
+          if (left <= 0) {
+            throw new SocketTimeoutException("Read timed out");
+          }
+          ready.get(left, TimeUnit.NANOSECONDS);
+        }
+      } catch (TimeoutException e) {
+        throw new SocketTimeoutException("Read timed out");
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new InterruptedIOException("interrupted while waiting for input");

@@ -10,7 +10,9 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
 import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import javax.net.ssl.SSLSession;
 
 /**
  * The {@link Connection} a holder gets: a thin, thread-safe face over one {@link Lease}. Calls
@@ -70,6 +72,32 @@ public final class LeasedConnection implements Connection {
   }
 
   @Override
+  public SSLSession sslSession() {
+    tlschannel.TlsChannel tls = lease.socket.tls;
+    return tls == null ? null : tls.getSslEngine().getSession();
+  }
+
+  @Override
+  public long pendingWriteBytes() {
+    return lease.pendingBytes;
+  }
+
+  @Override
+  public Connection readTimeout(Duration timeout) {
+    if (timeout != null && timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout must not be negative, was " + timeout);
+    }
+    long nanos;
+    try {
+      nanos = timeout == null ? 0 : timeout.toNanos();
+    } catch (ArithmeticException e) {
+      nanos = 0; // beyond any wait: no limit
+    }
+    lease.readTimeoutNanos = nanos;
+    return this;
+  }
+
+  @Override
   public synchronized ByteChannel channel() {
     if (channelView == null) {
       channelView = new LeaseChannel(this);
@@ -122,7 +150,7 @@ public final class LeasedConnection implements Connection {
       throw new ClosedChannelException();
     }
     lease.outputShutdown = true;
-    lease.channel.shutdownOutput();
+    lease.io.shutdownOutput();
   }
 
   @Override

@@ -22,10 +22,12 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
   private static final System.Logger LOG = System.getLogger("dev.keepalive");
   private static final AtomicInteger LOOPS = new AtomicInteger();
 
+  final Settings settings;
   final EventLoop loop;
   private final Pool pool;
   private final Dns dns;
   private final Connector connector;
+  private final Tls tls;
   /** Where the loop reads input for handlers; valid only during a handler call. */
   final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
   /** One byte to probe a socket for unread data or EOF. */
@@ -33,14 +35,17 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
   private volatile PoolStats published = new PoolStats(0, 0, 0, 0, 0);
   private boolean closing;
 
-  public ManagerCore(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
-      Resolver resolver, InetAddress bindAddress, Clock clock) {
-    this.loop = new EventLoop("keepalive-loop-" + LOOPS.incrementAndGet(), clock);
-    this.dns = new Dns(resolver, loop);
-    this.connector = new Connector(loop, bindAddress);
-    this.pool = new Pool(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, clock, this);
+  public ManagerCore(Settings settings) {
+    this.settings = settings;
+    this.loop = new EventLoop("keepalive-loop-" + LOOPS.incrementAndGet(), settings.clock());
+    this.dns = new Dns(settings.resolver(), loop);
+    this.connector = new Connector(loop, settings.bindAddress());
+    this.pool = new Pool(settings.maxPerHost(), settings.maxOpen(), settings.keepAliveNanos(),
+        settings.timeoutNanos(), settings.clock(), this);
+    this.tls = new Tls(settings);
     dns.attach(pool);
-    connector.attach(pool);
+    connector.attach(pool, this::tcpConnected);
+    tls.attach(pool);
     loop.start(this);
   }
 
@@ -192,6 +197,9 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
       s.lease = null;
     }
     SocketChannel ch = s.channel;
+    if (!reset && s.tls != null && s.transport != null && ch != null && ch.isOpen()) {
+      TlsTransport.closeNotify(s.tls); // handshake done: say goodbye if it can go out now
+    }
     if (reset && ch != null && ch.isOpen()) {
       try {
         ch.setOption(StandardSocketOptions.SO_LINGER, 0);
@@ -218,7 +226,11 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
     PooledSocket s = (PooledSocket) key.attachment();
     switch (s.state) {
       case PooledSocket.CONNECTING:
-        connector.finish(s);
+        if (s.tls != null) {
+          tls.step(s);
+        } else {
+          connector.finish(s);
+        }
         break;
       case PooledSocket.IDLE: {
         int n = probe(s);
@@ -274,19 +286,22 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
   // ---- internals ----
 
   private void admit(Request r) {
-    if (r.key.scheme.equals("https")) {
-      r.failure = new Failure("sslify", null,
-          "TLS is not available in this version of keepalive (scheme https)");
-      r.state = Request.ANSWERED;
-      loop.execute(r);
-      return;
-    }
     pool.allocate(r);
+  }
+
+  /** TCP is up: TLS schemes go on to the handshake, plain ones are ready. */
+  private void tcpConnected(PooledSocket s) {
+    if (tls.appliesTo(s.host.key)) {
+      tls.start(s);
+    } else {
+      s.transport = new PlainTransport(s.channel);
+      pool.connected(s);
+    }
   }
 
   /**
    * Reads at most one byte: 0 when the socket has nothing to say (fit for reuse), 1 when it had
-   * unread data, -1 at EOF, error or closed.
+   * unread data, -1 at EOF (TLS: close_notify), error or closed.
    */
   private int probe(PooledSocket s) {
     SocketChannel ch = s.channel;
@@ -295,7 +310,9 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
     }
     probe.clear();
     try {
-      return ch.read(probe);
+      // TLS: read through the TLS layer, which also sees plaintext it already decrypted and
+      // consumes handshake records (session tickets) that are no data for a holder
+      return s.tls == null ? ch.read(probe) : s.transport.read(probe);
     } catch (IOException e) {
       return -1;
     }

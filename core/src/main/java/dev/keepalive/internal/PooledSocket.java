@@ -38,6 +38,10 @@ public final class PooledSocket {
   int addressIndex;
   /** The current holder's state (LEASED only). */
   Lease lease;
+  /** TLS over the channel, for TLS schemes (from the handshake on), else null. */
+  tlschannel.TlsChannel tls;
+  /** How holders read and write: plain or TLS (set once connected). */
+  Transport transport;
 
   PooledSocket(Host host) {
     this.host = host;

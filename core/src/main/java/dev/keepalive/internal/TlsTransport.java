@@ -1,0 +1,66 @@
+package dev.keepalive.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import tlschannel.NeedsReadException;
+import tlschannel.NeedsWriteException;
+import tlschannel.TlsChannel;
+
+/**
+ * TLS over a non-blocking socket as a {@link Transport}: tls-channel's would-block exceptions
+ * become 0 plus the readiness to wait for (TLS may need to write to read, or read to write).
+ */
+final class TlsTransport implements Transport {
+  private final TlsChannel tls;
+  private volatile int blockedOn = SelectionKey.OP_READ;
+
+  TlsTransport(TlsChannel tls) {
+    this.tls = tls;
+  }
+
+  @Override
+  public int read(ByteBuffer dst) throws IOException {
+    try {
+      return tls.read(dst);
+    } catch (NeedsReadException e) {
+      blockedOn = SelectionKey.OP_READ;
+      return 0;
+    } catch (NeedsWriteException e) {
+      blockedOn = SelectionKey.OP_WRITE;
+      return 0;
+    }
+  }
+
+  @Override
+  public int write(ByteBuffer src) throws IOException {
+    try {
+      return tls.write(src);
+    } catch (NeedsWriteException e) {
+      blockedOn = SelectionKey.OP_WRITE;
+      return 0;
+    } catch (NeedsReadException e) {
+      blockedOn = SelectionKey.OP_READ;
+      return 0;
+    }
+  }
+
+  @Override
+  public int blockedOn() {
+    return blockedOn;
+  }
+
+  @Override
+  public void shutdownOutput() throws IOException {
+    closeNotify(tls);
+  }
+
+  /** Sends close_notify if the socket takes it now; never blocks, never throws on would-block. */
+  static void closeNotify(TlsChannel tls) {
+    try {
+      tls.shutdown();
+    } catch (IOException | RuntimeException e) {
+      // would block, or already broken: the socket is closed right after anyway
+    }
+  }
+}

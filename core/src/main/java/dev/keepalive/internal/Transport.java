@@ -1,0 +1,23 @@
+package dev.keepalive.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+
+/**
+ * How a hand-out reads and writes its socket: plain ({@link PlainTransport}) or TLS
+ * ({@link TlsTransport}). Non-blocking, and a would-block is a 0, never an exception, so callers
+ * treat both alike; {@link #blockedOn()} tells which readiness to wait for after a 0.
+ */
+interface Transport {
+  /** Bytes read, 0 when nothing can be read now, -1 at end of stream. */
+  int read(ByteBuffer dst) throws IOException;
+
+  /** Bytes written, 0 when the socket takes nothing now. */
+  int write(ByteBuffer src) throws IOException;
+
+  /** The selection op the last 0 from read() or write() waits for. */
+  int blockedOn();
+
+  /** Half-closes the output (for TLS: close_notify first, when possible without blocking). */
+  void shutdownOutput() throws IOException;
+}
