@@ -62,9 +62,11 @@ public interface Connection extends AutoCloseable {
    * Writes {@code src} after every earlier write; the future completes (on the event loop) when
    * all of it is written, futures in the order of their writes. Do not touch {@code src} until
    * then. Backpressure: while earlier writes are pending and this one would take the pending
-   * bytes past the manager's {@code maxPendingWriteBytes}, the future fails at once with
-   * {@link java.nio.channels.WritePendingException} as its cause (a single write into an empty
-   * queue is always taken). A write error fails this and every later pending write.
+   * bytes past the manager's {@code maxPendingWriteBytes}, the write is not queued and its
+   * future fails with {@link java.nio.channels.WritePendingException} as its cause (a single
+   * write into an empty queue is always taken). Like every call from another thread, the check
+   * runs on the event loop, in order with earlier writes. A write error fails this and every
+   * later pending write.
    */
   CompletableFuture<Void> write(ByteBuffer src);
 
