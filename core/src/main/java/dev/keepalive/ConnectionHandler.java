@@ -19,6 +19,11 @@ public interface ConnectionHandler {
   /** The peer closed its side. Called at most once; no more input follows. */
   default void onEof(Connection connection) {}
 
-  /** Reading failed. Called at most once; no more input follows. */
+  /**
+   * Reading failed, or the manager closed the socket under its holder
+   * ({@link ConnectionManager#close()}: an {@link java.nio.channels.AsynchronousCloseException}).
+   * Called at most once; no more input follows. Never called after the holder's own close() or
+   * discard().
+   */
   default void onError(Connection connection, IOException error) {}
 }

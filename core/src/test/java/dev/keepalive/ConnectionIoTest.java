@@ -179,6 +179,28 @@ class ConnectionIoTest {
   }
 
   @Test
+  void closingTheManagerTellsAStartedHandlerOnceThroughOnError() throws Exception {
+    try (LoopbackServer server = new LoopbackServer()) {
+      ConnectionManager m = ConnectionManager.create();
+      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
+      Connection c = get(m.allocate(a));
+      Recorder h = new Recorder();
+      c.start(h);
+      Connection quiet = get(m.allocate(a)); // leased, no handler: nothing to tell
+      m.close();
+      assertThat(c.isOpen()).isFalse();
+      assertThat(quiet.isOpen()).isFalse();
+      await().until(() -> h.errors.get() == 1);
+      assertThat(h.error.get()).isInstanceOf(java.nio.channels.AsynchronousCloseException.class);
+      assertThat(h.eofs.get()).isZero();
+      c.close(); // the holder's own close afterwards: no further event
+      assertThat(h.errors.get()).isEqualTo(1);
+      assertThat(h.afterEnd.get()).isZero();
+      h.assertOnDaemonLoop();
+    }
+  }
+
+  @Test
   void aResetGivesOnErrorAtMostOnce() throws Exception {
     try (LoopbackServer server = new LoopbackServer();
         ConnectionManager m = ConnectionManager.create()) {

@@ -9,6 +9,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.ref.PhantomReference;
 import java.nio.ByteBuffer;
+import java.nio.channels.AsynchronousCloseException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
@@ -220,6 +221,23 @@ final class Lease extends PhantomReference<LeasedConnection> {
     }
     pendingBytes = 0;
     return pending;
+  }
+
+  /**
+   * The manager closes the socket under its holder (ConnectionManager.close()): ends the lease,
+   * and a started handler hears of it once, through onError.
+   */
+  void abort() {
+    ConnectionHandler h = inputEnded ? null : handler;
+    Connection owner = handlerOwner;
+    end();
+    if (h != null) {
+      try {
+        h.onError(owner, new AsynchronousCloseException());
+      } catch (RuntimeException | Error t) {
+        LOG.log(Level.ERROR, "a connection handler's onError threw", t);
+      }
+    }
   }
 
   /** True when the stream is not fit for another holder whatever the socket says. */

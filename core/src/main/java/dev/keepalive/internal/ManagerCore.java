@@ -89,9 +89,9 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
       loop.execute(() -> {
         pool.forEachLeased(s -> {
           Lease l = s.lease;
+          s.lease = null;
           if (l != null) {
-            l.end();
-            s.lease = null;
+            l.abort(); // a started handler hears onError once
           }
           pool.release(s, Pool.Disposal.CLOSE);
         });
