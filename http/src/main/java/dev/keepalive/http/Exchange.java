@@ -1,0 +1,511 @@
+package dev.keepalive.http;
+
+import dev.keepalive.Allocation;
+import dev.keepalive.AllocationException;
+import dev.keepalive.AllocationResult;
+import dev.keepalive.Connection;
+import dev.keepalive.ConnectionHandler;
+import dev.keepalive.FromCache;
+import dev.keepalive.http.internal.RequestEncoder;
+import dev.keepalive.http.internal.ResponseDecoder;
+import dev.keepalive.http.internal.Syntax;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * One request's exchange, over one or two attempts (a retry). Each attempt allocates a
+ * connection (callback on the event loop), writes the request with {@link Connection#write},
+ * and reads the response:
+ *
+ * <ul>
+ *   <li>collected ({@code send}): a {@link ConnectionHandler} state machine on the event loop
+ *       feeds a {@link ResponseDecoder} and completes the future there;
+ *   <li>streamed ({@code sendStreaming}): a client pool thread reads the head through
+ *       {@link Connection#inputStream()}, completes the future, and the user's thread reads the
+ *       body through the same stream ({@link StreamingBody}), so a slow reader holds back the
+ *       socket instead of filling memory (a started handler cannot be paused).
+ * </ul>
+ *
+ * <p>{@link #done} decides the outcome exactly once, whichever comes first: the response, a
+ * failure, the timeout, cancellation, or the client's close. The winner disposes of the
+ * connection; a loser that holds one discards it.
+ */
+final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
+  private static final int SMALL_BODY = 16 * 1024;
+  private static final int READ_BUFFER = 16 * 1024;
+
+  final HttpClient client;
+  final HttpRequest request;
+  final boolean streaming;
+  final ResponseFuture future = new ResponseFuture(this);
+  private final Duration timeout;
+  private final boolean idempotent;
+  private final boolean headRequest;
+  private final boolean requestClose;
+
+  private final AtomicBoolean done = new AtomicBoolean();
+  private volatile String stage = "connect";
+  private volatile Connection conn;
+  private volatile long allocationId;
+  private volatile boolean retried;
+  private volatile boolean mustBeNew;
+  private volatile ScheduledFuture<?> timer;
+
+  // the current attempt
+  private ResponseDecoder decoder;
+  private volatile boolean sawByte;
+  private volatile int writesPending;
+  private volatile IOException writeError;
+  private byte[] body;
+  private int bodyLen;
+
+  Exchange(HttpClient client, HttpRequest request, boolean streaming) {
+    this.client = client;
+    this.request = request;
+    this.streaming = streaming;
+    this.timeout = request.timeout() != null ? request.timeout() : client.defaultTimeout;
+    String m = request.method();
+    this.idempotent = Syntax.isIdempotent(m);
+    this.headRequest = m.equals("HEAD");
+    boolean close = false;
+    HttpHeaders h = request.headers();
+    for (int i = 0; i < h.size(); i++) {
+      if (h.nameAt(i).equalsIgnoreCase("Connection") && Syntax.hasToken(h.valueAt(i), "close")) {
+        close = true;
+      }
+    }
+    this.requestClose = close;
+  }
+
+  String stage() {
+    return stage;
+  }
+
+  void begin() {
+    if (timeout != null) {
+      timer = client.schedule(this::onTimeout, timeout);
+    }
+    allocate();
+  }
+
+  private void allocate() {
+    stage = "connect";
+    Allocation a = Allocation.to(request.scheme(), request.host(), request.port());
+    if (timeout != null) {
+      a = a.timeout(timeout);
+    }
+    try {
+      allocationId = client.manager.allocate(a, this);
+    } catch (IllegalStateException e) {
+      fail(new HttpException("connection manager is shut down", e, "shutdown", null,
+          "connection manager is shut down"));
+    }
+  }
+
+  // ---- allocation result, on the loop ----
+
+  @Override
+  public void accept(AllocationResult r) {
+    client.onLoop();
+    if (done.get()) {
+      if (r.isSuccess()) {
+        r.connection().close(); // unused: back to the pool
+      }
+      return;
+    }
+    if (!r.isSuccess()) {
+      AllocationException e = new AllocationException(r);
+      fail(new HttpException("connect", e.getMessage(), e));
+      return;
+    }
+    Connection c = r.connection();
+    if (r.fromCache() != FromCache.NEW) {
+      // a retry wants a fresh socket; a socket past the server's Keep-Alive timeout is stale
+      if (mustBeNew || client.keepAlive.expired(c)) {
+        client.keepAlive.forget(c);
+        c.discard();
+        allocate();
+        return;
+      }
+    } else {
+      client.keepAlive.forget(c); // a new socket may reuse an old one's address pair
+    }
+    conn = c;
+    if (done.get()) { // aborted meanwhile (timeout, cancel, close): it may have missed c
+      c.discard();
+      return;
+    }
+    try {
+      send(c);
+    } catch (RuntimeException e) { // e.g. the connection was closed under us (manager closing)
+      failAttempt(c, new HttpException("send", "could not send the request: " + e, e));
+    }
+  }
+
+  private void send(Connection c) {
+    decoder = new ResponseDecoder(client.maxHeaderBytes, headRequest);
+    sawByte = false;
+    writeError = null;
+    body = null;
+    bodyLen = 0;
+    stage = "send";
+    if (!streaming) {
+      c.start(this);
+    }
+    byte[] b = request.bodyRef();
+    RequestEncoder head = new RequestEncoder(request.method(), request.target());
+    HttpHeaders h = request.headers();
+    if (!h.contains("Host")) {
+      head.field("Host", request.hostHeader());
+    }
+    if (!h.contains("User-Agent")) {
+      head.field("User-Agent", client.userAgent);
+    }
+    for (int i = 0; i < h.size(); i++) {
+      head.field(h.nameAt(i), h.valueAt(i));
+    }
+    if (b != null) {
+      head.field("Content-Length", Integer.toString(b.length));
+    } else if (Syntax.expectsContent(request.method())) {
+      head.field("Content-Length", "0");
+    }
+    if (b == null || b.length == 0) {
+      writesPending = 1;
+      write(c, ByteBuffer.wrap(head.end()));
+    } else if (b.length <= SMALL_BODY) {
+      writesPending = 1;
+      write(c, ByteBuffer.wrap(head.endWith(b)));
+    } else {
+      writesPending = 2;
+      write(c, ByteBuffer.wrap(head.end()));
+      write(c, ByteBuffer.wrap(b));
+    }
+    if (streaming && !client.read(() -> readHead(c))) {
+      abort(new HttpException(stage, "the HTTP client was closed"), false);
+    }
+  }
+
+  private void write(Connection c, ByteBuffer src) {
+    c.write(src).whenComplete((v, e) -> onWritten(c, e));
+  }
+
+  /** A write finished (on the loop). */
+  private void onWritten(Connection c, Throwable e) {
+    if (c != conn || done.get()) {
+      return;
+    }
+    if (e == null) {
+      if (--writesPending == 0 && "send".equals(stage)) {
+        stage = "receive";
+      }
+      return;
+    }
+    Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    writeError = cause instanceof IOException ? (IOException) cause : new IOException(cause);
+    if (streaming) {
+      if (!sawByte) {
+        c.discard(); // wakes the head reader, which decides (retry or fail)
+      }
+      return;
+    }
+    if (!sawByte) {
+      failedBeforeResponse(c, "send", writeError);
+    }
+    // else: a response is arriving (maybe an early error answer); read it, never reuse
+  }
+
+  // ---- collected: the handler, on the loop ----
+
+  @Override
+  public void onInput(Connection c, ByteBuffer data) {
+    if (c != conn || done.get()) {
+      return;
+    }
+    sawByte = true;
+    stage = "receive";
+    try {
+      ResponseDecoder d = decoder;
+      if (!d.headDone()) {
+        if (!d.parseHead(data)) {
+          return;
+        }
+        long length = d.contentLength();
+        if (length > client.maxBodyBytes) {
+          throw tooLong();
+        }
+        body = new byte[(int) Math.min(Math.max(length, 0), 1 << 20)];
+      }
+      ByteBuffer s;
+      while ((s = d.readBody(data, Integer.MAX_VALUE)) != null) {
+        append(s);
+      }
+      if (d.isComplete()) {
+        finishCollected(c, data.hasRemaining());
+      }
+    } catch (HttpException e) {
+      failAttempt(c, e);
+    }
+  }
+
+  private void append(ByteBuffer s) throws HttpException {
+    int n = s.remaining();
+    if (n > client.maxBodyBytes - bodyLen) {
+      throw tooLong();
+    }
+    if (bodyLen + n > body.length) {
+      long grown = Math.max((long) body.length * 2, (long) bodyLen + n);
+      body = Arrays.copyOf(body, (int) Math.min(grown, HttpClient.MAX_COLLECTED_BODY));
+    }
+    s.get(body, bodyLen, n);
+    bodyLen += n;
+  }
+
+  private HttpException tooLong() {
+    return new HttpException("receive", "response body longer than maxBodyBytes ("
+        + client.maxBodyBytes + "); use sendStreaming for large bodies");
+  }
+
+  @Override
+  public void onEof(Connection c) {
+    if (c != conn || done.get()) {
+      return;
+    }
+    if (!sawByte) {
+      failedBeforeResponse(c, "receive", new EOFException("connection closed by the server"));
+      return;
+    }
+    try {
+      decoder.endOfInput();
+      finishCollected(c, false);
+    } catch (HttpException e) {
+      failAttempt(c, e);
+    }
+  }
+
+  @Override
+  public void onError(Connection c, IOException error) {
+    if (c != conn || done.get()) {
+      return;
+    }
+    if (!sawByte) {
+      failedBeforeResponse(c, "receive", error);
+      return;
+    }
+    failAttempt(c, new HttpException("receive", "reading the response failed: " + error, error));
+  }
+
+  private void finishCollected(Connection c, boolean extraBytes) {
+    ResponseDecoder d = decoder;
+    if (!done.compareAndSet(false, true)) {
+      return; // lost to a timeout or cancel, which discards c
+    }
+    end();
+    giveBack(c, d, extraBytes);
+    byte[] b = body == null ? new byte[0]
+        : bodyLen == body.length ? body : Arrays.copyOf(body, bodyLen);
+    future.complete(new HttpResponse(request, d.version(), d.status(), d.reason(),
+        HttpHeaders.wrap(d.fields()), HttpHeaders.wrap(d.trailers()), b, null, c.fromCache(),
+        retried));
+  }
+
+  /** The response is complete: pool the connection if everything allows it, else discard. */
+  void giveBack(Connection c, ResponseDecoder d, boolean extraBytes) {
+    long keepAliveSeconds = d.keepAliveTimeoutSeconds();
+    boolean reuse = d.reusable() && !extraBytes && !requestClose && writesPending == 0
+        && writeError == null && keepAliveSeconds != 0;
+    if (reuse) {
+      client.keepAlive.pooled(c, keepAliveSeconds);
+      c.close();
+    } else {
+      client.keepAlive.forget(c);
+      c.discard();
+    }
+  }
+
+  // ---- streamed: the head, on a client pool thread ----
+
+  private void readHead(Connection c) {
+    byte[] buf = new byte[READ_BUFFER];
+    try {
+      InputStream in = c.inputStream();
+      ResponseDecoder d = decoder;
+      while (true) {
+        if (c != conn || done.get()) {
+          return;
+        }
+        int n = in.read(buf, 0, buf.length);
+        if (n < 0) {
+          if (!sawByte) {
+            failedBeforeResponse(c, writeError != null ? "send" : "receive",
+                writeError != null ? writeError : new EOFException("connection closed by the "
+                    + "server"));
+          } else {
+            d.endOfInput(); // throws: the head is not complete
+          }
+          return;
+        }
+        sawByte = true;
+        stage = "receive";
+        ByteBuffer data = ByteBuffer.wrap(buf, 0, n);
+        if (d.parseHead(data)) {
+          deliverStream(c, d, data);
+          return;
+        }
+      }
+    } catch (HttpException e) {
+      failAttempt(c, e);
+    } catch (IOException | RuntimeException e) {
+      if (c != conn || done.get()) {
+        return; // discarded by an abort or a retry: nothing to say
+      }
+      if (!sawByte) {
+        IOException cause = writeError != null ? writeError
+            : e instanceof IOException ? (IOException) e : new IOException(e);
+        failedBeforeResponse(c, writeError != null ? "send" : "receive", cause);
+      } else {
+        failAttempt(c, new HttpException("receive", "reading the response failed: " + e, e));
+      }
+    }
+  }
+
+  private void deliverStream(Connection c, ResponseDecoder d, ByteBuffer rest) {
+    if (!done.compareAndSet(false, true)) {
+      return;
+    }
+    end();
+    if (timeout != null) {
+      c.readTimeout(timeout); // from here on each body read waits at most the timeout
+    }
+    StreamingBody stream = new StreamingBody(this, c, d, rest);
+    HttpResponse response = new HttpResponse(request, d.version(), d.status(), d.reason(),
+        HttpHeaders.wrap(d.fields()), HttpHeaders.empty(), null, stream, c.fromCache(), retried);
+    stream.response(response);
+    if (d.isComplete()) {
+      stream.complete(); // no body: the connection goes back now
+    }
+    future.complete(response);
+  }
+
+  Duration timeout() {
+    return timeout;
+  }
+
+  // ---- failures ----
+
+  /**
+   * The attempt on {@code c} failed before any response byte. On a reused connection an
+   * idempotent request goes once more, on a new connection; otherwise the exchange fails.
+   */
+  private void failedBeforeResponse(Connection c, String where, IOException cause) {
+    client.keepAlive.forget(c);
+    c.discard();
+    FromCache how = c.fromCache();
+    if (done.get()) {
+      return;
+    }
+    if (how != FromCache.NEW && !retried && idempotent) {
+      retried = true;
+      mustBeNew = true;
+      conn = null;
+      allocate();
+      return;
+    }
+    String what = where.equals("send") ? "sending the request failed (" + cause + ")"
+        : "the connection closed or failed before any response byte (" + cause + ")";
+    String why;
+    if (how == FromCache.NEW) {
+      why = retried ? "; this was already the retry on a new connection" : "";
+    } else {
+      why = "; the request went out on a reused (" + how + ") connection, but "
+          + request.method() + " is not idempotent, so it was not retried";
+    }
+    fail(new HttpException(where, what + why, cause));
+  }
+
+  /** The attempt on {@code c} failed after the response began: no retry. */
+  void failAttempt(Connection c, HttpException e) {
+    client.keepAlive.forget(c);
+    c.discard();
+    fail(e);
+  }
+
+  private void fail(HttpException e) {
+    if (!done.compareAndSet(false, true)) {
+      return;
+    }
+    end();
+    Connection c = conn;
+    if (c != null) {
+      c.discard();
+    }
+    future.completeExceptionally(e);
+  }
+
+  /** From any thread: a timeout, the future's cancel(), or the client's close(). */
+  void abort(HttpException e, boolean cancel) {
+    if (!done.compareAndSet(false, true)) {
+      return;
+    }
+    end();
+    long id = allocationId;
+    if (id != 0) {
+      client.manager.deallocate(id); // false when it was already answered: accept() cleans up
+    }
+    Connection c = conn;
+    if (c != null) {
+      c.discard();
+    }
+    if (cancel) {
+      future.cancelled();
+    } else {
+      future.completeExceptionally(e);
+    }
+  }
+
+  private void onTimeout() {
+    String where = stage;
+    String waiting = where.equals("connect") ? "waiting for a connection"
+        : where.equals("send") ? "sending the request" : "waiting for the response";
+    abort(new HttpException(where, "timed out after " + timeout + " " + waiting), false);
+  }
+
+  /** The outcome is decided: stop the timer, leave the client's in-flight set. */
+  private void end() {
+    ScheduledFuture<?> t = timer;
+    if (t != null) {
+      t.cancel(false);
+    }
+    client.done(this);
+  }
+
+  /** The future {@code send} returns: cancelling it abandons the exchange. */
+  static final class ResponseFuture extends CompletableFuture<HttpResponse> {
+    private final Exchange exchange;
+
+    ResponseFuture(Exchange exchange) {
+      this.exchange = exchange;
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      if (isDone()) {
+        return false;
+      }
+      exchange.abort(null, true);
+      return isCancelled();
+    }
+
+    void cancelled() {
+      super.cancel(false);
+    }
+  }
+}

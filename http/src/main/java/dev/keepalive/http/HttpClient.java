@@ -1,0 +1,344 @@
+package dev.keepalive.http;
+
+import dev.keepalive.ConnectionManager;
+import dev.keepalive.http.internal.KeepAliveTracker;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+
+/**
+ * An HTTP/1.1 client over a {@link ConnectionManager}: each request gets a connection from the
+ * manager (a kept-alive one when it can), and gives it back when the response was read to its
+ * end and both sides allow reuse; otherwise the connection is discarded.
+ *
+ * <pre>{@code
+ * try (ConnectionManager manager = ConnectionManager.create();
+ *      HttpClient client = HttpClient.create(manager)) {
+ *   HttpResponse r = client.sendBlocking(HttpRequest.get("http://127.0.0.1:8080/"));
+ *   System.out.println(r.status() + " " + r.body().length + " bytes via " + r.servedBy());
+ * }
+ * }</pre>
+ *
+ * <p>{@link #send} never blocks: the response is read by a handler on the manager's event loop,
+ * where the future completes (keep dependent stages short; never block in them).
+ * {@link #sendStreaming} never blocks either: the response head is read on one of this client's
+ * pool threads, which completes the future; the body is then read on the thread that reads
+ * {@link HttpResponse#bodyStream()}, so a slow reader slows the server down instead of filling
+ * memory. {@link #sendBlocking} waits for {@link #send}.
+ *
+ * <p>A request that fails on a reused connection (IMMEDIATE or DEFERRED) before any response
+ * byte arrives is sent once more on a new connection when its method is idempotent (GET, HEAD,
+ * PUT, DELETE, OPTIONS, TRACE), never for POST or PATCH; see {@link HttpResponse#retried()}.
+ * A connection goes back to the pool only after a complete, well-framed response that neither
+ * side marked "Connection: close", and is not reused past the server's "Keep-Alive: timeout".
+ * Failures are {@link HttpException}s. Thread-safe.
+ */
+public final class HttpClient implements AutoCloseable {
+  /** The User-Agent sent unless the request sets one. */
+  public static final String DEFAULT_USER_AGENT = "keepalive/0.1";
+  /** Default limit of a response head (status line and fields) and of a trailer block. */
+  public static final int DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
+  /** Largest body {@link #send} can collect (the largest Java array). */
+  public static final int MAX_COLLECTED_BODY = Integer.MAX_VALUE - 8;
+
+  private static final AtomicInteger THREADS = new AtomicInteger();
+
+  final ConnectionManager manager;
+  final int maxHeaderBytes;
+  final int maxBodyBytes;
+  final String userAgent;
+  final Duration defaultTimeout;
+  final LongSupplier nanoClock;
+  final KeepAliveTracker keepAlive;
+
+  private final Set<Exchange> inFlight = ConcurrentHashMap.newKeySet();
+  private volatile boolean closed;
+  /** The manager's event loop thread, as seen in its callbacks (sendBlocking refuses it). */
+  private volatile Thread loopThread;
+  private ScheduledThreadPoolExecutor timer;
+  private ExecutorService readers;
+
+  private HttpClient(Builder b) {
+    this.manager = b.manager;
+    this.maxHeaderBytes = b.maxHeaderBytes;
+    this.maxBodyBytes = b.maxBodyBytes;
+    this.userAgent = b.userAgent;
+    this.defaultTimeout = b.timeout;
+    this.nanoClock = b.nanoClock;
+    this.keepAlive = new KeepAliveTracker(b.nanoClock);
+  }
+
+  /**
+   * A client with every default over {@code manager}, which it uses but does not own.
+   *
+   * @throws IllegalArgumentException if manager is null
+   */
+  public static HttpClient create(ConnectionManager manager) {
+    return builder(manager).build();
+  }
+
+  /**
+   * Settings of a client over {@code manager}.
+   *
+   * @throws IllegalArgumentException if manager is null
+   */
+  public static Builder builder(ConnectionManager manager) {
+    return new Builder(manager);
+  }
+
+  /** Settings of a new client; each setting is checked when it is made. */
+  public static final class Builder {
+    private final ConnectionManager manager;
+    private int maxHeaderBytes = DEFAULT_MAX_HEADER_BYTES;
+    private int maxBodyBytes = MAX_COLLECTED_BODY;
+    private String userAgent = DEFAULT_USER_AGENT;
+    private Duration timeout;
+    private LongSupplier nanoClock = System::nanoTime;
+
+    private Builder(ConnectionManager manager) {
+      if (manager == null) {
+        throw new IllegalArgumentException("manager must not be null");
+      }
+      this.manager = manager;
+    }
+
+    /** Most bytes of a response head, and of a trailer block; default 64 KiB. */
+    public Builder maxHeaderBytes(int n) {
+      if (n < 256) {
+        throw new IllegalArgumentException("maxHeaderBytes must be >= 256, was " + n);
+      }
+      this.maxHeaderBytes = n;
+      return this;
+    }
+
+    /**
+     * Most body bytes {@link HttpClient#send} collects in memory; a longer body fails the
+     * exchange (stage "receive"). Default and maximum {@link #MAX_COLLECTED_BODY}. Streamed
+     * bodies have no limit.
+     */
+    public Builder maxBodyBytes(int n) {
+      if (n < 0 || n > MAX_COLLECTED_BODY) {
+        throw new IllegalArgumentException("maxBodyBytes must be in 0.." + MAX_COLLECTED_BODY
+            + ", was " + n);
+      }
+      this.maxBodyBytes = n;
+      return this;
+    }
+
+    /** The User-Agent sent when a request sets none; default "keepalive/0.1". */
+    public Builder userAgent(String userAgent) {
+      if (userAgent == null || userAgent.isEmpty()
+          || !dev.keepalive.http.internal.Syntax.isFieldValue(userAgent)) {
+        throw new IllegalArgumentException("userAgent must be a non-empty field value, was "
+            + (userAgent == null ? "null" : "\"" + userAgent + "\""));
+      }
+      this.userAgent = userAgent;
+      return this;
+    }
+
+    /**
+     * The timeout of requests that set none (see {@link HttpRequest.Builder#timeout}); default
+     * none: getting a connection is then bounded by the manager's timeout, the response by
+     * nothing.
+     */
+    public Builder timeout(Duration timeout) {
+      if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
+        throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
+    /** For tests: the clock that times the servers' Keep-Alive timeouts. */
+    Builder nanoClock(LongSupplier clock) {
+      this.nanoClock = clock;
+      return this;
+    }
+
+    public HttpClient build() {
+      return new HttpClient(this);
+    }
+  }
+
+  /**
+   * Sends {@code request}; the future completes (on the manager's event loop) with the response
+   * and its body collected in memory, or exceptionally with an {@link HttpException}. Cancelling
+   * the future abandons the exchange and discards its connection.
+   *
+   * @throws IllegalArgumentException if request is null
+   * @throws IllegalStateException if this client is closed
+   */
+  public CompletableFuture<HttpResponse> send(HttpRequest request) {
+    return start(request, false);
+  }
+
+  /**
+   * Sends {@code request} and waits for the whole response.
+   *
+   * @throws HttpException when the exchange fails
+   * @throws InterruptedIOException when interrupted (the exchange is then abandoned)
+   * @throws IllegalArgumentException if request is null
+   * @throws IllegalStateException if this client is closed, or when called on the manager's
+   *     event loop thread (it would wait for itself)
+   */
+  public HttpResponse sendBlocking(HttpRequest request) throws IOException {
+    if (Thread.currentThread() == loopThread) {
+      throw new IllegalStateException("sendBlocking must not run on the connection manager's "
+          + "event loop thread (use send)");
+    }
+    CompletableFuture<HttpResponse> f = send(request);
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      f.cancel(true);
+      Thread.currentThread().interrupt();
+      InterruptedIOException ie = new InterruptedIOException("interrupted while waiting for "
+          + request);
+      ie.initCause(e);
+      throw ie;
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof IOException) {
+        throw (IOException) cause;
+      }
+      if (cause instanceof RuntimeException) {
+        throw (RuntimeException) cause;
+      }
+      if (cause instanceof Error) {
+        throw (Error) cause;
+      }
+      throw new HttpException("receive", String.valueOf(cause), cause);
+    }
+  }
+
+  /**
+   * Sends {@code request}; the future completes with the response once its head arrived. Read
+   * the body from {@link HttpResponse#bodyStream()} (blocking reads, on your thread) and close
+   * that stream: read to its end it has already given the connection back to the pool; closed
+   * before, it discards the connection. Memory use is bounded whatever the body's size: the
+   * body is read from the socket only as the stream is read. Until the stream reached its end
+   * or was closed, the response holds its connection, and with it one of the manager's
+   * per-host slots.
+   *
+   * @throws IllegalArgumentException if request is null
+   * @throws IllegalStateException if this client is closed
+   */
+  public CompletableFuture<HttpResponse> sendStreaming(HttpRequest request) {
+    return start(request, true);
+  }
+
+  /**
+   * Closes the client: later sends throw IllegalStateException, and exchanges still waiting for
+   * a connection or a response fail (their connections are discarded). Responses already
+   * delivered, and their body streams, keep working. The manager is not closed. Idempotent.
+   */
+  @Override
+  public void close() {
+    closed = true;
+    for (Exchange x : inFlight) {
+      x.abort(new HttpException(x.stage(), "the HTTP client was closed"), false);
+    }
+    synchronized (this) {
+      if (timer != null) {
+        timer.shutdownNow();
+      }
+      if (readers != null) {
+        readers.shutdown();
+      }
+    }
+  }
+
+  /** True once {@link #close()} was called. */
+  public boolean isClosed() {
+    return closed;
+  }
+
+  @Override
+  public String toString() {
+    return "HttpClient[" + (closed ? "closed, " : "") + inFlight.size() + " in flight, over "
+        + manager + "]";
+  }
+
+  // ---- for exchanges ----
+
+  private CompletableFuture<HttpResponse> start(HttpRequest request, boolean streaming) {
+    if (request == null) {
+      throw new IllegalArgumentException("request must not be null");
+    }
+    if (closed) {
+      throw new IllegalStateException("HTTP client is closed");
+    }
+    Exchange x = new Exchange(this, request, streaming);
+    inFlight.add(x);
+    if (closed) { // closed meanwhile: close() may have missed it
+      inFlight.remove(x);
+      throw new IllegalStateException("HTTP client is closed");
+    }
+    x.begin();
+    return x.future;
+  }
+
+  void done(Exchange x) {
+    inFlight.remove(x);
+  }
+
+  void onLoop() {
+    Thread t = Thread.currentThread();
+    if (loopThread != t) {
+      loopThread = t;
+    }
+  }
+
+  synchronized ScheduledFuture<?> schedule(Runnable task, Duration delay) {
+    if (timer == null) {
+      timer = new ScheduledThreadPoolExecutor(1, daemon("keepalive-http-timer-"));
+      timer.setRemoveOnCancelPolicy(true);
+    }
+    long nanos;
+    try {
+      nanos = delay.toNanos();
+    } catch (ArithmeticException e) {
+      return null; // beyond any wait
+    }
+    try {
+      return timer.schedule(task, nanos, TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return null; // closing
+    }
+  }
+
+  /** Runs a blocking response-head read of a streamed exchange on a pool thread. */
+  synchronized boolean read(Runnable task) {
+    if (readers == null) {
+      readers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
+          new SynchronousQueue<>(), daemon("keepalive-http-reader-"));
+    }
+    try {
+      readers.execute(task);
+      return true;
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return false;
+    }
+  }
+
+  private static ThreadFactory daemon(String prefix) {
+    return r -> {
+      Thread t = new Thread(r, prefix + THREADS.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,278 @@
+package dev.keepalive.http;
+
+import dev.keepalive.http.internal.Syntax;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * An HTTP request: method, http or https URL, header fields, an optional body and an optional
+ * timeout. Immutable; make one with {@link #get}, {@link #head}, {@link #post} or
+ * {@link #newBuilder}.
+ *
+ * <pre>{@code
+ * HttpRequest r = HttpRequest.newBuilder("http://127.0.0.1:8080/items")
+ *     .method("PUT").header("Content-Type", "application/json").body(json)
+ *     .timeout(Duration.ofSeconds(5)).build();
+ * }</pre>
+ *
+ * <p>The client adds Host (unless set here), User-Agent (unless set here) and Content-Length
+ * (from the body; also "0" for an empty POST, PUT or PATCH). Content-Length and
+ * Transfer-Encoding cannot be set by hand. Bad input throws {@link IllegalArgumentException}
+ * naming the argument.
+ */
+public final class HttpRequest {
+  private static final byte[] NO_BODY = new byte[0];
+
+  private final String method;
+  private final URI uri;
+  private final HttpHeaders headers;
+  private final byte[] body;
+  private final Duration timeout;
+  // derived from the URL once
+  private final String scheme;
+  private final String host;
+  private final int port;
+  private final String target;
+  private final String hostHeader;
+
+  private HttpRequest(Builder b) {
+    this.method = b.method;
+    this.uri = b.uri;
+    this.headers = HttpHeaders.wrap(new ArrayList<>(b.headers));
+    this.body = b.body;
+    this.timeout = b.timeout;
+    this.scheme = b.scheme;
+    this.host = b.host;
+    this.port = b.port;
+    this.target = b.target;
+    this.hostHeader = b.hostHeader;
+  }
+
+  /** A GET of {@code url}. */
+  public static HttpRequest get(String url) {
+    return newBuilder(url).build();
+  }
+
+  /** A HEAD of {@code url}. */
+  public static HttpRequest head(String url) {
+    return newBuilder(url).method("HEAD").build();
+  }
+
+  /** A POST of {@code body} (may be null: empty) to {@code url}. */
+  public static HttpRequest post(String url, byte[] body) {
+    return newBuilder(url).method("POST").body(body).build();
+  }
+
+  /**
+   * A builder for a request to {@code url} (method GET until changed).
+   *
+   * @throws IllegalArgumentException if url is null, not a URI, not http or https, has no host,
+   *     or carries user info
+   */
+  public static Builder newBuilder(String url) {
+    return new Builder(url);
+  }
+
+  public String method() {
+    return method;
+  }
+
+  public URI uri() {
+    return uri;
+  }
+
+  /** The fields set on the builder (not those the client adds). */
+  public HttpHeaders headers() {
+    return headers;
+  }
+
+  /** A copy of the body; empty when there is none. */
+  public byte[] body() {
+    return body == null ? NO_BODY : body.clone();
+  }
+
+  /** True when a body was set (even an empty one). */
+  public boolean hasBody() {
+    return body != null;
+  }
+
+  /** The request's own timeout, or null when the client's default applies. */
+  public Duration timeout() {
+    return timeout;
+  }
+
+  // ---- for the client ----
+
+  /** "http" or "https". */
+  String scheme() {
+    return scheme;
+  }
+
+  /** The host as the manager takes it (IPv6 without brackets). */
+  String host() {
+    return host;
+  }
+
+  int port() {
+    return port;
+  }
+
+  /** origin-form request-target: absolute path (at least "/") and query, ASCII. */
+  String target() {
+    return target;
+  }
+
+  /** The Host field the client sends when none was set. */
+  String hostHeader() {
+    return hostHeader;
+  }
+
+  /** The body itself (not copied), or null. */
+  byte[] bodyRef() {
+    return body;
+  }
+
+  @Override
+  public String toString() {
+    return method + " " + uri;
+  }
+
+  /** Builds a request; each setter checks its argument at once. */
+  public static final class Builder {
+    private final URI uri;
+    private final String scheme;
+    private final String host;
+    private final int port;
+    private final String target;
+    private final String hostHeader;
+    private String method = "GET";
+    private final List<String> headers = new ArrayList<>();
+    private byte[] body;
+    private Duration timeout;
+
+    private Builder(String url) {
+      if (url == null) {
+        throw new IllegalArgumentException("url must not be null");
+      }
+      URI u;
+      try {
+        u = new URI(url);
+      } catch (URISyntaxException e) {
+        throw new IllegalArgumentException("url is not a valid URI: " + e.getMessage(), e);
+      }
+      String s = u.getScheme() == null ? null : u.getScheme().toLowerCase(Locale.ROOT);
+      if (!"http".equals(s) && !"https".equals(s)) {
+        throw new IllegalArgumentException("url must start with http:// or https://, was \""
+            + url + "\"");
+      }
+      if (u.isOpaque() || u.getHost() == null || u.getHost().isEmpty()) {
+        throw new IllegalArgumentException("url must name a host, was \"" + url + "\"");
+      }
+      if (u.getRawUserInfo() != null) {
+        throw new IllegalArgumentException("url must not carry user info, was \"" + url + "\"");
+      }
+      URI ascii = URI.create(u.toASCIIString()); // non-ASCII path or query: UTF-8, %-encoded
+      String rawPath = ascii.getRawPath();
+      String rawQuery = ascii.getRawQuery();
+      String t = rawPath == null || rawPath.isEmpty() ? "/" : rawPath;
+      if (!t.startsWith("/")) {
+        throw new IllegalArgumentException("url path must be absolute, was \"" + url + "\"");
+      }
+      if (rawQuery != null) {
+        t = t + "?" + rawQuery;
+      }
+      int defaultPort = s.equals("https") ? 443 : 80;
+      int p = u.getPort() == -1 ? defaultPort : u.getPort();
+      if (p < 1 || p > 65535) {
+        throw new IllegalArgumentException("url port must be in 1..65535, was \"" + url + "\"");
+      }
+      String h = u.getHost(); // IPv6 literals come bracketed
+      this.uri = u;
+      this.scheme = s;
+      this.host = h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+      this.port = p;
+      this.target = t;
+      this.hostHeader = p == defaultPort ? h : h + ":" + p;
+    }
+
+    /**
+     * The method, a token ("GET", "POST", "PATCH", ...; case matters). CONNECT is not supported.
+     *
+     * @throws IllegalArgumentException if null, empty, not a token, or CONNECT
+     */
+    public Builder method(String method) {
+      if (method == null) {
+        throw new IllegalArgumentException("method must not be null");
+      }
+      if (!Syntax.isToken(method)) {
+        throw new IllegalArgumentException("method must be a token (letters, digits, "
+            + "!#$%&'*+-.^_`|~), was \"" + method + "\"");
+      }
+      if (method.equalsIgnoreCase("CONNECT")) {
+        throw new IllegalArgumentException("method CONNECT is not supported");
+      }
+      this.method = method;
+      return this;
+    }
+
+    /**
+     * Adds a header field (a repeated name adds another field). Host and User-Agent set here
+     * replace the client's.
+     *
+     * @throws IllegalArgumentException if the name is not a token, the value has control
+     *     characters (CR, LF, NUL, ...), characters beyond ISO-8859-1 or surrounding whitespace,
+     *     or the name is Content-Length or Transfer-Encoding (the client frames the body)
+     */
+    public Builder header(String name, String value) {
+      if (name == null) {
+        throw new IllegalArgumentException("header name must not be null");
+      }
+      if (!Syntax.isToken(name)) {
+        throw new IllegalArgumentException("header name must be a token, was \"" + name + "\"");
+      }
+      if (value == null) {
+        throw new IllegalArgumentException("header value of " + name + " must not be null");
+      }
+      if (!Syntax.isFieldValue(value)) {
+        throw new IllegalArgumentException("header value of " + name + " has invalid characters "
+            + "(control characters, beyond ISO-8859-1, or leading/trailing whitespace)");
+      }
+      if (name.equalsIgnoreCase("Content-Length") || name.equalsIgnoreCase("Transfer-Encoding")) {
+        throw new IllegalArgumentException("header " + name + ": Content-Length and "
+            + "Transfer-Encoding are set by the client from the body");
+      }
+      headers.add(name);
+      headers.add(value);
+      return this;
+    }
+
+    /** The body (copied); null for none. Sent with Content-Length. */
+    public Builder body(byte[] body) {
+      this.body = body == null ? null : body.clone();
+      return this;
+    }
+
+    /**
+     * How long the whole exchange may take: getting a connection, sending, and receiving the
+     * response (for a streamed response: its head, then each read of the body); null for the
+     * client's default.
+     *
+     * @throws IllegalArgumentException if zero or negative
+     */
+    public Builder timeout(Duration timeout) {
+      if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
+        throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+      }
+      this.timeout = timeout;
+      return this;
+    }
+
+    public HttpRequest build() {
+      return new HttpRequest(this);
+    }
+  }
+}

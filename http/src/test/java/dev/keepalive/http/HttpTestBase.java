@@ -1,0 +1,54 @@
+package dev.keepalive.http;
+
+import dev.keepalive.ConnectionManager;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+
+/** A manager, a client and scripted servers per test, all closed after it. */
+abstract class HttpTestBase {
+  ConnectionManager manager;
+  HttpClient client;
+  private final List<AutoCloseable> closeables = new ArrayList<>();
+
+  @BeforeEach
+  void setUpClient() {
+    manager = ConnectionManager.builder().build();
+    client = HttpClient.create(manager);
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    client.close();
+    manager.close();
+    for (AutoCloseable c : closeables) {
+      c.close();
+    }
+  }
+
+  /** Closed after the test. */
+  <T extends AutoCloseable> T closeLater(T c) {
+    closeables.add(c);
+    return c;
+  }
+
+  ScriptServer server(ScriptServer.Script script) {
+    return closeLater(new ScriptServer(script));
+  }
+
+  /** A server answering every request of a connection with {@code response}. */
+  ScriptServer answering(String response) {
+    return closeLater(ScriptServer.answering(response));
+  }
+
+  HttpResponse get(String url) throws IOException {
+    return client.sendBlocking(HttpRequest.get(url));
+  }
+
+  static String text(HttpResponse r) {
+    return new String(r.body(), StandardCharsets.ISO_8859_1);
+  }
+}

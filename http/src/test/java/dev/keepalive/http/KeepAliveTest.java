@@ -1,0 +1,147 @@
+package dev.keepalive.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.keepalive.FromCache;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** When a socket goes back to the pool, and when it is discarded. */
+class KeepAliveTest extends HttpTestBase {
+
+  @Test
+  void connectionCloseFromTheServerDiscardsTheSocket() throws Exception {
+    ScriptServer s = server(p -> {
+      while (p.readRequest() != null) {
+        p.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+        p.awaitEof(); // keeps its side open: only the client's discard ends it
+        return;
+      }
+    });
+    assertThat(text(get(s.url("/")))).isEqualTo("ok");
+    await().until(() -> s.clientCloses() == 1);
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertThat(s.connections()).isEqualTo(2);
+  }
+
+  @Test
+  void connectionCloseFromTheRequestDiscardsTheSocket() throws Exception {
+    ScriptServer s = server(p -> {
+      while (p.readRequest() != null) {
+        p.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      }
+    });
+    HttpResponse r = client.sendBlocking(HttpRequest.newBuilder(s.url("/"))
+        .header("Connection", "close").build());
+    assertThat(text(r)).isEqualTo("ok");
+    assertThat(s.requests().get(0).header("Connection")).isEqualTo("close");
+    await().until(() -> s.clientCloses() == 1);
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+  }
+
+  @Test
+  void keepAliveTimeoutOfTheServerIsHonoured() throws Exception {
+    AtomicLong now = new AtomicLong(1_000_000_000_000L);
+    HttpClient timed = closeLater(HttpClient.builder(manager).nanoClock(now::get).build());
+    ScriptServer s = server(p -> {
+      while (p.readRequest() != null) {
+        p.write("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok");
+      }
+    });
+    HttpRequest get = HttpRequest.get(s.url("/"));
+    assertThat(timed.sendBlocking(get).servedBy()).isEqualTo(FromCache.NEW);
+    now.addAndGet(Duration.ofSeconds(3).toNanos()); // within 5 s minus the 1 s margin
+    assertThat(timed.sendBlocking(get).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    now.addAndGet(Duration.ofSeconds(4).toNanos()); // past it: counted from the last response
+    HttpResponse late = timed.sendBlocking(get);
+    assertThat(late.servedBy()).isEqualTo(FromCache.NEW);
+    assertThat(s.connections()).isEqualTo(2);
+    await().until(() -> s.clientCloses() == 1); // the stale socket was closed, not just skipped
+    assertThat(timed.sendBlocking(get).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+  }
+
+  @Test
+  void keepAliveTimeoutZeroMeansNoReuse() throws Exception {
+    ScriptServer s =
+        answering("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=0\r\nContent-Length: 2\r\n\r\nok");
+    get(s.url("/"));
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+  }
+
+  @Test
+  void aStreamedBodyReadToItsEndGivesTheSocketBack() throws Exception {
+    ScriptServer s = answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "4\r\nabcd\r\n0\r\nX-T: 1\r\n\r\n");
+    HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
+    try (InputStream in = r.bodyStream()) {
+      assertThat(new String(in.readAllBytes())).isEqualTo("abcd");
+      assertThat(r.trailers().first("X-T")).isEqualTo("1");
+      assertThat(r.bodySize()).isEqualTo(4);
+    }
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+  }
+
+  @Test
+  void aStreamedBodyClosedBeforeItsEndDiscardsTheSocket() throws Exception {
+    ScriptServer s = server(p -> {
+      p.readRequest();
+      p.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
+      p.write(new byte[1000]);
+      p.awaitEof();
+    });
+    HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
+    InputStream in = r.bodyStream();
+    assertThat(in.read(new byte[10])).isPositive();
+    in.close();
+    await().until(() -> s.clientCloses() == 1);
+  }
+
+  @Test
+  void aStreamedResponseWithoutBodyGivesTheSocketBackAtOnce() throws Exception {
+    ScriptServer s = answering("HTTP/1.1 204 No Content\r\n\r\n");
+    HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
+    assertThat(r.status()).isEqualTo(204);
+    // not even closed yet: there was nothing to read
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertThat(r.bodyStream().read()).isEqualTo(-1);
+    r.bodyStream().close();
+  }
+
+  @Test
+  void manyConcurrentRequestsShareTheHostsFewSockets() throws Exception {
+    ScriptServer s = server(p -> {
+      ScriptServer.Request r;
+      while ((r = p.readRequest()) != null) {
+        String body = r.target();
+        p.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+      }
+    });
+    List<CompletableFuture<HttpResponse>> collected = new ArrayList<>();
+    List<CompletableFuture<HttpResponse>> streamed = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      collected.add(client.send(HttpRequest.get(s.url("/c" + i))));
+      if (i % 10 == 0) {
+        streamed.add(client.sendStreaming(HttpRequest.get(s.url("/s" + i))));
+      }
+    }
+    // a streamed response holds its socket until its body is read: read them first, in order,
+    // or the collected ones queued behind four unread streams would wait for ever
+    for (int i = 0; i < streamed.size(); i++) {
+      try (InputStream in = streamed.get(i).get(20, TimeUnit.SECONDS).bodyStream()) {
+        assertThat(new String(in.readAllBytes())).isEqualTo("/s" + (i * 10));
+      }
+    }
+    for (int i = 0; i < collected.size(); i++) {
+      assertThat(text(collected.get(i).get(20, TimeUnit.SECONDS))).isEqualTo("/c" + i);
+    }
+    assertThat(s.connections()).isLessThanOrEqualTo(4); // maxPerHost: queued requests reuse them
+    assertThat(s.requests()).hasSize(330);
+  }
+}
