@@ -1,0 +1,177 @@
+package dev.keepalive.cli;
+
+import dev.keepalive.ConnectionManager;
+import dev.keepalive.http.HttpClient;
+import dev.keepalive.http.HttpHeaders;
+import dev.keepalive.http.HttpRequest;
+import dev.keepalive.http.HttpResponse;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "get", mixinStandardHelpOptions = true, sortOptions = false,
+    usageHelpAutoWidth = true, versionProvider = Main.Version.class,
+    description = {
+        "Fetches the URLs concurrently through one connection manager and prints, per URL in "
+            + "the order given: the status, the body size, the time taken and how the "
+            + "connection was served (NEW, IMMEDIATE or DEFERRED).",
+        "Exits with status 1 when any fetch fails (bad URL, unknown host, refused, timeout, "
+            + "TLS failure...); an HTTP error status is not a failure unless --fail is given."},
+    footer = {"", "Examples:",
+        "  keepalive get http://127.0.0.1:8080/ http://127.0.0.1:8080/about",
+        "  keepalive get -v -o pages https://example.org/"})
+final class GetCommand implements Callable<Integer> {
+  static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
+
+  @Spec CommandSpec spec;
+
+  @Parameters(arity = "1..*", paramLabel = "URL", description = "http:// or https:// URLs.")
+  List<String> urls;
+
+  @Option(names = {"-o", "--output-dir"}, paramLabel = "DIR",
+      description = "Save each body in DIR (named after the URL's last path segment, "
+          + "index.html for none).")
+  Path dir;
+
+  @Option(names = {"-v", "--verbose"}, description = "Print the response headers.")
+  boolean verbose;
+
+  @Option(names = {"-f", "--fail"}, description = "Exit with status 1 on an HTTP status >= 400 "
+      + "too.")
+  boolean failOnHttpError;
+
+  @Option(names = "--head", description = "Send HEAD instead of GET.")
+  boolean head;
+
+  @Mixin ClientOptions options;
+
+  /** One URL's fetch. */
+  private static final class Fetch {
+    final String url;
+    HttpRequest request;
+    IllegalArgumentException badUrl;
+    CompletableFuture<HttpResponse> response;
+    long start;
+    volatile long end;
+
+    Fetch(String url) {
+      this.url = url;
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    options.validate(spec);
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    Duration timeout = options.timeout != null ? options.timeout : DEFAULT_TIMEOUT;
+    int maxPerHost = options.maxPerHost != null ? options.maxPerHost : 4;
+    int maxOpen = options.maxOpen != null ? options.maxOpen : Math.max(128, maxPerHost);
+    if (dir != null) {
+      Files.createDirectories(dir);
+    }
+
+    List<Fetch> fetches = new ArrayList<>();
+    for (String url : urls) {
+      Fetch f = new Fetch(url);
+      try {
+        f.request = options.request(url, head ? "HEAD" : "GET", timeout, false);
+      } catch (IllegalArgumentException e) {
+        f.badUrl = e;
+      }
+      fetches.add(f);
+    }
+
+    int failures = 0;
+    Set<String> names = new HashSet<>();
+    try (ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout);
+        HttpClient client = HttpClient.create(manager)) {
+      for (Fetch f : fetches) {
+        if (f.request == null) {
+          continue;
+        }
+        f.start = System.nanoTime();
+        try {
+          f.response = client.send(f.request);
+        } catch (RuntimeException e) {
+          f.response = CompletableFuture.failedFuture(e);
+        }
+        f.response = f.response.whenComplete((r, e) -> f.end = System.nanoTime());
+      }
+      for (Fetch f : fetches) {
+        if (f.badUrl != null) {
+          failures++;
+          Main.fail(err, f.url, f.badUrl, options.debug);
+          continue;
+        }
+        HttpResponse r;
+        try {
+          r = f.response.join();
+        } catch (CompletionException | java.util.concurrent.CancellationException e) {
+          failures++;
+          Main.fail(err, f.url, e, options.debug);
+          continue;
+        }
+        String saved = "";
+        if (dir != null) {
+          Path file = dir.resolve(fileName(f.url, names));
+          Files.write(file, r.body());
+          saved = "  -> " + file;
+        }
+        out.println(String.format(Locale.ROOT, "%-18s %,10d bytes %9s  %-9s  %s%s",
+            r.status() + " " + (r.reason() == null ? "" : r.reason()), r.bodySize(),
+            BenchReport.millis(f.end - f.start), r.servedBy(), f.url, saved));
+        if (verbose) {
+          printHeaders(out, "< ", r.headers());
+          if (r.trailers() != null && !r.trailers().names().isEmpty()) {
+            printHeaders(out, "< (trailer) ", r.trailers());
+          }
+        }
+        if (failOnHttpError && r.status() >= 400) {
+          failures++;
+        }
+        out.flush();
+      }
+    }
+    return failures == 0 ? 0 : 1;
+  }
+
+  private static void printHeaders(PrintWriter out, String prefix, HttpHeaders headers) {
+    for (String name : headers.names()) {
+      for (String value : headers.all(name)) {
+        out.println("    " + prefix + name + ": " + value);
+      }
+    }
+  }
+
+  /** The URL's last path segment, made safe ("index.html" for none), unique within this run. */
+  static String fileName(String url, Set<String> taken) {
+    String path = url.replaceFirst("^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", "")
+        .replaceFirst("[?#].*$", "");
+    String last = path.substring(path.lastIndexOf('/') + 1);
+    String name = last.isEmpty() ? "index.html" : last.replaceAll("[^A-Za-z0-9._-]", "_");
+    if (name.equals(".") || name.equals("..")) {
+      name = "index.html";
+    }
+    String unique = name;
+    for (int i = 1; !taken.add(unique); i++) {
+      unique = name + "." + i;
+    }
+    return unique;
+  }
+}

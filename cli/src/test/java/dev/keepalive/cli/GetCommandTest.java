@@ -1,0 +1,157 @@
+package dev.keepalive.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code keepalive get}, run in this process against servers started here. */
+class GetCommandTest {
+  private static final String LINE = "%d %s +%s bytes +[\\d.]+ ms +(NEW|IMMEDIATE|DEFERRED) +%s";
+
+  private TestServer server;
+
+  @BeforeEach
+  void start() throws Exception {
+    server = TestServer.start();
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  @Test
+  void printsStatusSizeTimeAndServedByPerUrlInOrder() {
+    Cli.Run run = Cli.run("get", server.url("/"), server.url("/big"), server.url("/missing"));
+
+    assertThat(run.status()).as(run.toString()).isZero();
+    assertThat(run.err()).isEmpty();
+    List<String> lines = run.outLines();
+    assertThat(lines).hasSize(3);
+    assertThat(lines.get(0)).matches(String.format(LINE, 200, "OK", "13", server.url("/")));
+    assertThat(lines.get(1)).matches(String.format(LINE, 200, "OK", "100,000",
+        server.url("/big")));
+    assertThat(lines.get(2)).matches(String.format(LINE, 404, "Not Found", "10",
+        server.url("/missing")));
+  }
+
+  @Test
+  void oneConnectionPerHostServesTheRestDeferred() {
+    Cli.Run run = Cli.run("get", "--max-per-host", "1", server.url("/a"), server.url("/b"),
+        server.url("/c"));
+
+    assertThat(run.status()).as(run.toString()).isZero();
+    assertThat(run.outLines()).hasSize(3);
+    long fresh = run.outLines().stream().filter(l -> l.contains(" NEW ")).count();
+    long deferred = run.outLines().stream().filter(l -> l.contains(" DEFERRED ")).count();
+    assertThat(fresh).isEqualTo(1);
+    assertThat(deferred).isEqualTo(2);
+    assertThat(server.connections()).isEqualTo(1);
+  }
+
+  @Test
+  void failuresGetOneReadableLineEachAndExitStatusOne() throws Exception {
+    String refused = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String unknown = "http://no-such-host.invalid/";
+    String bad = "http//127.0.0.1/";
+    Cli.Run run = Cli.run("get", server.url("/"), refused, unknown, bad);
+
+    assertThat(run.status()).as(run.toString()).isEqualTo(1);
+    assertThat(run.outLines()).singleElement().asString()
+        .matches(String.format(LINE, 200, "OK", "13", server.url("/")));
+    assertThat(run.errLines()).hasSize(3);
+    assertThat(run.errLines().get(0)).startsWith("keepalive: " + refused + ": connection refused");
+    assertThat(run.errLines().get(1)).startsWith("keepalive: " + unknown + ": unknown host");
+    assertThat(run.errLines().get(2)).startsWith("keepalive: " + bad + ": bad URL");
+    assertThat(run.err()).doesNotContain("\tat ").doesNotContain("Exception");
+  }
+
+  @Test
+  void timeoutIsOneLine() {
+    Cli.Run run = Cli.run("get", "--timeout", "300ms", server.url("/hang"));
+
+    assertThat(run.status()).as(run.toString()).isEqualTo(1);
+    assertThat(run.out()).isEmpty();
+    assertThat(run.errLines()).singleElement().asString()
+        .startsWith("keepalive: " + server.url("/hang") + ": timed out");
+  }
+
+  @Test
+  void tlsFailureIsOneLine() throws Exception {
+    // https to a server that answers the ClientHello in plain HTTP: the handshake fails
+    try (TestServer.NotTls plain = new TestServer.NotTls()) {
+      String url = "https://127.0.0.1:" + plain.port() + "/";
+      Cli.Run run = Cli.run("get", "--timeout", "5s", url);
+
+      assertThat(run.status()).as(run.toString()).isEqualTo(1);
+      assertThat(run.errLines()).singleElement().asString()
+          .startsWith("keepalive: " + url + ": TLS failure");
+    }
+  }
+
+  @Test
+  void debugAddsTheStackTrace() throws Exception {
+    String refused = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    Cli.Run run = Cli.run("get", "--debug", refused);
+
+    assertThat(run.status()).isEqualTo(1);
+    assertThat(run.errLines().get(0)).startsWith("keepalive: " + refused + ": connection refused");
+    assertThat(run.err()).contains("\tat ");
+  }
+
+  @Test
+  void verbosePrintsTheResponseHeaders() {
+    Cli.Run run = Cli.run("get", "-v", server.url("/"));
+
+    assertThat(run.status()).as(run.toString()).isZero();
+    assertThat(run.outLines().get(0)).matches(String.format(LINE, 200, "OK", "13",
+        server.url("/")));
+    assertThat(run.out()).containsPattern("(?im)^    < x-test: yes$")
+        .containsPattern("(?im)^    < content-length: 13$");
+  }
+
+  @Test
+  void outputDirReceivesTheBodies(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("pages");
+    Cli.Run run = Cli.run("get", "-o", out.toString(), server.url("/"), server.url("/big"),
+        server.url("/big?q=1"));
+
+    assertThat(run.status()).as(run.toString()).isZero();
+    assertThat(Files.readAllBytes(out.resolve("index.html"))).isEqualTo(TestServer.BODY);
+    assertThat(Files.size(out.resolve("big"))).isEqualTo(TestServer.BIG);
+    assertThat(Files.size(out.resolve("big.1"))).isEqualTo(TestServer.BIG);
+    assertThat(run.outLines().get(0)).endsWith("-> " + out.resolve("index.html"));
+  }
+
+  @Test
+  void failOptionCountsHttpErrors() {
+    Cli.Run lenient = Cli.run("get", server.url("/missing"));
+    assertThat(lenient.status()).isZero();
+
+    Cli.Run strict = Cli.run("get", "--fail", server.url("/missing"));
+    assertThat(strict.status()).isEqualTo(1);
+    assertThat(strict.out()).contains("404 Not Found");
+  }
+
+  @Test
+  void headOption() {
+    Cli.Run run = Cli.run("get", "--head", server.url("/"));
+
+    assertThat(run.status()).as(run.toString()).isZero();
+    assertThat(run.out()).containsPattern("^200 OK +0 bytes");
+  }
+
+  @Test
+  void noUrlIsAUsageError() {
+    Cli.Run run = Cli.run("get");
+
+    assertThat(run.status()).isEqualTo(2);
+    assertThat(run.err()).contains("Missing required parameter: 'URL'");
+  }
+}

@@ -1,0 +1,157 @@
+package dev.keepalive.cli;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * An HTTP/1.1 server on 127.0.0.1 for the tests (the JDK's), keeping connections alive:
+ * {@code /missing} answers 404, {@code /big} 100,000 bytes, {@code /hang} nothing until the
+ * server is closed, anything else 200 with {@link #BODY}. It counts requests and the distinct
+ * client connections (remote address and port) it served.
+ */
+final class TestServer implements AutoCloseable {
+  static final byte[] BODY = "hello, world\n".getBytes(StandardCharsets.US_ASCII);
+  static final int BIG = 100_000;
+
+  private final HttpServer server;
+  private final ExecutorService pool;
+  private final Set<String> connections = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger requests = new AtomicInteger();
+  private final CountDownLatch closed = new CountDownLatch(1);
+
+  private TestServer(HttpServer server, ExecutorService pool) {
+    this.server = server;
+    this.pool = pool;
+  }
+
+  static TestServer start() throws IOException {
+    // as EmbeddedServer does: without TCP_NODELAY the JDK server's small responses wait for
+    // delayed ACKs (read once per JVM, when the server's configuration loads)
+    System.setProperty("sun.net.httpserver.nodelay", "true");
+    HttpServer server = HttpServer.create(new InetSocketAddress(loopback(), 0), 256);
+    ExecutorService pool = Executors.newFixedThreadPool(8, r -> {
+      Thread t = new Thread(r, "test-server");
+      t.setDaemon(true);
+      return t;
+    });
+    server.setExecutor(pool);
+    TestServer s = new TestServer(server, pool);
+    server.createContext("/", s::handle);
+    server.start();
+    return s;
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    try (exchange; InputStream in = exchange.getRequestBody()) {
+      in.transferTo(OutputStream.nullOutputStream());
+      requests.incrementAndGet();
+      connections.add(exchange.getRemoteAddress().toString());
+      String path = exchange.getRequestURI().getPath();
+      byte[] body = BODY;
+      int status = 200;
+      if (path.equals("/missing")) {
+        status = 404;
+        body = "not found\n".getBytes(StandardCharsets.US_ASCII);
+      } else if (path.equals("/big")) {
+        body = new byte[BIG];
+        Arrays.fill(body, (byte) 'x');
+      } else if (path.equals("/hang")) {
+        try {
+          closed.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return;
+      }
+      exchange.getResponseHeaders().set("Content-Type", "text/plain");
+      exchange.getResponseHeaders().set("X-Test", "yes");
+      exchange.sendResponseHeaders(status, body.length);
+      exchange.getResponseBody().write(body);
+    }
+  }
+
+  String url(String path) {
+    return "http://127.0.0.1:" + server.getAddress().getPort() + path;
+  }
+
+  int port() {
+    return server.getAddress().getPort();
+  }
+
+  int requests() {
+    return requests.get();
+  }
+
+  /** Distinct client connections served so far. */
+  int connections() {
+    return connections.size();
+  }
+
+  @Override
+  public void close() {
+    closed.countDown();
+    server.stop(0);
+    pool.shutdownNow();
+  }
+
+  static InetAddress loopback() throws IOException {
+    return InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
+  }
+
+  /**
+   * A plain TCP server on 127.0.0.1 that answers whatever it first reads with an HTTP 400 and
+   * closes: a TLS client's handshake fails on it at once.
+   */
+  static final class NotTls implements AutoCloseable {
+    private final ServerSocket socket;
+
+    NotTls() throws IOException {
+      socket = new ServerSocket(0, 16, loopback());
+      Thread t = new Thread(this::serve, "not-tls-server");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    private void serve() {
+      while (!socket.isClosed()) {
+        try (java.net.Socket s = socket.accept()) {
+          s.getInputStream().read(new byte[16384]);
+          s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
+              .getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+          // closed, or the client went away: next one
+        }
+      }
+    }
+
+    int port() {
+      return socket.getLocalPort();
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  /** A port on 127.0.0.1 where nothing listens (it was free a moment ago): connecting is refused. */
+  static int refusedPort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, loopback())) {
+      return s.getLocalPort();
+    }
+  }
+}
