@@ -43,7 +43,7 @@ public final class Allocation {
    * name or a literal IPv4 or IPv6 address (brackets optional).
    */
   public static Allocation to(String scheme, String addr, int port) {
-    return new Allocation(requireText(scheme, "scheme"), requireText(addr, "addr"),
+    return new Allocation(requireText(scheme, "scheme"), requireHost(addr, "addr"),
         requirePort(port, "port"), null, null, null, null, 0);
   }
 
@@ -67,7 +67,7 @@ public final class Allocation {
    */
   public Allocation forTarget(String forScheme, String forAddr, int forPort) {
     return new Allocation(scheme, addr, port, context, timeout, requireText(forScheme, "forScheme"),
-        requireText(forAddr, "forAddr"), requirePort(forPort, "forPort"));
+        requireHost(forAddr, "forAddr"), requirePort(forPort, "forPort"));
   }
 
   public String scheme() {
@@ -127,6 +127,18 @@ public final class Allocation {
     }
     if (value.isBlank()) {
       throw new IllegalArgumentException(name + " must not be blank");
+    }
+    return value;
+  }
+
+  /** A host name or literal address: text without control characters. */
+  private static String requireHost(String value, String name) {
+    requireText(value, name);
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.isISOControl(value.charAt(i))) {
+        // trim() would drop them, and an empty host means loopback to the JDK's resolver
+        throw new IllegalArgumentException(name + " must not contain control characters");
+      }
     }
     return value;
   }

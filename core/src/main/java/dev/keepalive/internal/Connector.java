@@ -8,6 +8,7 @@ import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
+import java.nio.channels.UnsupportedAddressTypeException;
 import java.util.List;
 
 /**
@@ -68,6 +69,12 @@ final class Connector {
         }
         return null;
       } catch (IOException e) {
+        closeChannel(s);
+        last = Errno.failure("connect", e);
+      } catch (UnsupportedAddressTypeException e) {
+        closeChannel(s); // e.g. an IPv6 bindAddress for an IPv4 peer
+        last = new Failure("connect", 97, Errno.strerror(97));
+      } catch (RuntimeException e) {
         closeChannel(s);
         last = Errno.failure("connect", e);
       }
