@@ -137,16 +137,18 @@ final class Lease extends PhantomReference<LeasedConnection> {
       return;
     }
     if (!queued) {
+      boolean sent;
       try {
         while (src.hasRemaining() && io.write(src) > 0) {
           // keep writing while the socket takes it
         }
+        sent = !src.hasRemaining() && io.flush(); // TLS may hold the end of the last record
       } catch (IOException e) {
         fail(e);
         done.completeExceptionally(e);
         return;
       }
-      if (!src.hasRemaining()) {
+      if (sent) {
         done.complete(null);
         return;
       }
@@ -254,11 +256,11 @@ final class Lease extends PhantomReference<LeasedConnection> {
           // keep writing while the socket takes it
         }
         pendingBytes -= before - p.src.remaining();
+        if (p.src.hasRemaining() || !io.flush()) { // TLS may hold the end of the last record
+          return;
+        }
       } catch (IOException e) {
         fail(e);
-        return;
-      }
-      if (p.src.hasRemaining()) {
         return;
       }
       writes.poll();

@@ -152,7 +152,7 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
     boolean halfWritten = lease.end();
     s.lease = null;
     Pool.Disposal disposal;
-    if (discard || halfWritten || lease.unreusable()) {
+    if (discard || halfWritten || lease.unreusable() || !flushed(s)) {
       disposal = Pool.Disposal.CLOSE;
     } else {
       int n = probe(s);
@@ -312,9 +312,23 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
     try {
       // TLS: read through the TLS layer, which also sees plaintext it already decrypted and
       // consumes handshake records (session tickets) that are no data for a holder
-      return s.tls == null ? ch.read(probe) : s.transport.read(probe);
+      if (s.tls == null) {
+        return ch.read(probe);
+      }
+      int n = s.transport.read(probe);
+      // nothing to decrypt yet, but part of a record is buffered: unread data all the same
+      return n == 0 && s.records.midRecord() ? 1 : n;
     } catch (IOException e) {
       return -1;
+    }
+  }
+
+  /** True when the transport holds nothing unsent (TLS: no part of a record; channel() writes). */
+  private static boolean flushed(PooledSocket s) {
+    try {
+      return s.transport == null || s.transport.flush();
+    } catch (IOException e) {
+      return false;
     }
   }
 

@@ -40,6 +40,8 @@ public final class PooledSocket {
   Lease lease;
   /** TLS over the channel, for TLS schemes (from the handshake on), else null. */
   tlschannel.TlsChannel tls;
+  /** What tls-channel reads through (TLS schemes only): knows when it holds part of a record. */
+  TlsRecordTracker records;
   /** How holders read and write: plain or TLS (set once connected). */
   Transport transport;
 

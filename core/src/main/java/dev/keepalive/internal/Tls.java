@@ -52,7 +52,8 @@ final class Tls {
   void start(PooledSocket s) {
     try {
       SSLEngine engine = engine(s.host.key);
-      s.tls = ClientTlsChannel.newBuilder(s.channel, engine).build();
+      s.records = new TlsRecordTracker(s.channel);
+      s.tls = ClientTlsChannel.newBuilder(s.records, engine).build();
     } catch (GeneralSecurityException | RuntimeException e) {
       pool.connectFailed(s, failure(e));
       return;

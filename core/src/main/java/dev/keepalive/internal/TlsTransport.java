@@ -46,6 +46,22 @@ final class TlsTransport implements Transport {
   }
 
   @Override
+  public boolean flush() throws IOException {
+    try {
+      tls.write(EMPTY); // tls-channel first sends what it holds, then finds nothing to wrap
+      return true;
+    } catch (NeedsWriteException e) {
+      blockedOn = SelectionKey.OP_WRITE;
+      return false;
+    } catch (NeedsReadException e) {
+      blockedOn = SelectionKey.OP_READ;
+      return false;
+    }
+  }
+
+  private static final ByteBuffer EMPTY = ByteBuffer.allocate(0);
+
+  @Override
   public int blockedOn() {
     return blockedOn;
   }

@@ -18,6 +18,15 @@ interface Transport {
   /** The selection op the last 0 from read() or write() waits for. */
   int blockedOn();
 
+  /**
+   * Sends what the transport itself still holds from earlier writes (TLS: the rest of a record
+   * whose plaintext a write already took); true when nothing is left, false when the socket
+   * takes no more now ({@link #blockedOn()} says what to wait for).
+   */
+  default boolean flush() throws IOException {
+    return true;
+  }
+
   /** Half-closes the output (for TLS: close_notify first, when possible without blocking). */
   void shutdownOutput() throws IOException;
 }
