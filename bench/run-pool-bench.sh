@@ -3,9 +3,11 @@
 # bench/results/<stamp>.json (JMH JSON), <stamp>.txt (the whole log) and <stamp>-summary.txt
 # (cycles/s per benchmark and parameter, cost ratios, targets).
 #
-# Usage: bench/run-pool-bench.sh [--quick] [--no-build] [--jfr] [--wait-idle] [REGEX ...] [-- JMH ARGS]
+# Usage: bench/run-pool-bench.sh [--quick] [--no-build] [--jfr] [--wait-idle] [--pin CPUS] [REGEX ...]
+#                                [-- JMH ARGS]
 #   REGEX        which benchmarks (JMH include regexes); also BENCH="regex ..." in the environment.
-#                Default: all. E.g. 'loopCached$', 'ThreadCached', 'newConnection'.
+#                Default: all. E.g. 'loopCached$', 'ThreadCached', 'newConnection', 'TlsBenchmark'
+#                (the TLS benchmarks alone: pooled http vs https, new https resumed vs full).
 #   --quick      1 warmup + 2 measurement iterations of 1 s (iteration speed, rougher figures);
 #                also BENCH_QUICK=1.
 #   --no-build   use the jar as it is (also BENCH_NO_BUILD=1).
@@ -14,9 +16,13 @@
 #                the benchmark thread next to each recording (hot-loop.txt, hot-worker.txt).
 #   --wait-idle  first wait (up to 10 min) until the 1-minute load average is below 0.5: other
 #                builds on a 2-core machine skew every figure (also BENCH_WAIT_IDLE=1).
+#   --pin CPUS   run everything (JMH, the forked JVM, the sink) under `taskset -c CPUS`, e.g.
+#                --pin 1: on one CPU a request/response round trip costs the CPU time of both
+#                sides and no cross-CPU wake-ups, so the TLS figures vary far less (also BENCH_PIN).
 #   -- ARGS      passed to JMH as they are, e.g. -- -p keys=1,10000 -f 2
-# Full run (9 configurations, each 1 fork x 3 warmup + 5 measurement 1 s iterations): about 90 s
-# plus the build.
+# Full run (13 configurations; each 1 fork x 3 warmup + 5 measurement 1 s iterations, TlsBenchmark
+# 6 warmup iterations, of 2 s for newTlsRequest): about 3 min 10 s plus the build; TlsBenchmark alone
+# about 90 s. --quick is too short for the TLS handshake code to be compiled: its figures are low.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -29,6 +35,7 @@ build=1
 [[ "${BENCH_NO_BUILD:-0}" == 1 ]] && build=0
 jfr=0
 wait_idle="${BENCH_WAIT_IDLE:-0}"
+pin="${BENCH_PIN:-}"
 filters=()
 extra=()
 while (($#)); do
@@ -37,7 +44,8 @@ while (($#)); do
     --no-build) build=0 ;;
     --jfr) jfr=1 ;;
     --wait-idle) wait_idle=1 ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    --pin) shift; pin="${1:?--pin needs a CPU list, e.g. 1}" ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) filters+=("$1") ;;
   esac
@@ -74,6 +82,8 @@ fi
 
 java="java"
 [[ -n "${JAVA_HOME:-}" ]] && java="$JAVA_HOME/bin/java"
+run=("$java")
+[[ -n "$pin" ]] && run=(taskset -c "$pin" "$java")
 
 mkdir -p "$results"
 stamp="$(date +%Y%m%d-%H%M%S)"
@@ -92,11 +102,11 @@ fi
   echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cpus, $("$java" -version 2>&1 | head -1)"
   echo "# git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' (dirty)')"
   echo "# load average before: $(cat /proc/loadavg 2>/dev/null)"
-  echo "# $java -Dsummary.file=$summary -cp $jar dev.keepalive.bench.BenchMain ${jmh[*]} ${extra[*]} ${filters[*]}"
+  echo "# ${run[*]} -Dsummary.file=$summary -cp $jar dev.keepalive.bench.BenchMain ${jmh[*]} ${extra[*]} ${filters[*]}"
 } | tee "$txt"
 
 set +e
-"$java" -Dsummary.file="$summary" -cp "$run_jar" dev.keepalive.bench.BenchMain \
+"${run[@]}" -Dsummary.file="$summary" -cp "$run_jar" dev.keepalive.bench.BenchMain \
   "${jmh[@]}" "${extra[@]}" "${filters[@]}" 2>&1 | tee -a "$txt"
 status=${PIPESTATUS[0]}
 set -e

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.options.CommandLineOptions;
@@ -15,17 +16,31 @@ import org.openjdk.jmh.runner.options.CommandLineOptions;
 /**
  * JMH's own command line ({@code org.openjdk.jmh.Main}'s options), followed by a summary of the
  * pool benchmarks: cycles/s and ns/cycle per benchmark and parameter, the cost ratios the
- * project tracks (keys=10000 vs keys=1, with a queue vs keys=1) and the lead's targets.
+ * project tracks (keys=10000 vs keys=1, with a queue vs keys=1) and the lead's targets; for the
+ * TLS benchmarks, requests/s, CPU per request on both sides and the https/http and
+ * new/pooled cost ratios.
  *
  * <p>{@code -Dsummary.file=path} also writes the summary to that file.
  */
 public final class BenchMain {
   private BenchMain() {}
 
-  /** A result row. */
-  private record Row(String name, String params, int threads, double score, double error) {
+  /**
+   * A result row; {@code loopCpu} and {@code sinkCpu} are the TLS benchmarks' secondary results
+   * (CPU ns per second of the loop thread and of the sink's thread), NaN elsewhere.
+   */
+  private record Row(String name, String params, int threads, double score, double error,
+      double loopCpu, double sinkCpu) {
     double nsPerCycle() {
       return 1e9 / score;
+    }
+
+    double loopCpuPerCycle() {
+      return loopCpu / score;
+    }
+
+    double sinkCpuPerCycle() {
+      return sinkCpu / score;
     }
   }
 
@@ -63,7 +78,8 @@ public final class BenchMain {
         params.append(key).append('=').append(r.getParams().getParam(key));
       }
       rows.add(new Row(name, params.toString(), r.getParams().getThreads(),
-          r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreError()));
+          r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreError(),
+          secondary(r, "loopCpu"), secondary(r, "sinkCpu")));
     }
 
     StringBuilder out = new StringBuilder();
@@ -80,10 +96,12 @@ public final class BenchMain {
     Row one = find(rows, "PoolCycleBenchmark.loopCached", "keys=1");
     Row many = find(rows, "PoolCycleBenchmark.loopCached", "keys=10000");
     Row queue = find(rows, "PoolCycleBenchmark.loopCachedWithQueue", "");
-    p.line("");
-    p.line("ratios (throughput ratio; cost per cycle ratio, target <= 1.5x):");
-    ratio(p, "loopCached keys=10000 / keys=1", many, one);
-    ratio(p, "loopCachedWithQueue / loopCached keys=1", queue, one);
+    if (one != null || many != null || queue != null) {
+      p.line("");
+      p.line("ratios (throughput ratio; cost per cycle ratio, target <= 1.5x):");
+      ratio(p, "loopCached keys=10000 / keys=1", many, one);
+      ratio(p, "loopCachedWithQueue / loopCached keys=1", queue, one);
+    }
 
     Row floor1 = find(rows, "ProbeBaselineBenchmark.twoProbes", "sockets=1");
     Row floorN = find(rows, "ProbeBaselineBenchmark.twoProbes", "sockets=10000");
@@ -99,6 +117,14 @@ public final class BenchMain {
       }
     }
 
+    Row http = find(rows, "TlsBenchmark.pooledRequest", "scheme=http");
+    Row https = find(rows, "TlsBenchmark.pooledRequest", "scheme=https");
+    Row resumed = find(rows, "TlsBenchmark.newTlsRequest", "resume=true");
+    Row full = find(rows, "TlsBenchmark.newTlsRequest", "resume=false");
+    if (http != null || https != null || resumed != null || full != null) {
+      tls(p, http, https, resumed, full);
+    }
+
     p.line("");
     p.line("targets:");
     target(p, "loopCached keys=1 >= 800,000 cycles/s", one, 800_000);
@@ -112,7 +138,62 @@ public final class BenchMain {
     if (queue != null && one != null) {
       costTarget(p, "cost with 10,000 queued <= 1.5x keys=1", queue, one);
     }
+    if (http != null && https != null) {
+      double x = https.nsPerCycle() / http.nsPerCycle();
+      // the CPU both sides spend per request varies far less than the wall time on a busy
+      // machine: shown next to the verdict so that a MISSED under load can be told apart
+      double cpu = (https.loopCpuPerCycle() + https.sinkCpuPerCycle())
+          / (http.loopCpuPerCycle() + http.sinkCpuPerCycle());
+      p.line(String.format(Locale.ROOT, "  %-48s %11.2fx  %s (CPU per request, loop + sink: "
+          + "%.2fx)", "pooled https cost <= 2.0x pooled http", x, x <= 2.0 ? "MET" : "MISSED",
+          cpu));
+    }
     return out.toString();
+  }
+
+  /** The TLS benchmarks: requests/s, cost and CPU per request, and their ratios. */
+  private static void tls(Lines p, Row http, Row https, Row resumed, Row full) {
+    p.line("");
+    p.line("TLS (TlsBenchmark: one 64-byte request and its echo per op; CPU = ns of CPU per "
+        + "request of the manager's");
+    p.line("loop thread and of the sink's serving thread; the rest of ns/request is waiting):");
+    p.line(String.format(Locale.ROOT, "  %-30s %12s %10s %12s %12s", "", "requests/s",
+        "ns/req", "loop CPU", "sink CPU"));
+    tlsRow(p, "pooled http", http);
+    tlsRow(p, "pooled https", https);
+    tlsRow(p, "new https (resumed session)", resumed);
+    tlsRow(p, "new https (full handshake)", full);
+    p.line("  cost ratios:");
+    tlsRatio(p, "pooled https / pooled http (target <= 2.0x)", https, http);
+    tlsRatio(p, "new https resumed / pooled https (keep-alive)", resumed, https);
+    tlsRatio(p, "new https full / pooled https (keep-alive)", full, https);
+    tlsRatio(p, "new https full / new https resumed", full, resumed);
+  }
+
+  private static void tlsRow(Lines p, String label, Row r) {
+    if (r == null) {
+      p.line(String.format(Locale.ROOT, "  %-30s (not run)", label));
+      return;
+    }
+    p.line(String.format(Locale.ROOT, "  %-30s %,12.0f %,10.0f %,12.0f %,12.0f", label, r.score,
+        r.nsPerCycle(), r.loopCpuPerCycle(), r.sinkCpuPerCycle()));
+  }
+
+  private static void tlsRatio(Lines p, String label, Row num, Row den) {
+    if (num == null || den == null) {
+      p.line(String.format(Locale.ROOT, "    %-46s (not run)", label));
+      return;
+    }
+    p.line(String.format(Locale.ROOT, "    %-46s %7.2fx   loop CPU %6.2fx   sink CPU %6.2fx",
+        label, num.nsPerCycle() / den.nsPerCycle(),
+        num.loopCpuPerCycle() / den.loopCpuPerCycle(),
+        num.sinkCpuPerCycle() / den.sinkCpuPerCycle()));
+  }
+
+  /** A secondary result's score, NaN when the benchmark has none of that name. */
+  private static double secondary(RunResult r, String label) {
+    Result<?> s = r.getSecondaryResults().get(label);
+    return s == null ? Double.NaN : s.getScore();
   }
 
   /** The first row of benchmark {@code name} with exactly {@code params} (null: any). */

@@ -3,24 +3,32 @@ package dev.keepalive.bench;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A {@link Sink} in a child JVM started with the benchmark's own class path; {@link #close()}
- * (and JVM exit) ends it. Only ever listens on 127.0.0.1.
+ * A {@link Sink} or a {@link TlsSink} in a child JVM started with the benchmark's own class
+ * path; {@link #close()} (and JVM exit) ends it. Only ever listens on 127.0.0.1.
  */
 final class SinkProcess implements AutoCloseable {
   private final Process process;
   private final int[] ports;
   private final Thread hook;
+  private final Map<String, String> header;
+  private final BufferedReader stdout;
 
-  private SinkProcess(Process process, int[] ports) {
+  private SinkProcess(Process process, int[] ports, Map<String, String> header,
+      BufferedReader stdout) {
     this.process = process;
     this.ports = ports;
+    this.header = header;
+    this.stdout = stdout;
     this.hook = new Thread(process::destroyForcibly, "sink-kill");
     Runtime.getRuntime().addShutdownHook(hook);
   }
@@ -32,32 +40,89 @@ final class SinkProcess implements AutoCloseable {
 
   /** Starts a sink with {@code listeners} listening ports. */
   static SinkProcess start(int listeners) throws IOException {
+    return launch(List.of("-Xms32m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+        "-XX:-UsePerfData", "-Xshare:auto"), Sink.class.getName(), String.valueOf(listeners));
+  }
+
+  /**
+   * Starts a {@link TlsSink}: {@code plain} plain and {@code tls} TLS echo listeners. Fully
+   * JIT-compiled (C2: the AES-GCM and GHASH intrinsics), since its TLS work is on every round
+   * trip the benchmark measures.
+   */
+  static SinkProcess startTls(int plain, int tls) throws IOException {
+    return launch(List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
+        "-Xshare:auto"), TlsSink.class.getName(), String.valueOf(plain), String.valueOf(tls));
+  }
+
+  /**
+   * Starts {@code main} in a child JVM with this class path; reads its header lines (a first
+   * word and the rest) up to and including {@code PORTS p1 p2 ...}.
+   */
+  private static SinkProcess launch(List<String> jvmArgs, String main, String... args)
+      throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = new ArrayList<>(List.of(java,
-        "-Xms32m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-XX:-UsePerfData", "-Xshare:auto",
-        "-cp", System.getProperty("java.class.path"),
-        Sink.class.getName(), String.valueOf(listeners)));
+    List<String> cmd = new ArrayList<>();
+    cmd.add(java);
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
+    cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd)
         .redirectError(ProcessBuilder.Redirect.INHERIT);
     Process p = pb.start();
     try {
       BufferedReader out = new BufferedReader(
           new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII));
-      String line = out.readLine();
-      if (line == null || !line.startsWith("PORTS ")) {
-        throw new IOException("sink did not start: " + line);
+      Map<String, String> header = new HashMap<>();
+      String line;
+      while ((line = out.readLine()) != null && !line.startsWith("PORTS ")) {
+        int space = line.indexOf(' ');
+        if (space > 0) {
+          header.put(line.substring(0, space), line.substring(space + 1));
+        }
       }
-      String[] words = line.substring(6).trim().split(" ");
-      int[] ports = new int[words.length];
-      for (int i = 0; i < words.length; i++) {
-        ports[i] = Integer.parseInt(words[i]);
+      if (line == null) {
+        throw new IOException("sink did not start: " + header);
       }
-      return new SinkProcess(p, ports);
+      return new SinkProcess(p, parsePorts(line.substring(6)), header, out);
     } catch (IOException | RuntimeException e) {
       p.destroyForcibly();
       throw e;
     }
+  }
+
+  private static int[] parsePorts(String text) {
+    String[] words = text.trim().split(" ");
+    int[] ports = new int[words.length];
+    for (int i = 0; i < words.length; i++) {
+      ports[i] = Integer.parseInt(words[i]);
+    }
+    return ports;
+  }
+
+  /** A header line's value ({@code CERT}, {@code PLAIN}, {@code TLS}), or null. */
+  String header(String name) {
+    return header.get(name);
+  }
+
+  /** The ports of header line {@code name} ({@code PLAIN}, {@code TLS}). */
+  int[] headerPorts(String name) {
+    String value = header.get(name);
+    if (value == null) {
+      throw new IllegalStateException("the sink printed no " + name + " line");
+    }
+    return parsePorts(value);
+  }
+
+  /** Sends {@code command} on the sink's standard input and returns its one-line answer. */
+  synchronized String ask(String command) throws IOException {
+    OutputStream in = process.getOutputStream();
+    in.write((command + "\n").getBytes(StandardCharsets.US_ASCII));
+    in.flush();
+    String line = stdout.readLine();
+    if (line == null) {
+      throw new IOException("the sink ended");
+    }
+    return line;
   }
 
   int port() {
