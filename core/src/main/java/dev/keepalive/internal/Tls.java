@@ -76,7 +76,7 @@ final class Tls {
       return;
     }
     s.interest(0);
-    s.transport = new TlsTransport(s.tls);
+    s.transport = new TlsTransport(s.tls, s.records);
     pool.connected(s);
   }
 

@@ -15,9 +15,15 @@ final class TlsRecordTracker implements ByteChannel {
   private int headerSeen; // bytes of the current 5-byte record header read so far
   private int lengthHigh;
   private int bodyLeft; // bytes of the current record's body still to come
+  private boolean unsent; // the last write to the socket left bytes of tls-channel's buffer
 
   TlsRecordTracker(SocketChannel channel) {
     this.channel = channel;
+  }
+
+  /** True when tls-channel still holds bytes the socket did not take (the last write was short). */
+  boolean unsent() {
+    return unsent;
   }
 
   /** True when the bytes read so far end inside a record. */
@@ -50,7 +56,9 @@ final class TlsRecordTracker implements ByteChannel {
 
   @Override
   public int write(ByteBuffer src) throws IOException {
-    return channel.write(src);
+    int n = channel.write(src);
+    unsent = src.hasRemaining();
+    return n;
   }
 
   @Override

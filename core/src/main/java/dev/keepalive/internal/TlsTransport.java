@@ -13,10 +13,12 @@ import tlschannel.TlsChannel;
  */
 final class TlsTransport implements Transport {
   private final TlsChannel tls;
+  private final TlsRecordTracker records;
   private volatile int blockedOn = SelectionKey.OP_READ;
 
-  TlsTransport(TlsChannel tls) {
+  TlsTransport(TlsChannel tls, TlsRecordTracker records) {
     this.tls = tls;
+    this.records = records;
   }
 
   @Override
@@ -47,6 +49,9 @@ final class TlsTransport implements Transport {
 
   @Override
   public boolean flush() throws IOException {
+    if (!records.unsent()) {
+      return true; // nothing held back: skip tls-channel's write path (it allocates a buffer)
+    }
     try {
       tls.write(EMPTY); // tls-channel first sends what it holds, then finds nothing to wrap
       return true;
