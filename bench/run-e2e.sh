@@ -433,6 +433,7 @@ fi
   echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
   echo "wrk_threads=wrk -t min(c,${WRK_THREADS:-2}) -c c -d ${duration}s --latency"
   echo "ab=$(ab -V 2>&1 | head -1 | sed 's/This is //; s/, Version/ /; s/ <.*//') (ab -k -c c -t ${duration} -n 100000000; without -k for http-close)"
+  echo "keepalive_jar=cli/target/keepalive.jar built $(date -u -r cli/target/keepalive.jar '+%Y-%m-%d %H:%M UTC')$( [[ $build -eq 1 ]] && echo ' by this run' || echo ' (--no-build)')"
   echo "keepalive_version=keepalive $(unzip -p "$ka_jar" META-INF/MANIFEST.MF 2>/dev/null | awk -F': ' '/Implementation-Version/ {print $2}' | tr -d '\r')"
   echo "peer_versions=$("$java_bin" -jar "$e2e_jar" versions | grep -v '^keepalive' | awk '{printf "%s%s %s", (NR>1?", ":""), $1, $2}')"
   echo "load_before=$(cut -d' ' -f1-3 /proc/loadavg)"

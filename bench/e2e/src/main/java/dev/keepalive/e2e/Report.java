@@ -506,8 +506,9 @@ final class Report {
         + meta.get("nginx_tls"));
     row(sb, "wrk", meta.get("wrk") + " (`" + meta.get("wrk_threads") + "`)");
     row(sb, "ab", meta.get("ab"));
-    row(sb, "keepalive", meta.get("keepalive_version") + " (`keepalive bench`, cli/target/"
-        + "keepalive.jar, commit " + meta.getOrDefault("commit", "?") + ")");
+    row(sb, "keepalive", meta.get("keepalive_version") + " (`keepalive bench`, "
+        + meta.getOrDefault("keepalive_jar", "cli/target/keepalive.jar") + ", commit "
+        + meta.getOrDefault("commit", "?") + ")");
     row(sb, "Java peers", meta.get("peer_versions"));
     row(sb, "Runs", meta.get("duration") + " s measured each, " + meta.get("rounds")
         + " round(s), Java clients warm up " + meta.get("warmup")
