@@ -396,10 +396,12 @@ public final class ConnectionManager implements AutoCloseable {
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
-      if (isDone()) {
+      // Only the caller whose deallocate removed the request may cancel: two racing cancels must
+      // not both return true (CompletableFuture.cancel says true again once it is cancelled),
+      // and a request already answered completes with its answer instead.
+      if (isDone() || !manager.deallocate(id)) {
         return false;
       }
-      manager.deallocate(id);
       return super.cancel(mayInterruptIfRunning);
     }
   }

@@ -969,4 +969,37 @@ class ContractTest {
       assertThat(f.isCancelled()).isTrue();
     }
   }
+
+  /**
+   * Two threads cancel the same future at once: exactly one cancel returns true
+   * (CompletableFuture alone answers true to every cancel once it is cancelled; the manager's
+   * future must not). Found by LifecycleRacesTest, which saw two true cancels of one request.
+   */
+  @Test
+  void racingCancelsOfOneFutureReturnTrueOnce() throws Exception {
+    try (ContractHangingServer hang = new ContractHangingServer();
+        ConnectionManager m = ConnectionManager.builder().maxPerHost(1).build()) {
+      Allocation stuck = Allocation.to("http", "127.0.0.1", hang.port());
+      java.util.concurrent.ExecutorService other = java.util.concurrent.Executors
+          .newSingleThreadExecutor();
+      try {
+        for (int i = 0; i < 300; i++) {
+          CompletableFuture<Connection> f = m.allocate(stuck); // queued or connecting for ever
+          java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+          java.util.concurrent.Future<Boolean> theirs = other.submit(() -> {
+            start.await();
+            return f.cancel(true);
+          });
+          start.await();
+          boolean mine = f.cancel(true);
+          assertThat(mine ^ theirs.get(LONG.toSeconds(), TimeUnit.SECONDS))
+              .as("exactly one of two racing cancels returns true (round %d)", i).isTrue();
+          assertThat(f.isCancelled()).isTrue();
+        }
+      } finally {
+        other.shutdownNow();
+      }
+      await().until(() -> m.stats().pending() == 0 && m.stats().connecting() == 0);
+    }
+  }
 }
