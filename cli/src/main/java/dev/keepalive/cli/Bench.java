@@ -7,16 +7,24 @@ import dev.keepalive.http.HttpResponse;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 
 /**
- * The load generator: {@code concurrency} threads, each sending the same request through one
- * client (one connection manager) and waiting for the whole response before sending the next,
- * until the request count or the time limit is reached. Each thread keeps its own latency
- * histogram and counts, merged at the end; only the two live counters the progress bar reads are
- * shared.
+ * The load generator: {@code concurrency} request chains over one client (one connection
+ * manager). Each chain has one request in flight and sends the next when the whole response
+ * has arrived, until the request count or the time limit is reached. The chains run on the
+ * manager's event loop (a response completes there and the next request starts there, which
+ * takes a pooled connection without a thread hand-off), as wrk runs its connections on its own
+ * event loops: no thread per connection, no wake-up per request. Each chain keeps its own
+ * latency histogram and counts, merged at the end; only the two live counters the progress bar
+ * reads are shared.
  */
 final class Bench {
   private final HttpClient client;
@@ -74,36 +82,46 @@ final class Bench {
     return stop;
   }
 
-  /** Runs the benchmark on new threads and waits for them. */
+  /** Starts the chains and waits until each has finished. */
   Result run() throws InterruptedException {
+    long cpu0 = processCpuNanos();
     long start = System.nanoTime();
-    Worker[] workers = new Worker[concurrency];
-    Thread[] threads = new Thread[concurrency];
+    CountDownLatch finished = new CountDownLatch(concurrency);
+    Chain[] chains = new Chain[concurrency];
     for (int i = 0; i < concurrency; i++) {
-      workers[i] = new Worker(start + durationNanos);
-      threads[i] = new Thread(workers[i], "keepalive-bench-" + (i + 1));
-      threads[i].setDaemon(true);
-      threads[i].start();
+      chains[i] = new Chain(start + durationNanos, finished);
+    }
+    for (Chain c : chains) {
+      c.next();
     }
     try {
-      for (Thread t : threads) {
-        t.join();
-      }
+      finished.await();
     } catch (InterruptedException e) {
       stop();
       throw e;
     }
     Result r = new Result(System.nanoTime() - start);
-    for (Worker w : workers) {
-      r.add(w);
+    long cpu1 = processCpuNanos();
+    r.cpuNanos = cpu0 < 0 || cpu1 < 0 ? -1 : cpu1 - cpu0;
+    for (Chain c : chains) {
+      r.add(c);
     }
     return r;
   }
 
-  private final class Worker implements Runnable {
+  /**
+   * One request in flight at a time. {@link #next} runs on the thread that starts the chain and
+   * then on whichever thread completes a response (the event loop); {@code wip} makes it a
+   * trampoline, so a response that completes at once (a failure, say) does not recurse, and no
+   * completion is lost when two threads meet.
+   */
+  private final class Chain implements BiConsumer<HttpResponse, Throwable> {
     private final long deadline;
+    private final CountDownLatch finished;
+    private final AtomicInteger wip = new AtomicInteger();
+    private long t0;
     final Histogram latency = new Histogram(3); // nanoseconds, auto-resizing
-    final Map<Integer, Long> status = new HashMap<>();
+    final long[] status = new long[1000]; // by status code (three digits)
     final Map<String, Long> errors = new HashMap<>();
     final Map<String, String> samples = new HashMap<>();
     final long[] served = new long[FromCache.values().length];
@@ -112,42 +130,81 @@ final class Bench {
     long bytes;
     long retried;
 
-    Worker(long deadline) {
+    Chain(long deadline, CountDownLatch finished) {
       this.deadline = deadline;
+      this.finished = finished;
+    }
+
+    void next() {
+      if (wip.getAndIncrement() != 0) {
+        return; // the thread already in the loop below sends it
+      }
+      do {
+        sendOne();
+      } while (wip.decrementAndGet() != 0);
+    }
+
+    /** Sends the next request, or finishes the chain. */
+    private void sendOne() {
+      if (stop || (requests > 0 && tickets.getAndIncrement() >= requests)) {
+        finished.countDown();
+        return;
+      }
+      t0 = System.nanoTime();
+      if (durationNanos > 0 && t0 - deadline >= 0) {
+        finished.countDown();
+        return;
+      }
+      CompletableFuture<HttpResponse> f;
+      try {
+        f = client.send(request);
+      } catch (RuntimeException e) { // closed under us: nothing more can be sent
+        failure(e);
+        finished.countDown();
+        return;
+      }
+      f.whenComplete(this);
     }
 
     @Override
-    public void run() {
-      while (!stop) {
-        if (requests > 0 && tickets.getAndIncrement() >= requests) {
-          return;
+    public void accept(HttpResponse response, Throwable error) {
+      if (error == null) {
+        latency.recordValue(Math.max(1, System.nanoTime() - t0));
+        succeeded++;
+        status[Math.floorMod(response.status(), 1000)]++;
+        if (response.servedBy() != null) {
+          served[response.servedBy().ordinal()]++;
         }
-        long t0 = System.nanoTime();
-        if (durationNanos > 0 && t0 - deadline >= 0) {
-          return;
-        }
-        try {
-          HttpResponse response = client.sendBlocking(request);
-          latency.recordValue(Math.max(1, System.nanoTime() - t0));
-          succeeded++;
-          status.merge(response.status(), 1L, Long::sum);
-          if (response.servedBy() != null) {
-            served[response.servedBy().ordinal()]++;
-          }
-          bytes += response.bodySize();
-          if (response.retried()) {
-            retried++;
-          }
-        } catch (Exception e) {
-          failures++;
-          failed.increment();
-          String function = Errors.function(e);
-          errors.merge(function, 1L, Long::sum);
-          samples.putIfAbsent(function, Errors.describe(e, true));
+        bytes += response.bodySize();
+        if (response.retried()) {
+          retried++;
         }
         done.increment();
+      } else {
+        failure(error instanceof CompletionException && error.getCause() != null
+            ? error.getCause() : error);
       }
+      next();
     }
+
+    private void failure(Throwable e) {
+      failures++;
+      failed.increment();
+      String function = Errors.function(e);
+      errors.merge(function, 1L, Long::sum);
+      samples.putIfAbsent(function, Errors.describe(e, true));
+      done.increment();
+    }
+  }
+
+  /** CPU time used by this process so far (every thread), or -1 when the JVM cannot tell. */
+  static long processCpuNanos() {
+    java.lang.management.OperatingSystemMXBean os =
+        java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    if (os instanceof com.sun.management.OperatingSystemMXBean) {
+      return ((com.sun.management.OperatingSystemMXBean) os).getProcessCpuTime();
+    }
+    return -1;
   }
 
   /** The merged counts of one run. */
@@ -162,14 +219,20 @@ final class Bench {
     long failed;
     long bytes;
     long retried;
+    /** CPU time of the whole process during the run, or -1 when unknown. */
+    long cpuNanos = -1;
 
     Result(long elapsedNanos) {
       this.elapsedNanos = elapsedNanos;
     }
 
-    private void add(Worker w) {
+    private void add(Chain w) {
       latency.add(w.latency);
-      w.status.forEach((k, v) -> status.merge(k, v, Long::sum));
+      for (int code = 0; code < w.status.length; code++) {
+        if (w.status[code] != 0) {
+          status.merge(code, w.status[code], Long::sum);
+        }
+      }
       w.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
       w.samples.forEach(errorSamples::putIfAbsent);
       for (int i = 0; i < served.length; i++) {
@@ -198,6 +261,11 @@ final class Bench {
     double reuseRatio() {
       long all = served(FromCache.NEW) + served(FromCache.IMMEDIATE) + served(FromCache.DEFERRED);
       return all == 0 ? 0 : (double) (all - served(FromCache.NEW)) / all;
+    }
+
+    /** Process CPU microseconds per request during the run, or -1 when unknown. */
+    double cpuMicrosPerRequest() {
+      return cpuNanos < 0 || requests() == 0 ? -1 : cpuNanos / 1e3 / requests();
     }
 
     double requestsPerSecond() {

@@ -20,8 +20,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
     usageHelpAutoWidth = true, versionProvider = Main.Version.class,
     description = {
-        "Sends the same request again and again from CONCURRENCY threads through one "
-            + "connection manager, then reports requests/s, latency percentiles, status counts, "
+        "Sends the same request again and again, CONCURRENCY at a time, through one "
+            + "connection manager (each response starts the next request on its event loop), then reports requests/s, latency percentiles, status counts, "
             + "errors, connections opened and how requests were served (NEW, IMMEDIATE, "
             + "DEFERRED).",
         "With no URL it benchmarks an embedded HTTP server on 127.0.0.1 for 10 s."},
@@ -43,7 +43,7 @@ final class BenchCommand implements Callable<Integer> {
   String url;
 
   @Option(names = {"-c", "--concurrency"}, paramLabel = "N", defaultValue = "16",
-      description = "Requests in flight at once, one per thread (default: ${DEFAULT-VALUE}).")
+      description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
   int concurrency;
 
   @Option(names = {"-n", "--requests"}, paramLabel = "N",

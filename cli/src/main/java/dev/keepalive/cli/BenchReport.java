@@ -45,6 +45,11 @@ final class BenchReport {
         r.requests(), r.elapsedNanos / 1e9, r.requestsPerSecond(),
         r.failed == 0 ? "" : String.format(Locale.ROOT, "  (%,d failed)", r.failed)));
     row(sb, "Body bytes", String.format(Locale.ROOT, "%,d", r.bytes));
+    if (r.cpuMicrosPerRequest() >= 0) {
+      row(sb, "CPU", String.format(Locale.ROOT, "%.1f us per request (this process, every "
+          + "thread%s)", r.cpuMicrosPerRequest(), s.embedded() ? ", embedded server included"
+          : ""));
+    }
     Histogram h = r.latency;
     if (h.getTotalCount() == 0) {
       row(sb, "Latency", "-");
@@ -162,6 +167,7 @@ final class BenchReport {
     m.put("failed", r.failed);
     m.put("requestsPerSecond", r.requestsPerSecond());
     m.put("bodyBytes", r.bytes);
+    m.put("cpuMicrosPerRequest", r.cpuMicrosPerRequest() < 0 ? null : r.cpuMicrosPerRequest());
     m.put("latencyMs", latency);
     m.put("status", status);
     m.put("errors", errors);

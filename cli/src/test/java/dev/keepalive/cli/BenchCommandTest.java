@@ -60,6 +60,7 @@ class BenchCommandTest {
     assertThat(r.get("succeeded").asLong()).isEqualTo(300);
     assertThat(r.get("failed").asLong()).isZero();
     assertThat(r.get("requestsPerSecond").asDouble()).isPositive();
+    assertThat(r.get("cpuMicrosPerRequest").asDouble()).as("process CPU per request").isPositive();
     assertThat(r.get("elapsedSeconds").asDouble()).isPositive();
     assertThat(r.get("bodyBytes").asLong()).isEqualTo(300L * TestServer.BODY.length);
     assertThat(r.get("status").get("200").asLong()).isEqualTo(300);
