@@ -26,6 +26,17 @@ public final class Allocation {
 
   private Allocation(String scheme, String addr, int port, Object context, Duration timeout,
       String forScheme, String forAddr, int forPort) {
+    this(scheme, addr, port, context, timeout, forScheme, forAddr, forPort,
+        new PoolKey(scheme, addr, port, forScheme, forAddr, forPort));
+  }
+
+  /**
+   * With {@code key}: a copy that changes only the context or the timeout shares its original's
+   * key, and with it the key's cached pool entry (a client that reuses one Allocation, or copies
+   * one, pays for parsing and hashing the address once).
+   */
+  private Allocation(String scheme, String addr, int port, Object context, Duration timeout,
+      String forScheme, String forAddr, int forPort, PoolKey key) {
     this.scheme = scheme;
     this.addr = addr;
     this.port = port;
@@ -34,7 +45,7 @@ public final class Allocation {
     this.forScheme = forScheme;
     this.forAddr = forAddr;
     this.forPort = forPort;
-    this.key = new PoolKey(scheme, addr, port, forScheme, forAddr, forPort);
+    this.key = key;
   }
 
   /**
@@ -49,7 +60,8 @@ public final class Allocation {
 
   /** Data echoed back in the result; may be null. */
   public Allocation context(Object context) {
-    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort);
+    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort,
+        key);
   }
 
   /** How long the request may take in all (resolving, queueing, connecting); overrides the manager's. */
@@ -57,7 +69,8 @@ public final class Allocation {
     if (timeout == null || timeout.isZero() || timeout.isNegative()) {
       throw new IllegalArgumentException("timeout must be positive, was " + timeout);
     }
-    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort);
+    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort,
+        key);
   }
 
   /**

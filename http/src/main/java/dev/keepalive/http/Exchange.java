@@ -76,14 +76,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     String m = request.method();
     this.idempotent = Syntax.isIdempotent(m);
     this.headRequest = m.equals("HEAD");
-    boolean close = false;
-    HttpHeaders h = request.headers();
-    for (int i = 0; i < h.size(); i++) {
-      if (h.nameAt(i).equalsIgnoreCase("Connection") && Syntax.hasToken(h.valueAt(i), "close")) {
-        close = true;
-      }
-    }
-    this.requestClose = close;
+    this.requestClose = request.connectionClose();
   }
 
   String stage() {
@@ -99,12 +92,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
 
   private void allocate() {
     stage = "connect";
-    Allocation a = Allocation.to(request.scheme(), request.host(), request.port());
-    if (timeout != null) {
-      a = a.timeout(timeout);
-    }
     try {
-      allocationId = client.manager.allocate(a, this);
+      allocationId = client.manager.allocate(request.allocation(timeout), this);
     } catch (IllegalStateException e) {
       fail(new HttpException("connection manager is shut down", e, "shutdown", null,
           "connection manager is shut down"));
@@ -161,33 +150,14 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     if (!streaming) {
       c.start(this);
     }
-    byte[] b = request.bodyRef();
-    RequestEncoder head = new RequestEncoder(request.method(), request.target());
-    HttpHeaders h = request.headers();
-    if (!h.contains("Host")) {
-      head.field("Host", request.hostHeader());
-    }
-    if (!h.contains("User-Agent")) {
-      head.field("User-Agent", client.userAgent);
-    }
-    for (int i = 0; i < h.size(); i++) {
-      head.field(h.nameAt(i), h.valueAt(i));
-    }
-    if (b != null) {
-      head.field("Content-Length", Integer.toString(b.length));
-    } else if (Syntax.expectsContent(request.method())) {
-      head.field("Content-Length", "0");
-    }
-    if (b == null || b.length == 0) {
+    HttpRequest.Wire w = request.wire(client.userAgent, SMALL_BODY);
+    if (w.body() == null) {
       writesPending = 1;
-      write(c, ByteBuffer.wrap(head.end()));
-    } else if (b.length <= SMALL_BODY) {
-      writesPending = 1;
-      write(c, ByteBuffer.wrap(head.endWith(b)));
+      write(c, ByteBuffer.wrap(w.head()));
     } else {
       writesPending = 2;
-      write(c, ByteBuffer.wrap(head.end()));
-      write(c, ByteBuffer.wrap(b));
+      write(c, ByteBuffer.wrap(w.head()));
+      write(c, ByteBuffer.wrap(w.body()));
     }
     if (streaming && !client.read(() -> readHead(c))) {
       abort(new HttpException(stage, "the HTTP client was closed"), false);

@@ -1,5 +1,7 @@
 package dev.keepalive.http;
 
+import dev.keepalive.Allocation;
+import dev.keepalive.http.internal.RequestEncoder;
 import dev.keepalive.http.internal.Syntax;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -7,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Objects;
 
 /**
  * An HTTP request: method, http or https URL, header fields, an optional body and an optional
@@ -38,6 +41,15 @@ public final class HttpRequest {
   private final int port;
   private final String target;
   private final String hostHeader;
+  private final boolean connectionClose;
+  // Caches for a request sent again and again (a poll, a benchmark): the allocation (its pool
+  // key parses and hashes the address once) and the encoded bytes, each for the last timeout or
+  // User-Agent it was made with. Racing threads may each build one; any of them is right.
+  private volatile Allocation allocation;
+  private volatile Wire wire;
+
+  /** The request's bytes as {@code userAgent}'s client sends them. */
+  record Wire(String userAgent, byte[] head, byte[] body) {}
 
   private HttpRequest(Builder b) {
     this.method = b.method;
@@ -50,6 +62,14 @@ public final class HttpRequest {
     this.port = b.port;
     this.target = b.target;
     this.hostHeader = b.hostHeader;
+    boolean close = false;
+    for (int i = 0; i < headers.size(); i++) {
+      if (headers.nameAt(i).equalsIgnoreCase("Connection")
+          && Syntax.hasToken(headers.valueAt(i), "close")) {
+        close = true;
+      }
+    }
+    this.connectionClose = close;
   }
 
   /** A GET of {@code url}. */
@@ -129,6 +149,60 @@ public final class HttpRequest {
   /** The Host field the client sends when none was set. */
   String hostHeader() {
     return hostHeader;
+  }
+
+  /** True when a Connection field says close: the connection is not reused after. */
+  boolean connectionClose() {
+    return connectionClose;
+  }
+
+  /** The allocation for this request's origin with {@code timeout} (may be null). */
+  Allocation allocation(Duration timeout) {
+    Allocation a = allocation;
+    if (a == null || !Objects.equals(a.timeout(), timeout)) {
+      a = Allocation.to(scheme, host, port);
+      if (timeout != null) {
+        a = a.timeout(timeout);
+      }
+      allocation = a;
+    }
+    return a;
+  }
+
+  /**
+   * The encoded request: the head, with the body when it is small enough for one write
+   * ({@code body} null then), or the head and the body apart. Callers must not change the arrays.
+   */
+  Wire wire(String userAgent, int smallBody) {
+    Wire w = wire;
+    if (w != null && w.userAgent().equals(userAgent)) {
+      return w;
+    }
+    byte[] b = body;
+    RequestEncoder head = new RequestEncoder(method, target);
+    if (!headers.contains("Host")) {
+      head.field("Host", hostHeader);
+    }
+    if (!headers.contains("User-Agent")) {
+      head.field("User-Agent", userAgent);
+    }
+    for (int i = 0; i < headers.size(); i++) {
+      head.field(headers.nameAt(i), headers.valueAt(i));
+    }
+    if (b != null) {
+      head.field("Content-Length", Integer.toString(b.length));
+    } else if (Syntax.expectsContent(method)) {
+      head.field("Content-Length", "0");
+    }
+    if (b == null || b.length == 0) {
+      w = new Wire(userAgent, head.end(), null);
+    } else if (b.length <= smallBody) {
+      w = new Wire(userAgent, head.endWith(b), null);
+    } else {
+      w = new Wire(userAgent, head.end(), b);
+    }
+    wire = w;
+    return w;
   }
 
   /** The body itself (not copied), or null. */

@@ -61,6 +61,48 @@ class FramingTest extends HttpTestBase {
     assertThat(own.headers().get("user-agent")).containsExactly("mine/1");
   }
 
+  /**
+   * A request is encoded once and its bytes reused (a benchmark sends one request millions of
+   * times): sent again, by another client with another User-Agent, and with a large body that
+   * goes in two writes, each copy on the wire is still exactly right.
+   */
+  @Test
+  void oneRequestSentAgainAndByAnotherClientIsEncodedForEach() throws Exception {
+    ScriptServer s = server(p -> {
+      ScriptServer.Request r;
+      while ((r = p.readRequest()) != null) {
+        p.write("HTTP/1.1 200 OK\r\nContent-Length: " + r.body().length + "\r\n\r\n");
+        p.write(r.body());
+      }
+    });
+    byte[] big = new byte[40_000];
+    Arrays.fill(big, (byte) 'x');
+    HttpRequest small = HttpRequest.newBuilder(s.url("/small")).header("X-N", "1").build();
+    HttpRequest large = HttpRequest.newBuilder(s.url("/large")).method("PUT").body(big).build();
+    try (HttpClient other = HttpClient.builder(manager).userAgent("other/2").build()) {
+      for (int i = 0; i < 3; i++) {
+        assertThat(client.sendBlocking(small).status()).isEqualTo(200);
+        assertThat(other.sendBlocking(small).status()).isEqualTo(200);
+        assertThat(client.sendBlocking(large).body()).isEqualTo(big);
+        assertThat(other.sendBlocking(large).body()).isEqualTo(big);
+      }
+    }
+    assertThat(s.requests()).hasSize(12);
+    for (int i = 0; i < 12; i++) {
+      ScriptServer.Request r = s.requests().get(i);
+      assertThat(r.header("User-Agent")).isEqualTo(i % 2 == 0 ? "keepalive/0.1" : "other/2");
+      if (i % 4 < 2) {
+        assertThat(r.target()).isEqualTo("/small");
+        assertThat(r.header("X-N")).isEqualTo("1");
+        assertThat(r.body()).isEmpty();
+      } else {
+        assertThat(r.target()).isEqualTo("/large");
+        assertThat(r.header("Content-Length")).isEqualTo("40000");
+        assertThat(r.body()).isEqualTo(big);
+      }
+    }
+  }
+
   @Test
   void largeRequestAndResponseBodies() throws Exception {
     byte[] big = new byte[3 * 1024 * 1024 + 17];
