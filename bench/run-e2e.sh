@@ -19,13 +19,16 @@
 #   -c, --concurrency LIST  comma-separated (1,16,64)
 #   --bodies LIST           small,64k
 #   --protos LIST           http,https,http-close (http-close: keep-alive off, Connection: close)
-#   --clients LIST          wrk,ab,keepalive,apache-async,okhttp,jdk-httpclient,reactor-netty,
-#                           keepalive-lib (keepalive's client driven by the Java harness like
-#                           the peers, so its CPU per request is measured the same way);
-#                           also keepalive-async (send() chained on the event loop)
+#   --clients LIST          wrk,ab,keepalive,apache-async,okhttp,jdk-httpclient,reactor-netty
+#                           (default); also keepalive-lib (keepalive's client driven by the
+#                           Java harness like the peers: sendBlocking from c threads) and
+#                           keepalive-async (send() chained on the event loop, as keepalive
+#                           bench does)
 #   --extra LIST            more cases, proto:body:c, e.g. http:64k:16
 #   --warmup S              seconds every Java client runs first, not counted (5: the JIT
 #                           needs that long for the larger peers on a busy 2-core machine)
+#   --tls-warmup S          the same for https cases (default: --warmup); the first handshakes
+#                           run the JDK's crypto before it is compiled, so give it more
 #   --pause S               seconds between runs (1)
 #   --nginx-workers N       nginx worker processes (1)
 #   --label TEXT            a line printed at the top of the report
@@ -52,9 +55,10 @@ rounds=3
 concurrency=1,16,64
 bodies=small,64k
 protos=http,https,http-close
-clients=wrk,ab,keepalive,apache-async,okhttp,jdk-httpclient,reactor-netty,keepalive-lib
+clients=wrk,ab,keepalive,apache-async,okhttp,jdk-httpclient,reactor-netty
 extra=
 warmup=5
+tls_warmup=
 pause=1
 nginx_workers=1
 label=
@@ -81,6 +85,7 @@ while [[ $# -gt 0 ]]; do
     --clients) clients="$2"; shift ;;
     --extra) extra="$2"; shift ;;
     --warmup) warmup="${2%s}"; shift ;;
+    --tls-warmup) tls_warmup="${2%s}"; shift ;;
     --pause) pause="$2"; shift ;;
     --nginx-workers) nginx_workers="$2"; shift ;;
     --label) label="$2"; shift ;;
@@ -290,7 +295,12 @@ url_for() { # PROTO BODY
 # run_one PROTO BODY C CLIENT OUTFILE: runs one client, its report in OUTFILE; returns its status
 run_one() {
   local proto="$1" body="$2" c="$3" client="$4" out="$5"
-  local url keep=1 limit=$((${duration%.*} + ${warmup%.*} + 60))
+  local url keep=1 warmup="$warmup"
+  # https: every connection's first handshake runs the JDK's Java crypto (EC, X25519) before C2
+  # has compiled it; 64 of them took most of a 5 s warm-up in the Java clients, so TLS cases warm
+  # up longer (every Java client alike; wrk and ab use OpenSSL and need none)
+  [[ $proto == https && -n $tls_warmup ]] && warmup="$tls_warmup"
+  local limit=$((${duration%.*} + ${warmup%.*} + 60))
   url="$(url_for "$proto" "$body")"
   [[ $proto == http-close ]] && keep=0
   local cmd=()
@@ -414,6 +424,7 @@ fi
   echo "duration=$duration"
   echo "rounds=$rounds"
   echo "warmup=$warmup"
+  echo "tls_warmup=${tls_warmup:-$warmup}"
   echo "bodies=$bodies${extra:+ (+ $extra)}"
   echo "concurrency=$concurrency"
   echo "protos=$protos"

@@ -315,7 +315,9 @@ final class Report {
     return new Run(proto, body, c, round, client, j.path("requestsPerSecond").asDouble(),
         num(lat, "p50"), num(lat, "p90"), num(lat, "p99"), requests,
         failed + non200, String.join("; ", notes), j.path("connectionsOpened").asLong(-1), served,
-        load1, true, requests + warm, num(j, "cpuUsPerRequest"), Double.NaN, Double.NaN);
+        load1, true, requests + warm,
+        j.has("cpuUsPerRequest") ? num(j, "cpuUsPerRequest") : num(j, "cpuMicrosPerRequest"),
+        Double.NaN, Double.NaN);
   }
 
   private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode n) {
@@ -512,7 +514,10 @@ final class Report {
     row(sb, "Java peers", meta.get("peer_versions"));
     row(sb, "Runs", meta.get("duration") + " s measured each, " + meta.get("rounds")
         + " round(s), Java clients warm up " + meta.get("warmup")
-        + " s first (not counted); bodies " + meta.get("bodies") + "; concurrency "
+        + " s first (not counted"
+        + (meta.containsKey("tls_warmup") && !meta.get("tls_warmup").equals(meta.get("warmup"))
+            ? "; https: " + meta.get("tls_warmup") + " s" : "")
+        + "); bodies " + meta.get("bodies") + "; concurrency "
         + meta.get("concurrency") + "; " + meta.get("protos"));
     row(sb, "Load average (1 min)", "before " + meta.get("load_before") + ", after "
         + meta.get("load_after") + "; during runs " + loadRange(runs)
@@ -527,10 +532,8 @@ final class Report {
         + "run's percentile (ab reports whole milliseconds); *errors* are summed over the runs."
         + "\n\n*Client CPU us/req*: CPU time (user + system, every thread) per request. For the "
         + "Java harnesses (apache-async, okhttp, jdk-httpclient, reactor-netty, keepalive-lib) "
-        + "it is the process's CPU during the measured run only; for wrk and ab the whole "
-        + "process; for `keepalive bench` the whole process too, JVM start-up, JIT and warm-up "
-        + "included, over the warm-up's requests and the measured ones (so it overstates; "
-        + "keepalive-lib is the same client measured like the peers). *nginx CPU us/req*: "
+        + "and for `keepalive bench` (its report's cpuMicrosPerRequest) it is the process's CPU "
+        + "during the measured run only; for wrk and ab the whole process. *nginx CPU us/req*: "
         + "nginx's worker over the whole run, over every request sent (warm-up included). CPU "
         + "per request hardly depends on the machine's load, unlike requests/s.\n\n");
     String current = null;
