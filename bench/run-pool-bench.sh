@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds the benchmarks jar and runs the keepalive pool benchmarks (JMH), writing
 # bench/results/<stamp>.json (JMH JSON), <stamp>.txt (the whole log) and <stamp>-summary.txt
-# (cycles/s per benchmark and parameter, cost ratios, targets).
+# (cycles/s per benchmark and parameter, cost ratios, targets; when peer benchmarks ran, the
+# comparison with httpcore5's StrictConnPool/LaxConnPool and Netty's FixedChannelPool).
 #
 # Usage: bench/run-pool-bench.sh [--quick] [--no-build] [--jfr] [--wait-idle] [--pin CPUS] [REGEX ...]
 #                                [-- JMH ARGS]
 #   REGEX        which benchmarks (JMH include regexes); also BENCH="regex ..." in the environment.
 #                Default: all. E.g. 'loopCached$', 'ThreadCached', 'newConnection', 'TlsBenchmark'
-#                (the TLS benchmarks alone: pooled http vs https, new https resumed vs full).
+#                (the TLS benchmarks alone: pooled http vs https, new https resumed vs full),
+#                'ThreadCached peers' (keepalive from plain threads vs the peers: the summary's
+#                peer section and targets), 'peers' (the peers alone), 'peers.Netty'.
 #   --quick      1 warmup + 2 measurement iterations of 1 s (iteration speed, rougher figures);
 #                also BENCH_QUICK=1.
 #   --no-build   use the jar as it is (also BENCH_NO_BUILD=1).
@@ -20,9 +23,10 @@
 #                --pin 1: on one CPU a request/response round trip costs the CPU time of both
 #                sides and no cross-CPU wake-ups, so the TLS figures vary far less (also BENCH_PIN).
 #   -- ARGS      passed to JMH as they are, e.g. -- -p keys=1,10000 -f 2
-# Full run (13 configurations; each 1 fork x 3 warmup + 5 measurement 1 s iterations, TlsBenchmark
-# 6 warmup iterations, of 2 s for newTlsRequest): about 3 min 10 s plus the build; TlsBenchmark alone
-# about 90 s. --quick is too short for the TLS handshake code to be compiled: its figures are low.
+# Full run (39 configurations; each 1 fork x 3 warmup + 5 measurement 1 s iterations, TlsBenchmark
+# 6 warmup iterations, of 2 s for newTlsRequest): about 7 min 30 s plus the build; TlsBenchmark
+# alone about 90 s; 'ThreadCached peers' (28 configurations) about 4 min 30 s, 'peers' alone about
+# 3 min 30 s. --quick is too short for the TLS handshake code to be compiled: its figures are low.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -45,7 +49,7 @@ while (($#)); do
     --jfr) jfr=1 ;;
     --wait-idle) wait_idle=1 ;;
     --pin) shift; pin="${1:?--pin needs a CPU list, e.g. 1}" ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) filters+=("$1") ;;
   esac
@@ -68,7 +72,8 @@ cp "$jar" "$run_jar"
 # raise the soft fd limit to the hard one.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if (( $(ulimit -n) < 12000 )); then
-  echo "warning: ulimit -n is $(ulimit -n); loopCached keys=10000 needs about 10,100" >&2
+  echo "warning: ulimit -n is $(ulimit -n); keys=10000 (loopCached, threadCached, peers)" \
+    "needs about 10,100" >&2
 fi
 
 load() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0; }
@@ -116,6 +121,16 @@ if grep -q '<failure>' "$txt"; then
   ((status == 0)) && status=1
 fi
 echo "# load average after: $(cat /proc/loadavg 2>/dev/null)" | tee -a "$txt"
+
+# The peer comparison (keepalive's ThreadCachedBenchmark vs httpcore5's and Netty's pools), when
+# a peer benchmark ran: appended to the summary and the log.
+if [[ -s "$json" ]] && grep -q '"dev.keepalive.bench.peers.' "$json"; then
+  if ! "$java" -cp "$run_jar" dev.keepalive.bench.peers.PeerSummary "$json" \
+      | tee -a "$txt" "$summary"; then
+    echo "# FAILED: the peer summary" | tee -a "$txt"
+    status=1
+  fi
+fi
 
 if ((jfr)); then
   # hot methods of the event-loop thread and of the benchmark thread, per recording

@@ -1,12 +1,17 @@
 package dev.keepalive.bench;
 
 import dev.keepalive.Allocation;
+import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -14,18 +19,24 @@ import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.ThreadParams;
 
 /**
  * Cached cycles from plain threads, the way blocking client code uses the manager:
  * {@code allocate(a).get()}, then {@code close()}. Each operation crosses to the event loop and
- * back (request, delivery, give-back). One key with two idle sockets, so each of up to two
- * threads always finds one: every answer must be IMMEDIATE.
+ * back (request, delivery, give-back). {@code keys} distinct pool keys (proxy-style targets on
+ * the sink, as in {@link PoolCycleBenchmark}): with one key it holds two idle sockets, so each of
+ * up to two threads always finds one; with more keys one idle socket per key and the threads
+ * take disjoint keys (thread i of n the keys i, i + n, ...), each round-robin over its own.
+ * Every answer must be IMMEDIATE. The peers' equivalents are in
+ * {@code dev.keepalive.bench.peers}.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -33,28 +44,40 @@ import org.openjdk.jmh.annotations.Warmup;
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
 public class ThreadCachedBenchmark {
-  static final int IDLE = 2;
+  /** Idle sockets of the one key when keys = 1 (one per thread, up to two threads). */
+  static final int IDLE_ONE_KEY = 2;
+  /** Requests left waiting on a blocked key in {@link #threadCachedWithQueue}. */
+  static final int QUEUED = PoolCycleBenchmark.QUEUED;
+  static final int MAX_PER_HOST = PoolCycleBenchmark.MAX_PER_HOST;
 
   @State(Scope.Benchmark)
   public static class Target {
+    @Param({"1", "100", "10000"})
+    public int keys;
+
     SinkProcess sink;
     ConnectionManager manager;
-    Allocation allocation;
+    Allocation[] allocations;
+    int idle;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
       sink = SinkProcess.start();
+      int perKey = keys == 1 ? IDLE_ONE_KEY : 1;
+      idle = keys * perKey;
       manager = ConnectionManager.builder()
+          .maxPerHost(MAX_PER_HOST)
+          .maxOpen(idle + 16)
           .keepAlive(Duration.ofHours(1))
           .build();
-      allocation = Allocation.to("http", "127.0.0.1", sink.port());
-      Pools.prewarm(manager, new Allocation[] {allocation}, IDLE);
+      allocations = Pools.distinctKeys(sink.port(), keys);
+      Pools.prewarm(manager, allocations, perKey);
     }
 
     @TearDown(Level.Iteration)
     public void check() throws InterruptedException {
-      Pools.awaitStats(manager, s -> s.idle() == IDLE && s.open() == IDLE,
-          IDLE + " idle sockets and nothing else");
+      Pools.awaitStats(manager, s -> s.idle() == idle && s.open() == idle,
+          idle + " idle sockets and nothing else");
     }
 
     @TearDown(Level.Trial)
@@ -68,23 +91,138 @@ public class ThreadCachedBenchmark {
     }
   }
 
-  /** What one benchmark thread saw. */
-  @State(Scope.Thread)
-  public static class Seen {
-    long immediate;
-    long other;
+  /**
+   * One key with one idle socket cycled from one thread, while another key has all its
+   * {@value #MAX_PER_HOST} slots leased and {@value #QUEUED} more requests wait behind them (as
+   * in {@link PoolCycleBenchmark#loopCachedWithQueue}).
+   */
+  @State(Scope.Benchmark)
+  public static class WithQueue {
+    SinkProcess sink;
+    ConnectionManager manager;
+    Allocation[] allocations;
+    final List<Connection> blockers = new ArrayList<>();
+    final AtomicLong queuedAnswered = new AtomicLong();
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+      sink = SinkProcess.start();
+      manager = ConnectionManager.builder()
+          .maxPerHost(MAX_PER_HOST)
+          .maxOpen(128)
+          .keepAlive(Duration.ofHours(1))
+          .build();
+      allocations = Pools.distinctKeys(sink.port(), 1);
+      Pools.prewarm(manager, allocations, 1);
+      Allocation blocked = Allocation.to("http", "127.0.0.1", sink.port())
+          .forTarget("http", "blocked", 80)
+          .timeout(Duration.ofHours(1));
+      for (int i = 0; i < MAX_PER_HOST; i++) {
+        blockers.add(manager.allocate(blocked).get(10, TimeUnit.SECONDS));
+      }
+      Consumer<AllocationResult> waiter = r -> {
+        queuedAnswered.incrementAndGet();
+        if (r.isSuccess()) {
+          r.connection().discard();
+        }
+      };
+      for (int i = 0; i < QUEUED; i++) {
+        manager.allocate(blocked, waiter);
+      }
+      Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
+          && s.idle() == 1, QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
+    }
 
     @TearDown(Level.Iteration)
-    public void check() {
+    public void check() throws InterruptedException {
+      if (queuedAnswered.get() != 0) {
+        throw new IllegalStateException(queuedAnswered.get()
+            + " queued requests were answered while measuring");
+      }
+      Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
+          && s.idle() == 1 && s.open() == MAX_PER_HOST + 1,
+          QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      if (manager != null) {
+        manager.close(); // answers the queue with "shutdown", closes the blockers
+      }
+      if (sink != null) {
+        sink.close();
+      }
+    }
+  }
+
+  /** What one benchmark thread saw, and the keys it cycles over. */
+  abstract static class Cycler {
+    long immediate;
+    long other;
+    Allocation[] mine;
+    int next;
+
+    void verify() {
       if (other != 0 || immediate == 0) {
         throw new IllegalStateException("not a cached benchmark: IMMEDIATE " + immediate
             + ", other " + other);
       }
     }
+
+    Allocation next() {
+      Allocation a = mine[next];
+      next = next + 1 == mine.length ? 0 : next + 1;
+      return a;
+    }
   }
 
-  static FromCache cycle(Target t, Seen seen) throws InterruptedException, ExecutionException {
-    Connection c = t.manager.allocate(t.allocation).get();
+  /** A thread of {@link #threadCached} or {@link #threadCached2}. */
+  @State(Scope.Thread)
+  public static class Seen extends Cycler {
+    @Setup(Level.Trial)
+    public void setUp(Target t, ThreadParams thread) {
+      mine = mine(t.allocations, thread);
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() {
+      verify();
+    }
+  }
+
+  /** The thread of {@link #threadCachedWithQueue}. */
+  @State(Scope.Thread)
+  public static class SeenWithQueue extends Cycler {
+    @Setup(Level.Trial)
+    public void setUp(WithQueue q) {
+      mine = q.allocations;
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() {
+      verify();
+    }
+  }
+
+  /**
+   * This thread's keys: all of them when there are fewer keys than threads, else thread i of n
+   * takes the keys i, i + n, i + 2n, ...
+   */
+  static Allocation[] mine(Allocation[] all, ThreadParams thread) {
+    int n = thread.getThreadCount();
+    if (all.length < n) {
+      return all;
+    }
+    List<Allocation> mine = new ArrayList<>();
+    for (int i = thread.getThreadIndex(); i < all.length; i += n) {
+      mine.add(all[i]);
+    }
+    return mine.toArray(new Allocation[0]);
+  }
+
+  static FromCache cycle(ConnectionManager manager, Cycler seen)
+      throws InterruptedException, ExecutionException {
+    Connection c = manager.allocate(seen.next()).get();
     FromCache how = c.fromCache();
     c.close();
     if (how == FromCache.IMMEDIATE) {
@@ -99,13 +237,20 @@ public class ThreadCachedBenchmark {
   @Threads(1)
   public FromCache threadCached(Target t, Seen seen)
       throws InterruptedException, ExecutionException {
-    return cycle(t, seen);
+    return cycle(t.manager, seen);
   }
 
   @Benchmark
   @Threads(2)
   public FromCache threadCached2(Target t, Seen seen)
       throws InterruptedException, ExecutionException {
-    return cycle(t, seen);
+    return cycle(t.manager, seen);
+  }
+
+  @Benchmark
+  @Threads(1)
+  public FromCache threadCachedWithQueue(WithQueue q, SeenWithQueue seen)
+      throws InterruptedException, ExecutionException {
+    return cycle(q.manager, seen);
   }
 }

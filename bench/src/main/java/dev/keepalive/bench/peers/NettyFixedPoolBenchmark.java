@@ -1,0 +1,268 @@
+package dev.keepalive.bench.peers;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.pool.AbstractChannelPoolHandler;
+import io.netty.channel.pool.AbstractChannelPoolMap;
+import io.netty.channel.pool.FixedChannelPool;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.Future;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.ThreadParams;
+
+/**
+ * {@code ThreadCachedBenchmark}'s work through Netty's {@link FixedChannelPool}: from plain
+ * threads, {@code acquire().syncUninterruptibly()} then {@code release(channel)} (not waited
+ * for, like keepalive's {@code close()}), round-robin over the thread's keys; one pool per key in
+ * an {@link AbstractChannelPoolMap}, all over one {@link Bootstrap} of NIO channels to the sink
+ * on one event loop ({@code MultiThreadIoEventLoopGroup(1, NioIoHandler)}, Netty 4.2's
+ * {@code NioEventLoopGroup(1)}). Like keepalive, each acquire and release is a task on the event
+ * loop, and the caller waits for the acquire's answer. Netty's defaults otherwise: LIFO, the
+ * {@code ACTIVE} health check (a flag, no I/O) on acquire and on release; per-key limit 4, no
+ * limit on pending acquires. No connect while measuring (counted in {@code channelCreated}), and
+ * after every iteration nothing acquired but the with-queue benchmark's blockers.
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class NettyFixedPoolBenchmark {
+
+  /** The pools, their event loop and the sink. */
+  static final class Pools implements AutoCloseable {
+    final PeerSink sink;
+    final EventLoopGroup group;
+    final AbstractChannelPoolMap<String, FixedChannelPool> map;
+    final String[] keys;
+    /** Channels connected so far (on the event loop). */
+    final AtomicLong created = new AtomicLong();
+    final List<Channel> blockers = new ArrayList<>();
+    final List<Future<Channel>> queued = new ArrayList<>();
+    long expectCreated;
+
+    Pools(String[] keys) throws Exception {
+      this.keys = keys;
+      sink = PeerSink.start();
+      group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+      Bootstrap bootstrap = new Bootstrap()
+          .group(group)
+          .channel(NioSocketChannel.class)
+          .remoteAddress(sink.address());
+      AbstractChannelPoolHandler handler = new AbstractChannelPoolHandler() {
+        @Override
+        public void channelCreated(Channel ch) {
+          created.incrementAndGet();
+        }
+      };
+      map = new AbstractChannelPoolMap<>() {
+        @Override
+        protected FixedChannelPool newPool(String key) {
+          return new FixedChannelPool(bootstrap, handler, Keys.MAX_PER_KEY);
+        }
+      };
+    }
+
+    /** {@code perKey} connected, released channels per key. */
+    void prewarm(int perKey) {
+      List<Held> held = new ArrayList<>();
+      List<Held> batch = new ArrayList<>();
+      for (int round = 0; round < perKey; round++) {
+        for (String key : keys) {
+          FixedChannelPool pool = map.get(key);
+          batch.add(new Held(pool, pool.acquire()));
+          if (batch.size() == Keys.WARM_BATCH) {
+            held.addAll(batch);
+            await(batch);
+          }
+        }
+      }
+      held.addAll(batch);
+      await(batch);
+      for (Held h : held) {
+        h.pool.release(h.channel.getNow()).syncUninterruptibly();
+      }
+      expectCreated = created.get();
+      if (expectCreated != (long) keys.length * perKey) {
+        throw new IllegalStateException("pre-warming connected " + expectCreated + " channels");
+      }
+    }
+
+    /** A channel acquired while pre-warming, and its pool. */
+    private record Held(FixedChannelPool pool, Future<Channel> channel) {}
+
+    private static void await(List<Held> batch) {
+      for (Held h : batch) {
+        h.channel.syncUninterruptibly();
+      }
+      batch.clear();
+    }
+
+    /** Throws unless no channel was connected since set-up and only the blockers are out. */
+    void verify() throws InterruptedException {
+      Keys.await(() -> acquired() == blockers.size(),
+          () -> "expected " + blockers.size() + " acquired, found " + acquired());
+      if (created.get() != expectCreated) {
+        throw new IllegalStateException("not a cached benchmark: "
+            + (created.get() - expectCreated) + " channels connected while measuring");
+      }
+      for (Future<Channel> f : queued) {
+        if (f.isDone()) {
+          throw new IllegalStateException("a queued acquire was answered while measuring");
+        }
+      }
+    }
+
+    private long acquired() {
+      long n = 0;
+      for (Map.Entry<String, FixedChannelPool> e : map) {
+        n += e.getValue().acquiredChannelCount();
+      }
+      return n;
+    }
+
+    Channel cycle(Worker w) {
+      FixedChannelPool pool = map.get(w.next());
+      Channel ch = pool.acquire().syncUninterruptibly().getNow();
+      pool.release(ch);
+      return ch;
+    }
+
+    @Override
+    public void close() {
+      // closes every channel, acquired or idle; the pending acquires are dropped with the loop
+      group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+      sink.close();
+    }
+  }
+
+  @State(Scope.Benchmark)
+  public static class Target {
+    @Param({"1", "100", "10000"})
+    public int keys;
+
+    Pools pools;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+      pools = new Pools(Keys.names(keys));
+      pools.prewarm(Keys.perKey(keys));
+      pools.verify();
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() throws InterruptedException {
+      pools.verify();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      if (pools != null) {
+        pools.close();
+      }
+    }
+  }
+
+  /**
+   * One key with one idle channel, cycled from one thread, while the {@link Keys#BLOCKED} key's
+   * pool has its 4 channels acquired and {@value Keys#QUEUED} acquires wait behind them.
+   */
+  @State(Scope.Benchmark)
+  public static class WithQueue {
+    Pools pools;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+      pools = new Pools(Keys.names(1));
+      pools.prewarm(1);
+      FixedChannelPool blocked = pools.map.get(Keys.BLOCKED);
+      for (int i = 0; i < Keys.MAX_PER_KEY; i++) {
+        pools.blockers.add(blocked.acquire().syncUninterruptibly().getNow());
+      }
+      for (int i = 0; i < Keys.QUEUED; i++) {
+        pools.queued.add(blocked.acquire());
+      }
+      pools.expectCreated = pools.created.get();
+      pools.verify();
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() throws InterruptedException {
+      pools.verify();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      if (pools != null) {
+        pools.close();
+      }
+    }
+  }
+
+  /** A benchmark thread's keys. */
+  public abstract static class Worker {
+    String[] mine;
+    int next;
+
+    String next() {
+      String key = mine[next];
+      next = next + 1 == mine.length ? 0 : next + 1;
+      return key;
+    }
+  }
+
+  @State(Scope.Thread)
+  public static class KeysWorker extends Worker {
+    @Setup(Level.Trial)
+    public void setUp(Target t, ThreadParams thread) {
+      mine = Keys.mine(t.pools.keys, thread);
+    }
+  }
+
+  @State(Scope.Thread)
+  public static class QueueWorker extends Worker {
+    @Setup(Level.Trial)
+    public void setUp(WithQueue q) {
+      mine = q.pools.keys;
+    }
+  }
+
+  @Benchmark
+  @Threads(1)
+  public Channel threadCached(Target t, KeysWorker w) {
+    return t.pools.cycle(w);
+  }
+
+  @Benchmark
+  @Threads(2)
+  public Channel threadCached2(Target t, KeysWorker w) {
+    return t.pools.cycle(w);
+  }
+
+  @Benchmark
+  @Threads(1)
+  public Channel threadCachedWithQueue(WithQueue q, QueueWorker w) {
+    return q.pools.cycle(w);
+  }
+}
