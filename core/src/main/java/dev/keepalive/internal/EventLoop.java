@@ -227,6 +227,14 @@ public final class EventLoop {
       LOG.log(Level.ERROR, "closing the event loop's sockets failed", e);
     }
     try {
+      // deregisters the keys of the channels just closed, which releases their descriptors and
+      // empties the selector's fd-to-key map: a closed selector keeps the keys it still maps,
+      // with their channels and attachments, as long as the manager is reachable
+      selector.selectNow();
+    } catch (IOException | RuntimeException e) {
+      LOG.log(Level.WARNING, "deregistering the event loop's sockets failed", e);
+    }
+    try {
       selector.close();
     } catch (IOException e) {
       LOG.log(Level.WARNING, "closing the selector failed", e);

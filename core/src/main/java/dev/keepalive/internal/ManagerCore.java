@@ -41,7 +41,7 @@ public final class ManagerCore implements Pool.Io, EventLoop.Driver {
     this.dns = new Dns(settings.resolver(), loop);
     this.connector = new Connector(loop, settings.bindAddress());
     this.pool = new Pool(settings.maxPerHost(), settings.maxOpen(), settings.keepAliveNanos(),
-        settings.timeoutNanos(), settings.clock(), this);
+        settings.timeoutNanos(), settings.expireBatch(), settings.clock(), this);
     this.tls = new Tls(settings);
     dns.attach(pool);
     connector.attach(pool, this::tcpConnected);

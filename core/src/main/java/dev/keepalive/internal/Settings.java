@@ -12,7 +12,19 @@ import javax.net.ssl.SSLParameters;
  * @param sslContext null for {@link SSLContext#getDefault()}, looked up on first use
  * @param sslParameters null for the secure defaults (see {@link Tls})
  * @param tlsSchemes lower-case schemes whose sockets are wrapped in TLS
+ * @param expireBatch most idle sockets closed for keep-alive per loop turn (see {@link Pool})
  */
 public record Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
     Resolver resolver, InetAddress bindAddress, SSLContext sslContext,
-    SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes, Clock clock) {}
+    SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes, Clock clock,
+    int expireBatch) {
+
+  /** Settings with the default keep-alive expiry batch, {@link Pool#DEFAULT_EXPIRE_BATCH}. */
+  public Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
+      Resolver resolver, InetAddress bindAddress, SSLContext sslContext,
+      SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes,
+      Clock clock) {
+    this(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, resolver, bindAddress, sslContext,
+        sslParameters, tlsSchemes, maxPendingWriteBytes, clock, Pool.DEFAULT_EXPIRE_BATCH);
+  }
+}

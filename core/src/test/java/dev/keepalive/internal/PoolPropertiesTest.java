@@ -51,7 +51,8 @@ class PoolPropertiesTest {
     }
   }
 
-  record Config(int maxPerHost, int maxOpen, int keys) {}
+  /** @param expireBatch most idle sockets one expire() closes (1 and 2 leave expiry behind) */
+  record Config(int maxPerHost, int maxOpen, int keys, int expireBatch) {}
 
   // ---- properties ----
 
@@ -73,7 +74,8 @@ class PoolPropertiesTest {
     return Combinators.combine(
         Arbitraries.integers().between(1, 3),
         Arbitraries.integers().between(1, 5),
-        Arbitraries.integers().between(1, KEYS.length)).as(Config::new);
+        Arbitraries.integers().between(1, KEYS.length),
+        Arbitraries.of(1, 2, Pool.DEFAULT_EXPIRE_BATCH)).as(Config::new);
   }
 
   @Provide
@@ -195,6 +197,8 @@ class PoolPropertiesTest {
 
     // what the current step is doing
     Kind phase;
+    /** Idle sockets closed during the current step. */
+    int idleClosed;
     MSock target;
     MReq allocating;
     boolean syncFailArmed;
@@ -203,7 +207,7 @@ class PoolPropertiesTest {
     Sim(Config config) {
       this.config = config;
       this.pool = new Pool(config.maxPerHost(), config.maxOpen(), KEEP_ALIVE, DEFAULT_TIMEOUT,
-          () -> now, this);
+          config.expireBatch(), () -> now, this);
     }
 
     void check(boolean ok, String what, Object... args) {
@@ -267,6 +271,7 @@ class PoolPropertiesTest {
 
     void step(Op op) {
       phase = op.kind();
+      idleClosed = 0;
       target = null;
       try {
         switch (op.kind()) {
@@ -385,8 +390,10 @@ class PoolPropertiesTest {
             trace.add("advance " + by / UNIT + " -> expire");
             pool.expire();
             for (MSock ms : live(PooledSocket.IDLE)) {
-              check(ms.idleSince + KEEP_ALIVE - now > 0, "%s idle since %d survived expire() at %d",
-                  ms, ms.idleSince, now);
+              // a batch at most per expire(): the rest waits for the next one
+              check(ms.idleSince + KEEP_ALIVE - now > 0 || idleClosed >= config.expireBatch(),
+                  "%s idle since %d survived expire() at %d, which closed %d", ms, ms.idleSince,
+                  now, idleClosed);
             }
             for (MReq mr : reqList) {
               if (mr.state == MReq.WAITING || mr.state == MReq.CONNECTING) {
@@ -612,10 +619,13 @@ class PoolPropertiesTest {
         }
         case PooledSocket.CONNECTING -> ms.holder.connectAborted = true;
         case PooledSocket.IDLE -> {
+          idleClosed++;
           if (ms == target && phase == Kind.IDLE_ACTIVITY) {
             check(reset == resetRequested, "idle activity on %s: reset %s", ms, reset);
           }
-          if (ms.dirty && phase == Kind.ALLOCATE && ms.key.equals(allocating.key())) {
+          boolean expired = ms.idleSince + KEEP_ALIVE - now <= 0; // closed unprobed, as expiry
+          if (ms.dirty && !expired && phase == Kind.ALLOCATE
+              && ms.key.equals(allocating.key())) {
             check(reset, "dirty %s closed without reset", ms);
           }
         }
@@ -667,6 +677,8 @@ class PoolPropertiesTest {
           default -> check(false, "no fromCache");
         }
         check(!ms.dirty, "dirty %s handed out to %s", ms, mr);
+        check(r.fromCache == FromCache.NEW || ms.idleSince + KEEP_ALIVE - now > 0,
+            "%s handed out to %s past its keep-alive", ms, mr);
         ms.state = PooledSocket.LEASED;
         ms.holder = mr;
         mr.socket = ms;

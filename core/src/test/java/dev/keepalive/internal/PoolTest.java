@@ -841,6 +841,88 @@ class PoolTest {
     }
 
     @Test
+    void expiryClosesAtMostABatchPerCallOldestFirst() {
+      pool = new Pool(8, 128, KEEP_ALIVE, TIMEOUT, 3, () -> now, io);
+      long t0 = now;
+      List<PooledSocket> a = new ArrayList<>();
+      for (int i = 0; i < 7; i++) {
+        a.add(connectNew(i % 2 == 0 ? A : B));
+      }
+      for (PooledSocket s : a) {
+        pool.release(s, Pool.Disposal.POOL);
+        now += 1; // distinct ages: a.get(0) is the oldest
+      }
+      TestRequest timesOut = allocate(C, KEEP_ALIVE / 2);
+      now = t0 + KEEP_ALIVE + 100;
+
+      pool.expire();
+      // requests are never held back: C's connect (s8) ends with its timeout
+      assertFailed(timesOut, Failure.TIMEOUT);
+      assertThat(io.closedNames()).containsExactly("close s8", "close s1", "close s2", "close s3");
+      assertThat(pool.nextDeadline()).as("more are due: the loop must not sleep")
+          .isLessThanOrEqualTo(now);
+      assertStats(4, 4, 0, 0, 0);
+
+      pool.expire();
+      assertThat(io.closedNames()).hasSize(7).endsWith("close s4", "close s5", "close s6");
+      pool.expire();
+      assertThat(io.closedNames()).hasSize(8).endsWith("close s7");
+      assertThat(io.closed.values()).containsOnly(false);
+      assertNothingLeft();
+    }
+
+    @Test
+    void otherKeysAreServedBetweenExpiryBatches() {
+      pool = new Pool(8, 128, KEEP_ALIVE, TIMEOUT, 2, () -> now, io);
+      List<PooledSocket> a = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        a.add(connectNew(A));
+      }
+      a.forEach(s -> pool.release(s, Pool.Disposal.POOL));
+      now += KEEP_ALIVE / 2;
+      PooledSocket b = connectNew(B);
+      pool.release(b, Pool.Disposal.POOL);
+      now += KEEP_ALIVE / 2; // every A socket is due, B's is not
+
+      pool.expire();
+      assertThat(io.closed).hasSize(2);
+      TestRequest rb = allocate(B);
+      assertAnswered(rb, FromCache.IMMEDIATE, b);
+      assertThat(pool.stats().idle()).as("A's expiry still under way").isEqualTo(4);
+      pool.release(b, Pool.Disposal.POOL);
+      while (pool.nextDeadline() - now <= 0) {
+        pool.expire();
+      }
+      assertThat(io.closed).containsOnlyKeys(a.toArray(new PooledSocket[0]));
+      assertStats(1, 1, 0, 0, 0);
+      assertThat(pool.nextDeadline()).isEqualTo(now + KEEP_ALIVE);
+    }
+
+    @Test
+    void whileExpiryIsBehindAnExpiredSocketIsClosedNotHandedOut() {
+      pool = new Pool(8, 128, KEEP_ALIVE, TIMEOUT, 2, () -> now, io);
+      List<PooledSocket> a = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        a.add(connectNew(A));
+      }
+      a.forEach(s -> pool.release(s, Pool.Disposal.POOL));
+      now += KEEP_ALIVE;
+      pool.expire(); // closes two; three of A wait for the next batch
+      assertThat(io.closed).hasSize(2);
+
+      TestRequest r = allocate(A);
+      assertThat(io.closed).as("the three left, closed, none reset").hasSize(5)
+          .containsOnlyKeys(a.toArray(new PooledSocket[0])).doesNotContainValue(true);
+      assertThat(io.connects).hasSize(6);
+      assertUnanswered(r);
+      PooledSocket fresh = io.lastConnect();
+      pool.connected(fresh);
+      assertAnswered(r, FromCache.NEW, fresh);
+      pool.expire();
+      assertStats(1, 0, 1, 0, 0);
+    }
+
+    @Test
     void reuseRestartsTheKeepAliveTimer() {
       pool(4, 128);
       long t0 = now;
