@@ -45,6 +45,7 @@ public final class EventLoop {
   static final long SPIN_NANOS = Long.getLong("dev.keepalive.spinMicros", 20) * 1000;
 
   private final Selector selector;
+  private long turn;
   private final Thread thread;
   private final Clock clock;
   private final ConcurrentLinkedQueue<Runnable> inbox = new ConcurrentLinkedQueue<>();
@@ -147,7 +148,17 @@ public final class EventLoop {
     }
   }
 
+  /**
+   * The number of selector polls begun so far. Two moments with the same turn saw no poll in
+   * between: whatever reached a socket meanwhile is still unseen by the selector too. Loop
+   * thread only.
+   */
+  public long turn() {
+    return turn;
+  }
+
   private void select(long next) throws IOException {
+    turn++;
     boolean spin = busy; // this turn took tasks from other threads: more may follow at once
     busy = false;
     if (!tasks.isEmpty() || !inbox.isEmpty() || (spin && spinForTasks())) {

@@ -20,6 +20,8 @@ public final class PooledSocket {
   Request request;
   /** When it last entered the pool (IDLE only), in clock nanos. */
   long idleSince;
+  /** The loop turn in which a probe last found this socket clean as it came back, else -1. */
+  long cleanTurn = -1;
 
   // Links in the host's idle list (most recently used first).
   PooledSocket hostPrev;
