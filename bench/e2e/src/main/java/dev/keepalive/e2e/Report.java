@@ -521,7 +521,7 @@ final class Report {
         + meta.get("concurrency") + "; " + meta.get("protos"));
     row(sb, "Load average (1 min)", "before " + meta.get("load_before") + ", after "
         + meta.get("load_after") + "; during runs " + loadRange(runs)
-        + " (the machine is shared with other builds; interleaved rounds keep the ratios fair)");
+        + " (the clients and nginx themselves, and anything else running; interleaved rounds keep the ratios fair)");
     sb.append('\n');
 
     sb.append("### Targets (http, c=16 and c=64)\n\n").append(targets(ms, false)).append('\n');
