@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * A {@link Sink} or a {@link TlsSink} in a child JVM started with the benchmark's own class
  * path; {@link #close()} (and JVM exit) ends it. Only ever listens on 127.0.0.1.
  */
-final class SinkProcess implements AutoCloseable {
+public final class SinkProcess implements AutoCloseable {
   private final Process process;
   private final int[] ports;
   private final Thread hook;
@@ -34,12 +34,12 @@ final class SinkProcess implements AutoCloseable {
   }
 
   /** Starts a sink with one listener. */
-  static SinkProcess start() throws IOException {
+  public static SinkProcess start() throws IOException {
     return start(1);
   }
 
   /** Starts a sink with {@code listeners} listening ports. */
-  static SinkProcess start(int listeners) throws IOException {
+  public static SinkProcess start(int listeners) throws IOException {
     return launch(List.of("-Xms32m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
         "-XX:-UsePerfData", "-Xshare:auto"), Sink.class.getName(), String.valueOf(listeners));
   }
@@ -49,7 +49,7 @@ final class SinkProcess implements AutoCloseable {
    * JIT-compiled (C2: the AES-GCM and GHASH intrinsics), since its TLS work is on every round
    * trip the benchmark measures.
    */
-  static SinkProcess startTls(int plain, int tls) throws IOException {
+  public static SinkProcess startTls(int plain, int tls) throws IOException {
     return launch(List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
         "-Xshare:auto"), TlsSink.class.getName(), String.valueOf(plain), String.valueOf(tls));
   }
@@ -58,7 +58,7 @@ final class SinkProcess implements AutoCloseable {
    * Starts {@code main} in a child JVM with this class path; reads its header lines (a first
    * word and the rest) up to and including {@code PORTS p1 p2 ...}.
    */
-  private static SinkProcess launch(List<String> jvmArgs, String main, String... args)
+  public static SinkProcess launch(List<String> jvmArgs, String main, String... args)
       throws IOException {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     List<String> cmd = new ArrayList<>();
@@ -100,7 +100,7 @@ final class SinkProcess implements AutoCloseable {
   }
 
   /** A header line's value ({@code CERT}, {@code PLAIN}, {@code TLS}), or null. */
-  String header(String name) {
+  public String header(String name) {
     return header.get(name);
   }
 
@@ -125,12 +125,17 @@ final class SinkProcess implements AutoCloseable {
     return line;
   }
 
-  int port() {
+  public int port() {
     return ports[0];
   }
 
-  int[] ports() {
+  public int[] ports() {
     return ports.clone();
+  }
+
+  /** 127.0.0.1 and the first port. */
+  public java.net.InetSocketAddress address() {
+    return new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), ports[0]);
   }
 
   @Override

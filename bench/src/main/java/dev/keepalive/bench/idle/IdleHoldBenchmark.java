@@ -7,6 +7,9 @@ import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
+import dev.keepalive.bench.Sink;
+import dev.keepalive.bench.SinkProcess;
+import dev.keepalive.bench.TlsSink;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -166,7 +169,10 @@ public final class IdleHoldBenchmark {
     boolean heapMet = true;
     boolean pauseMet = true;
     // listeners: one per key, and one for the probe key of the expiry phase
-    try (ChildSink sink = ChildSink.plain(hosts + 1)) {
+    try (SinkProcess sink = SinkProcess.launch(
+        // its heap holds the server ends of every socket (about 1 KB each)
+        List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData"), Sink.class.getName(), String.valueOf(hosts + 1))) {
       if (heap) {
         heapMet = heapPhase(sink);
         if (tlsConnections > 0) {
@@ -188,7 +194,7 @@ public final class IdleHoldBenchmark {
 
   // ---- heap ----
 
-  private boolean heapPhase(ChildSink sink) throws Exception {
+  private boolean heapPhase(SinkProcess sink) throws Exception {
     out.println();
     out.println("== heap per idle connection (plain http) ==");
     Allocation[] keys = keys(sink);
@@ -246,9 +252,13 @@ public final class IdleHoldBenchmark {
     out.println();
     out.printf(Locale.ROOT, "== heap per idle connection (https, %,d connections) ==%n",
         tlsConnections);
-    try (ChildSink sink = ChildSink.tls()) {
-      SSLContext ctx = trusting(sink.header.get("CERT"));
-      int port = sink.ports[sink.ports.length - 1];
+    try (SinkProcess sink = SinkProcess.launch(
+        // tls-channel's buffers are kept per connection there (about 50 KB heap + 32 KB direct)
+        List.of("-Xms128m", "-Xmx1g", "-XX:MaxDirectMemorySize=1g", "-XX:+UseSerialGC",
+            "-XX:-UsePerfData"), TlsSink.class.getName(), "0", "1")) {
+      SSLContext ctx = trusting(sink.header("CERT"));
+      int[] ports = sink.ports();
+      int port = ports[ports.length - 1];
       Allocation key = Allocation.to("https", "127.0.0.1", port);
       int fd0 = fds();
       TlsHold hold = holdTls(ctx, key);
@@ -329,12 +339,12 @@ public final class IdleHoldBenchmark {
 
   // ---- expiry ----
 
-  private boolean expiryPhase(ChildSink sink) throws Exception {
+  private boolean expiryPhase(SinkProcess sink) throws Exception {
     out.println();
     out.printf(Locale.ROOT, "== loop pauses while %,d idle connections expire (keep-alive %s) ==%n",
         connections, pretty(keepAlive));
     Allocation[] keys = keys(sink);
-    Allocation probe = Allocation.to("http", "127.0.0.1", sink.ports[hosts]);
+    Allocation probe = Allocation.to("http", "127.0.0.1", sink.ports()[hosts]);
     int fd0 = fds();
     long keepAliveNanos = keepAlive.toNanos();
     boolean met;
@@ -354,7 +364,7 @@ public final class IdleHoldBenchmark {
       CountDownLatch given = new CountDownLatch(1);
       Connection[] toGive = held;
       // (through a key of its own: the probe key's one socket is the ticker's)
-      Allocation onLoop = Allocation.to("http", "127.0.0.1", sink.ports[hosts])
+      Allocation onLoop = Allocation.to("http", "127.0.0.1", sink.ports()[hosts])
           .forTarget("http", "burst", 80);
       m.allocate(onLoop, (AllocationResult r) -> {
         burst[0] = System.nanoTime();
@@ -516,10 +526,11 @@ public final class IdleHoldBenchmark {
         .keepAlive(keepAlive).timeout(Duration.ofSeconds(60)).build();
   }
 
-  private Allocation[] keys(ChildSink sink) {
+  private Allocation[] keys(SinkProcess sink) {
     Allocation[] keys = new Allocation[hosts];
+    int[] ports = sink.ports();
     for (int h = 0; h < hosts; h++) {
-      keys[h] = Allocation.to("http", "127.0.0.1", sink.ports[h]);
+      keys[h] = Allocation.to("http", "127.0.0.1", ports[h]);
     }
     return keys;
   }

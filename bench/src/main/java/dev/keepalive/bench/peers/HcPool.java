@@ -1,5 +1,6 @@
 package dev.keepalive.bench.peers;
 
+import dev.keepalive.bench.SinkProcess;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ import org.apache.hc.core5.util.Timeout;
  * pool they build.
  */
 final class HcPool implements AutoCloseable {
-  final PeerSink sink;
+  final SinkProcess sink;
   final InetSocketAddress address;
   final ManagedConnPool<String, SocketConnection> pool;
   final String[] keys;
@@ -35,7 +36,7 @@ final class HcPool implements AutoCloseable {
   final List<Future<PoolEntry<String, SocketConnection>>> queued = new ArrayList<>();
   final AtomicLong queuedAnswered = new AtomicLong();
 
-  private HcPool(PeerSink sink, ManagedConnPool<String, SocketConnection> pool, String[] keys,
+  private HcPool(SinkProcess sink, ManagedConnPool<String, SocketConnection> pool, String[] keys,
       int available, int leased, int pending) {
     this.sink = sink;
     this.address = sink.address();
@@ -53,7 +54,7 @@ final class HcPool implements AutoCloseable {
   static HcPool cached(IntFunction<ManagedConnPool<String, SocketConnection>> newPool,
       int keys) throws Exception {
     int idle = keys * Keys.perKey(keys);
-    HcPool p = new HcPool(PeerSink.start(), newPool.apply(idle + 16), Keys.names(keys), idle,
+    HcPool p = new HcPool(SinkProcess.start(), newPool.apply(idle + 16), Keys.names(keys), idle,
         0, 0);
     p.prewarm(Keys.perKey(keys));
     p.verify();
@@ -67,7 +68,7 @@ final class HcPool implements AutoCloseable {
    */
   static HcPool withQueue(IntFunction<ManagedConnPool<String, SocketConnection>> newPool)
       throws Exception {
-    HcPool p = new HcPool(PeerSink.start(), newPool.apply(128), Keys.names(1), 1,
+    HcPool p = new HcPool(SinkProcess.start(), newPool.apply(128), Keys.names(1), 1,
         Keys.MAX_PER_KEY, Keys.QUEUED);
     p.prewarm(1);
     for (int i = 0; i < Keys.MAX_PER_KEY; i++) {

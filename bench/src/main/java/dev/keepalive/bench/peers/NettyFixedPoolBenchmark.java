@@ -1,5 +1,6 @@
 package dev.keepalive.bench.peers;
 
+import dev.keepalive.bench.SinkProcess;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
@@ -52,7 +53,7 @@ public class NettyFixedPoolBenchmark {
 
   /** The pools, their event loop and the sink. */
   static final class Pools implements AutoCloseable {
-    final PeerSink sink;
+    final SinkProcess sink;
     final EventLoopGroup group;
     final AbstractChannelPoolMap<String, FixedChannelPool> map;
     final String[] keys;
@@ -64,7 +65,7 @@ public class NettyFixedPoolBenchmark {
 
     Pools(String[] keys) throws Exception {
       this.keys = keys;
-      sink = PeerSink.start();
+      sink = SinkProcess.start();
       group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
       Bootstrap bootstrap = new Bootstrap()
           .group(group)
