@@ -1,16 +1,10 @@
 package dev.keepalive.bench;
 
 import dev.keepalive.Allocation;
-import dev.keepalive.AllocationResult;
-import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.PoolStats;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -96,9 +90,7 @@ public class PoolCycleBenchmark {
     SinkProcess sink;
     ConnectionManager manager;
     Chain chain;
-    final List<Connection> blockers = new ArrayList<>();
-    final AtomicLong queuedAnswered = new AtomicLong();
-    final AtomicLong queuedServed = new AtomicLong();
+    Pools.BlockedQueue queue;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -111,22 +103,7 @@ public class PoolCycleBenchmark {
       Allocation[] measured = Pools.distinctKeys(sink.port(), 1);
       Pools.prewarm(manager, measured, 1);
 
-      Allocation blocked = Allocation.to("http", "127.0.0.1", sink.port())
-          .forTarget("http", "blocked", 80)
-          .timeout(Duration.ofHours(1));
-      for (int i = 0; i < MAX_PER_HOST; i++) {
-        blockers.add(manager.allocate(blocked).get(10, TimeUnit.SECONDS));
-      }
-      Consumer<AllocationResult> waiter = r -> {
-        queuedAnswered.incrementAndGet();
-        if (r.isSuccess()) {
-          queuedServed.incrementAndGet();
-          r.connection().discard();
-        }
-      };
-      for (int i = 0; i < QUEUED; i++) {
-        manager.allocate(blocked, waiter);
-      }
+      queue = new Pools.BlockedQueue(manager, sink.port(), MAX_PER_HOST, QUEUED);
       Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
           && s.idle() == 1, QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
       chain = new Chain(manager, measured, false);
@@ -134,10 +111,7 @@ public class PoolCycleBenchmark {
 
     @TearDown(Level.Iteration)
     public void check() throws InterruptedException {
-      if (queuedAnswered.get() != 0) {
-        throw new IllegalStateException(queuedAnswered.get() + " queued requests were answered "
-            + "while measuring (" + queuedServed.get() + " served)");
-      }
+      queue.check();
       PoolStats s = verifyCached(chain, manager, 1, MAX_PER_HOST);
       if (s.pending() != QUEUED) {
         throw new IllegalStateException("queue changed: " + s);

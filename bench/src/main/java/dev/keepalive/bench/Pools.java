@@ -7,7 +7,9 @@ import dev.keepalive.PoolStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 
 /** Set-up helpers shared by the benchmarks. */
@@ -16,6 +18,43 @@ final class Pools {
   private static final int WARM_BATCH = 512;
 
   private Pools() {}
+
+  /**
+   * Another key, "blocked", with all its {@code slots} leased and {@code queued} more requests
+   * (timeout 1 h) waiting behind them; the benchmarks check that none of them is answered while
+   * they measure. Closing the manager answers them with "shutdown" and closes the blockers.
+   */
+  static final class BlockedQueue {
+    final List<Connection> blockers = new ArrayList<>();
+    final AtomicLong answered = new AtomicLong();
+    final AtomicLong served = new AtomicLong();
+
+    BlockedQueue(ConnectionManager manager, int port, int slots, int queued) throws Exception {
+      Allocation blocked = Allocation.to("http", "127.0.0.1", port)
+          .forTarget("http", "blocked", 80)
+          .timeout(Duration.ofHours(1));
+      for (int i = 0; i < slots; i++) {
+        blockers.add(manager.allocate(blocked).get(10, TimeUnit.SECONDS));
+      }
+      for (int i = 0; i < queued; i++) {
+        manager.allocate(blocked, r -> {
+          answered.incrementAndGet();
+          if (r.isSuccess()) {
+            served.incrementAndGet();
+            r.connection().discard();
+          }
+        });
+      }
+    }
+
+    /** Throws if a queued request was answered. */
+    void check() {
+      if (answered.get() != 0) {
+        throw new IllegalStateException(answered.get() + " queued requests were answered "
+            + "while measuring (" + served.get() + " served)");
+      }
+    }
+  }
 
   /** {@code keys} distinct pool keys, all to the sink: proxy-style targets h0, h1, ... */
   static Allocation[] distinctKeys(int port, int keys) {

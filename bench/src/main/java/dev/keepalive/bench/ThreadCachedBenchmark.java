@@ -1,7 +1,6 @@
 package dev.keepalive.bench;
 
 import dev.keepalive.Allocation;
-import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
@@ -10,8 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -101,8 +98,7 @@ public class ThreadCachedBenchmark {
     SinkProcess sink;
     ConnectionManager manager;
     Allocation[] allocations;
-    final List<Connection> blockers = new ArrayList<>();
-    final AtomicLong queuedAnswered = new AtomicLong();
+    Pools.BlockedQueue queue;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -114,31 +110,14 @@ public class ThreadCachedBenchmark {
           .build();
       allocations = Pools.distinctKeys(sink.port(), 1);
       Pools.prewarm(manager, allocations, 1);
-      Allocation blocked = Allocation.to("http", "127.0.0.1", sink.port())
-          .forTarget("http", "blocked", 80)
-          .timeout(Duration.ofHours(1));
-      for (int i = 0; i < MAX_PER_HOST; i++) {
-        blockers.add(manager.allocate(blocked).get(10, TimeUnit.SECONDS));
-      }
-      Consumer<AllocationResult> waiter = r -> {
-        queuedAnswered.incrementAndGet();
-        if (r.isSuccess()) {
-          r.connection().discard();
-        }
-      };
-      for (int i = 0; i < QUEUED; i++) {
-        manager.allocate(blocked, waiter);
-      }
+      queue = new Pools.BlockedQueue(manager, sink.port(), MAX_PER_HOST, QUEUED);
       Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
           && s.idle() == 1, QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
     }
 
     @TearDown(Level.Iteration)
     public void check() throws InterruptedException {
-      if (queuedAnswered.get() != 0) {
-        throw new IllegalStateException(queuedAnswered.get()
-            + " queued requests were answered while measuring");
-      }
+      queue.check();
       Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
           && s.idle() == 1 && s.open() == MAX_PER_HOST + 1,
           QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");

@@ -2,10 +2,8 @@ package dev.keepalive.internal;
 
 import dev.keepalive.Connection;
 import dev.keepalive.PoolStats;
-import dev.keepalive.Resolver;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import java.net.InetAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;

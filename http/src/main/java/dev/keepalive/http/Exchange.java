@@ -1,12 +1,10 @@
 package dev.keepalive.http;
 
-import dev.keepalive.Allocation;
 import dev.keepalive.AllocationException;
 import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionHandler;
 import dev.keepalive.FromCache;
-import dev.keepalive.http.internal.RequestEncoder;
 import dev.keepalive.http.internal.ResponseDecoder;
 import dev.keepalive.http.internal.Syntax;
 import java.io.EOFException;

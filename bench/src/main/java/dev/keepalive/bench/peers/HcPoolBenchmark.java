@@ -1,0 +1,134 @@
+package dev.keepalive.bench.peers;
+
+import java.io.IOException;
+import java.util.concurrent.ExecutionException;
+import java.util.function.IntFunction;
+import org.apache.hc.core5.pool.ManagedConnPool;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.infra.BenchmarkParams;
+import org.openjdk.jmh.infra.ThreadParams;
+
+/**
+ * The benchmarks of {@link StrictConnPoolBenchmark} and {@link LaxConnPoolBenchmark}, which
+ * differ only in the pool: JMH runs these methods once per subclass, under the subclass's name,
+ * and the states pick that subclass's pool from the benchmark's name.
+ */
+public abstract class HcPoolBenchmark {
+  /** The pool factory of the benchmark being run. */
+  static IntFunction<ManagedConnPool<String, SocketConnection>> poolFor(BenchmarkParams params) {
+    String name = params.getBenchmark();
+    if (name.contains(".LaxConnPoolBenchmark.")) {
+      return LaxConnPoolBenchmark::newPool;
+    }
+    if (name.contains(".StrictConnPoolBenchmark.")) {
+      return StrictConnPoolBenchmark::newPool;
+    }
+    throw new IllegalStateException("no httpcore5 pool for " + name);
+  }
+
+  @State(Scope.Benchmark)
+  public static class Target {
+    @Param({"1", "100", "10000"})
+    public int keys;
+
+    HcPool pool;
+
+    @Setup(Level.Trial)
+    public void setUp(BenchmarkParams params) throws Exception {
+      pool = HcPool.cached(poolFor(params), keys);
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() {
+      pool.verify();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      if (pool != null) {
+        pool.close();
+      }
+    }
+  }
+
+  /** One key cycled from one thread while {@value Keys#QUEUED} leases wait on another key. */
+  @State(Scope.Benchmark)
+  public static class WithQueue {
+    HcPool pool;
+
+    @Setup(Level.Trial)
+    public void setUp(BenchmarkParams params) throws Exception {
+      pool = HcPool.withQueue(poolFor(params));
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() {
+      pool.verify();
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+      if (pool != null) {
+        pool.close();
+      }
+    }
+  }
+
+  @State(Scope.Thread)
+  public static class Worker {
+    HcPool.Worker w;
+
+    @Setup(Level.Trial)
+    public void setUp(Target t, ThreadParams thread) {
+      w = new HcPool.Worker(Keys.mine(t.pool.keys, thread));
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() {
+      w.verify();
+    }
+  }
+
+  @State(Scope.Thread)
+  public static class QueueWorker {
+    HcPool.Worker w;
+
+    @Setup(Level.Trial)
+    public void setUp(WithQueue q) {
+      w = new HcPool.Worker(q.pool.keys);
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() {
+      w.verify();
+    }
+  }
+
+  @Benchmark
+  @Threads(1)
+  public SocketConnection threadCached(Target t, Worker w)
+      throws InterruptedException, ExecutionException, IOException {
+    return t.pool.cycle(w.w);
+  }
+
+  @Benchmark
+  @Threads(2)
+  public SocketConnection threadCached2(Target t, Worker w)
+      throws InterruptedException, ExecutionException, IOException {
+    return t.pool.cycle(w.w);
+  }
+
+  @Benchmark
+  @Threads(1)
+  public SocketConnection threadCachedWithQueue(WithQueue q, QueueWorker w)
+      throws InterruptedException, ExecutionException, IOException {
+    return q.pool.cycle(w.w);
+  }
+}
