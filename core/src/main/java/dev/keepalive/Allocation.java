@@ -1,6 +1,5 @@
 package dev.keepalive;
 
-import dev.keepalive.internal.PoolKey;
 import java.time.Duration;
 
 /**
@@ -22,21 +21,10 @@ public final class Allocation {
   private final String forScheme;
   private final String forAddr;
   private final int forPort;
-  private final PoolKey key;
+  private final boolean fresh;
 
   private Allocation(String scheme, String addr, int port, Object context, Duration timeout,
-      String forScheme, String forAddr, int forPort) {
-    this(scheme, addr, port, context, timeout, forScheme, forAddr, forPort,
-        new PoolKey(scheme, addr, port, forScheme, forAddr, forPort));
-  }
-
-  /**
-   * With {@code key}: a copy that changes only the context or the timeout shares its original's
-   * key, and with it the key's cached pool entry (a client that reuses one Allocation, or copies
-   * one, pays for parsing and hashing the address once).
-   */
-  private Allocation(String scheme, String addr, int port, Object context, Duration timeout,
-      String forScheme, String forAddr, int forPort, PoolKey key) {
+      String forScheme, String forAddr, int forPort, boolean fresh) {
     this.scheme = scheme;
     this.addr = addr;
     this.port = port;
@@ -45,7 +33,7 @@ public final class Allocation {
     this.forScheme = forScheme;
     this.forAddr = forAddr;
     this.forPort = forPort;
-    this.key = key;
+    this.fresh = fresh;
   }
 
   /**
@@ -55,13 +43,13 @@ public final class Allocation {
    */
   public static Allocation to(String scheme, String addr, int port) {
     return new Allocation(requireText(scheme, "scheme"), requireHost(addr, "addr"),
-        requirePort(port, "port"), null, null, null, null, 0);
+        requirePort(port, "port"), null, null, null, null, 0, false);
   }
 
   /** Data echoed back in the result; may be null. */
   public Allocation context(Object context) {
     return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort,
-        key);
+        fresh);
   }
 
   /** How long the request may take in all (resolving, queueing, connecting); overrides the manager's. */
@@ -70,17 +58,33 @@ public final class Allocation {
       throw new IllegalArgumentException("timeout must be positive, was " + timeout);
     }
     return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort,
-        key);
+        fresh);
   }
 
   /**
-   * The seed's {@code for_*}: the connection goes to this manager's addr:port (a proxy) on behalf
+   * A copy that is never served from the pool: it always gets a NEW connection, opened for it
+   * (within the same limits; at the per-host limit the key's oldest idle socket is closed to make
+   * room, and at maxOpen the least recently used idle socket of any key). For a retry that must
+   * not meet a socket as old as the one that just failed, or a first request that must see a
+   * fresh handshake.
+   */
+  public Allocation fresh() {
+    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort, true);
+  }
+
+  /** True for a copy made by {@link #fresh()}. */
+  public boolean isFresh() {
+    return fresh;
+  }
+
+  /**
+   * The {@code for_*} of Perl's POE::Component::Client::Keepalive: the connection goes to this manager's addr:port (a proxy) on behalf
    * of {@code forScheme://forAddr:forPort}. The target is part of the pool key, so sockets to one
    * proxy for different targets are never mixed.
    */
   public Allocation forTarget(String forScheme, String forAddr, int forPort) {
     return new Allocation(scheme, addr, port, context, timeout, requireText(forScheme, "forScheme"),
-        requireHost(forAddr, "forAddr"), requirePort(forPort, "forPort"));
+        requireHost(forAddr, "forAddr"), requirePort(forPort, "forPort"), fresh);
   }
 
   public String scheme() {
@@ -120,18 +124,13 @@ public final class Allocation {
     return forScheme == null ? port : forPort;
   }
 
-  /** The pool key: sockets are shared only between allocations with equal keys. */
-  PoolKey key() {
-    return key;
-  }
-
   @Override
   public String toString() {
     String s = "Allocation[" + scheme + "://" + addr + ":" + port;
     if (forScheme != null) {
       s += " for " + forScheme + "://" + forAddr + ":" + forPort;
     }
-    return s + (timeout == null ? "" : " timeout " + timeout) + "]";
+    return s + (timeout == null ? "" : " timeout " + timeout) + (fresh ? " fresh" : "") + "]";
   }
 
   private static String requireText(String value, String name) {

@@ -1,7 +1,7 @@
 package dev.keepalive;
 
 /**
- * The answer to one {@link ConnectionManager#allocate} request (the seed's response hash): an echo
+ * The answer to one {@link ConnectionManager#allocate} request (the response hash of Perl's POE::Component::Client::Keepalive, which this library re-creates): an echo
  * of the request, then either a connection or an error.
  */
 public final class AllocationResult {

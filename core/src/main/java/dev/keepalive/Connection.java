@@ -98,13 +98,43 @@ public interface Connection extends AutoCloseable {
    */
   void shutdownOutput() throws IOException;
 
-  /** Gives the connection back to the keep-alive pool (the seed's free). Idempotent. */
+  /**
+   * Limits how long the socket may stay idle in the pool once this connection is given back: past
+   * {@code timeout} it is no longer handed out, and it is closed. For a server's announced idle
+   * timeout (HTTP's {@code Keep-Alive: timeout=N}, less a margin for the time the response was in
+   * flight). The manager's keep-alive still applies when it is shorter; {@link Duration#ZERO}
+   * closes the socket at give-back. Applies to the idle time after this hand-out only; the last
+   * call before {@link #close()} counts.
+   *
+   * @param timeout zero or positive
+   * @return this connection
+   * @throws IllegalArgumentException if timeout is null or negative
+   */
+  Connection keepAliveTimeout(Duration timeout);
+
+  /**
+   * Limits how many more times the socket may be handed out after this hand-out: given back with
+   * no use left, it is closed instead of pooled. For a server's announced request limit (HTTP's
+   * {@code Keep-Alive: max=N}); 0 closes the socket at give-back. A limit holds for the socket's
+   * life, and only ever gets lower. The manager's {@code maxUses}, when set, applies as well.
+   *
+   * @param moreUses how many more hand-outs, zero or positive
+   * @return this connection
+   * @throws IllegalArgumentException if moreUses is negative
+   */
+  Connection keepAliveMax(int moreUses);
+
+  /**
+   * Gives the connection back to the keep-alive pool ({@code free} in Perl's
+   * POE::Component::Client::Keepalive). Idempotent.
+   */
   @Override
   void close();
 
   /**
-   * Closes the socket for good and releases its slots (the seed's close); on TLS it first sends
-   * close_notify when that can be done without blocking. Idempotent.
+   * Closes the socket for good and releases its slots ({@code close} in Perl's
+   * POE::Component::Client::Keepalive); on TLS it first sends close_notify when that can be done
+   * without blocking. Idempotent.
    */
   void discard();
 }

@@ -1,9 +1,7 @@
 package dev.keepalive;
 
-import dev.keepalive.internal.Clock;
 import dev.keepalive.internal.Failure;
 import dev.keepalive.internal.ManagerCore;
-import dev.keepalive.internal.Request;
 import dev.keepalive.internal.Settings;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
@@ -13,6 +11,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.HashSet;
 import java.util.Locale;
@@ -46,7 +45,7 @@ public final class ConnectionManager implements AutoCloseable {
   private ConnectionManager(Builder b) {
     this.core = new ManagerCore(new Settings(b.maxPerHost, b.maxOpen, nanos(b.keepAlive),
         nanos(b.timeout), b.resolver, b.bindAddress, b.sslContext, b.sslParameters,
-        Set.copyOf(b.tlsSchemes), b.maxPendingWriteBytes, Clock.SYSTEM));
+        Set.copyOf(b.tlsSchemes), b.maxPendingWriteBytes));
   }
 
   /** A manager with every default: 4 per host, 128 open, 15 s keep-alive, 120 s timeout. */
@@ -171,7 +170,7 @@ public final class ConnectionManager implements AutoCloseable {
   }
 
   /**
-   * Asks for a connection (seed style). Returns the request id (> 0, unique in this manager) at
+   * Asks for a connection (callback style, as in Perl's POE::Component::Client::Keepalive). Returns the request id (> 0, unique in this manager) at
    * once; {@code event} gets the result later, exactly once, on the event loop thread, never
    * inside this call, unless the request is cancelled by {@link #deallocate}.
    *
@@ -186,7 +185,8 @@ public final class ConnectionManager implements AutoCloseable {
       throw new IllegalArgumentException("event must not be null");
     }
     long id = nextId();
-    submit(new CallbackRequest(id, request, event));
+    CallbackRequest r = new CallbackRequest(id, request, event);
+    submit(id, request, r, r);
     return id;
   }
 
@@ -204,7 +204,7 @@ public final class ConnectionManager implements AutoCloseable {
     }
     long id = nextId();
     FutureRequest r = new FutureRequest(id, request, this);
-    submit(r);
+    submit(id, request, r, r);
     return r.future;
   }
 
@@ -273,8 +273,9 @@ public final class ConnectionManager implements AutoCloseable {
     return ids.incrementAndGet();
   }
 
-  private void submit(Request r) {
-    if (!core.submit(r)) {
+  private void submit(long id, Allocation a, BiConsumer<Connection, FromCache> onConnection,
+      Consumer<Failure> onFailure) {
+    if (!core.submit(id, a, a.isFresh(), onConnection, onFailure)) {
       throw new IllegalStateException("connection manager is closed");
     }
   }
@@ -294,26 +295,27 @@ public final class ConnectionManager implements AutoCloseable {
     }
   }
 
-  /** A request answered through a callback (seed style). */
-  private static final class CallbackRequest extends Request {
+  /** A request answered through a callback. */
+  private static final class CallbackRequest
+      implements BiConsumer<Connection, FromCache>, Consumer<Failure> {
+    private final long id;
     private final Allocation allocation;
     private final Consumer<AllocationResult> event;
 
     CallbackRequest(long id, Allocation a, Consumer<AllocationResult> event) {
-      super(id, a.key(), a.scheme(), a.addr(), a.port(),
-          a.timeout() == null ? -1 : nanos(a.timeout()));
+      this.id = id;
       this.allocation = a;
       this.event = event;
     }
 
     @Override
-    protected void succeeded(Connection connection, FromCache how) {
+    public void accept(Connection connection, FromCache how) {
       deliver(new AllocationResult(id, allocation, connection, how, null, null, null));
     }
 
     @Override
-    protected void failed(Failure f) {
-      deliver(new AllocationResult(id, allocation, null, null, f.function(), f.errorNum(),
+    public void accept(Failure f) {
+      deliver(new AllocationResult(id, allocation, null, null, f.functionName(), f.errorNum(),
           f.errorStr()));
     }
 
@@ -327,28 +329,29 @@ public final class ConnectionManager implements AutoCloseable {
   }
 
   /** A request answered through a future; cancelling the future deallocates it. */
-  private static final class FutureRequest extends Request {
+  private static final class FutureRequest
+      implements BiConsumer<Connection, FromCache>, Consumer<Failure> {
+    private final long id;
     private final Allocation allocation;
     final AllocationFuture future;
 
     FutureRequest(long id, Allocation a, ConnectionManager manager) {
-      super(id, a.key(), a.scheme(), a.addr(), a.port(),
-          a.timeout() == null ? -1 : nanos(a.timeout()));
+      this.id = id;
       this.allocation = a;
       this.future = new AllocationFuture(manager, id);
     }
 
     @Override
-    protected void succeeded(Connection connection, FromCache how) {
+    public void accept(Connection connection, FromCache how) {
       if (!future.complete(connection)) {
         connection.close(); // cancelled meanwhile: nobody will use it
       }
     }
 
     @Override
-    protected void failed(Failure f) {
+    public void accept(Failure f) {
       future.completeExceptionally(new AllocationException(new AllocationResult(id, allocation,
-          null, null, f.function(), f.errorNum(), f.errorStr())));
+          null, null, f.functionName(), f.errorNum(), f.errorStr())));
     }
   }
 

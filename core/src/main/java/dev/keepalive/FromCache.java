@@ -1,6 +1,6 @@
 package dev.keepalive;
 
-/** How a successful allocation was served (the seed's {@code from_cache}). */
+/** How a successful allocation was served ({@code from_cache} in Perl's POE::Component::Client::Keepalive). */
 public enum FromCache {
   /** Connected for this request. */
   NEW,

@@ -1,6 +1,5 @@
 package dev.keepalive;
 
-import dev.keepalive.internal.SystemResolver;
 import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.CompletionStage;

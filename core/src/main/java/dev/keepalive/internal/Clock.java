@@ -2,7 +2,7 @@ package dev.keepalive.internal;
 
 /** Monotonic time in nanoseconds; tests substitute a clock they advance by hand. */
 @FunctionalInterface
-public interface Clock {
+interface Clock {
   long nanoTime();
 
   Clock SYSTEM = System::nanoTime;

@@ -9,81 +9,75 @@ import java.net.StandardSocketOptions;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnsupportedAddressTypeException;
-import java.util.List;
 
 /**
- * Non-blocking connects on the event loop: open a channel, start the connect, finish it on
- * OP_CONNECT. When an address fails (refused, unreachable) the next resolved address is tried
- * before the request is answered; the request's single deadline covers every attempt.
+ * The TCP stage: non-blocking connects on the event loop. Opens a channel, starts the connect,
+ * finishes it on OP_CONNECT. When an address fails (refused, unreachable) the next address of the
+ * socket is tried before the stage fails; the request's single deadline covers every attempt.
  */
-final class Connector {
+final class Connector implements ConnectStage {
   private final EventLoop loop;
   private final InetAddress bindAddress;
-  private Pool pool;
-  private java.util.function.Consumer<PooledSocket> connected;
+  private final Progress progress;
 
-  Connector(EventLoop loop, InetAddress bindAddress) {
+  Connector(EventLoop loop, InetAddress bindAddress, Progress progress) {
     this.loop = loop;
     this.bindAddress = bindAddress;
+    this.progress = progress;
   }
 
-  /** Connect results go to {@code connected} (success) and the pool (failure). */
-  void attach(Pool pool, java.util.function.Consumer<PooledSocket> connected) {
-    this.pool = pool;
-    this.connected = connected;
-  }
-
-  /** Starts connecting {@code s}; a failure when no address could even be tried. */
-  Failure connect(PooledSocket s, Request r) {
+  @Override
+  public Failure start(SocketIo s) {
     s.addressIndex = 0;
-    return tryAddresses(s, r, null);
+    return tryAddresses(s, null);
   }
 
   /** OP_CONNECT fired for {@code s}. */
-  void finish(PooledSocket s) {
+  @Override
+  public void onReady(SocketIo s) {
     try {
       if (s.channel.finishConnect()) {
         s.interest(0);
-        connected.accept(s);
+        progress.done(s);
       }
     } catch (IOException e) {
-      closeChannel(s);
-      Failure f = tryAddresses(s, s.request, Errno.failure("connect", e));
+      s.closeChannel();
+      Failure f = tryAddresses(s, Errno.failure(Failure.Function.CONNECT, e));
       if (f != null) {
-        pool.connectFailed(s, f);
+        progress.failed(s, f);
       }
     }
   }
 
-  private Failure tryAddresses(PooledSocket s, Request r, Failure last) {
-    List<InetAddress> addresses = r.addresses;
-    while (s.addressIndex < addresses.size()) {
-      InetAddress address = addresses.get(s.addressIndex++);
+  private Failure tryAddresses(SocketIo s, Failure last) {
+    while (s.addressIndex < s.addresses.size()) {
+      InetAddress address = s.addresses.get(s.addressIndex++);
       try {
-        if (attempt(s, address, r.key.port)) {
+        if (attempt(s, address)) {
+          SocketChannel ch = s.channel;
           loop.execute(() -> {
-            if (s.state == PooledSocket.CONNECTING) {
-              connected.accept(s); // connected at once; go on off this stack
+            if (s.channel == ch && ch.isOpen()) {
+              progress.done(s); // connected at once; go on off this stack
             }
           });
         }
         return null;
       } catch (IOException e) {
-        closeChannel(s);
-        last = Errno.failure("connect", e);
+        s.closeChannel();
+        last = Errno.failure(Failure.Function.CONNECT, e);
       } catch (UnsupportedAddressTypeException e) {
-        closeChannel(s); // e.g. an IPv6 bindAddress for an IPv4 peer
-        last = new Failure("connect", 97, Errno.strerror(97));
+        s.closeChannel(); // e.g. an IPv6 bindAddress for an IPv4 peer
+        last = new Failure(Failure.Function.CONNECT, 97, Errno.strerror(97));
       } catch (RuntimeException e) {
-        closeChannel(s);
-        last = Errno.failure("connect", e);
+        s.closeChannel();
+        last = Errno.failure(Failure.Function.CONNECT, e);
       }
     }
     return last;
   }
 
   /** True when connected at once. */
-  private boolean attempt(PooledSocket s, InetAddress address, int port) throws IOException {
+  private boolean attempt(SocketIo s, InetAddress address) throws IOException {
     SocketChannel ch = SocketChannel.open(address instanceof Inet6Address
         ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
     s.channel = ch;
@@ -92,26 +86,9 @@ final class Connector {
     if (bindAddress != null) {
       ch.bind(new InetSocketAddress(bindAddress, 0));
     }
-    boolean done = ch.connect(new InetSocketAddress(address, port));
+    boolean done = ch.connect(new InetSocketAddress(address, s.port));
     s.interest = done ? 0 : SelectionKey.OP_CONNECT;
     s.key = ch.register(loop.selector(), s.interest, s);
     return done;
-  }
-
-  /** Closes {@code s}'s channel, if any; the fd is released at the next select. */
-  static void closeChannel(PooledSocket s) {
-    SocketChannel ch = s.channel;
-    if (ch == null) {
-      return;
-    }
-    if (s.key != null) {
-      s.key.cancel();
-      s.key = null;
-    }
-    try {
-      ch.close();
-    } catch (IOException ignored) {
-      // nothing more to release
-    }
   }
 }

@@ -7,11 +7,11 @@ import java.util.Map;
  * Maps the JDK's socket exceptions back to the Linux errno the seed reports. The JDK keeps only
  * strerror's text in the message, so the text is the key.
  */
-public final class Errno {
-  public static final int EMFILE = 24;
-  public static final int ECONNRESET = 104;
-  public static final int ETIMEDOUT = 110;
-  public static final int ECONNREFUSED = 111;
+final class Errno {
+  static final int EMFILE = 24;
+  static final int ECONNRESET = 104;
+  static final int ETIMEDOUT = 110;
+  static final int ECONNREFUSED = 111;
 
   private static final Map<String, Integer> BY_TEXT = Map.ofEntries(
       Map.entry("Operation not permitted", 1),
@@ -34,7 +34,7 @@ public final class Errno {
   private Errno() {}
 
   /** The failure of {@code function} caused by {@code e}. */
-  public static Failure failure(String function, Throwable e) {
+  static Failure failure(Failure.Function function, Throwable e) {
     String text = e.getMessage();
     if (text != null) {
       Integer num = BY_TEXT.get(text);
@@ -57,12 +57,12 @@ public final class Errno {
   }
 
   /** The failure of {@code function} caused by {@code e}. */
-  public static Failure failure(String function, IOException e) {
+  static Failure failure(Failure.Function function, IOException e) {
     return failure(function, (Throwable) e);
   }
 
   /** strerror()'s text for the numbers this class knows. */
-  public static String strerror(int num) {
+  static String strerror(int num) {
     switch (num) {
       case ECONNRESET:
         return "Connection reset by peer";

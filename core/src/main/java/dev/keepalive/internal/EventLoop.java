@@ -19,9 +19,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * itself run later in order, never on the stack that submitted them. Each turn runs a bounded
  * batch of tasks, then polls the selector, so I/O is never starved by a stream of tasks.
  */
-public final class EventLoop {
+final class EventLoop {
   /** What the loop drives. Every method runs on the loop thread. */
-  public interface Driver {
+  interface Driver {
     /** A registered channel is ready. */
     void onReady(SelectionKey key);
 
@@ -56,7 +56,7 @@ public final class EventLoop {
   private boolean busy;
   private Driver driver;
 
-  public EventLoop(String name, Clock clock) {
+  EventLoop(String name, Clock clock) {
     try {
       this.selector = Selector.open();
     } catch (IOException e) {
@@ -68,20 +68,20 @@ public final class EventLoop {
   }
 
   /** Starts the thread. */
-  public void start(Driver driver) {
+  void start(Driver driver) {
     this.driver = driver;
     thread.start();
   }
 
-  public Selector selector() {
+  Selector selector() {
     return selector;
   }
 
-  public boolean inLoop() {
+  boolean inLoop() {
     return Thread.currentThread() == thread;
   }
 
-  public boolean isTerminated() {
+  boolean isTerminated() {
     return terminated;
   }
 
@@ -90,7 +90,7 @@ public final class EventLoop {
    * runs later, never on the caller's stack. False when the loop has terminated: the task will
    * not run.
    */
-  public boolean execute(Runnable task) {
+  boolean execute(Runnable task) {
     if (Thread.currentThread() == thread) {
       tasks.add(task);
       return true;
@@ -109,12 +109,12 @@ public final class EventLoop {
   }
 
   /** Asks the loop to stop after the tasks already queued. Loop thread only. */
-  public void stop() {
+  void stop() {
     stopRequested = true;
   }
 
   /** Waits for the thread to end (no-op on the loop thread itself). */
-  public void awaitTermination() {
+  void awaitTermination() {
     if (inLoop()) {
       return;
     }
@@ -153,7 +153,7 @@ public final class EventLoop {
    * between: whatever reached a socket meanwhile is still unseen by the selector too. Loop
    * thread only.
    */
-  public long turn() {
+  long turn() {
     return turn;
   }
 

@@ -18,15 +18,21 @@ import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * The state of one hand-out of a socket: its holder's handler, queued writes and blocked reader.
- * The socket points to its current lease; a new hand-out gets a new lease, so nothing of an old
- * holder reaches a new one. The public face is {@link LeasedConnection}; the lease is a phantom
- * reference to it and holds no strong one (except while a handler is started), so a forgotten
- * connection becomes unreachable and the {@link Reaper} hands this lease back to the loop.
+ * The state of one hand-out of a socket: its holder's handler, queued writes, blocked reader and
+ * reuse limits. The socket's {@link SocketIo#listener} is its current lease; a new hand-out gets a
+ * new lease, so nothing of an old holder reaches a new one. The public face is
+ * {@link LeasedConnection}; the lease is a phantom reference to it and holds no strong one (except
+ * while a handler is started), so a forgotten connection becomes unreachable and the
+ * {@link Reaper} hands this lease back to the loop. It reaches the loop only through its
+ * {@link Owner}.
  *
- * <p>Fields are confined to the event loop except the two volatile flags.
+ * <p>Fields are confined to the event loop (asserted at the entry points) except the volatile
+ * ones: {@code holderDone} (written once by the holder or the reaper), {@code ended} (written by
+ * the loop, read by holders), {@code outputShutdown}, {@code readTimeoutNanos} and the reuse
+ * limits (written by the holder, read by the loop), {@code pendingBytes} (written by the loop,
+ * read by holders).
  */
-final class Lease extends PhantomReference<LeasedConnection> {
+final class Lease extends PhantomReference<LeasedConnection> implements SocketIo.Listener {
   private static final System.Logger LOG = System.getLogger("dev.keepalive");
   private static final VarHandle HOLDER_DONE;
 
@@ -49,8 +55,35 @@ final class Lease extends PhantomReference<LeasedConnection> {
     }
   }
 
-  final ManagerCore core;
-  final PooledSocket socket;
+  /** The loop as a hand-out sees it: the manager implements it. */
+  interface Owner {
+    /** True on the event loop thread. */
+    boolean inLoop();
+
+    /** Runs {@code task} on the loop later (never inline); false when the loop has ended. */
+    boolean execute(Runnable task);
+
+    /** Runs {@code task} inline on the loop thread, else hands it to the loop. */
+    boolean onLoop(Runnable task);
+
+    /** Where the loop reads input for handlers; valid only during a handler call. */
+    ByteBuffer readBuffer();
+
+    /** Most bytes a write queue may hold before write() refuses more. */
+    long maxPendingWriteBytes();
+
+    /** The holder closed ({@code discard} false) or discarded its connection (any thread). */
+    void giveBack(Lease lease, boolean discard);
+
+    /** The connection became unreachable without close() or discard() (reaper thread). */
+    void reclaim(Lease lease);
+  }
+
+  /** No reuse limit. */
+  static final long NO_LIMIT = -1;
+
+  final Owner owner;
+  final SocketIo socket;
   final SocketChannel channel;
   final Transport io;
   // The request's echo, copied: a lease must not reach the request, whose future holds the
@@ -70,6 +103,10 @@ final class Lease extends PhantomReference<LeasedConnection> {
   volatile long pendingBytes;
   /** Blocking reads' limit in nanos; 0 for none. */
   volatile long readTimeoutNanos;
+  /** Once given back, how long the socket may stay idle and still be reused; or NO_LIMIT. */
+  volatile long keepAliveTimeoutNanos = NO_LIMIT;
+  /** How many more hand-outs the socket may have after this one; or NO_LIMIT. */
+  volatile long keepAliveMax = NO_LIMIT;
 
   private ConnectionHandler handler;
   private Connection handlerOwner;
@@ -79,17 +116,18 @@ final class Lease extends PhantomReference<LeasedConnection> {
   private CompletableFuture<Void> readWaiter;
   private int readWaiterOps;
 
-  Lease(LeasedConnection connection, ManagerCore core, PooledSocket socket, Request request) {
+  Lease(LeasedConnection connection, Owner owner, SocketIo socket, String scheme, String addr,
+      int port, FromCache fromCache, boolean ended) {
     super(connection, Reaper.queue());
-    this.core = core;
+    this.owner = owner;
     this.socket = socket;
     this.channel = socket.channel;
     this.io = socket.transport;
-    this.scheme = request.scheme;
-    this.addr = request.addr;
-    this.port = request.port;
-    this.fromCache = request.fromCache;
-    this.ended = socket.state != PooledSocket.LEASED;
+    this.scheme = scheme;
+    this.addr = addr;
+    this.port = port;
+    this.fromCache = fromCache;
+    this.ended = ended;
   }
 
   /** Marks the holder done; true for the first caller only. */
@@ -108,31 +146,33 @@ final class Lease extends PhantomReference<LeasedConnection> {
   /** The connection became unreachable without close() or discard() (reaper thread). */
   void forgotten() {
     if (markHolderDone()) {
-      core.reclaim(this);
+      owner.reclaim(this);
     }
   }
 
   // ---- on the loop ----
 
-  void start(ConnectionHandler h, Connection owner) {
+  void start(ConnectionHandler h, Connection connection) {
+    assert owner.inLoop() : "lease used off its loop";
     if (ended) {
       return;
     }
     handler = h;
-    handlerOwner = owner;
+    handlerOwner = connection;
     updateInterest();
     if (socket.tls != null) {
-      core.loop.execute(this::resumeReading); // input TLS already decrypted raises no event
+      owner.execute(this::resumeReading); // input TLS already decrypted raises no event
     }
   }
 
   void write(ByteBuffer src, CompletableFuture<Void> done) {
+    assert owner.inLoop() : "lease used off its loop";
     if (ended || broken) {
       done.completeExceptionally(new ClosedChannelException());
       return;
     }
     boolean queued = writes != null && !writes.isEmpty();
-    if (queued && pendingBytes + src.remaining() > core.settings.maxPendingWriteBytes()) {
+    if (queued && pendingBytes + src.remaining() > owner.maxPendingWriteBytes()) {
       done.completeExceptionally(new WritePendingException()); // backpressure: wait for earlier writes
       return;
     }
@@ -164,6 +204,7 @@ final class Lease extends PhantomReference<LeasedConnection> {
   /** A blocked reader wants to know when the socket is ready for {@code ops} (the transport's
    *  need: TLS may have to write before it can read). */
   void awaitIo(int ops, CompletableFuture<Void> waiter) {
+    assert owner.inLoop() : "lease used off its loop";
     if (ended) {
       waiter.complete(null);
       return;
@@ -176,7 +217,9 @@ final class Lease extends PhantomReference<LeasedConnection> {
     updateInterest();
   }
 
-  void onReady(int readyOps) {
+  @Override
+  public void onReady(int readyOps) {
+    assert owner.inLoop() : "lease used off its loop";
     CompletableFuture<Void> w = readWaiter;
     if (w != null && (readyOps & readWaiterOps) != 0) {
       readWaiter = null;
@@ -202,6 +245,7 @@ final class Lease extends PhantomReference<LeasedConnection> {
    * is dropped. True when writes were still pending (the stream is then half-written).
    */
   boolean end() {
+    assert owner.inLoop() : "lease used off its loop";
     if (ended) {
       return false;
     }
@@ -272,11 +316,11 @@ final class Lease extends PhantomReference<LeasedConnection> {
   }
 
   private void readIntoHandler() {
-    ByteBuffer buf = core.readBuffer;
+    ByteBuffer buf = owner.readBuffer();
     for (int i = 0; handler != null && !ended; i++) {
       if (i == 16) {
         // let other sockets have a turn; TLS may hold decrypted input the selector cannot see
-        core.loop.execute(this::resumeReading);
+        owner.execute(this::resumeReading);
         return;
       }
       buf.clear();

@@ -36,7 +36,7 @@ final class LeaseInputStream extends InputStream {
   public int read(byte[] b, int off, int len) throws IOException {
     java.util.Objects.checkFromIndexSize(off, len, b.length);
     Lease lease = connection.lease;
-    if (lease.core.loop.inLoop()) {
+    if (lease.owner.inLoop()) {
       throw new IllegalStateException("a blocking read must not run on the event loop thread");
     }
     if (len == 0) {
@@ -55,7 +55,7 @@ final class LeaseInputStream extends InputStream {
       }
       int ops = lease.io.blockedOn();
       CompletableFuture<Void> ready = new CompletableFuture<>();
-      if (!lease.core.loop.execute(() -> lease.awaitIo(ops, ready))) {
+      if (!lease.owner.execute(() -> lease.awaitIo(ops, ready))) {
         throw new ClosedChannelException();
       }
       try {

@@ -26,7 +26,7 @@ final class LeaseOutputStream extends OutputStream {
   @Override
   public void write(byte[] b, int off, int len) throws IOException {
     java.util.Objects.checkFromIndexSize(off, len, b.length);
-    if (connection.lease.core.loop.inLoop()) {
+    if (connection.lease.owner.inLoop()) {
       throw new IllegalStateException("a blocking write must not run on the event loop thread");
     }
     if (len == 0) {

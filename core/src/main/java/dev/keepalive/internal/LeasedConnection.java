@@ -18,14 +18,15 @@ import javax.net.ssl.SSLSession;
  * The {@link Connection} a holder gets: a thin, thread-safe face over one {@link Lease}. Calls
  * from other threads are handed to the event loop; calls on the loop run inline.
  */
-public final class LeasedConnection implements Connection {
+final class LeasedConnection implements Connection {
   final Lease lease;
   private ByteChannel channelView;
   private InputStream in;
   private OutputStream out;
 
-  LeasedConnection(ManagerCore core, PooledSocket socket, Request request) {
-    this.lease = new Lease(this, core, socket, request);
+  LeasedConnection(Lease.Owner owner, SocketIo socket, String scheme, String addr, int port,
+      FromCache fromCache, boolean ended) {
+    this.lease = new Lease(this, owner, socket, scheme, addr, port, fromCache, ended);
   }
 
   @Override
@@ -113,7 +114,7 @@ public final class LeasedConnection implements Connection {
     if (lease.holderDone()) {
       throw new IllegalStateException("connection is closed");
     }
-    lease.core.onLoop(() -> lease.start(handler, this));
+    lease.owner.onLoop(() -> lease.start(handler, this));
   }
 
   @Override
@@ -122,7 +123,7 @@ public final class LeasedConnection implements Connection {
       throw new IllegalArgumentException("src must not be null");
     }
     CompletableFuture<Void> done = new CompletableFuture<>();
-    if (lease.holderDone() || !lease.core.onLoop(() -> lease.write(src, done))) {
+    if (lease.holderDone() || !lease.owner.onLoop(() -> lease.write(src, done))) {
       done.completeExceptionally(new ClosedChannelException());
     }
     return done;
@@ -154,6 +155,30 @@ public final class LeasedConnection implements Connection {
   }
 
   @Override
+  public Connection keepAliveTimeout(Duration timeout) {
+    if (timeout == null || timeout.isNegative()) {
+      throw new IllegalArgumentException("timeout must not be null or negative, was " + timeout);
+    }
+    long nanos;
+    try {
+      nanos = timeout.toNanos();
+    } catch (ArithmeticException e) {
+      nanos = Long.MAX_VALUE; // beyond any keep-alive: no limit
+    }
+    lease.keepAliveTimeoutNanos = nanos;
+    return this;
+  }
+
+  @Override
+  public Connection keepAliveMax(int moreUses) {
+    if (moreUses < 0) {
+      throw new IllegalArgumentException("moreUses must be >= 0, was " + moreUses);
+    }
+    lease.keepAliveMax = moreUses;
+    return this;
+  }
+
+  @Override
   public void close() {
     end(false);
   }
@@ -168,7 +193,7 @@ public final class LeasedConnection implements Connection {
       return;
     }
     lease.clear(); // closed on purpose: never reaped
-    lease.core.giveBack(lease, discard);
+    lease.owner.giveBack(lease, discard);
   }
 
   @Override

@@ -2,7 +2,6 @@ package dev.keepalive.internal;
 
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
-import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -10,14 +9,16 @@ import java.util.Map;
 
 /**
  * The pool's decisions: which request gets which socket, when to connect, evict, expire, time out
- * and answer. Confined to one thread (the event loop) and free of socket I/O, which it asks of an
- * {@link Io}; driven by a {@link Clock}, so it can be tested without sockets or real time.
+ * and answer. Confined to one thread (the event loop; asserted) and free of I/O: it knows
+ * {@link Slot}s, never channels, selectors or TLS, asks every I/O of an {@link Io}, and reads time
+ * from a {@link Clock}, so it is tested without sockets or real time.
  *
  * <p>State:
  * <ul>
- *   <li>{@code hosts}: key to {@link Host} (active count, idle sockets, waiting requests); a host
- *       is dropped when nothing refers to it.
- *   <li>{@code idle}: every idle socket, by host (newest first) and by age (oldest first).
+ *   <li>{@code keys}: pool key to {@link KeyState} (active count, idle sockets, waiting
+ *       requests); a key's state is dropped when nothing refers to it.
+ *   <li>{@code idle}: every idle socket, by key (newest first) and by age (oldest first).
+ *   <li>{@code reuseLimited}: idle sockets whose holder limited their reuse, by that deadline.
  *   <li>{@code leased}: every leased socket, so close() can find them.
  *   <li>{@code queue}: waiting requests in fair arrival order across keys.
  *   <li>{@code tracked}/{@code deadlines}: unanswered requests by id and by deadline; a request
@@ -25,12 +26,12 @@ import java.util.Map;
  *   <li>counts: {@code connecting}, {@code resolving}; open = idle + leased + connecting.
  * </ul>
  *
- * <p>Invariants: open never exceeds maxOpen, a host's active count never exceeds maxPerHost, a
+ * <p>Invariants: open never exceeds maxOpen, a key's active count never exceeds maxPerHost, a
  * socket is in at most one of idle/leased/connecting, every tracked request is answered once.
  */
-public final class Pool {
+final class Pool {
   /** The I/O the pool asks for. None of these may call back into the pool synchronously. */
-  public interface Io {
+  interface Io {
     /** Starts looking up r's host; the answer comes later through resolved()/resolveFailed(). */
     void resolve(Request r);
 
@@ -41,37 +42,42 @@ public final class Pool {
      * Starts connecting {@code s} for {@code r}; the answer comes later through connected() or
      * connectFailed(). Returns a failure instead when it could not even start.
      */
-    Failure connect(PooledSocket s, Request r);
+    Failure connect(Slot s, Request r);
 
     /** True when {@code s}, leaving the pool, has nothing unread and no EOF. */
-    boolean isClean(PooledSocket s);
+    boolean isClean(Slot s);
 
     /** {@code s} entered the pool: watch it for activity. */
-    void watchIdle(PooledSocket s);
+    void watchIdle(Slot s);
 
     /** Closes {@code s} for good; {@code reset} closes abortively (RST). */
-    void close(PooledSocket s, boolean reset);
+    void close(Slot s, boolean reset);
 
     /** {@code r} has its outcome: deliver it later, off the current stack. */
     void answer(Request r);
   }
 
   /** What to do with a socket its holder gives back. */
-  public enum Disposal {
-    POOL, CLOSE, RESET
+  enum Disposal {
+    POOL,
+    CLOSE,
+    RESET
   }
+
+  /** No limit, for {@link #giveBack}'s reuse limits. */
+  static final long NO_LIMIT = -1;
 
   private static final long MAX_NANOS = Long.MAX_VALUE / 4;
 
   /**
-   * Most idle sockets one {@link #expire()} closes for keep-alive. Closing a connected, registered
-   * socket costs four system calls (the JDK's getsockopt and shutdown, which sends the FIN, then
-   * epoll_ctl and close when the selector deregisters it): 14-17 us of loop CPU on a 2-core VM
-   * over loopback, so 10,000 sockets expiring together stalled the loop for 180-350 ms in one
-   * turn. In batches the loop turns again at once (the next deadline has passed) and serves tasks
-   * and I/O between them; 32 closes are 0.5-1.5 ms there (bench/run-idle-bench.sh).
+   * Most idle sockets one {@link #expire()} closes. Closing a connected, registered socket costs
+   * four system calls (the JDK's getsockopt and shutdown, which sends the FIN, then epoll_ctl and
+   * close when the selector deregisters it): 14-17 us of loop CPU on a 2-core VM over loopback,
+   * so 10,000 sockets expiring together stalled the loop for 180-350 ms in one turn. In batches
+   * the loop turns again at once (the next deadline has passed) and serves tasks and I/O between
+   * them; 32 closes are 0.5-1.5 ms there (bench/run-idle-bench.sh).
    */
-  public static final int DEFAULT_EXPIRE_BATCH =
+  static final int DEFAULT_EXPIRE_BATCH =
       Math.max(1, Integer.getInteger("dev.keepalive.expireBatch", 32));
 
   private final int maxPerHost;
@@ -81,10 +87,12 @@ public final class Pool {
   private final int expireBatch;
   private final Clock clock;
   private final Io io;
+  private final Confinement loop = new Confinement();
 
-  private final Map<PoolKey, Host> hosts = new HashMap<>();
-  private final IdleSockets idle = new IdleSockets();
-  private final SocketList leased = new SocketList();
+  private final Map<PoolKey, KeyState> keys = new HashMap<>();
+  private final IdleSlots idle = new IdleSlots();
+  private final LongHeap<Slot> reuseLimited = new LongHeap<>();
+  private final SlotList leased = new SlotList();
   private final RequestQueue queue;
   private final Map<Long, Request> tracked = new HashMap<>();
   private final LongHeap<Request> deadlines = new LongHeap<>();
@@ -94,13 +102,13 @@ public final class Pool {
   /** The last expire() left idle sockets past their keep-alive for the next turn. */
   private boolean expiryBehind;
 
-  public Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos,
-      Clock clock, Io io) {
+  Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos, Clock clock,
+      Io io) {
     this(maxPerHost, maxOpen, keepAliveNanos, defaultTimeoutNanos, DEFAULT_EXPIRE_BATCH, clock, io);
   }
 
-  /** @param expireBatch most idle sockets closed for keep-alive per {@link #expire()} (>= 1) */
-  public Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos,
+  /** @param expireBatch most idle sockets closed per {@link #expire()} (>= 1) */
+  Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos,
       int expireBatch, Clock clock, Io io) {
     if (expireBatch < 1) {
       throw new IllegalArgumentException("expireBatch must be >= 1, was " + expireBatch);
@@ -120,19 +128,21 @@ public final class Pool {
 
   /**
    * A new request: served at once from the pool when an idle socket of its key is there (and
-   * clean); otherwise resolved (unless its host is a literal address), queued or connected.
+   * clean) and the request is not fresh; otherwise resolved (unless its host is a literal
+   * address), queued or connected.
    */
-  public void allocate(Request r) {
+  void allocate(Request r) {
+    assert loop.held() : "pool used off its loop";
     if (shutdown) {
       answer(r, Failure.SHUTDOWN);
       return;
     }
-    Host h = host(r.key);
-    r.host = h;
-    if (h.active < maxPerHost) {
-      PooledSocket s = takeIdle(h);
+    KeyState k = keyState(r.key);
+    r.keyState = k;
+    if (k.active < maxPerHost && !r.fresh) {
+      Slot s = takeIdle(k);
       if (s != null) {
-        lease(s, r, FromCache.IMMEDIATE);
+        handOut(s, r, FromCache.IMMEDIATE);
         return;
       }
     }
@@ -140,20 +150,21 @@ public final class Pool {
     r.deadline = clock.nanoTime() + timeout;
     tracked.put(r.id, r);
     deadlines.add(r);
-    if (r.key.literal != null) {
-      r.addresses = List.of(r.key.literal);
+    if (k.literal != null) {
+      r.addresses = List.of(k.literal);
       enqueue(r);
     } else {
-      r.state = Request.RESOLVING;
-      h.resolving++;
+      r.phase = Request.Phase.RESOLVING;
+      k.resolving++;
       resolving++;
       io.resolve(r);
     }
   }
 
   /** The lookup for {@code r} answered. */
-  public void resolved(Request r, List<InetAddress> addresses) {
-    if (r.state != Request.RESOLVING) {
+  void resolved(Request r, List<java.net.InetAddress> addresses) {
+    assert loop.held() : "pool used off its loop";
+    if (r.phase != Request.Phase.RESOLVING) {
       return;
     }
     stopResolving(r);
@@ -162,86 +173,115 @@ public final class Pool {
   }
 
   /** The lookup for {@code r} failed. */
-  public void resolveFailed(Request r, Failure f) {
-    if (r.state != Request.RESOLVING) {
+  void resolveFailed(Request r, Failure f) {
+    assert loop.held() : "pool used off its loop";
+    if (r.phase != Request.Phase.RESOLVING) {
       return;
     }
     stopResolving(r);
     answer(r, f);
-    forgetIfUnused(r.host);
+    forgetIfUnused(r.keyState);
   }
 
   /**
    * Cancels an unanswered request in any phase; its slots are released and it is never answered.
    * False when the id is unknown or already answered.
    */
-  public boolean cancel(long id) {
+  boolean cancel(long id) {
+    assert loop.held() : "pool used off its loop";
     Request r = tracked.get(id);
     if (r == null) {
       return false;
     }
     withdraw(r);
     untrack(r);
-    r.state = Request.CANCELLED;
-    forgetIfUnused(r.host);
+    r.phase = Request.Phase.CANCELLED;
+    forgetIfUnused(r.keyState);
     pump();
     return true;
   }
 
   // ---- sockets ----
 
-  /** {@code s} finished connecting: hand it to its request. */
-  public void connected(PooledSocket s) {
-    if (s.state != PooledSocket.CONNECTING) {
+  /** {@code s} finished connecting: hand it to its request (NEW). */
+  void connected(Slot s) {
+    assert loop.held() : "pool used off its loop";
+    if (s.state != Slot.State.CONNECTING) {
       return;
     }
     Request r = s.request;
     s.request = null;
     connecting--;
-    s.state = PooledSocket.LEASED;
+    s.state = Slot.State.LEASED;
+    s.handOuts = 1;
     leased.addLast(s);
-    r.socket = s;
+    r.slot = s;
     r.fromCache = FromCache.NEW;
     answer(r, null);
   }
 
   /** {@code s} could not connect: close it and answer its request with {@code f}. */
-  public void connectFailed(PooledSocket s, Failure f) {
-    if (s.state != PooledSocket.CONNECTING) {
+  void connectFailed(Slot s, Failure f) {
+    assert loop.held() : "pool used off its loop";
+    if (s.state != Slot.State.CONNECTING) {
       return;
     }
     Request r = s.request;
     dropConnecting(s);
     answer(r, f);
-    forgetIfUnused(s.host);
+    forgetIfUnused(s.owner);
     pump();
   }
 
-  /** A holder gave {@code s} back: pool it, or close it, then serve whoever waits. */
-  public void release(PooledSocket s, Disposal disposal) {
-    if (s.state != PooledSocket.LEASED) {
+  /**
+   * A holder gave {@code s} back: pool it, or close it, then serve whoever waits.
+   *
+   * @param maxIdleNanos how long it may stay idle before it is no longer handed out (the
+   *     server's keep-alive timeout; 0 closes it now), or {@link #NO_LIMIT}; the manager's
+   *     keep-alive applies when it is shorter
+   * @param moreHandOuts how many more times it may be handed out (0 closes it now), or
+   *     {@link #NO_LIMIT}; a limit given once holds for the socket's life
+   */
+  void giveBack(Slot s, Disposal disposal, long maxIdleNanos, long moreHandOuts) {
+    assert loop.held() : "pool used off its loop";
+    if (s.state != Slot.State.LEASED) {
       return;
     }
-    Host h = s.host;
+    KeyState k = s.owner;
     leased.remove(s);
-    h.active--;
-    if (disposal == Disposal.POOL && !shutdown) {
-      s.state = PooledSocket.IDLE;
+    k.active--;
+    if (moreHandOuts >= 0) {
+      s.maxHandOuts = (int) Math.min(s.maxHandOuts, s.handOuts + Math.min(moreHandOuts, MAX_NANOS));
+    }
+    boolean reusable = disposal == Disposal.POOL && !shutdown && maxIdleNanos != 0
+        && s.handOuts < s.maxHandOuts;
+    if (reusable) {
+      s.state = Slot.State.IDLE;
       s.idleSince = clock.nanoTime();
       idle.add(s);
+      if (maxIdleNanos > 0 && maxIdleNanos < keepAliveNanos) {
+        s.reusableUntil = s.idleSince + maxIdleNanos;
+        reuseLimited.add(s);
+      }
       io.watchIdle(s);
     } else {
-      s.state = PooledSocket.CLOSED;
+      s.state = Slot.State.CLOSED;
       io.close(s, disposal == Disposal.RESET);
     }
-    queue.refresh(h);
-    forgetIfUnused(h);
+    queue.refresh(k);
+    forgetIfUnused(k);
     pump();
+  }
+
+  /** {@link #giveBack(Slot, Disposal, long, long)} without reuse limits. */
+  void giveBack(Slot s, Disposal disposal) {
+    giveBack(s, disposal, NO_LIMIT, NO_LIMIT);
   }
 
   /** Activity on idle {@code s} (data, EOF or error): it is closed at once. */
-  public void idleActivity(PooledSocket s, boolean reset) {
-    if (s.state != PooledSocket.IDLE) {
+  void idleActivity(Slot s, boolean reset) {
+    assert loop.held() : "pool used off its loop";
+    if (s.state != Slot.State.IDLE) {
       return;
     }
     closeIdle(s, reset);
@@ -252,45 +292,57 @@ public final class Pool {
 
   /**
    * Times out requests and closes idle sockets whose time has come: every request past its
-   * deadline, and at most {@code expireBatch} idle sockets, oldest first. When more idle sockets
-   * are due, {@link #nextDeadline()} is already past, so the loop calls again after one turn of
-   * other work.
+   * deadline, and at most {@code expireBatch} idle sockets (past the keep-alive, oldest first,
+   * or past a holder's reuse limit). When more idle sockets are due, {@link #nextDeadline()} is
+   * already past, so the loop calls again after one turn of other work.
    */
-  public void expire() {
+  void expire() {
+    assert loop.held() : "pool used off its loop";
     long now = clock.nanoTime();
     boolean freed = false;
     Request r;
     while ((r = deadlines.peek()) != null && r.deadline - now <= 0) {
       withdraw(r);
       answer(r, Failure.TIMEOUT);
-      forgetIfUnused(r.host);
+      forgetIfUnused(r.keyState);
       freed = true;
     }
-    PooledSocket s;
     int budget = expireBatch;
+    Slot s;
+    while (budget > 0 && (s = reuseLimited.peek()) != null && s.reusableUntil - now <= 0) {
+      budget--;
+      closeIdle(s, false);
+      freed = true;
+    }
     while ((s = idle.oldest()) != null && s.idleSince + keepAliveNanos - now <= 0) {
-      if (budget-- == 0) {
+      if (budget-- <= 0) {
         break;
       }
       closeIdle(s, false);
       freed = true;
     }
-    expiryBehind = s != null && s.idleSince + keepAliveNanos - now <= 0;
+    Slot limited = reuseLimited.peek();
+    expiryBehind = (s != null && s.idleSince + keepAliveNanos - now <= 0)
+        || (limited != null && limited.reusableUntil - now <= 0);
     if (freed) {
       pump();
     }
   }
 
   /** When {@link #expire()} next has work, in clock nanos; Long.MAX_VALUE for never. */
-  public long nextDeadline() {
+  long nextDeadline() {
     long next = Long.MAX_VALUE;
     Request r = deadlines.peek();
     if (r != null) {
       next = r.deadline;
     }
-    PooledSocket s = idle.oldest();
-    if (s != null && s.idleSince + keepAliveNanos < next) {
+    Slot s = idle.oldest();
+    if (s != null && s.idleSince + keepAliveNanos - next < 0) {
       next = s.idleSince + keepAliveNanos;
+    }
+    Slot limited = reuseLimited.peek();
+    if (limited != null && limited.reusableUntil - next < 0) {
+      next = limited.reusableUntil;
     }
     return next;
   }
@@ -301,7 +353,8 @@ public final class Pool {
    * Stops pooling: closes every idle socket and answers every unanswered request with
    * "shutdown". Leased sockets stay with their holders and are closed when given back.
    */
-  public void shutdown() {
+  void shutdown() {
+    assert loop.held() : "pool used off its loop";
     if (shutdown) {
       return;
     }
@@ -313,15 +366,15 @@ public final class Pool {
       withdraw(r);
       answer(r, Failure.SHUTDOWN);
     }
-    hosts.values().removeIf(h -> h.unused() && drop(h));
+    keys.values().removeIf(KeyState::unused);
   }
 
-  public boolean isShutdown() {
+  boolean isShutdown() {
     return shutdown;
   }
 
   /** A consistent count of sockets and requests. */
-  public PoolStats stats() {
+  PoolStats stats() {
     int l = leased.size();
     int i = idle.size();
     return new PoolStats(i + l + connecting, i, l, connecting, resolving + queue.size());
@@ -343,44 +396,48 @@ public final class Pool {
     return resolving + queue.size();
   }
 
-  public int open() {
+  int open() {
     return idle.size() + leased.size() + connecting;
   }
 
   /** Number of keys the pool holds state for (for leak tests). */
-  public int hostCount() {
-    return hosts.size();
+  int keyCount() {
+    return keys.size();
   }
 
   /** Number of unanswered requests the pool tracks (for leak tests). */
-  public int trackedCount() {
+  int trackedCount() {
     return tracked.size();
   }
 
-  /** Calls {@code action} on every leased socket; it may release the socket it is given. */
-  void forEachLeased(java.util.function.Consumer<PooledSocket> action) {
+  /** Calls {@code action} on every leased socket; it may give back the socket it is given. */
+  void forEachLeased(java.util.function.Consumer<Slot> action) {
     leased.forEach(action);
   }
 
   // ---- internals ----
 
   /**
-   * Serves waiting requests in arrival order for as long as they can proceed: from the host's
+   * Serves waiting requests in arrival order for as long as they can proceed: from the key's
    * idle sockets (DEFERRED), else by connecting, evicting the least recently used idle socket of
    * another key when at maxOpen.
    */
   private void pump() {
-    Host h;
-    while ((h = queue.next()) != null) {
-      Request r = h.waitHead;
-      PooledSocket s = takeIdle(h);
-      if (s != null) {
-        dequeue(r);
-        lease(s, r, FromCache.DEFERRED);
-        continue;
+    KeyState k;
+    while ((k = queue.next()) != null) {
+      Request r = k.waitHead;
+      if (!r.fresh) {
+        Slot s = takeIdle(k);
+        if (s != null) {
+          dequeue(r);
+          handOut(s, r, FromCache.DEFERRED);
+          continue;
+        }
+      } else if (k.active + k.idleCount >= maxPerHost) {
+        closeIdle(k.idleTail, false); // a fresh request replaces the key's oldest idle socket
       }
       if (open() >= maxOpen) {
-        PooledSocket victim = idle.oldest();
+        Slot victim = idle.oldest();
         if (victim == null) {
           return; // every socket is busy: wait for one to come back or close
         }
@@ -392,103 +449,120 @@ public final class Pool {
   }
 
   private void enqueue(Request r) {
-    r.state = Request.QUEUED;
+    r.phase = Request.Phase.QUEUED;
     queue.add(r);
     pump();
   }
 
   private void dequeue(Request r) {
     queue.remove(r);
-    r.state = Request.NEW;
+    r.phase = Request.Phase.NEW;
   }
 
   private void startConnect(Request r) {
-    Host h = r.host;
-    PooledSocket s = new PooledSocket(h);
+    KeyState k = r.keyState;
+    Slot s = new Slot(k);
     s.request = r;
-    h.active++;
+    k.active++;
     connecting++;
-    queue.refresh(h);
-    r.state = Request.CONNECTING;
-    r.socket = s;
+    queue.refresh(k);
+    r.phase = Request.Phase.CONNECTING;
+    r.slot = s;
     Failure f = io.connect(s, r);
     if (f != null) {
       dropConnecting(s);
       answer(r, f);
-      forgetIfUnused(h);
+      forgetIfUnused(k);
     }
   }
 
   /**
-   * Takes the newest clean idle socket of {@code h}, closing dirty ones on the way. While expiry
-   * is behind (sockets past their keep-alive wait for a later batch), such a socket is closed
-   * here instead of handed out; the newest is the last of its host to expire, so this stops at
-   * the first one still within its keep-alive.
+   * Takes the newest clean idle socket of {@code k}, closing unusable ones on the way: dirty
+   * ones, ones past their holder's reuse limit, and while expiry is behind (sockets past their
+   * keep-alive wait for a later batch) ones past the keep-alive. The newest is the last of its
+   * key to expire, so this stops at the first one within its keep-alive. A socket without a
+   * reuse limit costs no clock read here outside such a backlog.
    */
-  private PooledSocket takeIdle(Host h) {
-    PooledSocket s;
-    while ((s = idle.takeNewest(h)) != null) {
-      if (expiryBehind && s.idleSince + keepAliveNanos - clock.nanoTime() <= 0) {
-        s.state = PooledSocket.CLOSED;
-        io.close(s, false);
-        continue;
+  private Slot takeIdle(KeyState k) {
+    Slot s;
+    while ((s = k.idleHead) != null) {
+      boolean limited = s.heapIndex >= 0;
+      if (limited || expiryBehind) {
+        long now = clock.nanoTime();
+        if ((limited && s.reusableUntil - now <= 0)
+            || (expiryBehind && s.idleSince + keepAliveNanos - now <= 0)) {
+          takeOut(s);
+          s.state = Slot.State.CLOSED;
+          io.close(s, false); // the key's state stays: the caller is about to use it
+          continue;
+        }
       }
+      takeOut(s);
       if (io.isClean(s)) {
         return s;
       }
-      s.state = PooledSocket.CLOSED;
+      s.state = Slot.State.CLOSED;
       io.close(s, true);
     }
     return null;
   }
 
-  private void lease(PooledSocket s, Request r, FromCache how) {
-    Host h = s.host;
-    s.state = PooledSocket.LEASED;
-    h.active++;
+  /** Takes an idle socket out of the pool's idle lists. */
+  private void takeOut(Slot s) {
+    idle.remove(s);
+    if (s.heapIndex >= 0) {
+      reuseLimited.remove(s);
+    }
+  }
+
+  private void handOut(Slot s, Request r, FromCache how) {
+    KeyState k = s.owner;
+    s.state = Slot.State.LEASED;
+    s.handOuts++;
+    k.active++;
     leased.addLast(s);
-    queue.refresh(h);
-    r.socket = s;
+    queue.refresh(k);
+    r.slot = s;
     r.fromCache = how;
     answer(r, null);
   }
 
-  private void closeIdle(PooledSocket s, boolean reset) {
-    idle.remove(s);
-    s.state = PooledSocket.CLOSED;
+  private void closeIdle(Slot s, boolean reset) {
+    takeOut(s);
+    s.state = Slot.State.CLOSED;
     io.close(s, reset);
-    forgetIfUnused(s.host);
+    forgetIfUnused(s.owner);
   }
 
-  private void dropConnecting(PooledSocket s) {
-    Host h = s.host;
+  private void dropConnecting(Slot s) {
+    KeyState k = s.owner;
     s.request = null;
-    s.state = PooledSocket.CLOSED;
+    s.state = Slot.State.CLOSED;
     connecting--;
-    h.active--;
+    k.active--;
     io.close(s, false);
-    queue.refresh(h);
+    queue.refresh(k);
   }
 
   private void stopResolving(Request r) {
-    r.host.resolving--;
+    r.keyState.resolving--;
     resolving--;
-    r.state = Request.NEW;
+    r.phase = Request.Phase.NEW;
   }
 
   /** Takes an unanswered request out of whatever phase it is in, releasing what it holds. */
   private void withdraw(Request r) {
-    switch (r.state) {
-      case Request.RESOLVING:
+    switch (r.phase) {
+      case RESOLVING:
         io.abandonResolve(r);
         stopResolving(r);
         break;
-      case Request.QUEUED:
+      case QUEUED:
         dequeue(r);
         break;
-      case Request.CONNECTING:
-        dropConnecting(r.socket);
-        r.socket = null;
+      case CONNECTING:
+        dropConnecting(r.slot);
+        r.slot = null;
         break;
       default:
         break;
@@ -499,9 +573,9 @@ public final class Pool {
     untrack(r);
     r.failure = f;
     if (f != null) {
-      r.socket = null;
+      r.slot = null;
     }
-    r.state = Request.ANSWERED;
+    r.phase = Request.Phase.ANSWERED;
     io.answer(r);
   }
 
@@ -512,36 +586,19 @@ public final class Pool {
     }
   }
 
-  private void forgetIfUnused(Host h) {
-    if (h != null && h.unused() && hosts.remove(h.key, h)) {
-      drop(h);
+  private void forgetIfUnused(KeyState k) {
+    if (k != null && k.unused()) {
+      keys.remove(k.key, k);
     }
   }
 
-  /**
-   * Marks {@code h} stale and takes it out of its key's cache: an {@link dev.keepalive.Allocation}
-   * the user keeps must not keep this pool (and a closed manager) reachable.
-   */
-  private static boolean drop(Host h) {
-    h.dropped = true;
-    if (h.key.cachedHost == h) {
-      h.key.cachedHost = null; // (another pool's host written meanwhile would just be looked up)
+  /** The state of {@code key}, created if needed. */
+  private KeyState keyState(PoolKey key) {
+    KeyState k = keys.get(key);
+    if (k == null) {
+      k = new KeyState(key);
+      keys.put(key, k);
     }
-    return true;
-  }
-
-  /** The state of {@code key}, created if needed; the key caches it for the next lookup. */
-  private Host host(PoolKey key) {
-    Host h = key.cachedHost;
-    if (h != null && h.pool == this && !h.dropped) {
-      return h;
-    }
-    h = hosts.get(key);
-    if (h == null) {
-      h = new Host(key, this);
-      hosts.put(key, h);
-    }
-    key.cachedHost = h;
-    return h;
+    return k;
   }
 }

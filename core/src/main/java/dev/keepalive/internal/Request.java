@@ -1,37 +1,45 @@
 package dev.keepalive.internal;
 
+import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.FromCache;
 import java.net.InetAddress;
 import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
- * One allocation request, from allocate() to its single answer. The public layer subclasses it to
- * turn the outcome into a callback or a future.
+ * One allocation request, from allocate() to its single answer: decision data only. The pool
+ * moves it through its phases and decides its outcome; the manager delivers that outcome to its
+ * recipient ({@link #onConnection} or {@link #onFailure}), which the pool never calls.
  *
- * <p>Phases: NEW, then RESOLVING (host name lookup), QUEUED (waiting for a slot), CONNECTING,
- * then ANSWERED (the outcome is decided and its delivery queued on the loop) or CANCELLED. Only
- * the event loop changes these fields.
+ * <p>Phases: NEW, then RESOLVING (host name lookup), QUEUED (waiting for a slot), CONNECTING, then
+ * ANSWERED (the outcome is decided and its delivery queued on the loop) or CANCELLED. Every
+ * mutable field is written by {@link Pool} (and its queue) on the event loop only.
  */
-public abstract class Request implements Runnable, LongHeap.Entry {
-  static final int NEW = 0;
-  static final int RESOLVING = 1;
-  static final int QUEUED = 2;
-  static final int CONNECTING = 3;
-  static final int ANSWERED = 4;
-  static final int CANCELLED = 5;
+final class Request implements LongHeap.Entry {
+  enum Phase {
+    NEW,
+    RESOLVING,
+    QUEUED,
+    CONNECTING,
+    ANSWERED,
+    CANCELLED
+  }
 
-  public final long id;
+  final long id;
   final PoolKey key;
-  /** The request's own words, echoed back. */
-  final String scheme;
-  final String addr;
-  final int port;
+  /** What was asked, as asked (echoed back on the connection). */
+  final Allocation allocation;
   /** The request's own timeout, or -1 for the manager's. */
   final long timeoutNanos;
+  /** Never served from the pool: it always gets a NEW connection. */
+  final boolean fresh;
+  final BiConsumer<Connection, FromCache> onConnection;
+  final Consumer<Failure> onFailure;
 
-  int state = NEW;
-  Host host;
+  Phase phase = Phase.NEW;
+  KeyState keyState;
   long deadline;
   /** Arrival order in the queue. */
   long seq;
@@ -39,39 +47,21 @@ public abstract class Request implements Runnable, LongHeap.Entry {
   Request prevWaiting;
   Request nextWaiting;
   List<InetAddress> addresses;
-  Dns.Lookup lookup;
 
   // the outcome
-  PooledSocket socket;
+  Slot slot;
   FromCache fromCache;
   Failure failure;
-  ManagerCore core;
 
-  protected Request(long id, PoolKey key, String scheme, String addr, int port,
-      long timeoutNanos) {
+  Request(long id, PoolKey key, Allocation allocation, long timeoutNanos, boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure) {
     this.id = id;
     this.key = key;
-    this.scheme = scheme;
-    this.addr = addr;
-    this.port = port;
+    this.allocation = allocation;
     this.timeoutNanos = timeoutNanos;
-  }
-
-  /** Delivers a connection; runs on the event loop. */
-  protected abstract void succeeded(Connection connection, FromCache how);
-
-  /** Delivers a failure; runs on the event loop. */
-  protected abstract void failed(Failure failure);
-
-  /** The delivery task, run by the event loop after the request was answered. */
-  @Override
-  public final void run() {
-    core.publishStats();
-    if (failure != null) {
-      failed(failure);
-    } else {
-      succeeded(core.connectionFor(this), fromCache);
-    }
+    this.fresh = fresh;
+    this.onConnection = onConnection;
+    this.onFailure = onFailure;
   }
 
   @Override
@@ -91,6 +81,6 @@ public abstract class Request implements Runnable, LongHeap.Entry {
 
   @Override
   public String toString() {
-    return "Request#" + id + "[" + key + " state " + state + "]";
+    return "Request#" + id + "[" + key + " " + phase + "]";
   }
 }

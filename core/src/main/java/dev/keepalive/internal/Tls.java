@@ -18,10 +18,11 @@ import tlschannel.NeedsReadException;
 import tlschannel.NeedsWriteException;
 
 /**
- * TLS for the sockets of TLS schemes: after the TCP connect, a tls-channel {@link ClientTlsChannel}
- * over the non-blocking socket runs the handshake on the event loop, one step per readiness, so
- * it never blocks the loop. The socket stays CONNECTING in the pool until the handshake is done,
- * so the request's timeout and deallocate() cover it. A failed handshake answers "sslify".
+ * The TLS stage, for the sockets of TLS schemes: after the TCP connect, a tls-channel
+ * {@link ClientTlsChannel} over the non-blocking socket runs the handshake on the event loop, one
+ * step per readiness, so it never blocks the loop. The socket is still connecting for the pool
+ * until the handshake is done, so the request's timeout and deallocate() cover it. A failed
+ * handshake fails with "sslify".
  *
  * <p>Secure by default: SNI set to the host name (never for a literal address), host name
  * verification on ("HTTPS" endpoint identification), TLS 1.3 and 1.2 only. Engines are created
@@ -29,40 +30,35 @@ import tlschannel.NeedsWriteException;
  * User {@link SSLParameters} replace these defaults, except that SNI is added when they name no
  * server.
  */
-final class Tls {
+final class Tls implements ConnectStage {
   private static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
 
   private final Settings settings;
+  private final Progress progress;
   private SSLContext context;
-  private Pool pool;
 
-  Tls(Settings settings) {
+  Tls(Settings settings, Progress progress) {
     this.settings = settings;
-  }
-
-  void attach(Pool pool) {
-    this.pool = pool;
-  }
-
-  boolean appliesTo(PoolKey key) {
-    return settings.tlsSchemes().contains(key.scheme);
+    this.progress = progress;
   }
 
   /** {@code s} is connected over TCP: start its handshake. */
-  void start(PooledSocket s) {
+  @Override
+  public Failure start(SocketIo s) {
     try {
-      SSLEngine engine = engine(s.host.key);
+      SSLEngine engine = engine(s);
       s.records = new TlsRecordTracker(s.channel);
       s.tls = ClientTlsChannel.newBuilder(s.records, engine).build();
     } catch (GeneralSecurityException | RuntimeException e) {
-      pool.connectFailed(s, failure(e));
-      return;
+      return failure(e);
     }
-    step(s);
+    onReady(s);
+    return null;
   }
 
   /** One step of {@code s}'s handshake; called again on the readiness it asks for. */
-  void step(PooledSocket s) {
+  @Override
+  public void onReady(SocketIo s) {
     try {
       s.tls.handshake();
     } catch (NeedsReadException e) {
@@ -72,17 +68,17 @@ final class Tls {
       s.interest(SelectionKey.OP_WRITE);
       return;
     } catch (IOException | RuntimeException e) {
-      pool.connectFailed(s, failure(e));
+      progress.failed(s, failure(e));
       return;
     }
     s.interest(0);
     s.transport = new TlsTransport(s.tls, s.records);
-    pool.connected(s);
+    progress.done(s);
   }
 
-  private SSLEngine engine(PoolKey key) throws GeneralSecurityException {
+  private SSLEngine engine(SocketIo s) throws GeneralSecurityException {
     SSLContext ctx = context();
-    SSLEngine engine = ctx.createSSLEngine(key.host, key.port);
+    SSLEngine engine = ctx.createSSLEngine(s.host, s.port);
     engine.setUseClientMode(true);
     SSLParameters user = settings.sslParameters();
     if (user != null) {
@@ -102,8 +98,8 @@ final class Tls {
     }
     SSLParameters p = engine.getSSLParameters();
     List<SNIServerName> names = p.getServerNames();
-    if ((names == null || names.isEmpty()) && key.literal == null) {
-      p.setServerNames(List.of(new SNIHostName(key.host)));
+    if ((names == null || names.isEmpty()) && !s.literalHost) {
+      p.setServerNames(List.of(new SNIHostName(s.host)));
       engine.setSSLParameters(p);
     }
     return engine;
@@ -123,6 +119,6 @@ final class Tls {
     } else if (text == null) {
       text = e.getClass().getName();
     }
-    return new Failure("sslify", null, text);
+    return new Failure(Failure.Function.SSLIFY, null, text);
   }
 }

@@ -36,34 +36,8 @@ class BoundedExpiryTest {
   private final AtomicLong now = new AtomicLong(1_000 * SECOND);
   private final AtomicLong ids = new AtomicLong();
 
-  /** A request whose answer goes to plain callbacks (on the loop). */
-  private static final class TestRequest extends Request {
-    private final BiConsumer<Connection, FromCache> ok;
-    private final Consumer<Failure> failed;
-
-    TestRequest(long id, PoolKey key, BiConsumer<Connection, FromCache> ok,
-        Consumer<Failure> failed) {
-      super(id, key, key.scheme(), key.host(), key.port(), -1);
-      this.ok = ok;
-      this.failed = failed;
-    }
-
-    @Override
-    protected void succeeded(Connection connection, FromCache how) {
-      ok.accept(connection, how);
-    }
-
-    @Override
-    protected void failed(Failure failure) {
-      failed.accept(failure);
-    }
-  }
-
-  private CompletableFuture<Connection> allocate(ManagerCore core, PoolKey key) {
-    CompletableFuture<Connection> f = new CompletableFuture<>();
-    core.submit(new TestRequest(ids.incrementAndGet(), key, (c, how) -> f.complete(c),
-        failure -> f.completeExceptionally(new AssertionError(failure.toString()))));
-    return f;
+  private CompletableFuture<Connection> allocate(Manager core, PoolKey key) {
+    return Requests.submit(core, ids.incrementAndGet(), Requests.allocation(key));
   }
 
   @Test
@@ -71,7 +45,7 @@ class BoundedExpiryTest {
     int expiring = 40;
     int batch = 4;
     try (LoopbackServer server = new LoopbackServer()) {
-      ManagerCore core = new ManagerCore(new Settings(64, 128, KEEP_ALIVE, 60 * SECOND,
+      Manager core = new Manager(new Settings(64, 128, KEEP_ALIVE, 60 * SECOND,
           Resolver.system(), null, null, null, Set.of("https"), 16L << 20, now::get, batch));
       try {
         PoolKey a = new PoolKey("http", "127.0.0.1", server.port(), null, null, 0);
@@ -99,7 +73,7 @@ class BoundedExpiryTest {
         List<Integer> seen = new ArrayList<>(); // idle counts, each when it changed
         int[] answers = new int[1];
         CompletableFuture<Void> done = new CompletableFuture<>();
-        core.loop.execute(() -> {
+        core.execute(() -> {
           now.addAndGet(KEEP_ALIVE / 2);
           chain(core, b, seen, answers, done);
         });
@@ -134,9 +108,9 @@ class BoundedExpiryTest {
     }
   }
 
-  private void chain(ManagerCore core, PoolKey b, List<Integer> seen, int[] answers,
+  private void chain(Manager core, PoolKey b, List<Integer> seen, int[] answers,
       CompletableFuture<Void> done) {
-    core.submit(new TestRequest(ids.incrementAndGet(), b, (c, how) -> {
+    core.submit(ids.incrementAndGet(), Requests.allocation(b), false, (c, how) -> {
       int idle = core.stats().idle();
       if (seen.isEmpty() || seen.get(seen.size() - 1) != idle) {
         seen.add(idle);
@@ -151,7 +125,7 @@ class BoundedExpiryTest {
       } else {
         chain(core, b, seen, answers, done);
       }
-    }, f -> done.completeExceptionally(new AssertionError(f.toString()))));
+    }, f -> done.completeExceptionally(new AssertionError(f.toString())));
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.keepalive.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.FromCache;
 import dev.keepalive.Resolver;
@@ -19,41 +20,20 @@ import org.junit.jupiter.api.Test;
 /**
  * A closed manager keeps nothing of its sockets: not through its selector (which keeps the keys
  * it still maps, with their channels and sockets, after it is closed) while the manager itself
- * is referenced, and not the manager through a key the user keeps (a key caches its host, which
- * belongs to the pool). Found by bench/run-idle-bench.sh: 1,000 closed https connections were
+ * is referenced, and not the manager through an allocation the user keeps. Found by bench/run-idle-bench.sh: 1,000 closed https connections were
  * all still in the heap.
  */
 class ClosedManagerRetentionTest {
   private static final long SECOND = 1_000_000_000L;
 
-  private static final class TestRequest extends Request {
-    final CompletableFuture<Connection> future = new CompletableFuture<>();
-
-    TestRequest(long id, PoolKey key) {
-      super(id, key, key.scheme(), key.host(), key.port(), -1);
-    }
-
-    @Override
-    protected void succeeded(Connection connection, FromCache how) {
-      future.complete(connection);
-    }
-
-    @Override
-    protected void failed(Failure failure) {
-      future.completeExceptionally(new AssertionError(failure.toString()));
-    }
-  }
-
-  private static ManagerCore manager() {
-    return new ManagerCore(new Settings(4, 16, 3600 * SECOND, 60 * SECOND, Resolver.system(),
-        null, null, null, Set.of("https"), 16L << 20, Clock.SYSTEM));
+  private static Manager manager() {
+    return new Manager(new Settings(4, 16, 3600 * SECOND, 60 * SECOND, Resolver.system(),
+        null, null, null, Set.of("https"), 16L << 20));
   }
 
   /** Connects, gives the connection back to the pool; returns its channel. */
-  private static SocketChannel pooledSocket(ManagerCore core, PoolKey key) throws Exception {
-    TestRequest r = new TestRequest(1, key);
-    core.submit(r);
-    Connection c = r.future.get(10, TimeUnit.SECONDS);
+  private static SocketChannel pooledSocket(Manager core, Allocation a) throws Exception {
+    Connection c = Requests.submit(core, 1, a).get(10, TimeUnit.SECONDS);
     SocketChannel ch = ((LeasedConnection) c).lease.channel;
     c.close();
     await().atMost(Duration.ofSeconds(10)).until(() -> core.stats().idle() == 1);
@@ -70,9 +50,9 @@ class ClosedManagerRetentionTest {
   @Test
   void aClosedManagerStillReferencedKeepsNoSocket() throws Exception {
     try (LoopbackServer server = new LoopbackServer()) {
-      PoolKey key = new PoolKey("http", "127.0.0.1", server.port(), null, null, 0);
-      ManagerCore core = manager();
-      WeakReference<SocketChannel> channel = new WeakReference<>(pooledSocket(core, key));
+      Manager core = manager();
+      WeakReference<SocketChannel> channel =
+          new WeakReference<>(pooledSocket(core, Allocation.to("http", "127.0.0.1", server.port())));
       core.close();
       assertThat(core.stats().open()).isZero();
       awaitCollected(channel);
@@ -81,18 +61,16 @@ class ClosedManagerRetentionTest {
   }
 
   @Test
-  void aKeptKeyDoesNotKeepAClosedManager() throws Exception {
+  void aKeptAllocationDoesNotKeepAClosedManager() throws Exception {
     try (LoopbackServer server = new LoopbackServer()) {
-      PoolKey key = new PoolKey("http", "127.0.0.1", server.port(), null, null, 0);
-      ManagerCore core = manager();
-      pooledSocket(core, key);
-      assertThat(key.cachedHost).as("the key caches its host while the pool uses it").isNotNull();
-      WeakReference<ManagerCore> ref = new WeakReference<>(core);
+      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
+      Manager core = manager();
+      pooledSocket(core, a);
+      WeakReference<Manager> ref = new WeakReference<>(core);
       core.close();
       core = null;
-      assertThat(key.cachedHost).isNull();
       awaitCollected(ref);
-      Reference.reachabilityFence(key);
+      Reference.reachabilityFence(a);
     }
   }
 }

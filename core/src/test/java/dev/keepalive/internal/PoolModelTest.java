@@ -54,9 +54,9 @@ import net.jqwik.api.state.Transformer;
 class PoolModelTest {
   static final long UNIT = 1_000_000L; // 1 ms of clock nanos
   static final long MAX_NANOS = Long.MAX_VALUE / 4; // the pool's cap for far-future times
-  static final Failure REFUSED = new Failure("connect", Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS = new Failure("connect", Errno.EMFILE, "Too many open files");
-  static final Failure NXDOMAIN = new Failure("resolve", null, "Name or service not known");
+  static final Failure REFUSED = new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
+  static final Failure NO_FDS = new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
+  static final Failure NXDOMAIN = new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
   static final List<InetAddress> RESOLVED = List.of(InetAddress.getLoopbackAddress());
 
   /**
@@ -114,23 +114,23 @@ class PoolModelTest {
         Arbitraries.of(8L, 25L, 1_000L).map(u -> u * UNIT)).as(Config::new);
     return configs.flatMap(config -> ActionChain.startWith(() -> new Machine(config))
         .withAction(20, allocate())
-        .withAction(18, onSocket(PooledSocket.CONNECTING, "connected", Machine::connected))
-        .withAction(4, onSocket(PooledSocket.CONNECTING, "connectFailed", Machine::connectFailed))
+        .withAction(18, onSocket(Slot.State.CONNECTING, "connected", Machine::connected))
+        .withAction(4, onSocket(Slot.State.CONNECTING, "connectFailed", Machine::connectFailed))
         .withAction(2, Action.just("next connect fails at once",
             Transformer.mutate("next connect fails at once", Machine::armSyncFailure)))
         .withAction(5, onRequest(Model.RESOLVING, "resolved", Machine::resolved))
         .withAction(2, onRequest(Model.RESOLVING, "resolveFailed", Machine::resolveFailed))
-        .withAction(20, onSocket(PooledSocket.LEASED, "free",
+        .withAction(20, onSocket(Slot.State.LEASED, "free",
             (m, s) -> m.release(s, Pool.Disposal.POOL)))
-        .withAction(4, onSocket(PooledSocket.LEASED, "discard",
+        .withAction(4, onSocket(Slot.State.LEASED, "discard",
             (m, s) -> m.release(s, Pool.Disposal.CLOSE)))
-        .withAction(2, onSocket(PooledSocket.LEASED, "discard (reset)",
+        .withAction(2, onSocket(Slot.State.LEASED, "discard (reset)",
             (m, s) -> m.release(s, Pool.Disposal.RESET)))
-        .withAction(3, onSocket(PooledSocket.IDLE, "peer sends data on idle",
+        .withAction(3, onSocket(Slot.State.IDLE, "peer sends data on idle",
             (m, s) -> m.idleActivity(s, true)))
-        .withAction(3, onSocket(PooledSocket.IDLE, "peer closes idle",
+        .withAction(3, onSocket(Slot.State.IDLE, "peer closes idle",
             (m, s) -> m.idleActivity(s, false)))
-        .withAction(3, onSocket(PooledSocket.IDLE, "data arrives unnoticed on idle",
+        .withAction(3, onSocket(Slot.State.IDLE, "data arrives unnoticed on idle",
             Machine::dirty))
         .withAction(6, deallocate())
         .withAction(7, advance())
@@ -157,7 +157,7 @@ class PoolModelTest {
   }
 
   /** An action on one socket the model has in {@code state}, named by its stable name. */
-  static Action.Dependent<Machine> onSocket(int state, String verb,
+  static Action.Dependent<Machine> onSocket(Slot.State state, String verb,
       BiConsumer<Machine, String> act) {
     return new Action.Dependent<>() {
       @Override
@@ -174,17 +174,17 @@ class PoolModelTest {
   }
 
   /** An action on one request the model has in {@code state}, named by its id. */
-  static Action.Dependent<Machine> onRequest(int state, String verb,
+  static Action.Dependent<Machine> onRequest(Request.Phase state, String verb,
       BiConsumer<Machine, Long> act) {
     return new Action.Dependent<>() {
       @Override
       public boolean precondition(Machine m) {
-        return !m.model.requestIds(r -> r.state == state).isEmpty();
+        return !m.model.requestIds(r -> r.phase == state).isEmpty();
       }
 
       @Override
       public Arbitrary<Transformer<Machine>> transformer(Machine m) {
-        return Arbitraries.of(m.model.requestIds(r -> r.state == state))
+        return Arbitraries.of(m.model.requestIds(r -> r.phase == state))
             .map(id -> Transformer.mutate(verb + " #" + id, x -> act.accept(x, id)));
       }
     };
@@ -225,22 +225,6 @@ class PoolModelTest {
   }
 
   // ---- the machine: pool + fake I/O + model, compared after every action ----
-
-  static final class TestRequest extends Request {
-    TestRequest(long id, PoolKey key, long timeoutNanos) {
-      super(id, key, key.scheme(), key.host(), key.port(), timeoutNanos);
-    }
-
-    @Override
-    protected void succeeded(Connection connection, FromCache how) {
-      throw new AssertionError("the pool must not deliver by itself");
-    }
-
-    @Override
-    protected void failed(Failure failure) {
-      throw new AssertionError("the pool must not deliver by itself");
-    }
-  }
 
   /** What one action did, as text, in a form both sides can produce and compare. */
   static final class Events {
@@ -295,13 +279,13 @@ class PoolModelTest {
     final List<String> trace = new ArrayList<>();
 
     // the pool's side, as the fake I/O sees it
-    final Map<Long, TestRequest> requests = new LinkedHashMap<>();
+    final Map<Long, Request> requests = new LinkedHashMap<>();
     final Map<Long, Integer> answerCount = new HashMap<>();
     final Set<Long> cancelled = new HashSet<>();
-    final Map<String, PooledSocket> sockets = new LinkedHashMap<>();
-    final Map<PooledSocket, String> names = new IdentityHashMap<>();
+    final Map<String, Slot> sockets = new LinkedHashMap<>();
+    final Map<Slot, String> names = new IdentityHashMap<>();
     /** The state each socket is in as the I/O calls tell it. */
-    final Map<PooledSocket, Integer> ioState = new IdentityHashMap<>();
+    final Map<Slot, Slot.State> ioState = new IdentityHashMap<>();
     final Events events = new Events();
     int allocations;
     int steps;
@@ -358,24 +342,24 @@ class PoolModelTest {
       K key = KEYS[k];
       int n = allocations++;
       long id = 1 + (n * 7919L) % 100_003; // unique, not in arrival order
-      TestRequest r = new TestRequest(id, key.key(), timeout);
+      Request r = Requests.of(id, key.key(), timeout);
       requests.put(id, r);
       step("allocate #" + id + " " + key + (timeout < 0 ? ""
               : " timeout " + (timeout == Long.MAX_VALUE ? "MAX" : timeout / UNIT + " ms")),
           () -> pool.allocate(r), () -> model.allocate(id, key.label(), key.literal(), timeout));
-      if (r.state != Request.ANSWERED) {
-        check(r.state == Request.RESOLVING || r.state == Request.QUEUED
-            || r.state == Request.CONNECTING, "#%d left in state %d", id, r.state);
+      if (r.phase != Request.Phase.ANSWERED) {
+        check(r.phase == Request.Phase.RESOLVING || r.phase == Request.Phase.QUEUED
+            || r.phase == Request.Phase.CONNECTING, "#%d left in state %d", id, r.phase);
       }
     }
 
     void connected(String name) {
-      PooledSocket s = sockets.get(name);
+      Slot s = sockets.get(name);
       step("connected " + name, () -> pool.connected(s), () -> model.connected(name));
     }
 
     void connectFailed(String name) {
-      PooledSocket s = sockets.get(name);
+      Slot s = sockets.get(name);
       step("connectFailed " + name, () -> pool.connectFailed(s, REFUSED),
           () -> model.connectFailed(name));
     }
@@ -387,24 +371,24 @@ class PoolModelTest {
     }
 
     void resolved(long id) {
-      TestRequest r = requests.get(id);
+      Request r = requests.get(id);
       step("resolved #" + id, () -> pool.resolved(r, RESOLVED), () -> model.resolved(id));
     }
 
     void resolveFailed(long id) {
-      TestRequest r = requests.get(id);
+      Request r = requests.get(id);
       step("resolveFailed #" + id, () -> pool.resolveFailed(r, NXDOMAIN),
           () -> model.resolveFailed(id));
     }
 
     void release(String name, Pool.Disposal disposal) {
-      PooledSocket s = sockets.get(name);
+      Slot s = sockets.get(name);
       if (disposal == Pool.Disposal.POOL) {
         dirty.remove(name); // the holder's checks found it clean
       }
       releasing = name;
       try {
-        step("release " + name + " " + disposal, () -> pool.release(s, disposal),
+        step("release " + name + " " + disposal, () -> pool.giveBack(s, disposal),
             () -> model.release(name, disposal));
       } finally {
         releasing = null;
@@ -412,7 +396,7 @@ class PoolModelTest {
     }
 
     void idleActivity(String name, boolean reset) {
-      PooledSocket s = sockets.get(name);
+      Slot s = sockets.get(name);
       step("activity on idle " + name + (reset ? " (data)" : " (eof)"),
           () -> pool.idleActivity(s, reset), () -> model.idleActivity(name, reset));
     }
@@ -448,20 +432,20 @@ class PoolModelTest {
 
     void compareState(String what) {
       for (Model.MReq mr : model.requests) {
-        TestRequest r = requests.get(mr.id);
-        check(r.state == mr.state, "after \"%s\": #%d in pool state %d, model state %d", what,
-            mr.id, r.state, mr.state);
+        Request r = requests.get(mr.id);
+        check(r.phase == mr.phase, "after \"%s\": #%d in pool state %d, model state %d", what,
+            mr.id, r.phase, mr.phase);
       }
       check(sockets.size() == model.sockets.size(), "after \"%s\": %d sockets, model %d", what,
           sockets.size(), model.sockets.size());
       for (Model.MSock ms : model.sockets) {
-        PooledSocket s = sockets.get(ms.name);
+        Slot s = sockets.get(ms.name);
         check(s != null && s.state == ms.state, "after \"%s\": %s in pool state %s, model %d",
             what, ms.name, s == null ? "none" : s.state, ms.state);
         check(java.util.Objects.equals(ioState.get(s), ms.state),
             "after \"%s\": %s in state %s by the I/O calls, model %d", what, ms.name,
             ioState.get(s), ms.state);
-        if (ms.state == PooledSocket.IDLE) {
+        if (ms.state == Slot.State.IDLE) {
           check(s.idleSince == ms.idleSince, "after \"%s\": %s idle since %d, model %d", what,
               ms.name, s.idleSince, ms.idleSince);
         }
@@ -469,8 +453,8 @@ class PoolModelTest {
       PoolStats st = pool.stats();
       check(st.equals(model.stats()), "after \"%s\": stats %s, model %s", what, st,
           model.stats());
-      check(pool.hostCount() == model.hostCount(), "after \"%s\": %d hosts, model %d", what,
-          pool.hostCount(), model.hostCount());
+      check(pool.keyCount() == model.keyCount(), "after \"%s\": %d hosts, model %d", what,
+          pool.keyCount(), model.keyCount());
       check(pool.trackedCount() == model.trackedCount(), "after \"%s\": %d tracked, model %d",
           what, pool.trackedCount(), model.trackedCount());
       check(pool.nextDeadline() == model.nextDeadline(),
@@ -484,9 +468,9 @@ class PoolModelTest {
 
     int active(PoolKey key) {
       int n = 0;
-      for (PooledSocket s : sockets.values()) {
-        if (s.host.key.equals(key)
-            && (s.state == PooledSocket.CONNECTING || s.state == PooledSocket.LEASED)) {
+      for (Slot s : sockets.values()) {
+        if (s.owner.key.equals(key)
+            && (s.state == Slot.State.CONNECTING || s.state == Slot.State.LEASED)) {
           n++;
         }
       }
@@ -495,12 +479,12 @@ class PoolModelTest {
 
     void checkLimits(String when) {
       int open = 0;
-      for (PooledSocket s : sockets.values()) {
-        if (s.state != PooledSocket.CLOSED) {
+      for (Slot s : sockets.values()) {
+        if (s.state != Slot.State.CLOSED) {
           open++;
-          int a = active(s.host.key);
+          int a = active(s.owner.key);
           check(a <= config.maxPerHost(), "%s: %d sockets active for %s > maxPerHost", when, a,
-              s.host.key);
+              s.owner.key);
         }
       }
       check(open <= config.maxOpen(), "%s: %d sockets open > maxOpen", when, open);
@@ -511,9 +495,9 @@ class PoolModelTest {
      * {@code r} leaves the queue now (connect or DEFERRED): no older waiter of its own key, and
      * every older waiter of another key is at that key's limit.
      */
-    void checkFifo(TestRequest r, String when) {
-      for (TestRequest q : requests.values()) {
-        if (q == r || q.state != Request.QUEUED || q.seq > r.seq) {
+    void checkFifo(Request r, String when) {
+      for (Request q : requests.values()) {
+        if (q == r || q.phase != Request.Phase.QUEUED || q.seq > r.seq) {
           continue;
         }
         check(!q.key.equals(r.key), "%s: #%d served before the older #%d of its key", when,
@@ -532,15 +516,15 @@ class PoolModelTest {
       int idle = 0;
       int leased = 0;
       int connecting = 0;
-      for (PooledSocket s : sockets.values()) {
+      for (Slot s : sockets.values()) {
         switch (s.state) {
-          case PooledSocket.IDLE -> {
+          case IDLE -> {
             idle++;
             check(s.idleSince + config.keepAlive() - now > 0,
                 "%s idle since %d, older than keep-alive at %d", names.get(s), s.idleSince, now);
           }
-          case PooledSocket.LEASED -> leased++;
-          case PooledSocket.CONNECTING -> connecting++;
+          case LEASED -> leased++;
+          case CONNECTING -> connecting++;
           default -> {
           }
         }
@@ -548,11 +532,11 @@ class PoolModelTest {
       check(st.equals(new PoolStats(idle + leased + connecting, idle, leased, connecting,
           st.pending())), "stats %s, sockets: %d idle, %d leased, %d connecting", st, idle,
           leased, connecting);
-      Set<PooledSocket> inLeasedList = Collections.newSetFromMap(new IdentityHashMap<>());
+      Set<Slot> inLeasedList = Collections.newSetFromMap(new IdentityHashMap<>());
       pool.forEachLeased(s -> {
         check(inLeasedList.add(s), "%s twice in the leased list", names.get(s));
-        check(s.state == PooledSocket.LEASED, "%s in the leased list in state %d (idle is %d)",
-            names.get(s), s.state, PooledSocket.IDLE);
+        check(s.state == Slot.State.LEASED, "%s in the leased list in state %d (idle is %d)",
+            names.get(s), s.state, Slot.State.IDLE);
       });
       check(inLeasedList.size() == leased, "%d in the leased list, %d leased sockets",
           inLeasedList.size(), leased);
@@ -561,15 +545,15 @@ class PoolModelTest {
         check(!cancelled.contains(e.getKey()), "deallocated #%d answered", e.getKey());
       }
       int tracked = 0;
-      for (TestRequest r : requests.values()) {
-        boolean waiting = r.state == Request.RESOLVING || r.state == Request.QUEUED
-            || r.state == Request.CONNECTING;
+      for (Request r : requests.values()) {
+        boolean waiting = r.phase == Request.Phase.RESOLVING || r.phase == Request.Phase.QUEUED
+            || r.phase == Request.Phase.CONNECTING;
         if (waiting) {
           tracked++;
           check(r.deadline - now > 0, "#%d past its deadline still waits", r.id);
         }
         check(waiting == (!answerCount.containsKey(r.id) && !cancelled.contains(r.id)),
-            "#%d in state %d, answered %s, cancelled %s", r.id, r.state,
+            "#%d in state %d, answered %s, cancelled %s", r.id, r.phase,
             answerCount.get(r.id), cancelled.contains(r.id));
       }
       check(pool.trackedCount() == tracked, "trackedCount %d, %d waiting", pool.trackedCount(),
@@ -583,11 +567,11 @@ class PoolModelTest {
         checkInvariants();
       }
       int i = 0;
-      for (String name : model.socketNames(PooledSocket.LEASED)) {
+      for (String name : model.socketNames(Slot.State.LEASED)) {
         release(name, i++ % 3 == 0 ? Pool.Disposal.CLOSE : Pool.Disposal.POOL);
         checkInvariants();
       }
-      for (TestRequest r : requests.values()) {
+      for (Request r : requests.values()) {
         int n = answerCount.getOrDefault(r.id, 0);
         if (cancelled.contains(r.id)) {
           check(n == 0, "deallocated #%d answered %d times", r.id, n);
@@ -595,12 +579,12 @@ class PoolModelTest {
           check(n == 1, "#%d answered %d times", r.id, n);
         }
       }
-      for (Map.Entry<String, PooledSocket> e : sockets.entrySet()) {
-        check(e.getValue().state == PooledSocket.CLOSED, "%s left in state %d", e.getKey(),
+      for (Map.Entry<String, Slot> e : sockets.entrySet()) {
+        check(e.getValue().state == Slot.State.CLOSED, "%s left in state %d", e.getKey(),
             e.getValue().state);
       }
       check(pool.stats().equals(new PoolStats(0, 0, 0, 0, 0)), "left over: %s", pool.stats());
-      check(pool.hostCount() == 0, "%d hosts left", pool.hostCount());
+      check(pool.keyCount() == 0, "%d hosts left", pool.keyCount());
       check(pool.trackedCount() == 0, "%d tracked left", pool.trackedCount());
       check(pool.nextDeadline() == Long.MAX_VALUE, "a deadline left");
     }
@@ -609,7 +593,7 @@ class PoolModelTest {
 
     @Override
     public void resolve(Request r) {
-      check(r.key.literal == null, "resolve of the literal #%d", r.id);
+      check(r.keyState.literal == null, "resolve of the literal #%d", r.id);
       events.lookups.add("resolve #" + r.id);
     }
 
@@ -619,18 +603,18 @@ class PoolModelTest {
     }
 
     @Override
-    public Failure connect(PooledSocket s, Request r) {
+    public Failure connect(Slot s, Request r) {
       check(!names.containsKey(s), "connect of a known socket");
       check(!pool.isShutdown(), "connect after shutdown for #%d", r.id);
-      check(s.host.key.equals(r.key), "a socket of %s for #%d of %s", s.host.key, r.id, r.key);
+      check(s.owner.key.equals(r.key), "a socket of %s for #%d of %s", s.owner.key, r.id, r.key);
       String name = "s" + (sockets.size() + 1);
       sockets.put(name, s);
       names.put(s, name);
-      ioState.put(s, PooledSocket.CONNECTING);
+      ioState.put(s, Slot.State.CONNECTING);
       events.connects.add(name + " #" + r.id);
       String when = "connect " + name + " for #" + r.id;
       checkLimits(when);
-      checkFifo((TestRequest) r, when);
+      checkFifo(r, when);
       if (poolSyncFailure) {
         poolSyncFailure = false;
         return NO_FDS;
@@ -639,30 +623,30 @@ class PoolModelTest {
     }
 
     @Override
-    public boolean isClean(PooledSocket s) {
-      check(ioState.get(s) == PooledSocket.IDLE, "isClean of %s, not idle", names.get(s));
+    public boolean isClean(Slot s) {
+      check(ioState.get(s) == Slot.State.IDLE, "isClean of %s, not idle", names.get(s));
       return !dirty.contains(names.get(s));
     }
 
     @Override
-    public void watchIdle(PooledSocket s) {
+    public void watchIdle(Slot s) {
       String name = names.get(s);
-      check(ioState.get(s) == PooledSocket.LEASED && name.equals(releasing),
+      check(ioState.get(s) == Slot.State.LEASED && name.equals(releasing),
           "watchIdle of %s outside its release", name);
       check(!pool.isShutdown(), "%s pooled after shutdown", name);
-      ioState.put(s, PooledSocket.IDLE);
+      ioState.put(s, Slot.State.IDLE);
       events.pooled.add(name);
     }
 
     @Override
-    public void close(PooledSocket s, boolean reset) {
+    public void close(Slot s, boolean reset) {
       String name = names.get(s);
       check(name != null, "close of an unknown socket");
-      Integer was = ioState.get(s);
-      check(was != PooledSocket.CLOSED, "%s closed twice", name);
-      check(was != PooledSocket.LEASED || name.equals(releasing),
+      Slot.State was = ioState.get(s);
+      check(was != Slot.State.CLOSED, "%s closed twice", name);
+      check(was != Slot.State.LEASED || name.equals(releasing),
           "%s closed by the pool while its holder has it", name);
-      ioState.put(s, PooledSocket.CLOSED);
+      ioState.put(s, Slot.State.CLOSED);
       events.closes.add(name + (reset ? " reset" : ""));
     }
 
@@ -671,39 +655,39 @@ class PoolModelTest {
       int n = answerCount.merge(r.id, 1, Integer::sum);
       check(n == 1, "#%d answered %d times", r.id, n);
       check(!cancelled.contains(r.id), "deallocated #%d answered", r.id);
-      check(r.state == Request.ANSWERED, "#%d answered in state %d", r.id, r.state);
+      check(r.phase == Request.Phase.ANSWERED, "#%d answered in state %d", r.id, r.phase);
       Failure f = r.failure;
       if (f != null) {
-        check(r.socket == null, "#%d failed but names a socket", r.id);
-        events.answers.add("#" + r.id + " " + f.function() + "/" + f.errorNum());
-        Statistics.label("events").collect(f.function() + "/" + f.errorNum());
+        check(r.slot == null, "#%d failed but names a socket", r.id);
+        events.answers.add("#" + r.id + " " + f.functionName() + "/" + f.errorNum());
+        Statistics.label("events").collect(f.functionName() + "/" + f.errorNum());
         return;
       }
-      PooledSocket s = r.socket;
+      Slot s = r.slot;
       String name = names.get(s);
       check(name != null, "#%d answered with an unknown socket", r.id);
-      check(s.host.key.equals(r.key), "#%d answered with %s of another key", r.id, name);
-      check(s.state == PooledSocket.LEASED, "#%d answered with %s in state %d", r.id, name,
+      check(s.owner.key.equals(r.key), "#%d answered with %s of another key", r.id, name);
+      check(s.state == Slot.State.LEASED, "#%d answered with %s in state %d", r.id, name,
           s.state);
       check(!dirty.contains(name), "dirty %s handed out to #%d", name, r.id);
-      Integer was = ioState.get(s);
+      Slot.State was = ioState.get(s);
       String when = "answer #" + r.id + " " + r.fromCache + " " + name;
       switch (r.fromCache) {
-        case NEW -> check(was == PooledSocket.CONNECTING, "%s: was %d", when, was);
+        case NEW -> check(was == Slot.State.CONNECTING, "%s: was %d", when, was);
         case IMMEDIATE -> {
-          check(was == PooledSocket.IDLE, "%s: was %d", when, was);
-          for (TestRequest q : requests.values()) {
-            check(q.state != Request.QUEUED || !q.key.equals(r.key),
+          check(was == Slot.State.IDLE, "%s: was %d", when, was);
+          for (Request q : requests.values()) {
+            check(q.phase != Request.Phase.QUEUED || !q.key.equals(r.key),
                 "%s while the older #%d of its key waits", when, q.id);
           }
         }
         case DEFERRED -> {
-          check(was == PooledSocket.IDLE, "%s: was %d", when, was);
-          checkFifo((TestRequest) r, when);
+          check(was == Slot.State.IDLE, "%s: was %d", when, was);
+          checkFifo(r, when);
         }
         default -> check(false, "no fromCache");
       }
-      ioState.put(s, PooledSocket.LEASED);
+      ioState.put(s, Slot.State.LEASED);
       checkLimits(when);
       events.answers.add("#" + r.id + " " + r.fromCache + " " + name);
       Statistics.label("events").collect(r.fromCache.name());
@@ -718,19 +702,19 @@ class PoolModelTest {
    * numbers so the two can be compared directly.
    */
   static final class Model {
-    static final int RESOLVING = Request.RESOLVING;
-    static final int QUEUED = Request.QUEUED;
-    static final int CONNECTING = Request.CONNECTING;
-    static final int ANSWERED = Request.ANSWERED;
-    static final int CANCELLED = Request.CANCELLED;
+    static final Request.Phase RESOLVING = Request.Phase.RESOLVING;
+    static final Request.Phase QUEUED = Request.Phase.QUEUED;
+    static final Request.Phase CONNECTING = Request.Phase.CONNECTING;
+    static final Request.Phase ANSWERED = Request.Phase.ANSWERED;
+    static final Request.Phase CANCELLED = Request.Phase.CANCELLED;
 
     static final class MReq {
       final long id;
       final String key;
-      int state = Request.NEW;
+      Request.Phase phase = Request.Phase.NEW;
       long deadline;
       long arrival = -1;
-      MSock socket;
+      MSock slot;
 
       MReq(long id, String key) {
         this.id = id;
@@ -738,14 +722,14 @@ class PoolModelTest {
       }
 
       boolean tracked() {
-        return state == RESOLVING || state == QUEUED || state == CONNECTING;
+        return phase == RESOLVING || phase == QUEUED || phase == CONNECTING;
       }
     }
 
     static final class MSock {
       final String name;
       final String key;
-      int state = PooledSocket.CONNECTING;
+      Slot.State state = Slot.State.CONNECTING;
       MReq request;
       long idleSince;
       long idleOrder;
@@ -771,7 +755,7 @@ class PoolModelTest {
       this.world = world;
     }
 
-    List<String> socketNames(int state) {
+    List<String> socketNames(Slot.State state) {
       List<String> out = new ArrayList<>();
       for (MSock s : sockets) {
         if (s.state == state) {
@@ -813,14 +797,14 @@ class PoolModelTest {
       int n = 0;
       for (MSock s : sockets) {
         if (s.key.equals(key)
-            && (s.state == PooledSocket.CONNECTING || s.state == PooledSocket.LEASED)) {
+            && (s.state == Slot.State.CONNECTING || s.state == Slot.State.LEASED)) {
           n++;
         }
       }
       return n;
     }
 
-    int count(int state) {
+    int count(Slot.State state) {
       int n = 0;
       for (MSock s : sockets) {
         if (s.state == state) {
@@ -831,29 +815,29 @@ class PoolModelTest {
     }
 
     int open() {
-      return sockets.size() - count(PooledSocket.CLOSED);
+      return sockets.size() - count(Slot.State.CLOSED);
     }
 
     PoolStats stats() {
       int pending = 0;
       for (MReq r : requests) {
-        if (r.state == RESOLVING || r.state == QUEUED) {
+        if (r.phase == RESOLVING || r.phase == QUEUED) {
           pending++;
         }
       }
-      return new PoolStats(open(), count(PooledSocket.IDLE), count(PooledSocket.LEASED),
-          count(PooledSocket.CONNECTING), pending);
+      return new PoolStats(open(), count(Slot.State.IDLE), count(Slot.State.LEASED),
+          count(Slot.State.CONNECTING), pending);
     }
 
-    int hostCount() {
+    int keyCount() {
       Set<String> keys = new HashSet<>();
       for (MSock s : sockets) {
-        if (s.state != PooledSocket.CLOSED) {
+        if (s.state != Slot.State.CLOSED) {
           keys.add(s.key);
         }
       }
       for (MReq r : requests) {
-        if (r.state == RESOLVING || r.state == QUEUED) {
+        if (r.phase == RESOLVING || r.phase == QUEUED) {
           keys.add(r.key);
         }
       }
@@ -872,7 +856,7 @@ class PoolModelTest {
         }
       }
       for (MSock s : sockets) {
-        if (s.state == PooledSocket.IDLE) {
+        if (s.state == Slot.State.IDLE) {
           next = Math.min(next, s.idleSince + config.keepAlive());
         }
       }
@@ -900,35 +884,35 @@ class PoolModelTest {
       if (literal) {
         enqueue(r);
       } else {
-        r.state = RESOLVING;
+        r.phase = RESOLVING;
         events.lookups.add("resolve #" + id);
       }
     }
 
     void resolved(long id) {
       MReq r = request(id);
-      if (r != null && r.state == RESOLVING) {
+      if (r != null && r.phase == RESOLVING) {
         enqueue(r);
       }
     }
 
     void resolveFailed(long id) {
       MReq r = request(id);
-      if (r != null && r.state == RESOLVING) {
+      if (r != null && r.phase == RESOLVING) {
         answer(r, "resolve/null");
       }
     }
 
     void connected(String name) {
       MSock s = socket(name);
-      if (s != null && s.state == PooledSocket.CONNECTING) {
+      if (s != null && s.state == Slot.State.CONNECTING) {
         lease(s, s.request, "NEW");
       }
     }
 
     void connectFailed(String name) {
       MSock s = socket(name);
-      if (s != null && s.state == PooledSocket.CONNECTING) {
+      if (s != null && s.state == Slot.State.CONNECTING) {
         close(s, false);
         answer(s.request, "connect/111");
         pump();
@@ -937,11 +921,11 @@ class PoolModelTest {
 
     void release(String name, Pool.Disposal disposal) {
       MSock s = socket(name);
-      if (s == null || s.state != PooledSocket.LEASED) {
+      if (s == null || s.state != Slot.State.LEASED) {
         return;
       }
       if (disposal == Pool.Disposal.POOL && !shutdown) {
-        s.state = PooledSocket.IDLE;
+        s.state = Slot.State.IDLE;
         s.idleSince = world.now;
         s.idleOrder = ++idleOrder;
         events.pooled.add(name);
@@ -953,7 +937,7 @@ class PoolModelTest {
 
     void idleActivity(String name, boolean reset) {
       MSock s = socket(name);
-      if (s != null && s.state == PooledSocket.IDLE) {
+      if (s != null && s.state == Slot.State.IDLE) {
         close(s, reset);
         pump();
       }
@@ -965,7 +949,7 @@ class PoolModelTest {
         return false;
       }
       withdraw(r);
-      r.state = CANCELLED;
+      r.phase = CANCELLED;
       pump();
       return true;
     }
@@ -1016,7 +1000,7 @@ class PoolModelTest {
       while (true) {
         MReq next = null;
         for (MReq q : requests) {
-          if (q.state == QUEUED && active(q.key) < config.maxPerHost()
+          if (q.phase == QUEUED && active(q.key) < config.maxPerHost()
               && (next == null || q.arrival < next.arrival)) {
             next = q;
           }
@@ -1042,7 +1026,7 @@ class PoolModelTest {
     }
 
     private void enqueue(MReq r) {
-      r.state = QUEUED;
+      r.phase = QUEUED;
       r.arrival = arrivals++;
       pump();
     }
@@ -1051,8 +1035,8 @@ class PoolModelTest {
       MSock s = new MSock("s" + (sockets.size() + 1), r.key);
       sockets.add(s);
       s.request = r;
-      r.state = CONNECTING;
-      r.socket = s;
+      r.phase = CONNECTING;
+      r.slot = s;
       events.connects.add(s.name + " #" + r.id);
       if (syncFailure) {
         syncFailure = false;
@@ -1066,7 +1050,7 @@ class PoolModelTest {
       while (true) {
         MSock best = null;
         for (MSock s : sockets) {
-          if (s.state == PooledSocket.IDLE && s.key.equals(key)
+          if (s.state == Slot.State.IDLE && s.key.equals(key)
               && (best == null || s.idleOrder > best.idleOrder)) {
             best = s;
           }
@@ -1081,7 +1065,7 @@ class PoolModelTest {
     private List<MSock> byAge() {
       List<MSock> idle = new ArrayList<>();
       for (MSock s : sockets) {
-        if (s.state == PooledSocket.IDLE) {
+        if (s.state == Slot.State.IDLE) {
           idle.add(s);
         }
       }
@@ -1090,27 +1074,27 @@ class PoolModelTest {
     }
 
     private void withdraw(MReq r) {
-      if (r.state == RESOLVING) {
+      if (r.phase == RESOLVING) {
         events.lookups.add("abandon #" + r.id);
-      } else if (r.state == CONNECTING) {
-        close(r.socket, false);
+      } else if (r.phase == CONNECTING) {
+        close(r.slot, false);
       }
     }
 
     private void lease(MSock s, MReq r, String how) {
-      s.state = PooledSocket.LEASED;
+      s.state = Slot.State.LEASED;
       s.request = r;
-      r.socket = s;
+      r.slot = s;
       answer(r, how + " " + s.name);
     }
 
     private void close(MSock s, boolean reset) {
-      s.state = PooledSocket.CLOSED;
+      s.state = Slot.State.CLOSED;
       events.closes.add(s.name + (reset ? " reset" : ""));
     }
 
     private void answer(MReq r, String outcome) {
-      r.state = ANSWERED;
+      r.phase = ANSWERED;
       events.answers.add("#" + r.id + " " + outcome);
     }
   }

@@ -29,8 +29,8 @@ class PoolPropertiesTest {
   static final long UNIT = 1_000_000L; // 1 ms of clock nanos
   static final long KEEP_ALIVE = 10 * UNIT;
   static final long DEFAULT_TIMEOUT = 25 * UNIT;
-  static final Failure REFUSED = new Failure("connect", Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS = new Failure("connect", Errno.EMFILE, "Too many open files");
+  static final Failure REFUSED = new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
+  static final Failure NO_FDS = new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
   static final PoolKey[] KEYS = {
       new PoolKey("http", "10.0.0.1", 80, null, null, 0),
       new PoolKey("http", "10.0.0.2", 80, null, null, 0),
@@ -111,22 +111,6 @@ class PoolPropertiesTest {
 
   // ---- the simulation ----
 
-  static final class TestRequest extends Request {
-    TestRequest(long id, PoolKey key, long timeoutNanos) {
-      super(id, key, key.scheme(), key.host(), key.port(), timeoutNanos);
-    }
-
-    @Override
-    protected void succeeded(Connection connection, FromCache how) {
-      throw new AssertionError("the pool must not deliver by itself");
-    }
-
-    @Override
-    protected void failed(Failure failure) {
-      throw new AssertionError("the pool must not deliver by itself");
-    }
-  }
-
   /** The model's view of one request. */
   static final class MReq {
     static final int WAITING = 0;
@@ -134,7 +118,7 @@ class PoolPropertiesTest {
     static final int ANSWERED = 2;
     static final int CANCELLED = 3;
 
-    final TestRequest r;
+    final Request r;
     final int arrival;
     final long deadline;
     int state = WAITING;
@@ -142,7 +126,7 @@ class PoolPropertiesTest {
     int answers;
     boolean connectAborted;
 
-    MReq(TestRequest r, int arrival, long deadline) {
+    MReq(Request r, int arrival, long deadline) {
       this.r = r;
       this.arrival = arrival;
       this.deadline = deadline;
@@ -158,19 +142,19 @@ class PoolPropertiesTest {
     }
   }
 
-  /** The model's view of one socket; states are PooledSocket's. */
+  /** The model's view of one socket; states are Slot's. */
   static final class MSock {
-    final PooledSocket s;
+    final Slot s;
     final String name;
     final PoolKey key;
-    int state = PooledSocket.CONNECTING;
+    Slot.State state = Slot.State.CONNECTING;
     MReq holder;
     long idleSince;
     boolean dirty;
     boolean syncFailed;
     boolean disposed;
 
-    MSock(PooledSocket s, String name, PoolKey key) {
+    MSock(Slot s, String name, PoolKey key) {
       this.s = s;
       this.name = name;
       this.key = key;
@@ -188,7 +172,7 @@ class PoolPropertiesTest {
     final Pool pool;
     long now = 5_000 * UNIT;
 
-    final Map<PooledSocket, MSock> socks = new IdentityHashMap<>();
+    final Map<Slot, MSock> socks = new IdentityHashMap<>();
     final List<MSock> sockList = new ArrayList<>();
     final Map<Request, MReq> reqs = new IdentityHashMap<>();
     final List<MReq> reqList = new ArrayList<>();
@@ -231,9 +215,9 @@ class PoolPropertiesTest {
       }
       int i = 0;
       for (MSock ms : new ArrayList<>(sockList)) {
-        if (ms.state == PooledSocket.LEASED) {
+        if (ms.state == Slot.State.LEASED) {
           step(new Op(i++ % 2 == 0 ? Kind.RELEASE_POOL : Kind.RELEASE_CLOSE,
-              live(PooledSocket.LEASED).indexOf(ms), 0));
+              live(Slot.State.LEASED).indexOf(ms), 0));
           checkInvariants();
         }
       }
@@ -246,15 +230,15 @@ class PoolPropertiesTest {
         }
       }
       for (MSock ms : sockList) {
-        check(ms.state == PooledSocket.CLOSED, "%s leaked in state %d", ms, ms.state);
+        check(ms.state == Slot.State.CLOSED, "%s leaked in state %d", ms, ms.state);
       }
       check(pool.stats().equals(new PoolStats(0, 0, 0, 0, 0)), "left over: %s", pool.stats());
-      check(pool.hostCount() == 0, "hostCount %d at the end", pool.hostCount());
+      check(pool.keyCount() == 0, "hostCount %d at the end", pool.keyCount());
       check(pool.trackedCount() == 0, "trackedCount %d at the end", pool.trackedCount());
       check(pool.nextDeadline() == Long.MAX_VALUE, "a deadline left at the end");
     }
 
-    List<MSock> live(int state) {
+    List<MSock> live(Slot.State state) {
       List<MSock> out = new ArrayList<>();
       for (MSock ms : sockList) {
         if (ms.state == state) {
@@ -264,7 +248,7 @@ class PoolPropertiesTest {
       return out;
     }
 
-    MSock pick(int state, int a) {
+    MSock pick(Slot.State state, int a) {
       List<MSock> l = live(state);
       return l.isEmpty() ? null : l.get(a % l.size());
     }
@@ -280,38 +264,38 @@ class PoolPropertiesTest {
             long timeout = op.b() < 40 ? -1 : (op.b() % 30 + 1) * UNIT;
             int n = reqList.size();
             long id = 1 + (n * 7919L) % 100_003; // unique, not in arrival order
-            TestRequest r = new TestRequest(id, key, timeout);
+            Request r = Requests.of(id, key, timeout);
             MReq mr = new MReq(r, n, now + (timeout > 0 ? timeout : DEFAULT_TIMEOUT));
             reqs.put(r, mr);
             reqList.add(mr);
             trace.add("allocate " + mr + (timeout > 0 ? " timeout " + timeout / UNIT : ""));
             allocating = mr;
             pool.allocate(r);
-            check(mr.state != MReq.WAITING || r.state == Request.QUEUED,
-                "%s neither answered, connecting nor queued: state %d", mr, r.state);
+            check(mr.state != MReq.WAITING || r.phase == Request.Phase.QUEUED,
+                "%s neither answered, connecting nor queued: state %d", mr, r.phase);
             break;
           }
           case CONNECTED: {
-            target = pick(PooledSocket.CONNECTING, op.a());
+            target = pick(Slot.State.CONNECTING, op.a());
             if (target == null) {
               return;
             }
             MReq mr = target.holder;
             trace.add("connected " + target + " for " + mr);
             pool.connected(target.s);
-            check(mr.state == MReq.ANSWERED && target.state == PooledSocket.LEASED,
+            check(mr.state == MReq.ANSWERED && target.state == Slot.State.LEASED,
                 "connected %s but %s was not answered with it", target, mr);
             break;
           }
           case CONNECT_FAIL: {
-            target = pick(PooledSocket.CONNECTING, op.a());
+            target = pick(Slot.State.CONNECTING, op.a());
             if (target == null) {
               return;
             }
             MReq mr = target.holder;
             trace.add("connectFailed " + target + " for " + mr);
             pool.connectFailed(target.s, REFUSED);
-            check(mr.state == MReq.ANSWERED && target.state == PooledSocket.CLOSED,
+            check(mr.state == MReq.ANSWERED && target.state == Slot.State.CLOSED,
                 "connect of %s failed but %s was not answered / socket not closed", target, mr);
             break;
           }
@@ -322,7 +306,7 @@ class PoolPropertiesTest {
           case RELEASE_POOL:
           case RELEASE_CLOSE:
           case RELEASE_RESET: {
-            target = pick(PooledSocket.LEASED, op.a());
+            target = pick(Slot.State.LEASED, op.a());
             if (target == null) {
               return;
             }
@@ -331,15 +315,15 @@ class PoolPropertiesTest {
             trace.add("release " + target + " " + d + " (held by " + target.holder + ")");
             resetRequested = d == Pool.Disposal.RESET;
             target.disposed = false;
-            pool.release(target.s, d);
+            pool.giveBack(target.s, d);
             check(target.disposed, "release of %s neither pooled nor closed it", target);
             check(d == Pool.Disposal.POOL && !pool.isShutdown()
-                    || target.state == PooledSocket.CLOSED,
+                    || target.state == Slot.State.CLOSED,
                 "%s released with %s but not closed", target, d);
             break;
           }
           case DIRTY: {
-            MSock ms = pick(PooledSocket.IDLE, op.a());
+            MSock ms = pick(Slot.State.IDLE, op.a());
             if (ms != null) {
               trace.add("data arrives unnoticed on idle " + ms);
               ms.dirty = true;
@@ -347,14 +331,14 @@ class PoolPropertiesTest {
             break;
           }
           case IDLE_ACTIVITY: {
-            target = pick(PooledSocket.IDLE, op.a());
+            target = pick(Slot.State.IDLE, op.a());
             if (target == null) {
               return;
             }
             resetRequested = op.b() % 2 == 0;
             trace.add("activity on idle " + target + (resetRequested ? " (data)" : " (eof)"));
             pool.idleActivity(target.s, resetRequested);
-            check(target.state == PooledSocket.CLOSED, "idle activity left %s open", target);
+            check(target.state == Slot.State.CLOSED, "idle activity left %s open", target);
             break;
           }
           case CANCEL: {
@@ -375,10 +359,10 @@ class PoolPropertiesTest {
             if (got) {
               check(mr.answers == 0, "%s answered while being cancelled", mr);
               mr.state = MReq.CANCELLED;
-              check(mr.r.state == Request.CANCELLED, "cancelled %s in pool state %d", mr,
-                  mr.r.state);
+              check(mr.r.phase == Request.Phase.CANCELLED, "cancelled %s in pool state %d", mr,
+                  mr.r.phase);
               if (connecting != null) {
-                check(connecting.state == PooledSocket.CLOSED,
+                check(connecting.state == Slot.State.CLOSED,
                     "cancel of %s left its socket %s open", mr, connecting);
               }
             }
@@ -389,7 +373,7 @@ class PoolPropertiesTest {
             now += by;
             trace.add("advance " + by / UNIT + " -> expire");
             pool.expire();
-            for (MSock ms : live(PooledSocket.IDLE)) {
+            for (MSock ms : live(Slot.State.IDLE)) {
               // a batch at most per expire(): the rest waits for the next one
               check(ms.idleSince + KEEP_ALIVE - now > 0 || idleClosed >= config.expireBatch(),
                   "%s idle since %d survived expire() at %d, which closed %d", ms, ms.idleSince,
@@ -422,8 +406,8 @@ class PoolPropertiesTest {
             } else {
               check(shutdownAnswers.isEmpty(), "a second shutdown answered %s", shutdownAnswers);
             }
-            check(live(PooledSocket.IDLE).isEmpty(), "idle sockets survived shutdown");
-            check(live(PooledSocket.CONNECTING).isEmpty(), "connecting sockets survived shutdown");
+            check(live(Slot.State.IDLE).isEmpty(), "idle sockets survived shutdown");
+            check(live(Slot.State.CONNECTING).isEmpty(), "connecting sockets survived shutdown");
             break;
           }
           default:
@@ -442,7 +426,7 @@ class PoolPropertiesTest {
       int n = 0;
       for (MSock ms : sockList) {
         if (ms.key.equals(key)
-            && (ms.state == PooledSocket.CONNECTING || ms.state == PooledSocket.LEASED)) {
+            && (ms.state == Slot.State.CONNECTING || ms.state == Slot.State.LEASED)) {
           n++;
         }
       }
@@ -452,7 +436,7 @@ class PoolPropertiesTest {
     void checkLimits(PoolKey key) {
       int open = 0;
       for (MSock ms : sockList) {
-        if (ms.state != PooledSocket.CLOSED) {
+        if (ms.state != Slot.State.CLOSED) {
           open++;
         }
       }
@@ -491,13 +475,13 @@ class PoolPropertiesTest {
         check(ms.s.state == ms.state, "%s: pool state %d, model state %d", ms, ms.s.state,
             ms.state);
         switch (ms.state) {
-          case PooledSocket.IDLE -> idle++;
-          case PooledSocket.LEASED -> leased++;
-          case PooledSocket.CONNECTING -> connecting++;
+          case IDLE -> idle++;
+          case LEASED -> leased++;
+          case CONNECTING -> connecting++;
           default -> {
           }
         }
-        if (ms.state != PooledSocket.CLOSED) {
+        if (ms.state != Slot.State.CLOSED) {
           liveKeys.add(ms.key);
           checkLimits(ms.key);
         }
@@ -520,7 +504,7 @@ class PoolPropertiesTest {
         }
         check(mr.answers <= 1, "%s answered %d times", mr, mr.answers);
       }
-      for (MSock ms : live(PooledSocket.IDLE)) {
+      for (MSock ms : live(Slot.State.IDLE)) {
         next = Math.min(next, ms.idleSince + KEEP_ALIVE);
       }
       PoolStats expected = new PoolStats(idle + leased + connecting, idle, leased, connecting,
@@ -532,8 +516,8 @@ class PoolPropertiesTest {
       check(pool.open() == st.open(), "open() %d, stats %s", pool.open(), st);
       check(pool.trackedCount() == tracked, "trackedCount %d, model %d", pool.trackedCount(),
           tracked);
-      check(pool.hostCount() == liveKeys.size(), "hostCount %d, keys in use %s",
-          pool.hostCount(), liveKeys);
+      check(pool.keyCount() == liveKeys.size(), "hostCount %d, keys in use %s",
+          pool.keyCount(), liveKeys);
       check(pool.nextDeadline() == next, "nextDeadline %d, model %d", pool.nextDeadline(), next);
       // work conservation: a waiter that could proceed has been served
       for (MReq q : reqList) {
@@ -558,12 +542,12 @@ class PoolPropertiesTest {
     }
 
     @Override
-    public Failure connect(PooledSocket s, Request r) {
+    public Failure connect(Slot s, Request r) {
       MReq mr = reqs.get(r);
       check(mr != null && mr.state == MReq.WAITING, "connect for %s, which is not waiting", mr);
       check(!pool.isShutdown(), "connect after shutdown for %s", mr);
       check(!socks.containsKey(s), "connect of a known socket");
-      check(s.host.key.equals(r.key), "socket of %s for %s", s.host.key, r.key);
+      check(s.owner.key.equals(r.key), "socket of %s for %s", s.owner.key, r.key);
       checkFifo(mr);
       MSock ms = new MSock(s, "s" + (sockList.size() + 1), r.key);
       socks.put(s, ms);
@@ -583,20 +567,20 @@ class PoolPropertiesTest {
     }
 
     @Override
-    public boolean isClean(PooledSocket s) {
+    public boolean isClean(Slot s) {
       MSock ms = socks.get(s);
-      check(ms != null && ms.state == PooledSocket.IDLE, "isClean of %s, not idle", ms);
+      check(ms != null && ms.state == Slot.State.IDLE, "isClean of %s, not idle", ms);
       return !ms.dirty;
     }
 
     @Override
-    public void watchIdle(PooledSocket s) {
+    public void watchIdle(Slot s) {
       MSock ms = socks.get(s);
-      check(ms != null && ms == target && ms.state == PooledSocket.LEASED
+      check(ms != null && ms == target && ms.state == Slot.State.LEASED
               && (phase == Kind.RELEASE_POOL),
           "watchIdle of %s outside its release to the pool", ms);
       check(!pool.isShutdown(), "%s pooled after shutdown", ms);
-      ms.state = PooledSocket.IDLE;
+      ms.state = Slot.State.IDLE;
       ms.idleSince = now;
       ms.holder = null;
       ms.dirty = false;
@@ -605,20 +589,20 @@ class PoolPropertiesTest {
     }
 
     @Override
-    public void close(PooledSocket s, boolean reset) {
+    public void close(Slot s, boolean reset) {
       MSock ms = socks.get(s);
       check(ms != null, "close of an unknown socket");
       trace.add("  io.close " + ms + (reset ? " reset" : ""));
       switch (ms.state) {
-        case PooledSocket.CLOSED -> check(false, "%s closed twice", ms);
-        case PooledSocket.LEASED -> {
+        case CLOSED -> check(false, "%s closed twice", ms);
+        case LEASED -> {
           check(ms == target && phase != null && phase.name().startsWith("RELEASE"),
               "%s closed by the pool while leased to %s", ms, ms.holder);
           check(reset == (phase == Kind.RELEASE_RESET), "release of %s: reset %s", ms, reset);
           ms.disposed = true;
         }
-        case PooledSocket.CONNECTING -> ms.holder.connectAborted = true;
-        case PooledSocket.IDLE -> {
+        case CONNECTING -> ms.holder.connectAborted = true;
+        case IDLE -> {
           idleClosed++;
           if (ms == target && phase == Kind.IDLE_ACTIVITY) {
             check(reset == resetRequested, "idle activity on %s: reset %s", ms, reset);
@@ -631,7 +615,7 @@ class PoolPropertiesTest {
         }
         default -> check(false, "bad state");
       }
-      ms.state = PooledSocket.CLOSED;
+      ms.state = Slot.State.CLOSED;
       ms.holder = null;
     }
 
@@ -644,23 +628,23 @@ class PoolPropertiesTest {
       check(mr.state != MReq.CANCELLED, "cancelled %s answered", mr);
       check(mr.state == MReq.WAITING || mr.state == MReq.CONNECTING, "%s answered in state %d",
           mr, mr.state);
-      check(r.state == Request.ANSWERED, "%s answered in pool state %d", mr, r.state);
+      check(r.phase == Request.Phase.ANSWERED, "%s answered in pool state %d", mr, r.phase);
       if (pool.isShutdown()) {
         shutdownAnswers.add(r.id);
       }
       Failure f = r.failure;
       if (f == null) {
-        MSock ms = socks.get(r.socket);
+        MSock ms = socks.get(r.slot);
         check(ms != null, "%s answered with an unknown socket", mr);
         check(ms.key.equals(mr.key()), "%s answered with %s of another key", mr, ms);
         check(!pool.isShutdown(), "%s answered with a socket after shutdown", mr);
         trace.add("  io.answer " + mr + " " + r.fromCache + " " + ms);
         switch (r.fromCache) {
           case NEW -> check(phase == Kind.CONNECTED && ms == target && ms.holder == mr
-                  && mr.socket == ms && ms.state == PooledSocket.CONNECTING,
+                  && mr.socket == ms && ms.state == Slot.State.CONNECTING,
               "%s answered NEW with %s outside its connected()", mr, ms);
           case IMMEDIATE -> {
-            check(phase == Kind.ALLOCATE && allocating == mr && ms.state == PooledSocket.IDLE,
+            check(phase == Kind.ALLOCATE && allocating == mr && ms.state == Slot.State.IDLE,
                 "%s answered IMMEDIATE with %s (state %d) outside its allocate()", mr, ms,
                 ms.state);
             for (MReq q : reqList) {
@@ -670,7 +654,7 @@ class PoolPropertiesTest {
           }
           case DEFERRED -> {
             check(allocating != mr, "%s answered DEFERRED inside its own allocate()", mr);
-            check(mr.state == MReq.WAITING && ms.state == PooledSocket.IDLE,
+            check(mr.state == MReq.WAITING && ms.state == Slot.State.IDLE,
                 "%s answered DEFERRED with %s in state %d", mr, ms, ms.state);
             checkFifo(mr);
           }
@@ -679,17 +663,17 @@ class PoolPropertiesTest {
         check(!ms.dirty, "dirty %s handed out to %s", ms, mr);
         check(r.fromCache == FromCache.NEW || ms.idleSince + KEEP_ALIVE - now > 0,
             "%s handed out to %s past its keep-alive", ms, mr);
-        ms.state = PooledSocket.LEASED;
+        ms.state = Slot.State.LEASED;
         ms.holder = mr;
         mr.socket = ms;
         mr.state = MReq.ANSWERED;
         checkLimits(ms.key);
         return;
       }
-      trace.add("  io.answer " + mr + " " + f.function() + "/" + f.errorNum());
-      check(r.socket == null, "%s failed but names a socket", mr);
+      trace.add("  io.answer " + mr + " " + f.functionName() + "/" + f.errorNum());
+      check(r.slot == null, "%s failed but names a socket", mr);
       if (mr.state == MReq.CONNECTING) {
-        check(mr.socket.state == PooledSocket.CLOSED, "%s failed with its socket %s open", mr,
+        check(mr.socket.state == Slot.State.CLOSED, "%s failed with its socket %s open", mr,
             mr.socket);
       }
       if (f.equals(Failure.TIMEOUT)) {

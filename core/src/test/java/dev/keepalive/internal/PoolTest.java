@@ -37,9 +37,9 @@ class PoolTest {
   static final PoolKey E = literalKey("127.0.0.5");
   static final PoolKey NAMED = new PoolKey("http", "example.org", 80, null, null, 0);
 
-  static final Failure REFUSED = new Failure("connect", Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS = new Failure("connect", Errno.EMFILE, "Too many open files");
-  static final Failure NXDOMAIN = new Failure("resolve", null, "Name or service not known");
+  static final Failure REFUSED = new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
+  static final Failure NO_FDS = new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
+  static final Failure NXDOMAIN = new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
 
   static PoolKey literalKey(String addr) {
     return new PoolKey("http", addr, 80, null, null, 0);
@@ -47,42 +47,25 @@ class PoolTest {
 
   // ---- fixtures ----
 
-  /** A request the test creates; the pool never calls succeeded/failed itself. */
-  static final class TestRequest extends Request {
-    TestRequest(long id, PoolKey key, long timeoutNanos) {
-      super(id, key, key.scheme(), key.host(), key.port(), timeoutNanos);
-    }
-
-    @Override
-    protected void succeeded(Connection connection, FromCache how) {
-      throw new AssertionError("the pool must not deliver by itself");
-    }
-
-    @Override
-    protected void failed(Failure failure) {
-      throw new AssertionError("the pool must not deliver by itself");
-    }
-  }
-
   /** The answer as it was when the pool gave it. */
-  record Answer(Request request, FromCache fromCache, PooledSocket socket, Failure failure) {}
+  record Answer(Request request, FromCache fromCache, Slot socket, Failure failure) {}
 
   /** Records every call, and plays the I/O side as configured. */
   static final class FakeIo implements Pool.Io {
     final List<String> log = new ArrayList<>();
-    final Map<PooledSocket, String> names = new IdentityHashMap<>();
-    final List<PooledSocket> connects = new ArrayList<>();
-    final Map<PooledSocket, Request> connectedFor = new IdentityHashMap<>();
+    final Map<Slot, String> names = new IdentityHashMap<>();
+    final List<Slot> connects = new ArrayList<>();
+    final Map<Slot, Request> connectedFor = new IdentityHashMap<>();
     final List<Request> resolves = new ArrayList<>();
     final List<Request> abandoned = new ArrayList<>();
-    final Set<PooledSocket> dirty = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
-    final List<PooledSocket> watched = new ArrayList<>();
-    final Map<PooledSocket, Boolean> closed = new IdentityHashMap<>();
+    final Set<Slot> dirty = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+    final List<Slot> watched = new ArrayList<>();
+    final Map<Slot, Boolean> closed = new IdentityHashMap<>();
     final List<Answer> answers = new ArrayList<>();
     final Deque<Failure> syncConnectFailures = new ArrayDeque<>();
     final List<String> violations = new ArrayList<>();
 
-    String name(PooledSocket s) {
+    String name(Slot s) {
       String n = names.get(s);
       return n == null ? "s?" : n;
     }
@@ -100,7 +83,7 @@ class PoolTest {
     }
 
     @Override
-    public Failure connect(PooledSocket s, Request r) {
+    public Failure connect(Slot s, Request r) {
       if (names.containsKey(s)) {
         violations.add("connect called twice for " + name(s));
       }
@@ -108,26 +91,26 @@ class PoolTest {
       connects.add(s);
       connectedFor.put(s, r);
       log.add("connect " + name(s) + " #" + r.id);
-      if (s.state != PooledSocket.CONNECTING) {
+      if (s.state != Slot.State.CONNECTING) {
         violations.add("connect of a socket in state " + s.state);
       }
       return syncConnectFailures.poll();
     }
 
     @Override
-    public boolean isClean(PooledSocket s) {
+    public boolean isClean(Slot s) {
       log.add("isClean " + name(s));
       return !dirty.contains(s);
     }
 
     @Override
-    public void watchIdle(PooledSocket s) {
+    public void watchIdle(Slot s) {
       watched.add(s);
       log.add("watchIdle " + name(s));
     }
 
     @Override
-    public void close(PooledSocket s, boolean reset) {
+    public void close(Slot s, boolean reset) {
       if (closed.containsKey(s)) {
         violations.add("closed twice: " + name(s));
       }
@@ -140,15 +123,15 @@ class PoolTest {
       if (answers.stream().anyMatch(a -> a.request == r)) {
         violations.add("answered twice: #" + r.id);
       }
-      answers.add(new Answer(r, r.fromCache, r.socket, r.failure));
+      answers.add(new Answer(r, r.fromCache, r.slot, r.failure));
       if (r.failure == null) {
-        log.add("answer #" + r.id + " " + r.fromCache + " " + name(r.socket));
+        log.add("answer #" + r.id + " " + r.fromCache + " " + name(r.slot));
       } else {
-        log.add("answer #" + r.id + " " + r.failure.function() + "/" + r.failure.errorNum());
+        log.add("answer #" + r.id + " " + r.failure.functionName() + "/" + r.failure.errorNum());
       }
     }
 
-    PooledSocket lastConnect() {
+    Slot lastConnect() {
       return connects.get(connects.size() - 1);
     }
 
@@ -176,58 +159,58 @@ class PoolTest {
   final FakeIo io = new FakeIo();
   Pool pool;
   long nextId = 1;
-  final List<TestRequest> requests = new ArrayList<>();
+  final List<Request> requests = new ArrayList<>();
 
   Pool pool(int maxPerHost, int maxOpen) {
     pool = new Pool(maxPerHost, maxOpen, KEEP_ALIVE, TIMEOUT, () -> now, io);
     return pool;
   }
 
-  TestRequest request(PoolKey key) {
+  Request request(PoolKey key) {
     return request(key, -1);
   }
 
-  TestRequest request(PoolKey key, long timeoutNanos) {
-    TestRequest r = new TestRequest(nextId++, key, timeoutNanos);
+  Request request(PoolKey key, long timeoutNanos) {
+    Request r = Requests.of(nextId++, key, timeoutNanos);
     requests.add(r);
     return r;
   }
 
-  TestRequest allocate(PoolKey key) {
+  Request allocate(PoolKey key) {
     return allocate(key, -1);
   }
 
-  TestRequest allocate(PoolKey key, long timeoutNanos) {
-    TestRequest r = request(key, timeoutNanos);
+  Request allocate(PoolKey key, long timeoutNanos) {
+    Request r = request(key, timeoutNanos);
     pool.allocate(r);
     return r;
   }
 
   /** Allocates on {@code key}, expects a new connect and completes it: returns the leased socket. */
-  PooledSocket connectNew(PoolKey key) {
+  Slot connectNew(PoolKey key) {
     int before = io.connects.size();
-    TestRequest r = allocate(key);
+    Request r = allocate(key);
     assertThat(io.connects).as("a connect for #%d", r.id).hasSize(before + 1);
-    PooledSocket s = io.lastConnect();
+    Slot s = io.lastConnect();
     pool.connected(s);
     assertAnswered(r, FromCache.NEW, s);
     return s;
   }
 
-  void assertAnswered(Request r, FromCache how, PooledSocket s) {
+  void assertAnswered(Request r, FromCache how, Slot s) {
     Answer a = io.answerOf(r);
     assertThat(a.failure).as("failure of #%d", r.id).isNull();
     assertThat(a.fromCache).as("fromCache of #%d", r.id).isEqualTo(how);
     assertThat(a.socket).as("socket of #%d", r.id).isSameAs(s);
-    assertThat(s.state).isEqualTo(PooledSocket.LEASED);
-    assertThat(r.state).isEqualTo(Request.ANSWERED);
+    assertThat(s.state).isEqualTo(Slot.State.LEASED);
+    assertThat(r.phase).isEqualTo(Request.Phase.ANSWERED);
   }
 
   void assertFailed(Request r, Failure f) {
     Answer a = io.answerOf(r);
     assertThat(a.failure).as("failure of #%d", r.id).isEqualTo(f);
     assertThat(a.socket).isNull();
-    assertThat(r.state).isEqualTo(Request.ANSWERED);
+    assertThat(r.phase).isEqualTo(Request.Phase.ANSWERED);
   }
 
   void assertUnanswered(Request r) {
@@ -242,7 +225,7 @@ class PoolTest {
   /** Nothing is held any more: no socket, no request, and no bookkeeping left behind. */
   void assertNothingLeft() {
     assertStats(0, 0, 0, 0, 0);
-    assertThat(pool.hostCount()).as("hostCount").isZero();
+    assertThat(pool.keyCount()).as("hostCount").isZero();
     assertThat(pool.trackedCount()).as("trackedCount").isZero();
     assertThat(pool.nextDeadline()).isEqualTo(Long.MAX_VALUE);
   }
@@ -250,8 +233,165 @@ class PoolTest {
   @AfterEach
   void everyRequestAnsweredAtMostOnce() {
     assertThat(io.violations).isEmpty();
-    for (TestRequest r : requests) {
+    for (Request r : requests) {
       assertThat(io.answerCount(r)).as("answers of #%d", r.id).isLessThanOrEqualTo(1);
+    }
+  }
+
+  Request allocateFresh(PoolKey key) {
+    Request r = Requests.fresh(nextId++, key, -1);
+    requests.add(r);
+    pool.allocate(r);
+    return r;
+  }
+
+  // ---- per-connection reuse rules: fresh requests, holders' limits ----
+
+  @Nested
+  class ReuseRules {
+    @Test
+    void aFreshRequestIsNeverServedFromThePool() {
+      pool(4, 128);
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      Request r = allocateFresh(A);
+      assertThat(io.connects).hasSize(2);
+      assertThat(io.closed).isEmpty(); // room below maxPerHost: the idle socket stays
+      Slot s2 = io.lastConnect();
+      pool.connected(s2);
+      assertAnswered(r, FromCache.NEW, s2);
+      assertThat(allocate(A).slot).as("a plain request still gets the idle one").isSameAs(s1);
+    }
+
+    @Test
+    void aFreshRequestAtThePerHostLimitReplacesTheKeysOldestIdleSocket() {
+      pool(2, 128);
+      Slot s1 = connectNew(A);
+      Slot s2 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      pool.giveBack(s2, Pool.Disposal.POOL);
+      Request r = allocateFresh(A);
+      assertThat(io.closed).containsOnlyKeys(s1); // the least recently used of the key
+      pool.connected(io.lastConnect());
+      assertAnswered(r, FromCache.NEW, io.lastConnect());
+      assertStats(2, 1, 1, 0, 0);
+    }
+
+    @Test
+    void aFreshRequestAtMaxOpenEvictsTheOldestIdleSocket() {
+      pool(4, 2);
+      Slot a = connectNew(A);
+      Slot b = connectNew(B);
+      pool.giveBack(a, Pool.Disposal.POOL);
+      pool.giveBack(b, Pool.Disposal.POOL);
+      allocateFresh(B);
+      assertThat(io.closed).containsOnlyKeys(a);
+      assertThat(pool.open()).isEqualTo(2);
+    }
+
+    @Test
+    void aFreshRequestWaitsLikeAnyOtherAtThePerHostLimit() {
+      pool(1, 128);
+      Slot s1 = connectNew(A);
+      Request r = allocateFresh(A);
+      assertThat(r.phase).isEqualTo(Request.Phase.QUEUED);
+      pool.giveBack(s1, Pool.Disposal.POOL); // pooled, then replaced for the fresh waiter
+      assertThat(io.closed).containsOnlyKeys(s1);
+      pool.connected(io.lastConnect());
+      assertAnswered(r, FromCache.NEW, io.lastConnect());
+    }
+
+    @Test
+    void aSocketPastItsHoldersIdleLimitIsClosedByExpiry() {
+      pool(4, 128);
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, 2 * SECOND, Pool.NO_LIMIT);
+      assertThat(pool.nextDeadline()).isEqualTo(now + 2 * SECOND);
+      now += 2 * SECOND - 1;
+      pool.expire();
+      assertThat(io.closed).isEmpty();
+      now += 1;
+      pool.expire();
+      assertThat(io.closed).containsOnlyKeys(s1);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aSocketPastItsHoldersIdleLimitIsNeverHandedOutEvenBeforeExpiryRuns() {
+      pool(4, 128);
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, 2 * SECOND, Pool.NO_LIMIT);
+      now += 2 * SECOND;
+      Request r = allocate(A); // no expire() in between
+      assertThat(io.closed).containsOnlyKeys(s1);
+      assertThat(r.phase).isEqualTo(Request.Phase.CONNECTING);
+    }
+
+    @Test
+    void anIdleLimitLongerThanTheKeepAliveChangesNothing() {
+      pool(4, 128);
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, 2 * KEEP_ALIVE, Pool.NO_LIMIT);
+      assertThat(pool.nextDeadline()).isEqualTo(now + KEEP_ALIVE);
+      now += SECOND;
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1);
+    }
+
+    @Test
+    void anIdleLimitAppliesToOneIdlePeriodOnly() {
+      pool(4, 128);
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, 2 * SECOND, Pool.NO_LIMIT);
+      now += SECOND;
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      now += 5 * SECOND;
+      pool.expire();
+      assertThat(io.closed).isEmpty();
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1);
+    }
+
+    @Test
+    void aZeroIdleLimitClosesAtGiveBack() {
+      pool(4, 128);
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, 0, Pool.NO_LIMIT);
+      assertThat(io.closed).containsEntry(s1, false);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aUseLimitClosesTheSocketWhenItsLastUseIsGivenBack() {
+      pool(4, 128);
+      Slot s1 = connectNew(A); // hand-out 1
+      pool.giveBack(s1, Pool.Disposal.POOL, Pool.NO_LIMIT, 2); // two more
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1); // 2
+      pool.giveBack(s1, Pool.Disposal.POOL, Pool.NO_LIMIT, 5); // a limit only ever gets lower
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1); // 3
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsEntry(s1, false);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aZeroUseLimitClosesAtGiveBackAndServesTheNextWaiter() {
+      pool(1, 128);
+      Slot s1 = connectNew(A);
+      Request waiting = allocate(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, Pool.NO_LIMIT, 0);
+      assertThat(io.closed).containsOnlyKeys(s1);
+      Slot s2 = io.lastConnect();
+      pool.connected(s2);
+      assertAnswered(waiting, FromCache.NEW, s2);
+    }
+
+    @Test
+    void closingAReuseLimitedIdleSocketForgetsItsDeadline() {
+      pool(4, 128);
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, 2 * SECOND, Pool.NO_LIMIT);
+      pool.idleActivity(s1, false);
+      assertNothingLeft(); // including the next deadline
     }
   }
 
@@ -262,32 +402,32 @@ class PoolTest {
     @Test
     void newThenImmediate() {
       pool(4, 128);
-      TestRequest r1 = allocate(A);
+      Request r1 = allocate(A);
       assertThat(io.log).containsExactly("connect s1 #1");
-      assertThat(r1.state).isEqualTo(Request.CONNECTING);
+      assertThat(r1.phase).isEqualTo(Request.Phase.CONNECTING);
       assertStats(1, 0, 0, 1, 0);
       assertThat(pool.trackedCount()).isEqualTo(1);
       assertUnanswered(r1);
 
-      PooledSocket s1 = io.lastConnect();
+      Slot s1 = io.lastConnect();
       pool.connected(s1);
       assertAnswered(r1, FromCache.NEW, s1);
       assertStats(1, 0, 1, 0, 0);
       assertThat(pool.trackedCount()).isZero();
 
-      pool.release(s1, Pool.Disposal.POOL);
+      pool.giveBack(s1, Pool.Disposal.POOL);
       assertThat(io.watched).containsExactly(s1);
       assertStats(1, 1, 0, 0, 0);
-      assertThat(pool.hostCount()).isEqualTo(1);
+      assertThat(pool.keyCount()).isEqualTo(1);
 
-      TestRequest r2 = allocate(A);
+      Request r2 = allocate(A);
       assertAnswered(r2, FromCache.IMMEDIATE, s1);
       assertThat(io.connects).hasSize(1);
       assertThat(io.log).contains("isClean s1");
       assertThat(pool.trackedCount()).as("an IMMEDIATE answer is never tracked").isZero();
       assertStats(1, 0, 1, 0, 0);
 
-      pool.release(s1, Pool.Disposal.CLOSE);
+      pool.giveBack(s1, Pool.Disposal.CLOSE);
       assertThat(io.closed).containsEntry(s1, false);
       assertNothingLeft();
     }
@@ -295,32 +435,32 @@ class PoolTest {
     @Test
     void immediateTakesTheNewestIdleSocketOfItsOwnHost() {
       pool(3, 128);
-      PooledSocket a1 = connectNew(A);
-      PooledSocket a2 = connectNew(A);
-      PooledSocket a3 = connectNew(A);
-      PooledSocket b1 = connectNew(B);
-      pool.release(a1, Pool.Disposal.POOL);
+      Slot a1 = connectNew(A);
+      Slot a2 = connectNew(A);
+      Slot a3 = connectNew(A);
+      Slot b1 = connectNew(B);
+      pool.giveBack(a1, Pool.Disposal.POOL);
       now += SECOND;
-      pool.release(a2, Pool.Disposal.POOL);
+      pool.giveBack(a2, Pool.Disposal.POOL);
       now += SECOND;
-      pool.release(b1, Pool.Disposal.POOL); // newest of all, but another key
+      pool.giveBack(b1, Pool.Disposal.POOL); // newest of all, but another key
       now += SECOND;
-      pool.release(a3, Pool.Disposal.POOL);
+      pool.giveBack(a3, Pool.Disposal.POOL);
       now += SECOND;
 
-      TestRequest r1 = allocate(A);
-      TestRequest r2 = allocate(A);
-      TestRequest r3 = allocate(A);
+      Request r1 = allocate(A);
+      Request r2 = allocate(A);
+      Request r3 = allocate(A);
       assertAnswered(r1, FromCache.IMMEDIATE, a3);
       assertAnswered(r2, FromCache.IMMEDIATE, a2);
       assertAnswered(r3, FromCache.IMMEDIATE, a1);
       assertThat(io.connects).hasSize(4);
       assertStats(4, 1, 3, 0, 0);
 
-      TestRequest r4 = allocate(B);
+      Request r4 = allocate(B);
       assertAnswered(r4, FromCache.IMMEDIATE, b1);
-      for (PooledSocket s : List.of(a1, a2, a3, b1)) {
-        pool.release(s, Pool.Disposal.CLOSE);
+      for (Slot s : List.of(a1, a2, a3, b1)) {
+        pool.giveBack(s, Pool.Disposal.CLOSE);
       }
       assertNothingLeft();
     }
@@ -328,59 +468,59 @@ class PoolTest {
     @Test
     void aReturnedSocketIsTheNewestAgain() {
       pool(2, 128);
-      PooledSocket a1 = connectNew(A);
-      PooledSocket a2 = connectNew(A);
-      pool.release(a1, Pool.Disposal.POOL);
-      pool.release(a2, Pool.Disposal.POOL);
-      TestRequest r1 = allocate(A);
+      Slot a1 = connectNew(A);
+      Slot a2 = connectNew(A);
+      pool.giveBack(a1, Pool.Disposal.POOL);
+      pool.giveBack(a2, Pool.Disposal.POOL);
+      Request r1 = allocate(A);
       assertAnswered(r1, FromCache.IMMEDIATE, a2);
-      pool.release(a2, Pool.Disposal.POOL);
-      TestRequest r2 = allocate(A);
+      pool.giveBack(a2, Pool.Disposal.POOL);
+      Request r2 = allocate(A);
       assertAnswered(r2, FromCache.IMMEDIATE, a2);
     }
 
     @Test
     void immediateForAHostNameSkipsTheLookup() {
       pool(4, 128);
-      TestRequest r1 = allocate(NAMED);
+      Request r1 = allocate(NAMED);
       assertThat(io.resolves).containsExactly(r1);
       assertStats(0, 0, 0, 0, 1);
       pool.resolved(r1, List.of(InetAddress.getLoopbackAddress()));
       assertThat(io.connects).hasSize(1);
-      PooledSocket s = io.lastConnect();
+      Slot s = io.lastConnect();
       pool.connected(s);
       assertAnswered(r1, FromCache.NEW, s);
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
 
-      TestRequest r2 = allocate(new PoolKey("HTTP", "Example.ORG", 80, null, null, 0));
+      Request r2 = allocate(new PoolKey("HTTP", "Example.ORG", 80, null, null, 0));
       assertAnswered(r2, FromCache.IMMEDIATE, s);
       assertThat(io.resolves).hasSize(1);
-      pool.release(s, Pool.Disposal.CLOSE);
+      pool.giveBack(s, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
     @Test
     void deferredGoesToTheOldestWaiterWhenASocketIsGivenBack() {
       pool(1, 128);
-      PooledSocket s = connectNew(A);
-      TestRequest r2 = allocate(A);
-      TestRequest r3 = allocate(A);
-      assertThat(r2.state).isEqualTo(Request.QUEUED);
-      assertThat(r3.state).isEqualTo(Request.QUEUED);
+      Slot s = connectNew(A);
+      Request r2 = allocate(A);
+      Request r3 = allocate(A);
+      assertThat(r2.phase).isEqualTo(Request.Phase.QUEUED);
+      assertThat(r3.phase).isEqualTo(Request.Phase.QUEUED);
       assertStats(1, 0, 1, 0, 2);
       assertThat(io.connects).hasSize(1);
 
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertAnswered(r2, FromCache.DEFERRED, s);
       assertUnanswered(r3);
       assertStats(1, 0, 1, 0, 1);
 
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertAnswered(r3, FromCache.DEFERRED, s);
       assertStats(1, 0, 1, 0, 0);
       assertThat(io.connects).hasSize(1);
 
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertStats(1, 1, 0, 0, 0);
       assertThat(pool.trackedCount()).isZero();
       pool.idleActivity(s, false);
@@ -390,47 +530,47 @@ class PoolTest {
     @Test
     void seed03MaxPerHostOneNewDeferredImmediateDeferred() {
       pool(1, 128);
-      TestRequest r1 = allocate(A);
-      PooledSocket s = io.lastConnect();
+      Request r1 = allocate(A);
+      Slot s = io.lastConnect();
       pool.connected(s);
       assertAnswered(r1, FromCache.NEW, s);
-      TestRequest r2 = allocate(A);
-      pool.release(s, Pool.Disposal.POOL);
+      Request r2 = allocate(A);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertAnswered(r2, FromCache.DEFERRED, s);
-      pool.release(s, Pool.Disposal.POOL);
-      TestRequest r3 = allocate(A);
+      pool.giveBack(s, Pool.Disposal.POOL);
+      Request r3 = allocate(A);
       assertAnswered(r3, FromCache.IMMEDIATE, s);
-      TestRequest r4 = allocate(A);
-      pool.release(s, Pool.Disposal.POOL);
+      Request r4 = allocate(A);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertAnswered(r4, FromCache.DEFERRED, s);
       assertThat(io.connects).hasSize(1);
-      pool.release(s, Pool.Disposal.CLOSE);
+      pool.giveBack(s, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
     @Test
     void seed02MaxOpenOneDeferredImmediateThenEvictionForAnotherKey() {
       pool(4, 1);
-      TestRequest r1 = allocate(A);
-      PooledSocket s = io.lastConnect();
+      Request r1 = allocate(A);
+      Slot s = io.lastConnect();
       pool.connected(s);
       assertAnswered(r1, FromCache.NEW, s);
 
-      TestRequest r2 = allocate(A);
+      Request r2 = allocate(A);
       assertThat(io.connects).as("maxOpen 1: no second socket").hasSize(1);
       assertStats(1, 0, 1, 0, 1);
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertAnswered(r2, FromCache.DEFERRED, s);
 
-      pool.release(s, Pool.Disposal.POOL);
-      TestRequest r3 = allocate(A);
+      pool.giveBack(s, Pool.Disposal.POOL);
+      Request r3 = allocate(A);
       assertAnswered(r3, FromCache.IMMEDIATE, s);
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
 
-      TestRequest r4 = allocate(B); // a closed port
+      Request r4 = allocate(B); // a closed port
       assertThat(io.closed).as("the idle A socket is evicted").containsEntry(s, false);
       assertThat(io.connects).hasSize(2);
-      PooledSocket b = io.lastConnect();
+      Slot b = io.lastConnect();
       assertStats(1, 0, 0, 1, 0);
       pool.connectFailed(b, REFUSED);
       assertFailed(r4, REFUSED);
@@ -441,14 +581,14 @@ class PoolTest {
     @Test
     void releaseClosingOrResettingNeverPools() {
       pool(4, 128);
-      PooledSocket s1 = connectNew(A);
-      PooledSocket s2 = connectNew(A);
-      pool.release(s1, Pool.Disposal.CLOSE);
-      pool.release(s2, Pool.Disposal.RESET);
+      Slot s1 = connectNew(A);
+      Slot s2 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.CLOSE);
+      pool.giveBack(s2, Pool.Disposal.RESET);
       assertThat(io.closed).containsEntry(s1, false).containsEntry(s2, true);
       assertThat(io.watched).isEmpty();
       assertNothingLeft();
-      TestRequest r = allocate(A);
+      Request r = allocate(A);
       assertThat(io.connects).hasSize(3);
       assertUnanswered(r);
     }
@@ -456,13 +596,13 @@ class PoolTest {
     @Test
     void releaseOfASocketNotLeasedIsIgnored() {
       pool(4, 128);
-      PooledSocket s = connectNew(A);
-      pool.release(s, Pool.Disposal.POOL);
-      pool.release(s, Pool.Disposal.CLOSE); // idle: not the holder's any more
+      Slot s = connectNew(A);
+      pool.giveBack(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.CLOSE); // idle: not the holder's any more
       assertStats(1, 1, 0, 0, 0);
       assertThat(io.closed).isEmpty();
       pool.idleActivity(s, false);
-      pool.release(s, Pool.Disposal.POOL); // closed
+      pool.giveBack(s, Pool.Disposal.POOL); // closed
       assertNothingLeft();
     }
   }
@@ -474,14 +614,14 @@ class PoolTest {
     @Test
     void maxPerHostCountsConnectingAndLeased() {
       pool(2, 128);
-      TestRequest r1 = allocate(A);
-      TestRequest r2 = allocate(A);
-      TestRequest r3 = allocate(A);
-      TestRequest r4 = allocate(A);
+      Request r1 = allocate(A);
+      Request r2 = allocate(A);
+      Request r3 = allocate(A);
+      Request r4 = allocate(A);
       assertThat(io.connects).hasSize(2);
       assertStats(2, 0, 0, 2, 2);
-      PooledSocket s1 = io.connects.get(0);
-      PooledSocket s2 = io.connects.get(1);
+      Slot s1 = io.connects.get(0);
+      Slot s2 = io.connects.get(1);
       pool.connected(s1);
       assertAnswered(r1, FromCache.NEW, s1);
       assertThat(io.connects).as("leased counts as connecting did").hasSize(2);
@@ -489,46 +629,46 @@ class PoolTest {
       assertAnswered(r2, FromCache.NEW, s2);
       assertStats(2, 0, 2, 0, 2);
 
-      pool.release(s1, Pool.Disposal.CLOSE);
+      pool.giveBack(s1, Pool.Disposal.CLOSE);
       assertThat(io.connects).hasSize(3);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r3);
-      pool.release(s2, Pool.Disposal.POOL);
+      pool.giveBack(s2, Pool.Disposal.POOL);
       assertAnswered(r4, FromCache.DEFERRED, s2);
       assertStats(2, 0, 1, 1, 0);
 
       pool.connected(io.lastConnect());
       assertAnswered(r3, FromCache.NEW, io.lastConnect());
-      pool.release(io.lastConnect(), Pool.Disposal.CLOSE);
-      pool.release(s2, Pool.Disposal.CLOSE);
+      pool.giveBack(io.lastConnect(), Pool.Disposal.CLOSE);
+      pool.giveBack(s2, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
     @Test
     void idleSocketsDoNotCountAgainstMaxPerHost() {
       pool(1, 128);
-      PooledSocket s = connectNew(A);
-      pool.release(s, Pool.Disposal.POOL);
-      TestRequest r = allocate(A);
+      Slot s = connectNew(A);
+      pool.giveBack(s, Pool.Disposal.POOL);
+      Request r = allocate(A);
       assertAnswered(r, FromCache.IMMEDIATE, s);
-      TestRequest r2 = allocate(A);
+      Request r2 = allocate(A);
       assertThat(io.connects).hasSize(1);
-      assertThat(r2.state).isEqualTo(Request.QUEUED);
+      assertThat(r2.phase).isEqualTo(Request.Phase.QUEUED);
       assertThat(pool.cancel(r2.id)).isTrue();
-      pool.release(s, Pool.Disposal.CLOSE);
+      pool.giveBack(s, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
     @Test
     void maxOpenCountsEverySocket() {
       pool(5, 2);
-      PooledSocket a = connectNew(A);
-      TestRequest rb = allocate(B);
-      TestRequest rc = allocate(C);
+      Slot a = connectNew(A);
+      Request rb = allocate(B);
+      Request rc = allocate(C);
       assertThat(io.connects).hasSize(2);
       assertStats(2, 0, 1, 1, 1);
-      assertThat(rc.state).isEqualTo(Request.QUEUED);
+      assertThat(rc.phase).isEqualTo(Request.Phase.QUEUED);
 
-      pool.release(a, Pool.Disposal.CLOSE);
+      pool.giveBack(a, Pool.Disposal.CLOSE);
       assertThat(io.connects).hasSize(3);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rc);
       assertStats(2, 0, 0, 2, 0);
@@ -542,32 +682,32 @@ class PoolTest {
     @Test
     void atMaxOpenTheLeastRecentlyUsedIdleSocketOfAnotherKeyIsEvicted() {
       pool(4, 3);
-      PooledSocket a = connectNew(A);
-      PooledSocket b = connectNew(B);
-      PooledSocket c = connectNew(C);
-      pool.release(b, Pool.Disposal.POOL); // least recently used
+      Slot a = connectNew(A);
+      Slot b = connectNew(B);
+      Slot c = connectNew(C);
+      pool.giveBack(b, Pool.Disposal.POOL); // least recently used
       now += SECOND;
-      pool.release(a, Pool.Disposal.POOL);
+      pool.giveBack(a, Pool.Disposal.POOL);
       // c stays leased
       assertStats(3, 2, 1, 0, 0);
 
-      TestRequest rd = allocate(D);
+      Request rd = allocate(D);
       assertThat(io.closedNames()).containsExactly("close s2");
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rd);
       assertStats(3, 1, 1, 1, 0);
-      assertThat(pool.hostCount()).as("B is forgotten with its last socket").isEqualTo(3);
+      assertThat(pool.keyCount()).as("B is forgotten with its last socket").isEqualTo(3);
 
-      TestRequest re = allocate(E);
+      Request re = allocate(E);
       assertThat(io.closedNames()).containsExactly("close s2", "close s1");
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(re);
 
-      TestRequest rf = allocate(literalKey("127.0.0.6"));
+      Request rf = allocate(literalKey("127.0.0.6"));
       assertThat(io.closedNames()).as("a leased socket is never evicted").hasSize(2);
-      assertThat(c.state).isEqualTo(PooledSocket.LEASED);
-      assertThat(rf.state).isEqualTo(Request.QUEUED);
+      assertThat(c.state).isEqualTo(Slot.State.LEASED);
+      assertThat(rf.phase).isEqualTo(Request.Phase.QUEUED);
       assertStats(3, 0, 1, 2, 1);
 
-      pool.release(c, Pool.Disposal.POOL); // pooled, then evicted at once for rf
+      pool.giveBack(c, Pool.Disposal.POOL); // pooled, then evicted at once for rf
       assertThat(io.closedNames()).containsExactly("close s2", "close s1", "close s3");
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rf);
       assertStats(3, 0, 0, 3, 0);
@@ -582,15 +722,15 @@ class PoolTest {
     @Test
     void atMaxOpenAnOwnIdleSocketIsReusedRatherThanEvictingAnother() {
       pool(1, 2);
-      PooledSocket b = connectNew(B);
-      pool.release(b, Pool.Disposal.POOL); // the least recently used idle socket
-      PooledSocket a = connectNew(A);
-      TestRequest r = allocate(A); // waits: A at its limit
-      assertThat(r.state).isEqualTo(Request.QUEUED);
-      pool.release(a, Pool.Disposal.POOL);
+      Slot b = connectNew(B);
+      pool.giveBack(b, Pool.Disposal.POOL); // the least recently used idle socket
+      Slot a = connectNew(A);
+      Request r = allocate(A); // waits: A at its limit
+      assertThat(r.phase).isEqualTo(Request.Phase.QUEUED);
+      pool.giveBack(a, Pool.Disposal.POOL);
       assertAnswered(r, FromCache.DEFERRED, a);
       assertThat(io.closed).as("b is not evicted").isEmpty();
-      assertThat(b.state).isEqualTo(PooledSocket.IDLE);
+      assertThat(b.state).isEqualTo(Slot.State.IDLE);
       assertStats(2, 1, 1, 0, 0);
     }
 
@@ -598,20 +738,20 @@ class PoolTest {
     void aSocketHandedOutIsNeverEvicted() {
       // seed 51: a socket reused from the pool is never also chosen for eviction
       pool(4, 2);
-      PooledSocket a1 = connectNew(A);
-      PooledSocket a2 = connectNew(A);
-      pool.release(a1, Pool.Disposal.POOL); // oldest idle
-      pool.release(a2, Pool.Disposal.POOL);
-      TestRequest r1 = allocate(A);
+      Slot a1 = connectNew(A);
+      Slot a2 = connectNew(A);
+      pool.giveBack(a1, Pool.Disposal.POOL); // oldest idle
+      pool.giveBack(a2, Pool.Disposal.POOL);
+      Request r1 = allocate(A);
       assertAnswered(r1, FromCache.IMMEDIATE, a2);
-      TestRequest r2 = allocate(A);
+      Request r2 = allocate(A);
       assertAnswered(r2, FromCache.IMMEDIATE, a1);
-      TestRequest rb = allocate(B);
+      Request rb = allocate(B);
       assertThat(io.closed).isEmpty();
-      assertThat(rb.state).isEqualTo(Request.QUEUED);
-      pool.release(a1, Pool.Disposal.POOL);
+      assertThat(rb.phase).isEqualTo(Request.Phase.QUEUED);
+      pool.giveBack(a1, Pool.Disposal.POOL);
       assertThat(io.closed).containsOnlyKeys(a1);
-      assertThat(a2.state).isEqualTo(PooledSocket.LEASED);
+      assertThat(a2.state).isEqualTo(Slot.State.LEASED);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rb);
     }
   }
@@ -623,19 +763,19 @@ class PoolTest {
     @Test
     void aBlockedKeyNeverBlocksAnotherKey() {
       pool(1, 128);
-      PooledSocket a = connectNew(A);
-      TestRequest a2 = allocate(A);
-      TestRequest a3 = allocate(A);
-      TestRequest b1 = allocate(B);
-      TestRequest a4 = allocate(A);
-      TestRequest c1 = allocate(C);
+      Slot a = connectNew(A);
+      Request a2 = allocate(A);
+      Request a3 = allocate(A);
+      Request b1 = allocate(B);
+      Request a4 = allocate(A);
+      Request c1 = allocate(C);
       assertThat(io.connects).hasSize(3);
       assertThat(io.connectedFor.get(io.connects.get(1))).isSameAs(b1);
       assertThat(io.connectedFor.get(io.connects.get(2))).isSameAs(c1);
-      assertThat(List.of(a2.state, a3.state, a4.state)).containsOnly(Request.QUEUED);
+      assertThat(List.of(a2.phase, a3.phase, a4.phase)).containsOnly(Request.Phase.QUEUED);
       assertStats(3, 0, 1, 2, 3);
 
-      pool.release(a, Pool.Disposal.CLOSE);
+      pool.giveBack(a, Pool.Disposal.CLOSE);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(a2);
       pool.connectFailed(io.lastConnect(), REFUSED);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(a3);
@@ -645,28 +785,28 @@ class PoolTest {
     @Test
     void waitersAreServedInArrivalOrderSkippingKeysAtTheirLimit() {
       pool(1, 2);
-      PooledSocket sa = connectNew(A);
-      PooledSocket sb = connectNew(B);
-      TestRequest a2 = allocate(A); // A at its limit
-      TestRequest c1 = allocate(C); // blocked by maxOpen
-      TestRequest b2 = allocate(B); // B at its limit
-      TestRequest d1 = allocate(D); // blocked by maxOpen
+      Slot sa = connectNew(A);
+      Slot sb = connectNew(B);
+      Request a2 = allocate(A); // A at its limit
+      Request c1 = allocate(C); // blocked by maxOpen
+      Request b2 = allocate(B); // B at its limit
+      Request d1 = allocate(D); // blocked by maxOpen
       assertThat(io.connects).hasSize(2);
       assertStats(2, 0, 2, 0, 4);
 
-      pool.release(sb, Pool.Disposal.CLOSE);
+      pool.giveBack(sb, Pool.Disposal.CLOSE);
       // ready now: c1 (older), b2, d1; a2 is oldest but A is still at its limit
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(c1);
       assertThat(io.connects).hasSize(3);
-      PooledSocket sc = io.lastConnect();
+      Slot sc = io.lastConnect();
 
-      pool.release(sa, Pool.Disposal.CLOSE);
+      pool.giveBack(sa, Pool.Disposal.CLOSE);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(a2);
-      PooledSocket sa2 = io.lastConnect();
+      Slot sa2 = io.lastConnect();
       assertThat(io.connects).hasSize(4);
 
       pool.connected(sc);
-      pool.release(sc, Pool.Disposal.CLOSE);
+      pool.giveBack(sc, Pool.Disposal.CLOSE);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(b2);
       pool.connectFailed(sa2, REFUSED);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(d1);
@@ -682,17 +822,17 @@ class PoolTest {
     @Test
     void aReleasedSocketGoesToTheOldestReadyWaiterEvenOfAnotherKey() {
       pool(2, 2);
-      PooledSocket sa = connectNew(A);
-      PooledSocket sb = connectNew(B);
-      TestRequest a2 = allocate(A); // first, blocked by maxOpen
-      TestRequest b2 = allocate(B); // second, blocked by maxOpen
-      pool.release(sb, Pool.Disposal.POOL);
+      Slot sa = connectNew(A);
+      Slot sb = connectNew(B);
+      Request a2 = allocate(A); // first, blocked by maxOpen
+      Request b2 = allocate(B); // second, blocked by maxOpen
+      pool.giveBack(sb, Pool.Disposal.POOL);
       // a2 arrived first: the idle B socket is evicted for it rather than given to b2
       assertThat(io.closed).containsOnlyKeys(sb);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(a2);
       assertUnanswered(b2);
-      assertThat(b2.state).isEqualTo(Request.QUEUED);
-      pool.release(sa, Pool.Disposal.POOL);
+      assertThat(b2.phase).isEqualTo(Request.Phase.QUEUED);
+      pool.giveBack(sa, Pool.Disposal.POOL);
       assertThat(io.closed).containsOnlyKeys(sb, sa);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(b2);
     }
@@ -700,16 +840,16 @@ class PoolTest {
     @Test
     void perKeyOrderIsArrivalOrder() {
       pool(1, 128);
-      PooledSocket s = connectNew(A);
-      List<TestRequest> waiting = new ArrayList<>();
+      Slot s = connectNew(A);
+      List<Request> waiting = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
         waiting.add(allocate(A));
       }
-      for (TestRequest r : waiting) {
-        pool.release(s, Pool.Disposal.POOL);
+      for (Request r : waiting) {
+        pool.giveBack(s, Pool.Disposal.POOL);
         assertAnswered(r, FromCache.DEFERRED, s);
       }
-      pool.release(s, Pool.Disposal.CLOSE);
+      pool.giveBack(s, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
   }
@@ -721,34 +861,34 @@ class PoolTest {
     @Test
     void dirtySocketsAreResetAndTheNextIdleOneIsUsed() {
       pool(3, 128);
-      PooledSocket s1 = connectNew(A);
-      PooledSocket s2 = connectNew(A);
-      PooledSocket s3 = connectNew(A);
-      pool.release(s1, Pool.Disposal.POOL);
-      pool.release(s2, Pool.Disposal.POOL);
-      pool.release(s3, Pool.Disposal.POOL);
+      Slot s1 = connectNew(A);
+      Slot s2 = connectNew(A);
+      Slot s3 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      pool.giveBack(s2, Pool.Disposal.POOL);
+      pool.giveBack(s3, Pool.Disposal.POOL);
       io.dirty.add(s3);
       io.dirty.add(s2);
-      TestRequest r = allocate(A);
+      Request r = allocate(A);
       assertAnswered(r, FromCache.IMMEDIATE, s1);
       assertThat(io.closed).containsEntry(s3, true).containsEntry(s2, true).hasSize(2);
-      assertThat(s2.state).isEqualTo(PooledSocket.CLOSED);
-      assertThat(s3.state).isEqualTo(PooledSocket.CLOSED);
+      assertThat(s2.state).isEqualTo(Slot.State.CLOSED);
+      assertThat(s3.state).isEqualTo(Slot.State.CLOSED);
       assertStats(1, 0, 1, 0, 0);
-      pool.release(s1, Pool.Disposal.CLOSE);
+      pool.giveBack(s1, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
     @Test
     void whenEveryIdleSocketIsDirtyANewOneIsConnected() {
       pool(3, 2);
-      PooledSocket s1 = connectNew(A);
-      PooledSocket s2 = connectNew(A);
-      pool.release(s1, Pool.Disposal.POOL);
-      pool.release(s2, Pool.Disposal.POOL);
+      Slot s1 = connectNew(A);
+      Slot s2 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      pool.giveBack(s2, Pool.Disposal.POOL);
       io.dirty.add(s1);
       io.dirty.add(s2);
-      TestRequest r = allocate(A);
+      Request r = allocate(A);
       assertThat(io.closed).containsEntry(s1, true).containsEntry(s2, true);
       assertThat(io.connects).hasSize(3);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r);
@@ -760,27 +900,27 @@ class PoolTest {
     @Test
     void aDirtySocketIsNeverHandedOutToAWaiter() {
       pool(1, 128);
-      PooledSocket s1 = connectNew(A);
-      TestRequest r = allocate(A);
+      Slot s1 = connectNew(A);
+      Request r = allocate(A);
       io.dirty.add(s1);
-      pool.release(s1, Pool.Disposal.POOL);
+      pool.giveBack(s1, Pool.Disposal.POOL);
       assertThat(io.closed).containsEntry(s1, true);
       assertThat(io.connects).hasSize(2);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r);
       assertUnanswered(r);
       pool.connected(io.lastConnect());
       assertAnswered(r, FromCache.NEW, io.lastConnect());
-      pool.release(io.lastConnect(), Pool.Disposal.CLOSE);
+      pool.giveBack(io.lastConnect(), Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
     @Test
     void idleActivityClosesTheSocket() {
       pool(4, 128);
-      PooledSocket s1 = connectNew(A);
-      PooledSocket s2 = connectNew(A);
-      pool.release(s1, Pool.Disposal.POOL);
-      pool.release(s2, Pool.Disposal.POOL);
+      Slot s1 = connectNew(A);
+      Slot s2 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      pool.giveBack(s2, Pool.Disposal.POOL);
       pool.idleActivity(s1, true); // data: reset
       assertThat(io.closed).containsEntry(s1, true);
       pool.idleActivity(s1, true); // already closed: ignored
@@ -788,23 +928,23 @@ class PoolTest {
       assertThat(io.closed).containsEntry(s2, false).hasSize(2);
       assertNothingLeft();
 
-      PooledSocket s3 = connectNew(A);
+      Slot s3 = connectNew(A);
       pool.idleActivity(s3, false); // leased: not the pool's business
-      assertThat(s3.state).isEqualTo(PooledSocket.LEASED);
+      assertThat(s3.state).isEqualTo(Slot.State.LEASED);
       assertThat(io.closed).doesNotContainKey(s3);
     }
 
     @Test
     void idleActivityFreesASlotForAWaiter() {
       pool(1, 2);
-      PooledSocket a = connectNew(A);
-      PooledSocket b = connectNew(B);
-      pool.release(a, Pool.Disposal.POOL);
-      TestRequest b2 = allocate(B); // B at its limit
+      Slot a = connectNew(A);
+      Slot b = connectNew(B);
+      pool.giveBack(a, Pool.Disposal.POOL);
+      Request b2 = allocate(B); // B at its limit
       pool.idleActivity(a, false);
       assertThat(io.closed).containsOnlyKeys(a);
       assertUnanswered(b2);
-      pool.release(b, Pool.Disposal.POOL);
+      pool.giveBack(b, Pool.Disposal.POOL);
       assertAnswered(b2, FromCache.DEFERRED, b);
     }
   }
@@ -817,12 +957,12 @@ class PoolTest {
     void idleSocketsExpireAfterKeepAlive() {
       pool(4, 128);
       long t0 = now;
-      PooledSocket s1 = connectNew(A);
-      PooledSocket s2 = connectNew(B);
+      Slot s1 = connectNew(A);
+      Slot s2 = connectNew(B);
       assertThat(pool.nextDeadline()).isEqualTo(Long.MAX_VALUE);
-      pool.release(s1, Pool.Disposal.POOL);
+      pool.giveBack(s1, Pool.Disposal.POOL);
       now += 5 * SECOND;
-      pool.release(s2, Pool.Disposal.POOL);
+      pool.giveBack(s2, Pool.Disposal.POOL);
       assertThat(pool.nextDeadline()).isEqualTo(t0 + KEEP_ALIVE);
 
       now = t0 + KEEP_ALIVE - 1;
@@ -832,7 +972,7 @@ class PoolTest {
       pool.expire();
       assertThat(io.closed).containsOnlyKeys(s1).containsEntry(s1, false);
       assertThat(pool.nextDeadline()).isEqualTo(t0 + 5 * SECOND + KEEP_ALIVE);
-      assertThat(pool.hostCount()).isEqualTo(1);
+      assertThat(pool.keyCount()).isEqualTo(1);
 
       now = t0 + 5 * SECOND + KEEP_ALIVE;
       pool.expire();
@@ -844,15 +984,15 @@ class PoolTest {
     void expiryClosesAtMostABatchPerCallOldestFirst() {
       pool = new Pool(8, 128, KEEP_ALIVE, TIMEOUT, 3, () -> now, io);
       long t0 = now;
-      List<PooledSocket> a = new ArrayList<>();
+      List<Slot> a = new ArrayList<>();
       for (int i = 0; i < 7; i++) {
         a.add(connectNew(i % 2 == 0 ? A : B));
       }
-      for (PooledSocket s : a) {
-        pool.release(s, Pool.Disposal.POOL);
+      for (Slot s : a) {
+        pool.giveBack(s, Pool.Disposal.POOL);
         now += 1; // distinct ages: a.get(0) is the oldest
       }
-      TestRequest timesOut = allocate(C, KEEP_ALIVE / 2);
+      Request timesOut = allocate(C, KEEP_ALIVE / 2);
       now = t0 + KEEP_ALIVE + 100;
 
       pool.expire();
@@ -874,26 +1014,26 @@ class PoolTest {
     @Test
     void otherKeysAreServedBetweenExpiryBatches() {
       pool = new Pool(8, 128, KEEP_ALIVE, TIMEOUT, 2, () -> now, io);
-      List<PooledSocket> a = new ArrayList<>();
+      List<Slot> a = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
         a.add(connectNew(A));
       }
-      a.forEach(s -> pool.release(s, Pool.Disposal.POOL));
+      a.forEach(s -> pool.giveBack(s, Pool.Disposal.POOL));
       now += KEEP_ALIVE / 2;
-      PooledSocket b = connectNew(B);
-      pool.release(b, Pool.Disposal.POOL);
+      Slot b = connectNew(B);
+      pool.giveBack(b, Pool.Disposal.POOL);
       now += KEEP_ALIVE / 2; // every A socket is due, B's is not
 
       pool.expire();
       assertThat(io.closed).hasSize(2);
-      TestRequest rb = allocate(B);
+      Request rb = allocate(B);
       assertAnswered(rb, FromCache.IMMEDIATE, b);
       assertThat(pool.stats().idle()).as("A's expiry still under way").isEqualTo(4);
-      pool.release(b, Pool.Disposal.POOL);
+      pool.giveBack(b, Pool.Disposal.POOL);
       while (pool.nextDeadline() - now <= 0) {
         pool.expire();
       }
-      assertThat(io.closed).containsOnlyKeys(a.toArray(new PooledSocket[0]));
+      assertThat(io.closed).containsOnlyKeys(a.toArray(new Slot[0]));
       assertStats(1, 1, 0, 0, 0);
       assertThat(pool.nextDeadline()).isEqualTo(now + KEEP_ALIVE);
     }
@@ -901,21 +1041,21 @@ class PoolTest {
     @Test
     void whileExpiryIsBehindAnExpiredSocketIsClosedNotHandedOut() {
       pool = new Pool(8, 128, KEEP_ALIVE, TIMEOUT, 2, () -> now, io);
-      List<PooledSocket> a = new ArrayList<>();
+      List<Slot> a = new ArrayList<>();
       for (int i = 0; i < 5; i++) {
         a.add(connectNew(A));
       }
-      a.forEach(s -> pool.release(s, Pool.Disposal.POOL));
+      a.forEach(s -> pool.giveBack(s, Pool.Disposal.POOL));
       now += KEEP_ALIVE;
       pool.expire(); // closes two; three of A wait for the next batch
       assertThat(io.closed).hasSize(2);
 
-      TestRequest r = allocate(A);
+      Request r = allocate(A);
       assertThat(io.closed).as("the three left, closed, none reset").hasSize(5)
-          .containsOnlyKeys(a.toArray(new PooledSocket[0])).doesNotContainValue(true);
+          .containsOnlyKeys(a.toArray(new Slot[0])).doesNotContainValue(true);
       assertThat(io.connects).hasSize(6);
       assertUnanswered(r);
-      PooledSocket fresh = io.lastConnect();
+      Slot fresh = io.lastConnect();
       pool.connected(fresh);
       assertAnswered(r, FromCache.NEW, fresh);
       pool.expire();
@@ -926,13 +1066,13 @@ class PoolTest {
     void reuseRestartsTheKeepAliveTimer() {
       pool(4, 128);
       long t0 = now;
-      PooledSocket s = connectNew(A);
-      pool.release(s, Pool.Disposal.POOL);
+      Slot s = connectNew(A);
+      pool.giveBack(s, Pool.Disposal.POOL);
       now += 10 * SECOND;
       allocate(A);
       assertThat(pool.nextDeadline()).isEqualTo(Long.MAX_VALUE);
       now += SECOND;
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertThat(pool.nextDeadline()).isEqualTo(t0 + 11 * SECOND + KEEP_ALIVE);
       now = t0 + KEEP_ALIVE + SECOND;
       pool.expire();
@@ -946,14 +1086,14 @@ class PoolTest {
     @Test
     void seed07AfterKeepAliveBothRequestsGetNewSocketsSharingNothingStale() {
       pool(4, 128);
-      PooledSocket s1 = connectNew(A);
-      PooledSocket s2 = connectNew(A);
-      pool.release(s1, Pool.Disposal.POOL);
-      pool.release(s2, Pool.Disposal.POOL);
+      Slot s1 = connectNew(A);
+      Slot s2 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      pool.giveBack(s2, Pool.Disposal.POOL);
       now += 2 * KEEP_ALIVE;
       pool.expire();
-      TestRequest r1 = allocate(A);
-      TestRequest r2 = allocate(A);
+      Request r1 = allocate(A);
+      Request r2 = allocate(A);
       assertThat(io.closed).containsOnlyKeys(s1, s2);
       assertThat(io.connects).hasSize(4);
       pool.connected(io.connects.get(2));
@@ -966,19 +1106,19 @@ class PoolTest {
     void nextDeadlineIsTheEarlierOfRequestTimeoutsAndKeepAlive() {
       pool(1, 128);
       long t0 = now;
-      PooledSocket s = connectNew(A);
-      TestRequest r = allocate(A, 30 * SECOND);
+      Slot s = connectNew(A);
+      Request r = allocate(A, 30 * SECOND);
       assertThat(pool.nextDeadline()).isEqualTo(t0 + 30 * SECOND);
-      TestRequest r2 = allocate(B, 5 * SECOND);
+      Request r2 = allocate(B, 5 * SECOND);
       assertThat(pool.nextDeadline()).isEqualTo(t0 + 5 * SECOND);
-      TestRequest r3 = allocate(C); // default timeout
+      Request r3 = allocate(C); // default timeout
       assertThat(pool.nextDeadline()).isEqualTo(t0 + 5 * SECOND);
       pool.connected(io.connectedFor.entrySet().stream()
           .filter(e -> e.getValue() == r2).findFirst().orElseThrow().getKey());
       assertThat(pool.nextDeadline()).isEqualTo(t0 + 30 * SECOND);
-      PooledSocket sb = r2.socket;
+      Slot sb = r2.slot;
       now += SECOND;
-      pool.release(sb, Pool.Disposal.POOL);
+      pool.giveBack(sb, Pool.Disposal.POOL);
       assertThat(pool.nextDeadline()).isEqualTo(t0 + SECOND + KEEP_ALIVE);
       assertThat(pool.cancel(r.id)).isTrue();
       assertThat(pool.nextDeadline()).isEqualTo(t0 + SECOND + KEEP_ALIVE);
@@ -987,7 +1127,7 @@ class PoolTest {
       now = t0 + TIMEOUT;
       pool.expire();
       assertFailed(r3, Failure.TIMEOUT);
-      pool.release(s, Pool.Disposal.CLOSE);
+      pool.giveBack(s, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
@@ -995,8 +1135,8 @@ class PoolTest {
     void timeoutWhileResolvingAbandonsTheLookup() {
       pool(4, 128);
       long t0 = now;
-      TestRequest r = allocate(NAMED, SECOND);
-      assertThat(r.state).isEqualTo(Request.RESOLVING);
+      Request r = allocate(NAMED, SECOND);
+      assertThat(r.phase).isEqualTo(Request.Phase.RESOLVING);
       assertThat(pool.nextDeadline()).isEqualTo(t0 + SECOND);
       assertStats(0, 0, 0, 0, 1);
       now = t0 + SECOND - 1;
@@ -1006,7 +1146,7 @@ class PoolTest {
       pool.expire();
       assertThat(io.abandoned).containsExactly(r);
       assertFailed(r, Failure.TIMEOUT);
-      assertThat(r.failure.function()).isEqualTo("connect");
+      assertThat(r.failure.functionName()).isEqualTo("connect");
       assertThat(r.failure.errorNum()).isEqualTo(110);
       assertThat(r.failure.errorStr()).isEqualTo("Connection timed out");
       assertNothingLeft();
@@ -1023,18 +1163,18 @@ class PoolTest {
     void timeoutWhileQueuedReleasesTheQueueSlot() {
       pool(1, 128);
       long t0 = now;
-      PooledSocket s = connectNew(A);
-      TestRequest r = allocate(A, 2 * SECOND);
-      TestRequest r2 = allocate(A);
+      Slot s = connectNew(A);
+      Request r = allocate(A, 2 * SECOND);
+      Request r2 = allocate(A);
       assertStats(1, 0, 1, 0, 2);
       now = t0 + 2 * SECOND;
       pool.expire();
       assertFailed(r, Failure.TIMEOUT);
       assertThat(io.abandoned).isEmpty();
       assertStats(1, 0, 1, 0, 1);
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertAnswered(r2, FromCache.DEFERRED, s);
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertStats(1, 1, 0, 0, 0);
       assertThat(pool.trackedCount()).isZero();
       pool.idleActivity(s, false);
@@ -1045,16 +1185,16 @@ class PoolTest {
     void timeoutWhileConnectingClosesTheSocketAndServesTheNextWaiter() {
       pool(1, 128);
       long t0 = now;
-      TestRequest r1 = allocate(A, 3 * SECOND);
-      PooledSocket s1 = io.lastConnect();
+      Request r1 = allocate(A, 3 * SECOND);
+      Slot s1 = io.lastConnect();
       now += SECOND;
-      TestRequest r2 = allocate(A);
+      Request r2 = allocate(A);
       assertStats(1, 0, 0, 1, 1);
       now = t0 + 3 * SECOND;
       pool.expire();
       assertFailed(r1, Failure.TIMEOUT);
       assertThat(io.closed).containsEntry(s1, false);
-      assertThat(s1.state).isEqualTo(PooledSocket.CLOSED);
+      assertThat(s1.state).isEqualTo(Slot.State.CLOSED);
       assertThat(io.connects).hasSize(2);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
       assertStats(1, 0, 0, 1, 0);
@@ -1065,19 +1205,19 @@ class PoolTest {
       assertThat(io.answerCount(r1)).isEqualTo(1);
       assertStats(1, 0, 0, 1, 0);
 
-      PooledSocket s2 = io.lastConnect();
+      Slot s2 = io.lastConnect();
       pool.connected(s2);
       assertAnswered(r2, FromCache.NEW, s2);
-      pool.release(s2, Pool.Disposal.CLOSE);
+      pool.giveBack(s2, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
     @Test
     void timeoutsOfEveryPhaseAtOnceLeaveNothingBehind() {
       pool(1, 128);
-      TestRequest resolving = allocate(NAMED);
-      TestRequest connecting = allocate(A);
-      TestRequest queued = allocate(A);
+      Request resolving = allocate(NAMED);
+      Request connecting = allocate(A);
+      Request queued = allocate(A);
       now += TIMEOUT;
       pool.expire();
       assertFailed(resolving, Failure.TIMEOUT);
@@ -1092,7 +1232,7 @@ class PoolTest {
     void requestTimeoutDefaultsToTheManagers() {
       pool(4, 128);
       long t0 = now;
-      TestRequest r = allocate(NAMED, -1);
+      Request r = allocate(NAMED, -1);
       assertThat(pool.nextDeadline()).isEqualTo(t0 + TIMEOUT);
       now = t0 + TIMEOUT - 1;
       pool.expire();
@@ -1106,13 +1246,13 @@ class PoolTest {
     @Test
     void aHugeTimeoutDoesNotOverflow() {
       pool = new Pool(4, 128, Long.MAX_VALUE, Long.MAX_VALUE, () -> now, io);
-      TestRequest r = allocate(A, Long.MAX_VALUE);
+      Request r = allocate(A, Long.MAX_VALUE);
       now += 365L * 24 * 3600 * SECOND;
       pool.expire();
       assertUnanswered(r);
       assertThat(pool.nextDeadline()).isGreaterThan(now);
       pool.connected(io.lastConnect());
-      pool.release(io.lastConnect(), Pool.Disposal.POOL);
+      pool.giveBack(io.lastConnect(), Pool.Disposal.POOL);
       now += 365L * 24 * 3600 * SECOND;
       pool.expire();
       assertStats(1, 1, 0, 0, 0);
@@ -1126,10 +1266,10 @@ class PoolTest {
     @Test
     void cancelWhileResolving() {
       pool(4, 128);
-      TestRequest r = allocate(NAMED);
+      Request r = allocate(NAMED);
       assertThat(pool.cancel(r.id)).isTrue();
       assertThat(io.abandoned).containsExactly(r);
-      assertThat(r.state).isEqualTo(Request.CANCELLED);
+      assertThat(r.phase).isEqualTo(Request.Phase.CANCELLED);
       assertThat(pool.cancel(r.id)).isFalse();
       assertNothingLeft();
       pool.resolved(r, List.of(InetAddress.getLoopbackAddress()));
@@ -1144,17 +1284,17 @@ class PoolTest {
     @Test
     void cancelWhileQueued() {
       pool(1, 128);
-      PooledSocket s = connectNew(A);
-      TestRequest r = allocate(A);
-      TestRequest r2 = allocate(A);
+      Slot s = connectNew(A);
+      Request r = allocate(A);
+      Request r2 = allocate(A);
       assertThat(pool.cancel(r.id)).isTrue();
       assertThat(pool.cancel(r.id)).isFalse();
       assertStats(1, 0, 1, 0, 1);
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertUnanswered(r);
       assertAnswered(r2, FromCache.DEFERRED, s);
       assertThat(pool.cancel(r2.id)).as("already answered").isFalse();
-      pool.release(s, Pool.Disposal.CLOSE);
+      pool.giveBack(s, Pool.Disposal.CLOSE);
       now += 2 * TIMEOUT;
       pool.expire();
       assertUnanswered(r);
@@ -1164,22 +1304,22 @@ class PoolTest {
     @Test
     void cancelOfTheOnlyWaiterLeavesTheSocketIdle() {
       pool(1, 128);
-      PooledSocket s = connectNew(A);
-      TestRequest r = allocate(A);
+      Slot s = connectNew(A);
+      Request r = allocate(A);
       assertThat(pool.cancel(r.id)).isTrue();
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertUnanswered(r);
       assertStats(1, 1, 0, 0, 0);
       assertThat(pool.trackedCount()).isZero();
-      assertThat(pool.hostCount()).isEqualTo(1);
+      assertThat(pool.keyCount()).isEqualTo(1);
     }
 
     @Test
     void cancelWhileConnectingClosesTheSocketAndServesTheNextWaiter() {
       pool(1, 128);
-      TestRequest r = allocate(A);
-      PooledSocket s = io.lastConnect();
-      TestRequest r2 = allocate(A);
+      Request r = allocate(A);
+      Slot s = io.lastConnect();
+      Request r2 = allocate(A);
       assertThat(pool.cancel(r.id)).isTrue();
       assertThat(io.closed).containsEntry(s, false);
       assertThat(io.connects).hasSize(2);
@@ -1199,12 +1339,12 @@ class PoolTest {
     void cancelOfUnknownOrAnsweredIdsIsFalse() {
       pool(4, 128);
       assertThat(pool.cancel(12345)).isFalse();
-      PooledSocket s = connectNew(A); // request #1, answered NEW
+      Slot s = connectNew(A); // request #1, answered NEW
       assertThat(pool.cancel(1)).isFalse();
-      pool.release(s, Pool.Disposal.POOL);
-      TestRequest r = allocate(A); // IMMEDIATE
+      pool.giveBack(s, Pool.Disposal.POOL);
+      Request r = allocate(A); // IMMEDIATE
       assertThat(pool.cancel(r.id)).isFalse();
-      TestRequest failed = allocate(NAMED);
+      Request failed = allocate(NAMED);
       pool.resolveFailed(failed, NXDOMAIN);
       assertFailed(failed, NXDOMAIN);
       assertThat(pool.cancel(failed.id)).isFalse();
@@ -1215,11 +1355,11 @@ class PoolTest {
     @Test
     void cancelReleasesAMaxOpenSlot() {
       pool(4, 1);
-      PooledSocket a = connectNew(A);
-      TestRequest rb = allocate(B);
-      TestRequest rc = allocate(C);
+      Slot a = connectNew(A);
+      Request rb = allocate(B);
+      Request rc = allocate(C);
       assertThat(pool.cancel(rb.id)).isTrue();
-      pool.release(a, Pool.Disposal.CLOSE);
+      pool.giveBack(a, Pool.Disposal.CLOSE);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rc);
       assertUnanswered(rb);
     }
@@ -1227,7 +1367,7 @@ class PoolTest {
     @Test
     void cancelAfterShutdownIsFalse() {
       pool(4, 128);
-      TestRequest r = allocate(A);
+      Request r = allocate(A);
       pool.shutdown();
       assertFailed(r, Failure.SHUTDOWN);
       assertThat(pool.cancel(r.id)).isFalse();
@@ -1241,13 +1381,13 @@ class PoolTest {
     @Test
     void connectFailureAnswersTheFailureAndServesTheNextWaiter() {
       pool(1, 128);
-      TestRequest r1 = allocate(A);
-      TestRequest r2 = allocate(A);
-      PooledSocket s1 = io.lastConnect();
+      Request r1 = allocate(A);
+      Request r2 = allocate(A);
+      Slot s1 = io.lastConnect();
       pool.connectFailed(s1, REFUSED);
       assertFailed(r1, REFUSED);
       assertThat(io.closed).containsKey(s1);
-      assertThat(s1.state).isEqualTo(PooledSocket.CLOSED);
+      assertThat(s1.state).isEqualTo(Slot.State.CLOSED);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
       assertStats(1, 0, 0, 1, 0);
       pool.connectFailed(s1, REFUSED); // twice: ignored
@@ -1260,23 +1400,23 @@ class PoolTest {
     @Test
     void connectFailureAtMaxOpenServesAWaiterOfAnotherKey() {
       pool(4, 1);
-      TestRequest ra = allocate(A);
-      TestRequest rb = allocate(B);
+      Request ra = allocate(A);
+      Request rb = allocate(B);
       pool.connectFailed(io.lastConnect(), REFUSED);
       assertFailed(ra, REFUSED);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(rb);
-      assertThat(pool.hostCount()).isEqualTo(1);
+      assertThat(pool.keyCount()).isEqualTo(1);
     }
 
     @Test
     void synchronousConnectFailureIsAnswered() {
       pool(4, 128);
       io.syncConnectFailures.add(NO_FDS);
-      TestRequest r = allocate(A);
+      Request r = allocate(A);
       assertThat(io.connects).hasSize(1);
-      PooledSocket s = io.lastConnect();
+      Slot s = io.lastConnect();
       assertFailed(r, NO_FDS);
-      assertThat(s.state).isEqualTo(PooledSocket.CLOSED);
+      assertThat(s.state).isEqualTo(Slot.State.CLOSED);
       assertThat(pool.cancel(r.id)).isFalse();
       pool.connected(s); // ignored
       assertThat(io.answerCount(r)).isEqualTo(1);
@@ -1286,25 +1426,25 @@ class PoolTest {
     @Test
     void synchronousConnectFailureServesTheNextWaiter() {
       pool(1, 128);
-      PooledSocket s = connectNew(A);
-      TestRequest r1 = allocate(A);
-      TestRequest r2 = allocate(A);
+      Slot s = connectNew(A);
+      Request r1 = allocate(A);
+      Request r2 = allocate(A);
       io.syncConnectFailures.add(NO_FDS);
-      pool.release(s, Pool.Disposal.CLOSE);
+      pool.giveBack(s, Pool.Disposal.CLOSE);
       assertFailed(r1, NO_FDS);
       assertThat(io.connects).hasSize(3);
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
       assertStats(1, 0, 0, 1, 0);
       pool.connected(io.lastConnect());
       assertAnswered(r2, FromCache.NEW, io.lastConnect());
-      pool.release(io.lastConnect(), Pool.Disposal.CLOSE);
+      pool.giveBack(io.lastConnect(), Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
 
     @Test
     void resolveFailureAnswersAndLeavesNothing() {
       pool(4, 128);
-      TestRequest r = allocate(NAMED);
+      Request r = allocate(NAMED);
       pool.resolveFailed(r, NXDOMAIN);
       assertFailed(r, NXDOMAIN);
       assertThat(io.abandoned).isEmpty();
@@ -1316,21 +1456,21 @@ class PoolTest {
     @Test
     void resolvedRequestIsQueuedAndConnected() {
       pool(1, 128);
-      PooledSocket s = null;
-      TestRequest r1 = allocate(NAMED);
-      TestRequest r2 = allocate(NAMED);
+      Slot s = null;
+      Request r1 = allocate(NAMED);
+      Request r2 = allocate(NAMED);
       assertThat(io.resolves).containsExactly(r1, r2);
       assertStats(0, 0, 0, 0, 2);
       pool.resolved(r2, List.of(InetAddress.getLoopbackAddress()));
       assertThat(io.connectedFor.get(io.lastConnect())).isSameAs(r2);
       s = io.lastConnect();
       pool.resolved(r1, List.of(InetAddress.getLoopbackAddress()));
-      assertThat(r1.state).isEqualTo(Request.QUEUED);
+      assertThat(r1.phase).isEqualTo(Request.Phase.QUEUED);
       assertStats(1, 0, 0, 1, 1);
       pool.connected(s);
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertAnswered(r1, FromCache.DEFERRED, s);
-      pool.release(s, Pool.Disposal.CLOSE);
+      pool.giveBack(s, Pool.Disposal.CLOSE);
       assertNothingLeft();
     }
   }
@@ -1342,21 +1482,21 @@ class PoolTest {
     @Test
     void shutdownAnswersEveryTrackedRequestOnceInIdOrderAndClosesIdleSockets() {
       pool(1, 128);
-      PooledSocket idleA = connectNew(A); // #1
-      PooledSocket leasedB = connectNew(B); // #2
-      pool.release(idleA, Pool.Disposal.POOL);
+      Slot idleA = connectNew(A); // #1
+      Slot leasedB = connectNew(B); // #2
+      pool.giveBack(idleA, Pool.Disposal.POOL);
       // ids deliberately not in arrival order
-      TestRequest queued = new TestRequest(30, B, -1);
-      TestRequest connecting = new TestRequest(10, C, -1);
-      TestRequest resolving = new TestRequest(20, NAMED, -1);
+      Request queued = Requests.of(30, B, -1);
+      Request connecting = Requests.of(10, C, -1);
+      Request resolving = Requests.of(20, NAMED, -1);
       requests.addAll(List.of(queued, connecting, resolving));
       pool.allocate(queued);
       pool.allocate(connecting);
       pool.allocate(resolving);
-      PooledSocket sc = io.lastConnect();
-      assertThat(queued.state).isEqualTo(Request.QUEUED);
-      assertThat(connecting.state).isEqualTo(Request.CONNECTING);
-      assertThat(resolving.state).isEqualTo(Request.RESOLVING);
+      Slot sc = io.lastConnect();
+      assertThat(queued.phase).isEqualTo(Request.Phase.QUEUED);
+      assertThat(connecting.phase).isEqualTo(Request.Phase.CONNECTING);
+      assertThat(resolving.phase).isEqualTo(Request.Phase.RESOLVING);
       int answeredBefore = io.answers.size();
 
       pool.shutdown();
@@ -1368,10 +1508,10 @@ class PoolTest {
       assertFailed(resolving, Failure.SHUTDOWN);
       assertThat(io.abandoned).containsExactly(resolving);
       assertThat(io.closed).containsOnlyKeys(idleA, sc);
-      assertThat(leasedB.state).isEqualTo(PooledSocket.LEASED);
+      assertThat(leasedB.state).isEqualTo(Slot.State.LEASED);
       assertStats(1, 0, 1, 0, 0);
       assertThat(pool.trackedCount()).isZero();
-      assertThat(pool.hostCount()).isEqualTo(1);
+      assertThat(pool.keyCount()).isEqualTo(1);
 
       // late I/O outcomes are ignored
       pool.connected(sc);
@@ -1380,14 +1520,14 @@ class PoolTest {
       assertThat(io.answers).hasSize(answeredBefore + 3);
 
       // the leased socket is closed when given back, not pooled
-      pool.release(leasedB, Pool.Disposal.POOL);
+      pool.giveBack(leasedB, Pool.Disposal.POOL);
       assertThat(io.closed).containsEntry(leasedB, false);
       assertThat(io.watched).containsExactly(idleA);
       assertThat(io.connects).hasSize(3);
       assertNothingLeft();
 
       // later requests are answered at once
-      TestRequest late = allocate(A);
+      Request late = allocate(A);
       assertFailed(late, Failure.SHUTDOWN);
       assertThat(io.connects).hasSize(3);
       assertNothingLeft();
@@ -1404,11 +1544,11 @@ class PoolTest {
     @Test
     void seed12ShutdownWhileAConnectionIsHeld() {
       pool(4, 128);
-      PooledSocket s = connectNew(A);
+      Slot s = connectNew(A);
       pool.shutdown();
       assertStats(1, 0, 1, 0, 0);
       pool.idleActivity(s, false); // not idle: ignored
-      pool.release(s, Pool.Disposal.RESET);
+      pool.giveBack(s, Pool.Disposal.RESET);
       assertThat(io.closed).containsEntry(s, true);
       assertNothingLeft();
     }
@@ -1416,11 +1556,11 @@ class PoolTest {
     @Test
     void afterShutdownAReleaseDoesNotServeAnyone() {
       pool(1, 128);
-      PooledSocket s = connectNew(A);
-      TestRequest r = allocate(A);
+      Slot s = connectNew(A);
+      Request r = allocate(A);
       pool.shutdown();
       assertFailed(r, Failure.SHUTDOWN);
-      pool.release(s, Pool.Disposal.POOL);
+      pool.giveBack(s, Pool.Disposal.POOL);
       assertThat(io.answerCount(r)).isEqualTo(1);
       assertThat(io.connects).hasSize(1);
       assertNothingLeft();
@@ -1435,26 +1575,26 @@ class PoolTest {
     void deadlinesStayOrderedWhileRequestsLeaveFromTheMiddle() {
       pool(4, 128);
       java.util.Random random = new java.util.Random(42);
-      List<TestRequest> live = new ArrayList<>();
-      Map<TestRequest, Long> deadline = new HashMap<>();
+      List<Request> live = new ArrayList<>();
+      Map<Request, Long> deadline = new HashMap<>();
       for (int step = 0; step < 3000; step++) {
         int what = random.nextInt(10);
         if (live.size() < 5 || what < 5 && live.size() < 80) {
           PoolKey key = new PoolKey("http", "h" + random.nextInt(7) + ".example", 80, null, null,
               0);
           long timeout = (1 + random.nextInt(1000)) * SECOND;
-          TestRequest r = allocate(key, timeout);
+          Request r = allocate(key, timeout);
           live.add(r);
           deadline.put(r, now + timeout);
         } else if (what < 9) {
-          TestRequest r = live.remove(random.nextInt(live.size()));
+          Request r = live.remove(random.nextInt(live.size()));
           assertThat(pool.cancel(r.id)).isTrue();
         } else {
           now = pool.nextDeadline();
           pool.expire();
-          List<TestRequest> due = live.stream().filter(r -> deadline.get(r) <= now).toList();
+          List<Request> due = live.stream().filter(r -> deadline.get(r) <= now).toList();
           assertThat(due).isNotEmpty();
-          for (TestRequest r : due) {
+          for (Request r : due) {
             assertFailed(r, Failure.TIMEOUT);
           }
           live.removeAll(due);
@@ -1463,7 +1603,7 @@ class PoolTest {
         assertThat(pool.nextDeadline()).as("step %d", step).isEqualTo(expected);
         assertThat(pool.trackedCount()).isEqualTo(live.size());
       }
-      for (TestRequest r : live) {
+      for (Request r : live) {
         assertUnanswered(r);
         assertThat(pool.cancel(r.id)).isTrue();
       }
@@ -1473,22 +1613,22 @@ class PoolTest {
     @Test
     void queueOrderSurvivesCancellationsAcrossManyKeys() {
       pool(1, 1);
-      PooledSocket blocker = connectNew(A);
+      Slot blocker = connectNew(A);
       java.util.Random random = new java.util.Random(7);
-      List<TestRequest> waiting = new ArrayList<>();
+      List<Request> waiting = new ArrayList<>();
       for (int i = 0; i < 60; i++) {
         waiting.add(allocate(literalKey("10.1.0." + (1 + random.nextInt(12)))));
       }
       for (int i = 0; i < 25; i++) {
-        TestRequest r = waiting.remove(random.nextInt(waiting.size()));
+        Request r = waiting.remove(random.nextInt(waiting.size()));
         assertThat(pool.cancel(r.id)).isTrue();
       }
       assertStats(1, 0, 1, 0, waiting.size());
-      pool.release(blocker, Pool.Disposal.CLOSE);
+      pool.giveBack(blocker, Pool.Disposal.CLOSE);
       List<Request> served = new ArrayList<>();
       while (true) {
-        PooledSocket s = io.lastConnect();
-        if (s.state != PooledSocket.CONNECTING) {
+        Slot s = io.lastConnect();
+        if (s.state != Slot.State.CONNECTING) {
           break;
         }
         served.add(io.connectedFor.get(s));
@@ -1506,17 +1646,17 @@ class PoolTest {
     @Test
     void hostsAreForgottenWhenNothingRefersToThem() {
       pool(2, 3);
-      PooledSocket a = connectNew(A);
-      PooledSocket b = connectNew(B);
-      assertThat(pool.hostCount()).isEqualTo(2);
-      pool.release(a, Pool.Disposal.CLOSE);
-      assertThat(pool.hostCount()).isEqualTo(1);
-      pool.release(b, Pool.Disposal.POOL);
-      assertThat(pool.hostCount()).isEqualTo(1);
-      TestRequest named = allocate(NAMED);
-      assertThat(pool.hostCount()).isEqualTo(2);
+      Slot a = connectNew(A);
+      Slot b = connectNew(B);
+      assertThat(pool.keyCount()).isEqualTo(2);
+      pool.giveBack(a, Pool.Disposal.CLOSE);
+      assertThat(pool.keyCount()).isEqualTo(1);
+      pool.giveBack(b, Pool.Disposal.POOL);
+      assertThat(pool.keyCount()).isEqualTo(1);
+      Request named = allocate(NAMED);
+      assertThat(pool.keyCount()).isEqualTo(2);
       assertThat(pool.cancel(named.id)).isTrue();
-      assertThat(pool.hostCount()).isEqualTo(1);
+      assertThat(pool.keyCount()).isEqualTo(1);
       now += KEEP_ALIVE;
       pool.expire();
       assertNothingLeft();
@@ -1525,9 +1665,9 @@ class PoolTest {
     @Test
     void statsCountEveryPhase() {
       pool(1, 3);
-      PooledSocket a = connectNew(A);
-      PooledSocket b = connectNew(B);
-      pool.release(b, Pool.Disposal.POOL);
+      Slot a = connectNew(A);
+      Slot b = connectNew(B);
+      pool.giveBack(b, Pool.Disposal.POOL);
       allocate(NAMED); // resolving: pending
       allocate(A); // queued: pending
       allocate(C); // connecting
@@ -1535,9 +1675,9 @@ class PoolTest {
       assertThat(st).isEqualTo(new PoolStats(3, 1, 1, 1, 2));
       assertThat(st.open()).isEqualTo(st.idle() + st.leased() + st.connecting());
       assertThat(pool.trackedCount()).isEqualTo(3);
-      assertThat(pool.hostCount()).isEqualTo(4);
+      assertThat(pool.keyCount()).isEqualTo(4);
       pool.shutdown();
-      pool.release(a, Pool.Disposal.POOL);
+      pool.giveBack(a, Pool.Disposal.POOL);
       assertNothingLeft();
     }
 
@@ -1546,24 +1686,24 @@ class PoolTest {
       pool(2, 3);
       Set<Request> seen = new HashSet<>();
       for (int round = 0; round < 3; round++) {
-        PooledSocket a = connectNew(A);
-        TestRequest ra = allocate(A);
-        TestRequest rb = allocate(B);
-        TestRequest rc = allocate(C, SECOND);
-        TestRequest rn = allocate(NAMED, 2 * SECOND);
+        Slot a = connectNew(A);
+        Request ra = allocate(A);
+        Request rb = allocate(B);
+        Request rc = allocate(C, SECOND);
+        Request rn = allocate(NAMED, 2 * SECOND);
         pool.connected(io.connectedFor.entrySet().stream()
             .filter(e -> e.getValue() == rb).findFirst().orElseThrow().getKey());
-        PooledSocket sb = rb.socket;
-        pool.release(sb, Pool.Disposal.POOL);
+        Slot sb = rb.slot;
+        pool.giveBack(sb, Pool.Disposal.POOL);
         now += 3 * SECOND;
         pool.expire();
-        pool.release(a, Pool.Disposal.POOL);
+        pool.giveBack(a, Pool.Disposal.POOL);
         seen.addAll(List.of(ra, rb, rc, rn));
-        for (PooledSocket s : new ArrayList<>(io.connects)) {
-          if (s.state == PooledSocket.CONNECTING) {
+        for (Slot s : new ArrayList<>(io.connects)) {
+          if (s.state == Slot.State.CONNECTING) {
             pool.connectFailed(s, REFUSED);
-          } else if (s.state == PooledSocket.LEASED) {
-            pool.release(s, Pool.Disposal.POOL);
+          } else if (s.state == Slot.State.LEASED) {
+            pool.giveBack(s, Pool.Disposal.POOL);
           }
         }
         now += KEEP_ALIVE;

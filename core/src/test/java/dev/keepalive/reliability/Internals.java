@@ -21,10 +21,10 @@ final class Internals {
 
   static Books books(ConnectionManager m) {
     try {
-      Object core = field(m, "core");
-      Object pool = field(core, "pool");
-      Object dns = field(core, "dns");
-      return new Books((int) call(pool, "hostCount"), (int) call(pool, "trackedCount"),
+      Object manager = manager(m);
+      Object pool = field(manager, "pool");
+      Object dns = field(manager, "dns");
+      return new Books((int) call(pool, "keyCount"), (int) call(pool, "trackedCount"),
           (int) call(dns, "inflight"));
     } catch (ReflectiveOperationException e) {
       throw new AssertionError("cannot read the manager's internals", e);
@@ -34,7 +34,7 @@ final class Internals {
   /** True once the manager's event loop thread has ended. */
   static boolean loopTerminated(ConnectionManager m) {
     try {
-      Object loop = field(field(m, "core"), "loop");
+      Object loop = field(manager(m), "loop");
       return (boolean) call(loop, "isTerminated");
     } catch (ReflectiveOperationException e) {
       throw new AssertionError("cannot read the manager's internals", e);
@@ -65,6 +65,11 @@ final class Internals {
     } catch (ReflectiveOperationException e) {
       throw new AssertionError("cannot read the TLS layer's internals", e);
     }
+  }
+
+  /** The machinery behind a manager's one entry point. */
+  private static Object manager(ConnectionManager m) throws ReflectiveOperationException {
+    return field(field(m, "core"), "manager");
   }
 
   private static Object field(Object o, String name) throws ReflectiveOperationException {

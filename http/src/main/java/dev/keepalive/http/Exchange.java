@@ -1,5 +1,6 @@
 package dev.keepalive.http;
 
+import dev.keepalive.Allocation;
 import dev.keepalive.AllocationException;
 import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
@@ -91,7 +92,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private void allocate() {
     stage = "connect";
     try {
-      allocationId = client.manager.allocate(request.allocation(timeout), this);
+      Allocation a = request.allocation(timeout);
+      allocationId = client.manager.allocate(mustBeNew ? a.fresh() : a, this);
     } catch (IllegalStateException e) {
       fail(new HttpException("connection manager is shut down", e, "shutdown", null,
           "connection manager is shut down"));
@@ -115,17 +117,6 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       return;
     }
     Connection c = r.connection();
-    if (r.fromCache() != FromCache.NEW) {
-      // a retry wants a fresh socket; a socket past the server's Keep-Alive timeout is stale
-      if (mustBeNew || client.keepAlive.expired(c)) {
-        client.keepAlive.forget(c);
-        c.discard();
-        allocate();
-        return;
-      }
-    } else {
-      client.keepAlive.forget(c); // a new socket may reuse an old one's address pair
-    }
     conn = c;
     if (done.get()) { // aborted meanwhile (timeout, cancel, close): it may have missed c
       c.discard();
@@ -285,19 +276,33 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         retried));
   }
 
-  /** The response is complete: pool the connection if everything allows it, else discard. */
+  /**
+   * The response is complete: pool the connection if everything allows it, else discard. The
+   * server's Keep-Alive parameters limit its reuse: {@code timeout=N} to N seconds of idle time
+   * less a margin of min(1 s, N/2) (the server's clock started while the response was in
+   * flight), {@code max=N} to N more requests.
+   */
   void giveBack(Connection c, ResponseDecoder d, boolean extraBytes) {
     long keepAliveSeconds = d.keepAliveTimeoutSeconds();
+    long max = d.keepAliveMax();
     boolean reuse = d.reusable() && !extraBytes && !requestClose && writesPending == 0
-        && writeError == null && keepAliveSeconds != 0;
-    if (reuse) {
-      client.keepAlive.pooled(c, keepAliveSeconds);
-      c.close();
-    } else {
-      client.keepAlive.forget(c);
+        && writeError == null && keepAliveSeconds != 0 && max != 0;
+    if (!reuse) {
       c.discard();
+      return;
     }
+    if (keepAliveSeconds > 0) {
+      Duration timeout = Duration.ofSeconds(Math.min(keepAliveSeconds, 1_000_000_000L));
+      Duration margin = timeout.dividedBy(2);
+      c.keepAliveTimeout(timeout.minus(margin.compareTo(SECOND) < 0 ? margin : SECOND));
+    }
+    if (max > 0) {
+      c.keepAliveMax((int) Math.min(max, Integer.MAX_VALUE));
+    }
+    c.close();
   }
+
+  private static final Duration SECOND = Duration.ofSeconds(1);
 
   // ---- streamed: the head, on a client pool thread ----
 
@@ -374,7 +379,6 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
    * idempotent request goes once more, on a new connection; otherwise the exchange fails.
    */
   private void failedBeforeResponse(Connection c, String where, IOException cause) {
-    client.keepAlive.forget(c);
     c.discard();
     FromCache how = c.fromCache();
     if (done.get()) {
@@ -401,7 +405,6 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
 
   /** The attempt on {@code c} failed after the response began: no retry. */
   void failAttempt(Connection c, HttpException e) {
-    client.keepAlive.forget(c);
     c.discard();
     fail(e);
   }

@@ -1,7 +1,6 @@
 package dev.keepalive.http;
 
 import dev.keepalive.ConnectionManager;
-import dev.keepalive.http.internal.KeepAliveTracker;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
@@ -17,7 +16,6 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.LongSupplier;
 
 /**
  * An HTTP/1.1 client over a {@link ConnectionManager}: each request gets a connection from the
@@ -61,8 +59,6 @@ public final class HttpClient implements AutoCloseable {
   final int maxBodyBytes;
   final String userAgent;
   final Duration defaultTimeout;
-  final LongSupplier nanoClock;
-  final KeepAliveTracker keepAlive;
 
   private final Set<Exchange> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -77,8 +73,6 @@ public final class HttpClient implements AutoCloseable {
     this.maxBodyBytes = b.maxBodyBytes;
     this.userAgent = b.userAgent;
     this.defaultTimeout = b.timeout;
-    this.nanoClock = b.nanoClock;
-    this.keepAlive = new KeepAliveTracker(b.nanoClock);
   }
 
   /**
@@ -106,7 +100,6 @@ public final class HttpClient implements AutoCloseable {
     private int maxBodyBytes = MAX_COLLECTED_BODY;
     private String userAgent = DEFAULT_USER_AGENT;
     private Duration timeout;
-    private LongSupplier nanoClock = System::nanoTime;
 
     private Builder(ConnectionManager manager) {
       if (manager == null) {
@@ -159,12 +152,6 @@ public final class HttpClient implements AutoCloseable {
         throw new IllegalArgumentException("timeout must be positive, was " + timeout);
       }
       this.timeout = timeout;
-      return this;
-    }
-
-    /** For tests: the clock that times the servers' Keep-Alive timeouts. */
-    Builder nanoClock(LongSupplier clock) {
-      this.nanoClock = clock;
       return this;
     }
 

@@ -124,7 +124,6 @@ final class StreamingBody extends InputStream {
   private HttpException fail(HttpException e) {
     failure = e;
     finished = true;
-    exchange.client.keepAlive.forget(connection);
     connection.discard();
     return e;
   }
@@ -153,8 +152,7 @@ final class StreamingBody extends InputStream {
     closed = true;
     if (!finished) {
       finished = true;
-      exchange.client.keepAlive.forget(connection);
-      connection.discard();
+        connection.discard();
     }
   }
 }

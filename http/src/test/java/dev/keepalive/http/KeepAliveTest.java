@@ -5,12 +5,10 @@ import static org.awaitility.Awaitility.await;
 
 import dev.keepalive.FromCache;
 import java.io.InputStream;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /** When a socket goes back to the pool, and when it is discarded. */
@@ -47,24 +45,46 @@ class KeepAliveTest extends HttpTestBase {
   }
 
   @Test
-  void keepAliveTimeoutOfTheServerIsHonoured() throws Exception {
-    AtomicLong now = new AtomicLong(1_000_000_000_000L);
-    HttpClient timed = closeLater(HttpClient.builder(manager).nanoClock(now::get).build());
-    ScriptServer s = server(p -> {
-      while (p.readRequest() != null) {
-        p.write("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok");
-      }
-    });
-    HttpRequest get = HttpRequest.get(s.url("/"));
-    assertThat(timed.sendBlocking(get).servedBy()).isEqualTo(FromCache.NEW);
-    now.addAndGet(Duration.ofSeconds(3).toNanos()); // within 5 s minus the 1 s margin
-    assertThat(timed.sendBlocking(get).servedBy()).isEqualTo(FromCache.IMMEDIATE);
-    now.addAndGet(Duration.ofSeconds(4).toNanos()); // past it: counted from the last response
-    HttpResponse late = timed.sendBlocking(get);
-    assertThat(late.servedBy()).isEqualTo(FromCache.NEW);
+  void aSocketIsReusedWithinTheServersKeepAliveTimeout() throws Exception {
+    ScriptServer s = answering(
+        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3600, max=100\r\nContent-Length: 2\r\n\r\nok");
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertThat(s.connections()).isEqualTo(1);
+  }
+
+  @Test
+  void aSocketPastTheServersKeepAliveTimeoutIsClosedNotReused() throws Exception {
+    // timeout=1: reusable for 0.5 s (1 s less the margin of min(1 s, timeout / 2)); the pool
+    // closes the socket when that passes, so the next request needs a new one
+    ScriptServer s = answering(
+        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok");
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    await().until(() -> s.clientCloses() == 1);
+    await().until(() -> manager.stats().idle() == 0);
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
     assertThat(s.connections()).isEqualTo(2);
-    await().until(() -> s.clientCloses() == 1); // the stale socket was closed, not just skipped
-    assertThat(timed.sendBlocking(get).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+  }
+
+  @Test
+  void keepAliveMaxOfTheServerIsHonoured() throws Exception {
+    // max=1 after every response: one more request per connection, then it is closed
+    ScriptServer s = answering(
+        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3600, max=1\r\nContent-Length: 2\r\n\r\nok");
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    await().until(() -> s.clientCloses() == 1); // given back with no use left: closed
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertThat(s.connections()).isEqualTo(2);
+  }
+
+  @Test
+  void keepAliveMaxZeroMeansNoReuse() throws Exception {
+    ScriptServer s =
+        answering("HTTP/1.1 200 OK\r\nKeep-Alive: max=0\r\nContent-Length: 2\r\n\r\nok");
+    get(s.url("/"));
+    await().until(() -> s.clientCloses() == 1);
+    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
   }
 
   @Test

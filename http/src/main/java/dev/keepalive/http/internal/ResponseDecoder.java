@@ -68,6 +68,7 @@ public final class ResponseDecoder {
   private long bodyBytes;
   private boolean reusable;
   private long keepAliveTimeoutSeconds = -1;
+  private long keepAliveMax = -1;
 
   /**
    * @param maxHeaderBytes most bytes of one response head, and of the trailer block
@@ -148,6 +149,11 @@ public final class ResponseDecoder {
   /** The server's "Keep-Alive: timeout=N" in seconds, or -1 when it sent none. */
   public long keepAliveTimeoutSeconds() {
     return keepAliveTimeoutSeconds;
+  }
+
+  /** The server's "Keep-Alive: max=N" (requests it still takes on the connection), or -1. */
+  public long keepAliveMax() {
+    return keepAliveMax;
   }
 
   // ---- head ----
@@ -338,7 +344,8 @@ public final class ResponseDecoder {
         close |= Syntax.hasToken(value, "close");
         keepAlive |= Syntax.hasToken(value, "keep-alive");
       } else if (name.equalsIgnoreCase("Keep-Alive")) {
-        keepAliveTimeoutSeconds = keepAliveTimeout(value, keepAliveTimeoutSeconds);
+        keepAliveTimeoutSeconds = keepAliveParameter(value, "timeout", keepAliveTimeoutSeconds);
+        keepAliveMax = keepAliveParameter(value, "max", keepAliveMax);
       }
     }
     reusable = !close && (minorVersion >= 1 || keepAlive);
@@ -417,12 +424,15 @@ public final class ResponseDecoder {
     return new HttpException("parse", "invalid Content-Length \"" + value + "\"");
   }
 
-  /** The timeout parameter of a Keep-Alive field ("timeout=5, max=100"); {@code otherwise} if absent. */
-  static long keepAliveTimeout(String value, long otherwise) {
+  /**
+   * A numeric parameter ("timeout" or "max") of a Keep-Alive field ("timeout=5, max=100");
+   * {@code otherwise} if absent or not a number.
+   */
+  static long keepAliveParameter(String value, String name, long otherwise) {
     for (String part : value.split(",")) {
       String p = part.trim();
       int eq = p.indexOf('=');
-      if (eq > 0 && p.substring(0, eq).trim().equalsIgnoreCase("timeout")) {
+      if (eq > 0 && p.substring(0, eq).trim().equalsIgnoreCase(name)) {
         String v = p.substring(eq + 1).trim();
         if (v.length() >= 2 && v.charAt(0) == '"' && v.charAt(v.length() - 1) == '"') {
           v = v.substring(1, v.length() - 1);

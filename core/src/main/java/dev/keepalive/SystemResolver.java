@@ -1,6 +1,5 @@
-package dev.keepalive.internal;
+package dev.keepalive;
 
-import dev.keepalive.Resolver;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.List;
@@ -16,8 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The JDK's blocking resolver behind a small bounded pool of daemon threads, shared by every
  * manager. Threads end after 30 s without work.
  */
-public final class SystemResolver implements Resolver {
-  public static final SystemResolver INSTANCE = new SystemResolver();
+final class SystemResolver implements Resolver {
+  static final SystemResolver INSTANCE = new SystemResolver();
 
   private static final int THREADS = 4;
 

@@ -3,23 +3,23 @@ package dev.keepalive.internal;
 import java.util.function.Consumer;
 
 /**
- * A doubly-linked list of sockets through their {@code prev/next} links, oldest first: O(1) add,
- * remove and peek without allocation. A socket is in at most one such list (idle or leased).
+ * A doubly-linked list of slots through their {@code prev/next} links, oldest first: O(1) add,
+ * remove and peek without allocation. A slot is in at most one such list (idle or leased).
  */
-final class SocketList {
-  private PooledSocket head;
-  private PooledSocket tail;
+final class SlotList {
+  private Slot head;
+  private Slot tail;
   private int size;
 
   int size() {
     return size;
   }
 
-  PooledSocket first() {
+  Slot first() {
     return head;
   }
 
-  void addLast(PooledSocket s) {
+  void addLast(Slot s) {
     s.prev = tail;
     s.next = null;
     if (tail == null) {
@@ -31,7 +31,7 @@ final class SocketList {
     size++;
   }
 
-  void remove(PooledSocket s) {
+  void remove(Slot s) {
     if (s.prev == null) {
       head = s.next;
     } else {
@@ -47,11 +47,11 @@ final class SocketList {
     size--;
   }
 
-  /** Calls {@code action} on each socket; the action may remove the socket it is given. */
-  void forEach(Consumer<PooledSocket> action) {
-    PooledSocket s = head;
+  /** Calls {@code action} on each slot; the action may remove the slot it is given. */
+  void forEach(Consumer<Slot> action) {
+    Slot s = head;
     while (s != null) {
-      PooledSocket next = s.next;
+      Slot next = s.next;
       action.accept(s);
       s = next;
     }

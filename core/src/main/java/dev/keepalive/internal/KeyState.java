@@ -1,29 +1,31 @@
 package dev.keepalive.internal;
 
+import java.net.InetAddress;
+
 /**
  * What the pool knows of one key: how many of its sockets are active (connecting or leased), its
- * idle sockets (most recently used first), and its waiting requests (arrival order).
+ * idle sockets (most recently used first), its waiting requests (arrival order) and lookups.
+ * Written by {@link Pool} and its data structures only, on the event loop.
  *
- * <p>Invariant: {@code active + idleCount <= maxPerHost}; a host with waiting requests has no
- * idle socket once the pool has pumped.
+ * <p>Invariant: {@code active + idleCount <= maxPerHost}; once the pool has pumped, a key whose
+ * oldest waiter may take a pooled socket has no idle socket.
  */
-final class Host implements LongHeap.Entry {
+final class KeyState implements LongHeap.Entry {
   final PoolKey key;
-  /** The pool this host belongs to (a key may be cached by hosts of several managers). */
-  final Pool pool;
-  /** True once the pool dropped it: a cached reference to it is stale. */
-  boolean dropped;
+  /** The key's host as an address when it is a literal IP address (no lookup), else null. */
+  final InetAddress literal;
   int active;
   int idleCount;
   int resolving;
-  PooledSocket idleHead;
+  Slot idleHead;
+  Slot idleTail;
   Request waitHead;
   Request waitTail;
   int heapIndex = -1;
 
-  Host(PoolKey key, Pool pool) {
+  KeyState(PoolKey key) {
     this.key = key;
-    this.pool = pool;
+    this.literal = IpLiteral.parse(key.host);
   }
 
   boolean unused() {
@@ -70,5 +72,10 @@ final class Host implements LongHeap.Entry {
   @Override
   public void heapIndex(int index) {
     heapIndex = index;
+  }
+
+  @Override
+  public String toString() {
+    return "KeyState[" + key + " active " + active + " idle " + idleCount + "]";
   }
 }

@@ -1,0 +1,26 @@
+package dev.keepalive.internal;
+
+/**
+ * One stage of the connect path (TCP connect, TLS handshake; a proxy tunnel will be one more),
+ * run on the event loop over a non-blocking socket. A stage reports through its {@link Progress}
+ * exactly once per socket: done, or failed.
+ */
+interface ConnectStage {
+  /** What a stage reports to. */
+  interface Progress {
+    /** The stage finished on {@code s}; the next one starts. */
+    void done(SocketIo s);
+
+    /** The stage failed on {@code s}, which the receiver closes. */
+    void failed(SocketIo s, Failure f);
+  }
+
+  /**
+   * Starts the stage on {@code s}. A failure found at once is returned (not reported), so the
+   * first stage's caller can answer synchronously; null when the stage is under way.
+   */
+  Failure start(SocketIo s);
+
+  /** Readiness the stage asked for arrived. */
+  void onReady(SocketIo s);
+}

@@ -1,0 +1,69 @@
+package dev.keepalive.internal;
+
+import java.util.Set;
+
+/**
+ * The connect path: runs a socket through its stages in order (TCP, then TLS for TLS schemes)
+ * and reports the outcome through one narrow interface, {@link Events}. Name lookup comes before
+ * (the pool asks for it: {@link Dns}); a proxy tunnel will be a stage between TCP and TLS.
+ */
+final class Dialer implements ConnectStage.Progress {
+  /** What the dialer reports. */
+  interface Events {
+    /** {@code s} is connected (and through TLS when its scheme needs it). */
+    void connected(SocketIo s);
+
+    /** {@code s} could not connect; it is closed already. */
+    void failed(SocketIo s, Failure f);
+  }
+
+  private final ConnectStage[] plain;
+  private final ConnectStage[] secure;
+  private final Set<String> tlsSchemes;
+  private final Events events;
+
+  Dialer(EventLoop loop, Settings settings, Events events) {
+    this.events = events;
+    this.tlsSchemes = settings.tlsSchemes();
+    ConnectStage tcp = new Connector(loop, settings.bindAddress(), this);
+    this.plain = new ConnectStage[] {tcp};
+    this.secure = new ConnectStage[] {tcp, new Tls(settings, this)};
+  }
+
+  /** Starts connecting {@code s}; a failure when it could not even start (nothing reported). */
+  Failure dial(SocketIo s) {
+    s.stages = tlsSchemes.contains(s.scheme) ? secure : plain;
+    s.stage = 0;
+    Failure f = s.stages[0].start(s);
+    if (f != null) {
+      s.closeChannel();
+    }
+    return f;
+  }
+
+  /** Readiness of a socket that is still connecting. */
+  void onReady(SocketIo s) {
+    s.stages[s.stage].onReady(s);
+  }
+
+  @Override
+  public void done(SocketIo s) {
+    if (++s.stage == s.stages.length) {
+      if (s.transport == null) {
+        s.transport = new PlainTransport(s.channel); // no stage wrapped the socket
+      }
+      events.connected(s);
+      return;
+    }
+    Failure f = s.stages[s.stage].start(s);
+    if (f != null) {
+      failed(s, f);
+    }
+  }
+
+  @Override
+  public void failed(SocketIo s, Failure f) {
+    s.closeChannel();
+    events.failed(s, f);
+  }
+}

@@ -1,0 +1,371 @@
+package dev.keepalive.internal;
+
+import dev.keepalive.Allocation;
+import dev.keepalive.Connection;
+import dev.keepalive.FromCache;
+import dev.keepalive.PoolStats;
+import java.lang.System.Logger.Level;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+
+/**
+ * One manager's machinery, behind the public entry point {@link ManagerCore}. It wires the three
+ * layers:
+ * the pool's decisions ({@link Pool}, through {@link Pool.Io}), the sockets ({@link Dialer},
+ * {@link Dns}, {@link SocketIo}, through {@link Dialer.Events} and {@link Dns.Answers}) and the
+ * hand-outs ({@link Lease}, through {@link Lease.Owner}), runs them on one {@link EventLoop},
+ * checks sockets as they move in and out of the pool, and delivers each request's answer.
+ */
+final class Manager
+    implements Pool.Io, EventLoop.Driver, Dialer.Events, Dns.Answers<Request>, Lease.Owner {
+  private static final System.Logger LOG = System.getLogger("dev.keepalive");
+  private static final AtomicInteger LOOPS = new AtomicInteger();
+
+  private final Settings settings;
+  private final EventLoop loop;
+  private final Pool pool;
+  private final Dns<Request> dns;
+  private final Dialer dialer;
+  /** Where the loop reads input for handlers; valid only during a handler call. */
+  private final ByteBuffer readBuffer = ByteBuffer.allocateDirect(64 * 1024);
+  /** One byte to probe a socket for unread data or EOF. */
+  private final ByteBuffer probe = ByteBuffer.allocateDirect(1);
+  /** The pool's counts for other threads; written by the loop only. */
+  private volatile PoolStats published = new PoolStats(0, 0, 0, 0, 0);
+  /** close() began; loop only. */
+  private boolean closing;
+
+  Manager(Settings settings) {
+    this.settings = settings;
+    this.loop = new EventLoop("keepalive-loop-" + LOOPS.incrementAndGet(), settings.clock());
+    this.dns = new Dns<>(settings.resolver(), loop, this);
+    this.dialer = new Dialer(loop, settings, this);
+    this.pool = new Pool(settings.maxPerHost(), settings.maxOpen(), settings.keepAliveNanos(),
+        settings.timeoutNanos(), settings.expireBatch(), settings.clock(), this);
+    loop.start(this);
+  }
+
+  // ---- entry points, any thread ----
+
+  /**
+   * Submits a request. Its answer goes later, on the loop, to {@code onConnection} or
+   * {@code onFailure}, exactly once, unless it is cancelled. False when the loop has ended (the
+   * manager is closed).
+   *
+   * @param fresh never served from the pool: always a NEW connection
+   */
+  boolean submit(long id, Allocation a, boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure) {
+    Duration t = a.timeout();
+    Request r = new Request(id, PoolKey.of(a), a, t == null ? -1 : nanos(t), fresh, onConnection,
+        onFailure);
+    return onLoop(() -> pool.allocate(r));
+  }
+
+  /** Cancels an unanswered request; see ConnectionManager.deallocate. */
+  boolean cancel(long id) {
+    if (loop.inLoop()) {
+      return pool.cancel(id);
+    }
+    CompletableFuture<Boolean> result = new CompletableFuture<>();
+    if (!loop.execute(() -> result.complete(pool.cancel(id)))) {
+      return false;
+    }
+    return result.join();
+  }
+
+  PoolStats stats() {
+    return loop.inLoop() ? pool.stats() : published;
+  }
+
+  void shutdown() {
+    onLoop(() -> {
+      pool.shutdown();
+      stopIfDrained();
+    });
+  }
+
+  /** Shuts down, closes leased sockets after pending deliveries, stops the loop and waits. */
+  void close() {
+    onLoop(() -> {
+      closing = true;
+      pool.shutdown();
+      // queued behind the deliveries the shutdown just made
+      loop.execute(() -> {
+        pool.forEachLeased(slot -> {
+          SocketIo s = (SocketIo) slot.io;
+          Lease l = (Lease) s.listener;
+          s.listener = null;
+          if (l != null) {
+            l.abort(); // a started handler hears onError once
+          }
+          pool.giveBack(slot, Pool.Disposal.CLOSE);
+        });
+        loop.stop();
+      });
+    });
+    loop.awaitTermination();
+  }
+
+  /** True when {@code c} was handed out by this manager. */
+  boolean owns(Connection c) {
+    return c instanceof LeasedConnection && ((LeasedConnection) c).lease.owner == this;
+  }
+
+  // ---- Lease.Owner (the hand-out layer's view of the loop) ----
+
+  @Override
+  public boolean inLoop() {
+    return loop.inLoop();
+  }
+
+  @Override
+  public boolean execute(Runnable task) {
+    return loop.execute(task);
+  }
+
+  @Override
+  public boolean onLoop(Runnable task) {
+    if (loop.inLoop()) {
+      task.run();
+      return true;
+    }
+    return loop.execute(task);
+  }
+
+  @Override
+  public ByteBuffer readBuffer() {
+    return readBuffer;
+  }
+
+  @Override
+  public long maxPendingWriteBytes() {
+    return settings.maxPendingWriteBytes();
+  }
+
+  @Override
+  public void giveBack(Lease lease, boolean discard) {
+    onLoop(() -> takeBack(lease, discard));
+  }
+
+  @Override
+  public void reclaim(Lease lease) {
+    loop.execute(() -> {
+      if (!lease.ended) {
+        LOG.log(Level.WARNING, "a connection to {0}://{1}:{2} was never closed; its socket was "
+            + "discarded (call close() or discard() on every Connection)",
+            lease.scheme, lease.addr, String.valueOf(lease.port));
+        takeBack(lease, true);
+      }
+    });
+  }
+
+  // ---- Pool.Io ----
+
+  @Override
+  public void resolve(Request r) {
+    dns.resolve(r.key.host, r);
+  }
+
+  @Override
+  public void abandonResolve(Request r) {
+    dns.abandon(r);
+  }
+
+  @Override
+  public Failure connect(Slot slot, Request r) {
+    KeyState k = slot.owner;
+    SocketIo s = new SocketIo(slot, k.key.scheme, k.key.host, k.literal != null, k.key.port,
+        r.addresses);
+    slot.io = s;
+    return dialer.dial(s);
+  }
+
+  @Override
+  public boolean isClean(Slot slot) {
+    SocketIo s = (SocketIo) slot.io;
+    // Given back clean in this very turn (a response's completion starting the next request on
+    // the loop): no selector poll since that probe, so a second read now would only look at
+    // the few microseconds in between, no more than the moment after handing it out. One
+    // system call less per request; a socket idle since an earlier turn is probed again.
+    if (s.cleanTurn == loop.turn()) {
+      return true;
+    }
+    return s.probe(probe) == 0;
+  }
+
+  @Override
+  public void watchIdle(Slot slot) {
+    ((SocketIo) slot.io).interest(SelectionKey.OP_READ);
+  }
+
+  @Override
+  public void close(Slot slot, boolean reset) {
+    SocketIo s = (SocketIo) slot.io;
+    if (s == null) {
+      return; // never got as far as a socket
+    }
+    Lease l = (Lease) s.listener;
+    if (l != null) {
+      l.end();
+      s.listener = null;
+    }
+    s.close(reset);
+  }
+
+  @Override
+  public void answer(Request r) {
+    // A socket leaving the pool keeps its read interest (see Lease.updateInterest).
+    loop.execute(() -> deliver(r));
+  }
+
+  // ---- Dns.Answers ----
+
+  @Override
+  public void resolved(Request r, List<InetAddress> addresses) {
+    pool.resolved(r, addresses);
+  }
+
+  @Override
+  public void failed(Request r, Failure f) {
+    pool.resolveFailed(r, f);
+  }
+
+  // ---- Dialer.Events ----
+
+  @Override
+  public void connected(SocketIo s) {
+    pool.connected((Slot) s.owner);
+  }
+
+  @Override
+  public void failed(SocketIo s, Failure f) {
+    pool.connectFailed((Slot) s.owner, f);
+  }
+
+  // ---- EventLoop.Driver ----
+
+  @Override
+  public void onReady(SelectionKey key) {
+    if (!key.isValid()) {
+      return;
+    }
+    SocketIo s = (SocketIo) key.attachment();
+    Slot slot = (Slot) s.owner;
+    switch (slot.state) {
+      case CONNECTING:
+        dialer.onReady(s);
+        break;
+      case IDLE: {
+        int n = s.probe(probe);
+        if (n != 0) {
+          pool.idleActivity(slot, n > 0);
+        }
+        break;
+      }
+      case LEASED:
+        if (s.listener != null) {
+          s.listener.onReady(key.readyOps());
+        } else {
+          s.interest(0); // handed out, not yet delivered: its holder will choose
+        }
+        break;
+      default:
+        key.cancel();
+    }
+  }
+
+  @Override
+  public long onTurn() {
+    pool.expire();
+    publishStats();
+    return pool.nextDeadline();
+  }
+
+  @Override
+  public void onStop() {
+    for (SelectionKey key : loop.selector().keys()) {
+      try {
+        key.channel().close();
+      } catch (java.io.IOException ignored) {
+        // closing everything
+      }
+    }
+    publishStats();
+  }
+
+  // ---- internals ----
+
+  /** Delivers an answered request to its recipient, on the loop, off the stack that decided. */
+  private void deliver(Request r) {
+    publishStats();
+    Failure f = r.failure;
+    if (f != null) {
+      r.onFailure.accept(f);
+      return;
+    }
+    Slot slot = r.slot;
+    SocketIo s = (SocketIo) slot.io;
+    Allocation a = r.allocation;
+    LeasedConnection c = new LeasedConnection(this, s, a.scheme(), a.addr(), a.port(),
+        r.fromCache, slot.state != Slot.State.LEASED);
+    if (!c.lease.ended) {
+      s.listener = c.lease; // also keeps the lease (a phantom reference) reachable while leased
+    }
+    r.onConnection.accept(c, r.fromCache);
+  }
+
+  private void takeBack(Lease lease, boolean discard) {
+    SocketIo s = lease.socket;
+    if (lease.ended || s.listener != lease) {
+      return;
+    }
+    boolean halfWritten = lease.end();
+    s.listener = null;
+    Pool.Disposal disposal;
+    if (discard || halfWritten || lease.unreusable() || !s.flushed()) {
+      disposal = Pool.Disposal.CLOSE;
+    } else {
+      int n = s.probe(probe);
+      disposal = n == 0 ? Pool.Disposal.POOL : n > 0 ? Pool.Disposal.RESET : Pool.Disposal.CLOSE;
+      s.cleanTurn = n == 0 ? loop.turn() : -1;
+    }
+    pool.giveBack((Slot) s.owner, disposal, lease.keepAliveTimeoutNanos, lease.keepAliveMax);
+    stopIfDrained();
+  }
+
+  /** Publishes the pool's counts for readers on other threads, when they changed. */
+  private void publishStats() {
+    PoolStats p = published;
+    int idle = pool.idleCount();
+    int leased = pool.leasedCount();
+    int connecting = pool.connectingCount();
+    int pending = pool.pendingCount();
+    if (p.idle() != idle || p.leased() != leased || p.connecting() != connecting
+        || p.pending() != pending) {
+      published = new PoolStats(idle + leased + connecting, idle, leased, connecting, pending);
+    }
+  }
+
+  /** After shutdown, stop the loop once no socket is left (close() stops it itself). */
+  private void stopIfDrained() {
+    if (pool.isShutdown() && !closing && pool.open() == 0) {
+      loop.stop();
+    }
+  }
+
+  private static long nanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+}

@@ -1,0 +1,71 @@
+package dev.keepalive.internal;
+
+/**
+ * The pool's record of one socket, for its whole life: CONNECTING, then LEASED and IDLE in turn,
+ * then CLOSED. Decision data only: state, key, list links, timestamps, hand-out count and reuse
+ * limits. The socket itself (channel, TLS, selection key) belongs to the I/O side, which the pool
+ * never looks at: {@link #io} is opaque here.
+ *
+ * <p>Every field but {@link #io} is written by {@link Pool} (and its lists, {@link IdleSlots} and
+ * {@link SlotList}) on the event loop only.
+ */
+final class Slot implements LongHeap.Entry {
+  enum State {
+    CONNECTING,
+    LEASED,
+    IDLE,
+    CLOSED
+  }
+
+  final KeyState owner;
+  State state = State.CONNECTING;
+  /** The request this socket is being connected for (CONNECTING only). */
+  Request request;
+  /** When it last entered the pool (IDLE only), in clock nanos. */
+  long idleSince;
+  /**
+   * When a holder limited its reuse ({@code Connection.keepAliveTimeout}): the clock instant after
+   * which it is not handed out again. Meaningful only while it is in the pool's reuse-limit heap
+   * ({@link #heapIndex} >= 0).
+   */
+  long reusableUntil;
+  /** How many times it was handed out (its NEW hand-out included). */
+  int handOuts;
+  /** Most hand-outs allowed ({@code Connection.keepAliveMax}); given back at it, it is closed. */
+  int maxHandOuts = Integer.MAX_VALUE;
+  int heapIndex = -1;
+
+  // Links in its key's idle list (most recently used first).
+  Slot keyPrev;
+  Slot keyNext;
+  // Links in the pool-wide list it is in: idle sockets by age (LRU first), or leased sockets.
+  Slot prev;
+  Slot next;
+
+  /** The I/O side's socket; set once by the manager when the connect starts, opaque here. */
+  Object io;
+
+  Slot(KeyState owner) {
+    this.owner = owner;
+  }
+
+  @Override
+  public long heapKey() {
+    return reusableUntil;
+  }
+
+  @Override
+  public int heapIndex() {
+    return heapIndex;
+  }
+
+  @Override
+  public void heapIndex(int index) {
+    heapIndex = index;
+  }
+
+  @Override
+  public String toString() {
+    return "Slot[" + owner.key + " " + state + "]";
+  }
+}

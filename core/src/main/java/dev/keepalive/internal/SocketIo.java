@@ -1,0 +1,155 @@
+package dev.keepalive.internal;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
+import java.util.List;
+import tlschannel.TlsChannel;
+
+/**
+ * The I/O side of one socket: its channel, selection key and interest, the connect path's
+ * progress, and once connected the {@link Transport} holders read and write through (plain, or TLS
+ * with its record tracking). Confined to the event loop except where a field says otherwise.
+ *
+ * <p>Writers: the connect stages ({@link Connector}, {@link Tls}) set the channel, key, TLS
+ * fields and transport while connecting; the manager sets {@link #owner}, {@link #listener} and
+ * {@link #cleanTurn}; {@link #interest(int)} is called by whoever drives the socket at the time
+ * (a stage, the manager for an idle socket, the holder's lease).
+ */
+final class SocketIo {
+  /** Who hears of readiness while the socket is handed out: the holder's lease. */
+  interface Listener {
+    void onReady(int readyOps);
+  }
+
+  /** The pool's record of this socket; opaque here, for the manager. */
+  final Object owner;
+  final String scheme;
+  /** The host name or literal address to reach, normalized; and whether it is a literal. */
+  final String host;
+  final boolean literalHost;
+  final int port;
+  /** The addresses to try, in order; the next one to try. */
+  List<InetAddress> addresses;
+  int addressIndex;
+  /** The connect stages of this socket and the one running (set by the {@link Dialer}). */
+  ConnectStage[] stages;
+  int stage;
+
+  SocketChannel channel;
+  SelectionKey key;
+  /**
+   * The interest ops last set on {@link #key}, kept here so an unchanged interest costs no touch
+   * of the (often cold) key.
+   */
+  int interest;
+  /** TLS over the channel, for TLS schemes (from the handshake on), else null. */
+  TlsChannel tls;
+  /** What tls-channel reads through (TLS schemes only): knows when it holds part of a record. */
+  TlsRecordTracker records;
+  /** How holders read and write: plain or TLS (set once connected). Read by holder threads. */
+  volatile Transport transport;
+  /** The current holder while handed out, else null. */
+  Listener listener;
+  /** The loop turn in which a probe last found this socket clean as it came back, else -1. */
+  long cleanTurn = -1;
+
+  SocketIo(Object owner, String scheme, String host, boolean literalHost, int port,
+      List<InetAddress> addresses) {
+    this.owner = owner;
+    this.scheme = scheme;
+    this.host = host;
+    this.literalHost = literalHost;
+    this.port = port;
+    this.addresses = addresses;
+  }
+
+  /** Sets the selection key's interest ops when they change. */
+  void interest(int ops) {
+    if (interest != ops) {
+      interest = ops;
+      SelectionKey k = key;
+      if (k != null && k.isValid()) {
+        k.interestOps(ops);
+      }
+    }
+  }
+
+  /**
+   * Reads at most one byte into {@code one}: 0 when the socket has nothing to say (fit for
+   * reuse), 1 when it had unread data, -1 at EOF (TLS: close_notify), error or closed. For TLS it
+   * reads through the TLS layer, which also sees plaintext it already decrypted and consumes
+   * handshake records (session tickets) that are no data for a holder; part of a record
+   * buffered and not yet decryptable counts as data.
+   */
+  int probe(ByteBuffer one) {
+    SocketChannel ch = channel;
+    if (ch == null || !ch.isOpen()) {
+      return -1;
+    }
+    one.clear();
+    try {
+      if (tls == null) {
+        return ch.read(one);
+      }
+      int n = transport.read(one);
+      return n == 0 && records.midRecord() ? 1 : n;
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  /** True when the transport holds nothing unsent (TLS: no part of a record). */
+  boolean flushed() {
+    try {
+      Transport t = transport;
+      return t == null || t.flush();
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Closes the socket for good: with close_notify first for an established TLS socket (if it
+   * goes out without blocking), or abortively (RST) when {@code reset}.
+   */
+  void close(boolean reset) {
+    SocketChannel ch = channel;
+    if (!reset && tls != null && transport != null && ch != null && ch.isOpen()) {
+      TlsTransport.closeNotify(tls);
+    }
+    if (reset && ch != null && ch.isOpen()) {
+      try {
+        ch.setOption(StandardSocketOptions.SO_LINGER, 0);
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    closeChannel();
+  }
+
+  /** Closes the channel, if any; its descriptor is released at the next select. */
+  void closeChannel() {
+    SocketChannel ch = channel;
+    if (ch == null) {
+      return;
+    }
+    if (key != null) {
+      key.cancel();
+      key = null;
+    }
+    try {
+      ch.close();
+    } catch (IOException ignored) {
+      // nothing more to release
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "SocketIo[" + scheme + "://" + host + ":" + port + "]";
+  }
+}
