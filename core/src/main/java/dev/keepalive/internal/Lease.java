@@ -275,11 +275,11 @@ final class Lease extends PhantomReference<LeasedConnection> implements SocketIo
    */
   void abort() {
     ConnectionHandler h = inputEnded ? null : handler;
-    Connection owner = handlerOwner;
+    Connection c = handlerOwner;
     end();
     if (h != null) {
       try {
-        h.onError(owner, new AsynchronousCloseException());
+        h.onError(c, new AsynchronousCloseException());
       } catch (RuntimeException | Error t) {
         LOG.log(Level.ERROR, "a connection handler's onError threw", t);
       }
@@ -331,11 +331,11 @@ final class Lease extends PhantomReference<LeasedConnection> implements SocketIo
         inputEnded = true;
         broken = true;
         ConnectionHandler h = handler;
-        Connection owner = handlerOwner;
+        Connection c = handlerOwner;
         handler = null;
         handlerOwner = null;
         try {
-          h.onError(owner, e);
+          h.onError(c, e);
         } catch (RuntimeException | Error t) {
           LOG.log(Level.ERROR, "a connection handler's onError threw", t);
         }
@@ -347,11 +347,11 @@ final class Lease extends PhantomReference<LeasedConnection> implements SocketIo
       if (n < 0) {
         inputEnded = true;
         ConnectionHandler h = handler;
-        Connection owner = handlerOwner;
+        Connection c = handlerOwner;
         handler = null;
         handlerOwner = null;
         try {
-          h.onEof(owner);
+          h.onEof(c);
         } catch (RuntimeException | Error t) {
           LOG.log(Level.ERROR, "a connection handler's onEof threw", t);
         }
