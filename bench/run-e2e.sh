@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: `keepalive bench` against nginx on 127.0.0.1, next to wrk and `ab -k`
 # (the C reference) and Java harnesses for Apache HttpClient 5 (async), OkHttp, the JDK's
-# java.net.http.HttpClient and Reactor Netty (bench/e2e/, a standalone Maven project).
+# java.net.http.HttpClient and Reactor Netty (bench/e2e/, the reactor's module under -Pe2e).
 #
 #   bench/run-e2e.sh                 the full matrix: bodies small|64k x c 1|16|64 x
 #                                    http|https|http-close, 10 s runs, 3 interleaved rounds
@@ -9,7 +9,8 @@
 #   bench/run-e2e.sh --reduced       5 s runs, 1 round: small body at c=1|16|64 and 64k at c=16,
 #                                    for http, https and http-close
 #   bench/run-e2e.sh --profile       keepalive bench under JFR (http, small body, c=16 and 64):
-#                                    the recordings and their hot frames, no report
+#                                    the recordings and their hot frames (tools/: JfrHot), no
+#                                    report
 #   bench/run-e2e.sh --report-only bench/results/e2e-<stamp>   rewrite the report from a run
 #
 # Options (after a preset they override it):
@@ -278,9 +279,10 @@ nginx_stop() {
 # ---- build -----------------------------------------------------------------------------------
 
 build_all() {
-  log "building keepalive (core, http, cli) and bench/e2e"
-  ./mvnw -B -q -pl core,http,cli -am install -DskipTests >&2
-  ./mvnw -B -q -f bench/e2e/pom.xml package >&2
+  local modules=cli,bench/e2e
+  [[ $mode == profile ]] && modules+=,tools # the JFR reader
+  log "building keepalive (core, http, cli) and bench/e2e ($modules)"
+  ./mvnw -B -q -Pe2e -pl "$modules" -am package -DskipTests >&2
 }
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -355,6 +357,8 @@ install_tools
 if [[ $build -eq 1 ]]; then build_all; fi
 [[ -f $e2e_jar ]] || { log "no $e2e_jar: build first (drop --no-build)"; exit 1; }
 [[ -f cli/target/keepalive.jar ]] || { log "no cli/target/keepalive.jar"; exit 1; }
+[[ $mode != profile || -f tools/target/keepalive-tools.jar ]] \
+  || { log "no tools/target/keepalive-tools.jar (the JFR reader): build first"; exit 1; }
 
 if [[ -n $wait_idle ]]; then
   for ((i = 0; i < 90; i++)); do
@@ -387,7 +391,8 @@ if [[ $mode == profile ]]; then
       log "profile: $client http small c=$c, ${duration} s (+${warmup} s warm-up) under JFR"
       run_one http small "$c" "$client" "$f.out" || log "exit $? (see $f.out.err)"
       jfr_opts=()
-      "$java_bin" -jar "$e2e_jar" jfrtop "$f.jfr" 30 >"$f.top.txt"
+      "$java_bin" -cp "$root/tools/target/keepalive-tools.jar" dev.keepalive.tools.JfrHot \
+        "$f.jfr" 30 >"$f.top.txt"
       grep -o '"requestsPerSecond":[0-9.]*' "$f.out" >&2 || true
       log "hot frames: $f.top.txt"
     done

@@ -16,7 +16,8 @@
 #   --no-build   use the jar as it is (also BENCH_NO_BUILD=1).
 #   --jfr        record a JFR profile per benchmark (1 ms method sampling, bench/jfr/sampling-1ms.jfc)
 #                into bench/results/<stamp>-jfr/, with the hot methods of the loop thread and of
-#                the benchmark thread next to each recording (hot-loop.txt, hot-worker.txt).
+#                the benchmark thread next to each recording (hot-loop.txt, hot-worker.txt, by
+#                dev.keepalive.tools.JfrHot: tools/target/keepalive-tools.jar, built too).
 #   --wait-idle  first wait (up to 10 min) until the 1-minute load average is below 0.5: other
 #                builds on a 2-core machine skew every figure (also BENCH_WAIT_IDLE=1).
 #   --pin CPUS   run everything (JMH, the forked JVM, the sink) under `taskset -c CPUS`, e.g.
@@ -49,7 +50,7 @@ while (($#)); do
     --jfr) jfr=1 ;;
     --wait-idle) wait_idle=1 ;;
     --pin) shift; pin="${1:?--pin needs a CPU list, e.g. 1}" ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --) shift; extra=("$@"); break ;;
     *) filters+=("$1") ;;
   esac
@@ -59,8 +60,15 @@ if ((${#filters[@]} == 0)) && [[ -n "${BENCH:-}" ]]; then
   read -r -a filters <<<"$BENCH"
 fi
 
+tools_jar="$root/tools/target/keepalive-tools.jar"
 if ((build)); then
-  (cd "$root" && ./mvnw -B -q -pl bench -am package -DskipTests)
+  modules=bench
+  ((jfr)) && modules=bench,tools # the JFR reader
+  (cd "$root" && ./mvnw -B -q -pl "$modules" -am package -DskipTests)
+fi
+if ((jfr)) && [[ ! -f "$tools_jar" ]]; then
+  echo "no $tools_jar for --jfr: build first (drop --no-build)" >&2
+  exit 1
 fi
 [[ -f "$jar" ]] || { echo "no $jar: build first (drop --no-build)" >&2; exit 1; }
 # Run a private copy: a build of the repo meanwhile (./mvnw verify) rewrites target/.
@@ -136,8 +144,9 @@ if ((jfr)); then
   # hot methods of the event-loop thread and of the benchmark thread, per recording
   while IFS= read -r rec; do
     dir="$(dirname "$rec")"
-    "$java" -cp "$run_jar" dev.keepalive.bench.JfrHot "$rec" keepalive-loop 25 >"$dir/hot-loop.txt" || true
-    "$java" -cp "$run_jar" dev.keepalive.bench.JfrHot "$rec" jmh-worker 25 >"$dir/hot-worker.txt" || true
+    for t in keepalive-loop:hot-loop jmh-worker:hot-worker; do
+      "$java" -cp "$tools_jar" dev.keepalive.tools.JfrHot "$rec" "${t%%:*}" 25 >"$dir/${t#*:}.txt" || true
+    done
     echo "jfr: $rec -> $dir/hot-loop.txt, $dir/hot-worker.txt" | tee -a "$txt"
   done < <(find "$results/$stamp-jfr" -name '*.jfr' | sort)
 fi
