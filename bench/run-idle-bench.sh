@@ -25,15 +25,8 @@
 # (IDLE_BENCH_NOFILE); if that is refused, the hard limit is used when it is enough, else it fails.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+source "$(dirname "$0")/lib.sh"
 jar="$root/tools/target/keepalive-tools.jar"
-results="$here/results"
-
-build=1
-[[ "${BENCH_NO_BUILD:-0}" == 1 ]] && build=0
-jfr=0
-pin="${BENCH_PIN:-}"
 args=()
 while (($#)); do
   case "$1" in
@@ -69,16 +62,8 @@ fi
 if ((build)); then
   (cd "$root" && ./mvnw -B -q -pl tools -am package -DskipTests)
 fi
-[[ -f "$jar" ]] || { echo "no $jar: build first (drop --no-build)" >&2; exit 1; }
-# Run a private copy: a build of the repo meanwhile (./mvnw verify) rewrites target/.
-run_jar="$(mktemp "${TMPDIR:-/tmp}/keepalive-idle-bench.XXXXXX.jar")"
-trap 'rm -f "$run_jar"' EXIT
-cp "$jar" "$run_jar"
-
-java="java"
-[[ -n "${JAVA_HOME:-}" ]] && java="$JAVA_HOME/bin/java"
-run=("$java")
-[[ -n "$pin" ]] && run=(taskset -c "$pin" "$java")
+private_copy "$jar" keepalive-idle-bench
+bench_java "$pin"
 
 mkdir -p "$results"
 stamp="$(date +%Y%m%d-%H%M%S)"
@@ -92,12 +77,8 @@ if ((jfr)); then
   jvm+=("-XX:StartFlightRecording=filename=$results/idle-$stamp.jfr,settings=$here/jfr/sampling-1ms.jfc")
 fi
 
-{
-  echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cpus, $("$java" -version 2>&1 | head -1)"
-  echo "# git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' (dirty)'); ulimit -n $(ulimit -n)"
-  echo "# load average before: $(cat /proc/loadavg 2>/dev/null)"
-  echo "# ${run[*]} ${jvm[*]} -cp $jar dev.keepalive.tools.idle.IdleHoldBenchmark ${args[*]}"
-} | tee "$txt"
+run_header "${run[*]} ${jvm[*]} -cp $jar dev.keepalive.tools.idle.IdleHoldBenchmark ${args[*]}" \
+  | tee "$txt"
 
 set +e
 "${run[@]}" "${jvm[@]}" -cp "$run_jar" dev.keepalive.tools.idle.IdleHoldBenchmark "${args[@]}" 2>&1 \

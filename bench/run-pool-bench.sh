@@ -30,27 +30,20 @@
 # 3 min 30 s. --quick is too short for the TLS handshake code to be compiled: its figures are low.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+source "$(dirname "$0")/lib.sh"
 jar="$here/target/benchmarks.jar"
-results="$here/results"
-
 quick="${BENCH_QUICK:-0}"
-build=1
-[[ "${BENCH_NO_BUILD:-0}" == 1 ]] && build=0
-jfr=0
 wait_idle="${BENCH_WAIT_IDLE:-0}"
-pin="${BENCH_PIN:-}"
 filters=()
 extra=()
 while (($#)); do
   case "$1" in
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --quick) quick=1 ;;
     --no-build) build=0 ;;
     --jfr) jfr=1 ;;
-    --wait-idle) wait_idle=1 ;;
     --pin) shift; pin="${1:?--pin needs a CPU list, e.g. 1}" ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    --wait-idle) wait_idle=1 ;;
     --) shift; extra=("$@"); break ;;
     *) filters+=("$1") ;;
   esac
@@ -70,11 +63,7 @@ if ((jfr)) && [[ ! -f "$tools_jar" ]]; then
   echo "no $tools_jar for --jfr: build first (drop --no-build)" >&2
   exit 1
 fi
-[[ -f "$jar" ]] || { echo "no $jar: build first (drop --no-build)" >&2; exit 1; }
-# Run a private copy: a build of the repo meanwhile (./mvnw verify) rewrites target/.
-run_jar="$(mktemp "${TMPDIR:-/tmp}/keepalive-benchmarks.XXXXXX.jar")"
-trap 'rm -f "$run_jar"' EXIT
-cp "$jar" "$run_jar"
+private_copy "$jar" keepalive-benchmarks
 
 # keys=10000 holds 10,000 client sockets in the benchmark JVM (the sink is another process):
 # raise the soft fd limit to the hard one.
@@ -93,10 +82,7 @@ if ((wait_idle)); then
   done
 fi
 
-java="java"
-[[ -n "${JAVA_HOME:-}" ]] && java="$JAVA_HOME/bin/java"
-run=("$java")
-[[ -n "$pin" ]] && run=(taskset -c "$pin" "$java")
+bench_java "$pin"
 
 mkdir -p "$results"
 stamp="$(date +%Y%m%d-%H%M%S)"
@@ -111,12 +97,8 @@ if ((jfr)); then
   jmh+=(-prof "jfr:dir=$results/$stamp-jfr;configName=$here/jfr/sampling-1ms.jfc")
 fi
 
-{
-  echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cpus, $("$java" -version 2>&1 | head -1)"
-  echo "# git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' (dirty)')"
-  echo "# load average before: $(cat /proc/loadavg 2>/dev/null)"
-  echo "# ${run[*]} -Dsummary.file=$summary -cp $jar dev.keepalive.bench.BenchMain ${jmh[*]} ${extra[*]} ${filters[*]}"
-} | tee "$txt"
+run_header "${run[*]} -Dsummary.file=$summary -cp $jar dev.keepalive.bench.BenchMain" \
+  "${jmh[*]} ${extra[*]} ${filters[*]}" | tee "$txt"
 
 set +e
 "${run[@]}" -Dsummary.file="$summary" -cp "$run_jar" dev.keepalive.bench.BenchMain \

@@ -6,16 +6,10 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
@@ -51,12 +45,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * give the CPU ns per request on each side; the rest of a request's time is waiting (wake-ups
  * across the two processes, the loopback).
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @Warmup(iterations = 6, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class TlsBenchmark {
+public class TlsBenchmark extends JmhSettings {
   /** Request (and echo) size in bytes. */
   static final int SIZE = 64;
   /** Request/response cycles per JMH invocation on a pooled connection. */

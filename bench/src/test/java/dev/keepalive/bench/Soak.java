@@ -20,6 +20,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -613,16 +614,16 @@ public final class Soak {
   /** Descriptor number to what it is (socket:[inode], a file, anon_inode:[eventpoll]). */
   static Map<Integer, String> fdList() {
     Map<Integer, String> out = new TreeMap<>();
-    String[] names = new File("/proc/self/fd").list();
-    if (names != null) {
-      for (String n : names) {
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+      fds.forEach(fd -> {
         try {
-          out.put(Integer.parseInt(n), Files.readSymbolicLink(Path.of("/proc/self/fd", n))
-              .toString());
-        } catch (IOException | NumberFormatException e) {
-          // gone meanwhile
+          out.put(Integer.valueOf(fd.getFileName().toString()), Files.readSymbolicLink(fd) + "");
+        } catch (IOException | NumberFormatException gone) {
+          // closed meanwhile (the stream's own descriptor, say)
         }
-      }
+      });
+    } catch (IOException noProc) {
+      // not Linux: nothing to list
     }
     return out;
   }

@@ -31,10 +31,9 @@ final class KeepalivePeer extends Peer {
   private final ConnectionManager manager;
   private final HttpClient client;
   private final HttpRequest request;
-  private final boolean async;
 
   KeepalivePeer(Config c, boolean async) {
-    this.async = async;
+    super(async);
     Duration timeout = Duration.ofMillis(c.timeoutMillis());
     ConnectionManager.Builder b = ConnectionManager.builder()
         .maxPerHost(c.concurrency())
@@ -54,19 +53,8 @@ final class KeepalivePeer extends Peer {
   }
 
   @Override
-  boolean async() {
-    return async;
-  }
-
-  @Override
   void sendAsync(java.util.function.BiConsumer<Long, Throwable> done) {
-    client.send(request).whenComplete((r, t) -> {
-      if (t != null) {
-        done.accept(null, t);
-      } else {
-        done.accept(result(r.status(), r.bodySize()), null);
-      }
-    });
+    complete(client.send(request), r -> result(r.status(), r.bodySize()), done);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.keepalive.bench.peers;
 
+import dev.keepalive.bench.JmhSettings;
 import java.io.IOException;
 import java.util.concurrent.ExecutionException;
 import java.util.function.IntFunction;
@@ -20,7 +21,7 @@ import org.openjdk.jmh.infra.ThreadParams;
  * differ only in the pool: JMH runs these methods once per subclass, under the subclass's name,
  * and the states pick that subclass's pool from the benchmark's name.
  */
-public abstract class HcPoolBenchmark {
+public abstract class HcPoolBenchmark extends JmhSettings {
   /** The pool factory of the benchmark being run. */
   static IntFunction<ManagedConnPool<String, SocketConnection>> poolFor(BenchmarkParams params) {
     String name = params.getBenchmark();

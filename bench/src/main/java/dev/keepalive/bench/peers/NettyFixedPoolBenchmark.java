@@ -1,5 +1,6 @@
 package dev.keepalive.bench.peers;
 
+import dev.keepalive.bench.JmhSettings;
 import dev.keepalive.bench.SinkProcess;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -17,19 +18,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 /**
@@ -44,12 +39,7 @@ import org.openjdk.jmh.infra.ThreadParams;
  * limit on pending acquires. No connect while measuring (counted in {@code channelCreated}), and
  * after every iteration nothing acquired but the with-queue benchmark's blockers.
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class NettyFixedPoolBenchmark {
+public class NettyFixedPoolBenchmark extends JmhSettings {
 
   /** The pools, their event loop and the sink. */
   static final class Pools implements AutoCloseable {
