@@ -28,12 +28,10 @@ public class PoolCycleBenchmark extends JmhSettings {
 
   /** Keys cycled round-robin, each with one idle socket to the sink. */
   @State(Scope.Benchmark)
-  public static class Keys {
+  public static class Keys extends SinkFixture {
     @Param({"1", "100", "10000"})
     public int keys;
 
-    SinkProcess sink;
-    ConnectionManager manager;
     Chain chain;
 
     @Setup(Level.Trial)
@@ -50,16 +48,9 @@ public class PoolCycleBenchmark extends JmhSettings {
       verifyCached(chain, manager, keys, 0);
     }
 
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (manager != null) {
-        System.out.println("\n[loopCached keys=" + keys + "] " + chain + "; pool "
-            + manager.stats());
-        manager.close();
-      }
-      if (sink != null) {
-        sink.close();
-      }
+    @Override
+    String report() {
+      return "[loopCached keys=" + keys + "] " + chain;
     }
   }
 
@@ -69,9 +60,7 @@ public class PoolCycleBenchmark extends JmhSettings {
    * never served while measuring.
    */
   @State(Scope.Benchmark)
-  public static class WithQueue {
-    SinkProcess sink;
-    ConnectionManager manager;
+  public static class WithQueue extends SinkFixture {
     Chain chain;
     Pools.BlockedQueue queue;
 
@@ -92,15 +81,9 @@ public class PoolCycleBenchmark extends JmhSettings {
       }
     }
 
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (manager != null) {
-        System.out.println("\n[loopCachedWithQueue] " + chain + "; pool " + manager.stats());
-        manager.close(); // answers the queue with "shutdown", closes the blockers
-      }
-      if (sink != null) {
-        sink.close();
-      }
+    @Override
+    String report() {
+      return "[loopCachedWithQueue] " + chain;
     }
   }
 

@@ -35,12 +35,10 @@ public class ThreadCachedBenchmark extends JmhSettings {
   static final int MAX_PER_HOST = PoolCycleBenchmark.MAX_PER_HOST;
 
   @State(Scope.Benchmark)
-  public static class Target {
+  public static class Target extends SinkFixture {
     @Param({"1", "100", "10000"})
     public int keys;
 
-    SinkProcess sink;
-    ConnectionManager manager;
     Allocation[] allocations;
     int idle;
 
@@ -59,16 +57,6 @@ public class ThreadCachedBenchmark extends JmhSettings {
       Pools.awaitStats(manager, s -> s.idle() == idle && s.open() == idle,
           idle + " idle sockets and nothing else");
     }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (manager != null) {
-        manager.close();
-      }
-      if (sink != null) {
-        sink.close();
-      }
-    }
   }
 
   /**
@@ -77,9 +65,7 @@ public class ThreadCachedBenchmark extends JmhSettings {
    * in {@link PoolCycleBenchmark#loopCachedWithQueue}).
    */
   @State(Scope.Benchmark)
-  public static class WithQueue {
-    SinkProcess sink;
-    ConnectionManager manager;
+  public static class WithQueue extends SinkFixture {
     Allocation[] allocations;
     Pools.BlockedQueue queue;
 
@@ -97,16 +83,6 @@ public class ThreadCachedBenchmark extends JmhSettings {
       Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
           && s.idle() == 1 && s.open() == MAX_PER_HOST + 1,
           QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (manager != null) {
-        manager.close(); // answers the queue with "shutdown", closes the blockers
-      }
-      if (sink != null) {
-        sink.close();
-      }
     }
   }
 
