@@ -4,8 +4,7 @@ import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
@@ -137,18 +136,19 @@ public class ThreadCachedBenchmark extends JmhSettings {
 
   /**
    * This thread's keys: all of them when there are fewer keys than threads, else thread i of n
-   * takes the keys i, i + n, i + 2n, ...
+   * takes the keys i, i + n, i + 2n, ... (the peers' benchmarks split theirs alike).
    */
-  static Allocation[] mine(Allocation[] all, ThreadParams thread) {
+  public static <T> T[] mine(T[] all, ThreadParams thread) {
     int n = thread.getThreadCount();
+    int first = thread.getThreadIndex();
     if (all.length < n) {
       return all;
     }
-    List<Allocation> mine = new ArrayList<>();
-    for (int i = thread.getThreadIndex(); i < all.length; i += n) {
-      mine.add(all[i]);
+    T[] mine = Arrays.copyOf(all, (all.length - first + n - 1) / n);
+    for (int i = first, j = 0; i < all.length; i += n, j++) {
+      mine[j] = all[i];
     }
-    return mine.toArray(new Allocation[0]);
+    return mine;
   }
 
   static FromCache cycle(ConnectionManager manager, Cycler seen)

@@ -1,6 +1,7 @@
 package dev.keepalive.bench.peers;
 
 import dev.keepalive.bench.JmhSettings;
+import dev.keepalive.bench.ThreadCachedBenchmark;
 import java.io.IOException;
 import java.util.concurrent.ExecutionException;
 import java.util.function.IntFunction;
@@ -88,7 +89,7 @@ public abstract class HcPoolBenchmark extends JmhSettings {
 
     @Setup(Level.Trial)
     public void setUp(Target t, ThreadParams thread) {
-      w = new HcPool.Worker(Keys.mine(t.pool.keys, thread));
+      w = new HcPool.Worker(ThreadCachedBenchmark.mine(t.pool.keys, thread));
     }
 
     @TearDown(Level.Iteration)

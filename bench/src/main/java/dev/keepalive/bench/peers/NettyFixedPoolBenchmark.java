@@ -2,6 +2,7 @@ package dev.keepalive.bench.peers;
 
 import dev.keepalive.bench.JmhSettings;
 import dev.keepalive.bench.SinkProcess;
+import dev.keepalive.bench.ThreadCachedBenchmark;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
@@ -227,7 +228,7 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
   public static class KeysWorker extends Worker {
     @Setup(Level.Trial)
     public void setUp(Target t, ThreadParams thread) {
-      mine = Keys.mine(t.pools.keys, thread);
+      mine = ThreadCachedBenchmark.mine(t.pools.keys, thread);
     }
   }
 
