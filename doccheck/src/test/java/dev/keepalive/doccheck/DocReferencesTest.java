@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The docs cannot drift from the code: every code name and repo path that README.md, docs/*.md
- * and the {@code README.md} of each top-level folder cite must exist. Hand-written (about 150
+ * and the {@code README.md} of each top-level folder cite must exist. Hand-written (under 200
  * lines, no library), with the same rules as the team's {@code shared/tools/docrefs.py}:
  *
  * <ul>
@@ -42,12 +42,15 @@ import org.junit.jupiter.api.Test;
 class DocReferencesTest {
   private static final int U = Pattern.UNICODE_CHARACTER_CLASS;
   private static final Pattern BACKTICKED = Pattern.compile("`([^`\\n]+)`", U);
-  private static final Pattern MEMBER = Pattern.compile("\\b([A-Z][A-Za-z0-9_]*)[#.]([a-z][A-Za-z0-9_]*\\*?)", U);
-  private static final Pattern HASH_MEMBER = Pattern.compile("\\b([A-Z][A-Za-z0-9_]*)#([a-z][A-Za-z0-9_]*\\*?)", U);
+  private static final Pattern MEMBER =
+      Pattern.compile("\\b([A-Z][A-Za-z0-9_]*)[#.]([a-z][A-Za-z0-9_]*\\*?)", U);
+  private static final Pattern HASH_MEMBER =
+      Pattern.compile("\\b([A-Z][A-Za-z0-9_]*)#([a-z][A-Za-z0-9_]*\\*?)", U);
   private static final Pattern REPO_PATH = Pattern.compile(
       "^((?:[\\w.-]+/)+[\\w.-]+\\.(?:java|sh|md|xml|py|png|txt|json))$", U);
 
-  private final Path root = Path.of(System.getProperty("doccheck.root", "..")).toAbsolutePath().normalize();
+  private final Path root =
+      Path.of(System.getProperty("doccheck.root", "..")).toAbsolutePath().normalize();
   private final List<String> tree = walk(); // every file and folder, relative, with '/'
   private final Map<String, List<Path>> javaByType = new HashMap<>();
   private final Map<Path, String> sources = new HashMap<>();
