@@ -43,7 +43,7 @@ import org.openjdk.jmh.infra.ThreadParams;
 public class NettyFixedPoolBenchmark extends JmhSettings {
 
   /** The pools, their event loop and the sink. */
-  static final class Pools implements AutoCloseable {
+  static final class Pools implements PeerState.Checked {
     final SinkProcess sink;
     final EventLoopGroup group;
     final AbstractChannelPoolMap<String, FixedChannelPool> map;
@@ -112,7 +112,7 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
     }
 
     /** Throws unless no channel was connected since set-up and only the blockers are out. */
-    void verify() throws InterruptedException {
+    public void verify() throws InterruptedException {
       Keys.await(() -> acquired() == blockers.size(),
           () -> "expected " + blockers.size() + " acquired, found " + acquired());
       if (created.get() != expectCreated) {
@@ -150,29 +150,15 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
   }
 
   @State(Scope.Benchmark)
-  public static class Target {
+  public static class Target extends PeerState<Pools> {
     @Param({"1", "100", "10000"})
     public int keys;
-
-    Pools pools;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
       pools = new Pools(Keys.names(keys));
       pools.prewarm(Keys.perKey(keys));
       pools.verify();
-    }
-
-    @TearDown(Level.Iteration)
-    public void check() throws InterruptedException {
-      pools.verify();
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (pools != null) {
-        pools.close();
-      }
     }
   }
 
@@ -181,8 +167,7 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
    * pool has its 4 channels acquired and {@value Keys#QUEUED} acquires wait behind them.
    */
   @State(Scope.Benchmark)
-  public static class WithQueue {
-    Pools pools;
+  public static class WithQueue extends PeerState<Pools> {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -197,18 +182,6 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
       }
       pools.expectCreated = pools.created.get();
       pools.verify();
-    }
-
-    @TearDown(Level.Iteration)
-    public void check() throws InterruptedException {
-      pools.verify();
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (pools != null) {
-        pools.close();
-      }
     }
   }
 
