@@ -183,18 +183,8 @@ nginx_start() {
   ngx_dir="$(mktemp -d /tmp/keepalive-e2e-nginx.XXXXXX)"
   chmod 755 "$ngx_dir"
   local d="$ngx_dir"
-  # a CA and a server certificate (SAN DNS:localhost, IP:127.0.0.1), as scripts/nginx-tls.sh
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$d/ca.key" -out "$d/ca.crt" -days 7 -subj "/CN=keepalive e2e bench CA" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=localhost" 2>/dev/null
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
-    "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$d/server.ext"
-  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-    -out "$d/server.crt" -days 7 -extfile "$d/server.ext" 2>/dev/null
-  chmod 644 "$d/ca.crt" "$d/server.crt" "$d/server.key"
+  # a CA (ca.crt) and a server certificate (SAN DNS:localhost, IP:127.0.0.1), made by openssl
+  KEEPALIVE_NGINX_DIR="$d" "$root/scripts/nginx-tls.sh" certs
   # the trust store for `keepalive bench` (it uses the JVM's default SSLContext)
   keytool -importcert -noprompt -alias e2e-ca -file "$d/ca.crt" -keystore "$d/ca.p12" \
     -storetype PKCS12 -storepass changeit >/dev/null 2>&1
