@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmark: `keepalive bench` against nginx on 127.0.0.1, next to wrk and `ab -k`
 # (the C reference) and Java harnesses for Apache HttpClient 5 (async), OkHttp, the JDK's
-# java.net.http.HttpClient and Reactor Netty (bench/e2e/, a standalone Maven project).
+# java.net.http.HttpClient and Reactor Netty (bench/e2e/, the reactor's module under -Pe2e).
 #
 #   bench/run-e2e.sh                 the full matrix: bodies small|64k x c 1|16|64 x
 #                                    http|https|http-close, 10 s runs, 3 interleaved rounds
@@ -9,7 +9,8 @@
 #   bench/run-e2e.sh --reduced       5 s runs, 1 round: small body at c=1|16|64 and 64k at c=16,
 #                                    for http, https and http-close
 #   bench/run-e2e.sh --profile       keepalive bench under JFR (http, small body, c=16 and 64):
-#                                    the recordings and their hot frames, no report
+#                                    the recordings and their hot frames (tools/: JfrHot), no
+#                                    report
 #   bench/run-e2e.sh --report-only bench/results/e2e-<stamp>   rewrite the report from a run
 #
 # Options (after a preset they override it):
@@ -182,18 +183,8 @@ nginx_start() {
   ngx_dir="$(mktemp -d /tmp/keepalive-e2e-nginx.XXXXXX)"
   chmod 755 "$ngx_dir"
   local d="$ngx_dir"
-  # a CA and a server certificate (SAN DNS:localhost, IP:127.0.0.1), as scripts/nginx-tls.sh
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$d/ca.key" -out "$d/ca.crt" -days 7 -subj "/CN=keepalive e2e bench CA" \
-    -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-    -keyout "$d/server.key" -out "$d/server.csr" -subj "/CN=localhost" 2>/dev/null
-  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
-    "extendedKeyUsage=serverAuth" "subjectAltName=DNS:localhost,IP:127.0.0.1" >"$d/server.ext"
-  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial \
-    -out "$d/server.crt" -days 7 -extfile "$d/server.ext" 2>/dev/null
-  chmod 644 "$d/ca.crt" "$d/server.crt" "$d/server.key"
+  # a CA (ca.crt) and a server certificate (SAN DNS:localhost, IP:127.0.0.1), made by openssl
+  KEEPALIVE_NGINX_DIR="$d" "$root/scripts/nginx-tls.sh" certs
   # the trust store for `keepalive bench` (it uses the JVM's default SSLContext)
   keytool -importcert -noprompt -alias e2e-ca -file "$d/ca.crt" -keystore "$d/ca.p12" \
     -storetype PKCS12 -storepass changeit >/dev/null 2>&1
@@ -278,9 +269,10 @@ nginx_stop() {
 # ---- build -----------------------------------------------------------------------------------
 
 build_all() {
-  log "building keepalive (core, http, cli) and bench/e2e"
-  ./mvnw -B -q -pl core,http,cli -am install -DskipTests >&2
-  ./mvnw -B -q -f bench/e2e/pom.xml package >&2
+  local modules=cli,bench/e2e
+  [[ $mode == profile ]] && modules+=,tools # the JFR reader
+  log "building keepalive (core, http, cli) and bench/e2e ($modules)"
+  ./mvnw -B -q -Pe2e -pl "$modules" -am package -DskipTests >&2
 }
 
 # ---- one run ---------------------------------------------------------------------------------
@@ -355,6 +347,8 @@ install_tools
 if [[ $build -eq 1 ]]; then build_all; fi
 [[ -f $e2e_jar ]] || { log "no $e2e_jar: build first (drop --no-build)"; exit 1; }
 [[ -f cli/target/keepalive.jar ]] || { log "no cli/target/keepalive.jar"; exit 1; }
+[[ $mode != profile || -f tools/target/keepalive-tools.jar ]] \
+  || { log "no tools/target/keepalive-tools.jar (the JFR reader): build first"; exit 1; }
 
 if [[ -n $wait_idle ]]; then
   for ((i = 0; i < 90; i++)); do
@@ -387,7 +381,8 @@ if [[ $mode == profile ]]; then
       log "profile: $client http small c=$c, ${duration} s (+${warmup} s warm-up) under JFR"
       run_one http small "$c" "$client" "$f.out" || log "exit $? (see $f.out.err)"
       jfr_opts=()
-      "$java_bin" -jar "$e2e_jar" jfrtop "$f.jfr" 30 >"$f.top.txt"
+      "$java_bin" -cp "$root/tools/target/keepalive-tools.jar" dev.keepalive.tools.JfrHot \
+        "$f.jfr" 30 >"$f.top.txt"
       grep -o '"requestsPerSecond":[0-9.]*' "$f.out" >&2 || true
       log "hot frames: $f.top.txt"
     done

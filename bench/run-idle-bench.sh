@@ -5,12 +5,14 @@
 #   - the event loop's pauses while all of them expire by keep-alive at once (an allocate of
 #     another key every 1 ms, timed); target: none over 10 ms; and that every socket was closed
 #     and its descriptor released.
-# The server ends live in a child JVM (dev.keepalive.bench.Sink) on 127.0.0.1. Writes the log with
+# The program is dev.keepalive.tools.idle.IdleHoldBenchmark (module tools/, built here into
+# tools/target/keepalive-tools.jar with what it needs); the server ends live in a child JVM
+# (dev.keepalive.bench.Sink) on 127.0.0.1. Writes the log with
 # the summary (PASS/MISS per target) to bench/results/idle-<stamp>.txt. 15-30 s plus the build
 # (most of it the 1,000 https handshakes; `-- --tls 0` skips them).
 #
 # Usage: bench/run-idle-bench.sh [--no-build] [--jfr] [--pin CPUS] [-- PROGRAM ARGS]
-#   --no-build   use bench/target/benchmarks.jar as it is (also BENCH_NO_BUILD=1)
+#   --no-build   use tools/target/keepalive-tools.jar as it is (also BENCH_NO_BUILD=1)
 #   --jfr        record a JFR profile (1 ms method sampling) to bench/results/idle-<stamp>.jfr and
 #                print the loop thread's hot methods next to it (idle-<stamp>-hot-loop.txt)
 #   --pin CPUS   run under `taskset -c CPUS`
@@ -23,22 +25,15 @@
 # (IDLE_BENCH_NOFILE); if that is refused, the hard limit is used when it is enough, else it fails.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
-jar="$here/target/benchmarks.jar"
-results="$here/results"
-
-build=1
-[[ "${BENCH_NO_BUILD:-0}" == 1 ]] && build=0
-jfr=0
-pin="${BENCH_PIN:-}"
+source "$(dirname "$0")/lib.sh"
+jar="$root/tools/target/keepalive-tools.jar"
 args=()
 while (($#)); do
   case "$1" in
     --no-build) build=0 ;;
     --jfr) jfr=1 ;;
     --pin) shift; pin="${1:?--pin needs a CPU list, e.g. 1}" ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --) shift; args=("$@"); break ;;
     *) echo "unknown option $1 (program arguments go after --)" >&2; exit 2 ;;
   esac
@@ -65,18 +60,10 @@ if ! ulimit -n "$want" 2>/dev/null; then
 fi
 
 if ((build)); then
-  (cd "$root" && ./mvnw -B -q -pl bench -am package -DskipTests)
+  (cd "$root" && ./mvnw -B -q -pl tools -am package -DskipTests)
 fi
-[[ -f "$jar" ]] || { echo "no $jar: build first (drop --no-build)" >&2; exit 1; }
-# Run a private copy: a build of the repo meanwhile (./mvnw verify) rewrites target/.
-run_jar="$(mktemp "${TMPDIR:-/tmp}/keepalive-idle-bench.XXXXXX.jar")"
-trap 'rm -f "$run_jar"' EXIT
-cp "$jar" "$run_jar"
-
-java="java"
-[[ -n "${JAVA_HOME:-}" ]] && java="$JAVA_HOME/bin/java"
-run=("$java")
-[[ -n "$pin" ]] && run=(taskset -c "$pin" "$java")
+private_copy "$jar" keepalive-idle-bench
+bench_java "$pin"
 
 mkdir -p "$results"
 stamp="$(date +%Y%m%d-%H%M%S)"
@@ -90,22 +77,18 @@ if ((jfr)); then
   jvm+=("-XX:StartFlightRecording=filename=$results/idle-$stamp.jfr,settings=$here/jfr/sampling-1ms.jfc")
 fi
 
-{
-  echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cpus, $("$java" -version 2>&1 | head -1)"
-  echo "# git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' (dirty)'); ulimit -n $(ulimit -n)"
-  echo "# load average before: $(cat /proc/loadavg 2>/dev/null)"
-  echo "# ${run[*]} ${jvm[*]} -cp $jar dev.keepalive.bench.idle.IdleHoldBenchmark ${args[*]}"
-} | tee "$txt"
+run_header "${run[*]} ${jvm[*]} -cp $jar dev.keepalive.tools.idle.IdleHoldBenchmark ${args[*]}" \
+  | tee "$txt"
 
 set +e
-"${run[@]}" "${jvm[@]}" -cp "$run_jar" dev.keepalive.bench.idle.IdleHoldBenchmark "${args[@]}" 2>&1 \
+"${run[@]}" "${jvm[@]}" -cp "$run_jar" dev.keepalive.tools.idle.IdleHoldBenchmark "${args[@]}" 2>&1 \
   | tee -a "$txt"
 status=${PIPESTATUS[0]}
 set -e
 echo "# load average after: $(cat /proc/loadavg 2>/dev/null)" | tee -a "$txt"
 
 if ((jfr)) && [[ -f "$results/idle-$stamp.jfr" ]]; then
-  "$java" -cp "$run_jar" dev.keepalive.bench.JfrHot "$results/idle-$stamp.jfr" keepalive-loop 25 \
+  "$java" -cp "$run_jar" dev.keepalive.tools.JfrHot "$results/idle-$stamp.jfr" keepalive-loop 25 \
     >"$results/idle-$stamp-hot-loop.txt" || true
   echo "jfr: $results/idle-$stamp.jfr -> $results/idle-$stamp-hot-loop.txt" | tee -a "$txt"
 fi

@@ -16,7 +16,8 @@
 #   --no-build   use the jar as it is (also BENCH_NO_BUILD=1).
 #   --jfr        record a JFR profile per benchmark (1 ms method sampling, bench/jfr/sampling-1ms.jfc)
 #                into bench/results/<stamp>-jfr/, with the hot methods of the loop thread and of
-#                the benchmark thread next to each recording (hot-loop.txt, hot-worker.txt).
+#                the benchmark thread next to each recording (hot-loop.txt, hot-worker.txt, by
+#                dev.keepalive.tools.JfrHot: tools/target/keepalive-tools.jar, built too).
 #   --wait-idle  first wait (up to 10 min) until the 1-minute load average is below 0.5: other
 #                builds on a 2-core machine skew every figure (also BENCH_WAIT_IDLE=1).
 #   --pin CPUS   run everything (JMH, the forked JVM, the sink) under `taskset -c CPUS`, e.g.
@@ -29,27 +30,20 @@
 # 3 min 30 s. --quick is too short for the TLS handshake code to be compiled: its figures are low.
 set -euo pipefail
 
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+source "$(dirname "$0")/lib.sh"
 jar="$here/target/benchmarks.jar"
-results="$here/results"
-
 quick="${BENCH_QUICK:-0}"
-build=1
-[[ "${BENCH_NO_BUILD:-0}" == 1 ]] && build=0
-jfr=0
 wait_idle="${BENCH_WAIT_IDLE:-0}"
-pin="${BENCH_PIN:-}"
 filters=()
 extra=()
 while (($#)); do
   case "$1" in
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --quick) quick=1 ;;
     --no-build) build=0 ;;
     --jfr) jfr=1 ;;
-    --wait-idle) wait_idle=1 ;;
     --pin) shift; pin="${1:?--pin needs a CPU list, e.g. 1}" ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    --wait-idle) wait_idle=1 ;;
     --) shift; extra=("$@"); break ;;
     *) filters+=("$1") ;;
   esac
@@ -59,14 +53,17 @@ if ((${#filters[@]} == 0)) && [[ -n "${BENCH:-}" ]]; then
   read -r -a filters <<<"$BENCH"
 fi
 
+tools_jar="$root/tools/target/keepalive-tools.jar"
 if ((build)); then
-  (cd "$root" && ./mvnw -B -q -pl bench -am package -DskipTests)
+  modules=bench
+  ((jfr)) && modules=bench,tools # the JFR reader
+  (cd "$root" && ./mvnw -B -q -pl "$modules" -am package -DskipTests)
 fi
-[[ -f "$jar" ]] || { echo "no $jar: build first (drop --no-build)" >&2; exit 1; }
-# Run a private copy: a build of the repo meanwhile (./mvnw verify) rewrites target/.
-run_jar="$(mktemp "${TMPDIR:-/tmp}/keepalive-benchmarks.XXXXXX.jar")"
-trap 'rm -f "$run_jar"' EXIT
-cp "$jar" "$run_jar"
+if ((jfr)) && [[ ! -f "$tools_jar" ]]; then
+  echo "no $tools_jar for --jfr: build first (drop --no-build)" >&2
+  exit 1
+fi
+private_copy "$jar" keepalive-benchmarks
 
 # keys=10000 holds 10,000 client sockets in the benchmark JVM (the sink is another process):
 # raise the soft fd limit to the hard one.
@@ -85,10 +82,7 @@ if ((wait_idle)); then
   done
 fi
 
-java="java"
-[[ -n "${JAVA_HOME:-}" ]] && java="$JAVA_HOME/bin/java"
-run=("$java")
-[[ -n "$pin" ]] && run=(taskset -c "$pin" "$java")
+bench_java "$pin"
 
 mkdir -p "$results"
 stamp="$(date +%Y%m%d-%H%M%S)"
@@ -103,12 +97,8 @@ if ((jfr)); then
   jmh+=(-prof "jfr:dir=$results/$stamp-jfr;configName=$here/jfr/sampling-1ms.jfc")
 fi
 
-{
-  echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cpus, $("$java" -version 2>&1 | head -1)"
-  echo "# git $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' (dirty)')"
-  echo "# load average before: $(cat /proc/loadavg 2>/dev/null)"
-  echo "# ${run[*]} -Dsummary.file=$summary -cp $jar dev.keepalive.bench.BenchMain ${jmh[*]} ${extra[*]} ${filters[*]}"
-} | tee "$txt"
+run_header "${run[*]} -Dsummary.file=$summary -cp $jar dev.keepalive.bench.BenchMain" \
+  "${jmh[*]} ${extra[*]} ${filters[*]}" | tee "$txt"
 
 set +e
 "${run[@]}" -Dsummary.file="$summary" -cp "$run_jar" dev.keepalive.bench.BenchMain \
@@ -136,8 +126,9 @@ if ((jfr)); then
   # hot methods of the event-loop thread and of the benchmark thread, per recording
   while IFS= read -r rec; do
     dir="$(dirname "$rec")"
-    "$java" -cp "$run_jar" dev.keepalive.bench.JfrHot "$rec" keepalive-loop 25 >"$dir/hot-loop.txt" || true
-    "$java" -cp "$run_jar" dev.keepalive.bench.JfrHot "$rec" jmh-worker 25 >"$dir/hot-worker.txt" || true
+    for t in keepalive-loop:hot-loop jmh-worker:hot-worker; do
+      "$java" -cp "$tools_jar" dev.keepalive.tools.JfrHot "$rec" "${t%%:*}" 25 >"$dir/${t#*:}.txt" || true
+    done
     echo "jfr: $rec -> $dir/hot-loop.txt, $dir/hot-worker.txt" | tee -a "$txt"
   done < <(find "$results/$stamp-jfr" -name '*.jfr' | sort)
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Soak test of the connection manager (not run by CI or `mvnw verify`): DURATION (default 30m)
-# of churn by dev.keepalive.bench.Soak against a real nginx on 127.0.0.1 (started here with
+# of churn by dev.keepalive.bench.Soak (bench/src/test, run as SoakTest under the Maven profile
+# soak: ./mvnw -Psoak ... test) against a real nginx on 127.0.0.1 (started here with
 # scripts/nginx-tls.sh: http :18080, https :18443), with faults: a local TCP proxy in front of
 # nginx that resets, closes or stalls some connections, a listener where connects hang until the
 # request's timeout, a refused port, discards, deallocations, cold keys evicted at maxOpen.
@@ -14,12 +15,11 @@
 #                   --sample 10s, --warmup 20s, --max-heap-growth-mb N (16), --max-fd-growth N (8),
 #                   --tls-session-cache N (1000: the JDK default 20,480 fills ~14 MiB)
 # Environment:
-#   SOAK_NO_BUILD=1          use core/target/classes and bench/target/soak-classes as they are
 #   SOAK_USE_RUNNING_NGINX=1 use an nginx already listening on 18080/18443 (its CA from
 #                            KEEPALIVE_NGINX_CA, or `scripts/nginx-tls.sh ca`); it is not stopped
 #   KEEPALIVE_NGINX_DIR      where nginx-tls.sh keeps nginx (default here /tmp/keepalive-soak-nginx;
 #                            its access log is /dev/null: a soak sends millions of requests)
-#   SOAK_JAVA_OPTS           JVM options (default -Xms64m -Xmx256m)
+#   SOAK_JAVA_OPTS           JVM options of the test JVM (default -Xms64m -Xmx256m)
 # Writes bench/results/soak-<stamp>.csv, soak-<stamp>-summary.txt and soak-<stamp>.log (git-ignored).
 # Exit status: 0 when heap and descriptors stayed flat and no invariant broke, 1 otherwise.
 set -euo pipefail
@@ -35,7 +35,7 @@ if (($#)) && [[ "$1" == "--" ]]; then
   shift
 fi
 if [[ "$duration" == -h || "$duration" == --help ]]; then
-  sed -n '2,25p' "$0"
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
   exit 0
 fi
 
@@ -45,7 +45,6 @@ stamp="$(date +%Y%m%d-%H%M%S)"
 csv="$results/soak-$stamp.csv"
 summary="$results/soak-$stamp-summary.txt"
 log="$results/soak-$stamp.log"
-classes="$here/target/soak-classes"
 
 log() { echo "soak: $*" >&2; }
 
@@ -76,26 +75,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ---- build: keepalive-core, then the driver alone (it needs only core and the JDK, so work in
-# progress elsewhere in bench/ cannot break it) ----
-cpfile="$root/core/target/soak.classpath"
-if [[ "${SOAK_NO_BUILD:-0}" != 1 ]]; then
-  log "building keepalive-core and the soak driver"
-  (cd "$root" && ./mvnw -B -q -pl core -am package -DskipTests >/dev/null)
-  (cd "$root" && ./mvnw -B -q -pl core dependency:build-classpath -Dmdep.includeScope=runtime \
-    -Dmdep.outputFile="$cpfile" >/dev/null)
-  rm -rf "$classes"
-  mkdir -p "$classes"
-  javac --release 17 -nowarn -d "$classes" -cp "$root/core/target/classes:$(cat "$cpfile")" \
-    "$here/src/main/java/dev/keepalive/bench/Soak.java"
-fi
-cp="$classes:$root/core/target/classes:$(cat "$cpfile")"
-
+# ---- build and run: SoakTest (bench/src/test) under the Maven profile soak, keepalive-core
+# built with it (its tests are not run); Maven builds only what changed ----
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-log "running for $duration; CSV $csv"
-# shellcheck disable=SC2086
-java ${SOAK_JAVA_OPTS:--Xms64m -Xmx256m} -cp "$cp" dev.keepalive.bench.Soak \
-  --duration "$duration" --ca "$ca" --csv "$csv" --summary "$summary" "$@" 2>&1 | tee "$log"
+log "building keepalive-core and bench, then running for $duration; CSV $csv"
+mvn=(-B -q -Psoak -pl bench -am test -Dtest=SoakTest -Dsurefire.failIfNoSpecifiedTests=false
+  "-Dsoak.duration=$duration" "-Dsoak.ca=$ca" "-Dsoak.csv=$csv" "-Dsoak.summary=$summary"
+  "-Dsoak.args=$*" "-Dsoak.jvm=${SOAK_JAVA_OPTS:--Xms64m -Xmx256m}")
+(cd "$root" && ./mvnw "${mvn[@]}") 2>&1 | tee "$log"
 status="${PIPESTATUS[0]}"
 log "summary: $summary"
 exit "$status"

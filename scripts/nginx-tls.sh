@@ -7,6 +7,9 @@
 #                                answers, and prints the CA file's path
 #   scripts/nginx-tls.sh stop    stops that nginx (the directory stays for inspection)
 #   scripts/nginx-tls.sh ca      prints the CA file's path
+#   scripts/nginx-tls.sh certs   only writes a new CA (ca.crt) and server certificate
+#                                (server.crt, server.key) into $KEEPALIVE_NGINX_DIR, for an
+#                                nginx configured elsewhere (bench/run-e2e.sh)
 #
 # Then: KEEPALIVE_NGINX=1 KEEPALIVE_NGINX_CA=<the CA path> ./mvnw -B verify
 #
@@ -215,8 +218,9 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   ca) echo "$CA" ;;
+  certs) mkdir -p "$DIR" && make_certificates ;;
   *)
-    echo "usage: $0 start|stop|ca" >&2
+    echo "usage: $0 start|stop|ca|certs" >&2
     exit 2
     ;;
 esac

@@ -5,12 +5,9 @@ import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionHandler;
 import dev.keepalive.ConnectionManager;
-import dev.keepalive.FromCache;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLSession;
@@ -26,12 +23,10 @@ import javax.net.ssl.SSLSession;
  * <p>Counters are touched only by the loop thread; they are read by the caller after the latch,
  * which orders them.
  */
-final class EchoChain implements Consumer<AllocationResult>, ConnectionHandler {
+final class EchoChain extends LoopChain implements ConnectionHandler {
   private static final long MAX_WAIT_SECONDS = 60;
 
-  private final ConnectionManager manager;
   private final Allocation allocation;
-  private final boolean discard;
   /** Runs on each connection once its echo is complete, before it is given back; may be null. */
   private final Consumer<Connection> afterResponse;
   private final byte[] expected;
@@ -43,19 +38,11 @@ final class EchoChain implements Consumer<AllocationResult>, ConnectionHandler {
   };
 
   // loop-confined while a chain runs
-  private int remaining;
-  private CountDownLatch done;
   private Connection current;
   private int received;
   private boolean sample;
-  long immediate;
-  long deferred;
-  long fresh;
-  long failed;
   /** Complete, verified echoes. */
   long responses;
-  String lastFailure;
-  Throwable error;
   /** The TLS protocol and cipher suite seen on a connection of the last chain ("-" for none). */
   String tls = "?";
   /** The manager's event-loop thread, as seen by the first callback. */
@@ -63,9 +50,8 @@ final class EchoChain implements Consumer<AllocationResult>, ConnectionHandler {
 
   EchoChain(ConnectionManager manager, Allocation allocation, int size, boolean discard,
       Consumer<Connection> afterResponse) {
-    this.manager = manager;
+    super(manager, discard, MAX_WAIT_SECONDS);
     this.allocation = allocation;
-    this.discard = discard;
     this.afterResponse = afterResponse;
     this.expected = new byte[size];
     for (int i = 0; i < size; i++) {
@@ -76,22 +62,15 @@ final class EchoChain implements Consumer<AllocationResult>, ConnectionHandler {
   }
 
   /** Runs {@code cycles} request/response cycles and waits for the last one. */
+  @Override
   void run(int cycles) throws InterruptedException {
-    remaining = cycles;
     sample = true;
-    CountDownLatch latch = new CountDownLatch(1);
-    done = latch;
-    manager.allocate(allocation, this);
-    if (!latch.await(MAX_WAIT_SECONDS, TimeUnit.SECONDS)) {
-      throw new IllegalStateException("chain did not finish in " + MAX_WAIT_SECONDS + " s: "
-          + this + "; pool " + manager.stats());
-    }
-    if (error != null) {
-      throw new IllegalStateException("chain failed: " + this, error);
-    }
-    if (failed != 0) {
-      throw new IllegalStateException("request failed: " + lastFailure + "; " + this);
-    }
+    super.run(cycles);
+  }
+
+  @Override
+  Allocation nextAllocation() {
+    return allocation;
   }
 
   /** The allocation's answer: send the request on the new hand-out. */
@@ -102,14 +81,7 @@ final class EchoChain implements Consumer<AllocationResult>, ConnectionHandler {
         fail("allocation failed: " + r.function() + " " + r.errorNum() + " " + r.errorStr());
         return;
       }
-      FromCache how = r.fromCache();
-      if (how == FromCache.IMMEDIATE) {
-        immediate++;
-      } else if (how == FromCache.DEFERRED) {
-        deferred++;
-      } else {
-        fresh++;
-      }
+      served(r.fromCache());
       Connection c = r.connection();
       current = c;
       received = 0;
@@ -163,16 +135,7 @@ final class EchoChain implements Consumer<AllocationResult>, ConnectionHandler {
       if (afterResponse != null) {
         afterResponse.accept(c);
       }
-      if (discard) {
-        c.discard();
-      } else {
-        c.close();
-      }
-      if (--remaining > 0) {
-        manager.allocate(allocation, this);
-      } else {
-        done.countDown();
-      }
+      giveBackAndGoOn(c);
     } catch (Throwable t) {
       error = t;
       done.countDown();
@@ -200,13 +163,8 @@ final class EchoChain implements Consumer<AllocationResult>, ConnectionHandler {
     done.countDown();
   }
 
-  long cycles() {
-    return immediate + deferred + fresh;
-  }
-
   @Override
   public String toString() {
-    return "cycles " + cycles() + " (IMMEDIATE " + immediate + ", DEFERRED " + deferred + ", NEW "
-        + fresh + "), responses " + responses + ", failed " + failed + ", tls " + tls;
+    return super.toString() + ", responses " + responses + ", tls " + tls;
   }
 }

@@ -3,21 +3,14 @@ package dev.keepalive.bench;
 import dev.keepalive.Allocation;
 import dev.keepalive.ConnectionManager;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * New-connection cycles driven from the event loop: allocate (nothing idle, so the manager
@@ -32,12 +25,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * Several destination ports give each client port several 4-tuples. {@code -p ports=1} measures
  * the single-destination case.
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class NewConnectionBenchmark {
+public class NewConnectionBenchmark extends JmhSettings {
   static final int CYCLES = 1_000;
 
   @State(Scope.Benchmark)

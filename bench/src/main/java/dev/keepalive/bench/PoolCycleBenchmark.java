@@ -3,22 +3,14 @@ package dev.keepalive.bench;
 import dev.keepalive.Allocation;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.PoolStats;
-import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Cached allocate/close cycles driven from the event loop: the allocation callback gives the
@@ -26,12 +18,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * no cross-thread hand-off. Every cycle must be answered IMMEDIATE from the pool; a NEW or
  * DEFERRED answer, a failure, or a change in the socket count fails the run.
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class PoolCycleBenchmark {
+public class PoolCycleBenchmark extends JmhSettings {
   /** Cycles per JMH invocation (one chain). */
   static final int CYCLES = 10_000;
   /** Per-key limit of every manager here (the default). */
@@ -41,22 +28,16 @@ public class PoolCycleBenchmark {
 
   /** Keys cycled round-robin, each with one idle socket to the sink. */
   @State(Scope.Benchmark)
-  public static class Keys {
+  public static class Keys extends SinkFixture {
     @Param({"1", "100", "10000"})
     public int keys;
 
-    SinkProcess sink;
-    ConnectionManager manager;
     Chain chain;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
       sink = SinkProcess.start();
-      manager = ConnectionManager.builder()
-          .maxPerHost(MAX_PER_HOST)
-          .maxOpen(keys + 16)
-          .keepAlive(Duration.ofHours(1)) // nothing expires during a run
-          .build();
+      manager = Pools.manager(MAX_PER_HOST, keys + 16);
       Allocation[] allocations = Pools.distinctKeys(sink.port(), keys);
       Pools.prewarm(manager, allocations, 1);
       chain = new Chain(manager, allocations, false);
@@ -67,16 +48,9 @@ public class PoolCycleBenchmark {
       verifyCached(chain, manager, keys, 0);
     }
 
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (manager != null) {
-        System.out.println("\n[loopCached keys=" + keys + "] " + chain + "; pool "
-            + manager.stats());
-        manager.close();
-      }
-      if (sink != null) {
-        sink.close();
-      }
+    @Override
+    String report() {
+      return "[loopCached keys=" + keys + "] " + chain;
     }
   }
 
@@ -86,27 +60,16 @@ public class PoolCycleBenchmark {
    * never served while measuring.
    */
   @State(Scope.Benchmark)
-  public static class WithQueue {
-    SinkProcess sink;
-    ConnectionManager manager;
+  public static class WithQueue extends SinkFixture {
     Chain chain;
     Pools.BlockedQueue queue;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
       sink = SinkProcess.start();
-      manager = ConnectionManager.builder()
-          .maxPerHost(MAX_PER_HOST)
-          .maxOpen(128)
-          .keepAlive(Duration.ofHours(1))
-          .build();
-      Allocation[] measured = Pools.distinctKeys(sink.port(), 1);
-      Pools.prewarm(manager, measured, 1);
-
-      queue = new Pools.BlockedQueue(manager, sink.port(), MAX_PER_HOST, QUEUED);
-      Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
-          && s.idle() == 1, QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
-      chain = new Chain(manager, measured, false);
+      manager = Pools.manager(MAX_PER_HOST, 128);
+      queue = Pools.BlockedQueue.besideOneIdleKey(manager, sink.port(), MAX_PER_HOST, QUEUED);
+      chain = new Chain(manager, queue.measured, false);
     }
 
     @TearDown(Level.Iteration)
@@ -118,15 +81,9 @@ public class PoolCycleBenchmark {
       }
     }
 
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (manager != null) {
-        System.out.println("\n[loopCachedWithQueue] " + chain + "; pool " + manager.stats());
-        manager.close(); // answers the queue with "shutdown", closes the blockers
-      }
-      if (sink != null) {
-        sink.close();
-      }
+    @Override
+    String report() {
+      return "[loopCachedWithQueue] " + chain;
     }
   }
 

@@ -20,6 +20,18 @@ final class Pools {
   private Pools() {}
 
   /**
+   * A manager for the cached-cycle benchmarks: {@code maxPerHost} per key, {@code maxOpen} in
+   * all, keep-alive 1 h (nothing expires during a run).
+   */
+  static ConnectionManager manager(int maxPerHost, int maxOpen) {
+    return ConnectionManager.builder()
+        .maxPerHost(maxPerHost)
+        .maxOpen(maxOpen)
+        .keepAlive(Duration.ofHours(1))
+        .build();
+  }
+
+  /**
    * Another key, "blocked", with all its {@code slots} leased and {@code queued} more requests
    * (timeout 1 h) waiting behind them; the benchmarks check that none of them is answered while
    * they measure. Closing the manager answers them with "shutdown" and closes the blockers.
@@ -28,6 +40,8 @@ final class Pools {
     final List<Connection> blockers = new ArrayList<>();
     final AtomicLong answered = new AtomicLong();
     final AtomicLong served = new AtomicLong();
+    /** The measured key, from {@link #besideOneIdleKey}. */
+    Allocation[] measured;
 
     BlockedQueue(ConnectionManager manager, int port, int slots, int queued) throws Exception {
       Allocation blocked = Allocation.to("http", "127.0.0.1", port)
@@ -45,6 +59,21 @@ final class Pools {
           }
         });
       }
+    }
+
+    /**
+     * The with-queue set-up: one key (h0) pre-warmed with one idle socket, the one measured, and
+     * the blocked key beside it; returns once the pool shows both.
+     */
+    static BlockedQueue besideOneIdleKey(ConnectionManager manager, int port, int slots,
+        int queued) throws Exception {
+      Allocation[] measured = distinctKeys(port, 1);
+      prewarm(manager, measured, 1);
+      BlockedQueue q = new BlockedQueue(manager, port, slots, queued);
+      q.measured = measured;
+      awaitStats(manager, s -> s.pending() == queued && s.leased() == slots && s.idle() == 1,
+          queued + " pending, " + slots + " leased, 1 idle");
+      return q;
     }
 
     /** Throws if a queued request was answered. */

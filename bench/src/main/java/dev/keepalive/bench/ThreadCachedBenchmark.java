@@ -4,25 +4,16 @@ import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 /**
@@ -35,12 +26,7 @@ import org.openjdk.jmh.infra.ThreadParams;
  * Every answer must be IMMEDIATE. The peers' equivalents are in
  * {@code dev.keepalive.bench.peers}.
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class ThreadCachedBenchmark {
+public class ThreadCachedBenchmark extends JmhSettings {
   /** Idle sockets of the one key when keys = 1 (one per thread, up to two threads). */
   static final int IDLE_ONE_KEY = 2;
   /** Requests left waiting on a blocked key in {@link #threadCachedWithQueue}. */
@@ -48,12 +34,10 @@ public class ThreadCachedBenchmark {
   static final int MAX_PER_HOST = PoolCycleBenchmark.MAX_PER_HOST;
 
   @State(Scope.Benchmark)
-  public static class Target {
+  public static class Target extends SinkFixture {
     @Param({"1", "100", "10000"})
     public int keys;
 
-    SinkProcess sink;
-    ConnectionManager manager;
     Allocation[] allocations;
     int idle;
 
@@ -62,11 +46,7 @@ public class ThreadCachedBenchmark {
       sink = SinkProcess.start();
       int perKey = keys == 1 ? IDLE_ONE_KEY : 1;
       idle = keys * perKey;
-      manager = ConnectionManager.builder()
-          .maxPerHost(MAX_PER_HOST)
-          .maxOpen(idle + 16)
-          .keepAlive(Duration.ofHours(1))
-          .build();
+      manager = Pools.manager(MAX_PER_HOST, idle + 16);
       allocations = Pools.distinctKeys(sink.port(), keys);
       Pools.prewarm(manager, allocations, perKey);
     }
@@ -76,16 +56,6 @@ public class ThreadCachedBenchmark {
       Pools.awaitStats(manager, s -> s.idle() == idle && s.open() == idle,
           idle + " idle sockets and nothing else");
     }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (manager != null) {
-        manager.close();
-      }
-      if (sink != null) {
-        sink.close();
-      }
-    }
   }
 
   /**
@@ -94,25 +64,16 @@ public class ThreadCachedBenchmark {
    * in {@link PoolCycleBenchmark#loopCachedWithQueue}).
    */
   @State(Scope.Benchmark)
-  public static class WithQueue {
-    SinkProcess sink;
-    ConnectionManager manager;
+  public static class WithQueue extends SinkFixture {
     Allocation[] allocations;
     Pools.BlockedQueue queue;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
       sink = SinkProcess.start();
-      manager = ConnectionManager.builder()
-          .maxPerHost(MAX_PER_HOST)
-          .maxOpen(128)
-          .keepAlive(Duration.ofHours(1))
-          .build();
-      allocations = Pools.distinctKeys(sink.port(), 1);
-      Pools.prewarm(manager, allocations, 1);
-      queue = new Pools.BlockedQueue(manager, sink.port(), MAX_PER_HOST, QUEUED);
-      Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
-          && s.idle() == 1, QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
+      manager = Pools.manager(MAX_PER_HOST, 128);
+      queue = Pools.BlockedQueue.besideOneIdleKey(manager, sink.port(), MAX_PER_HOST, QUEUED);
+      allocations = queue.measured;
     }
 
     @TearDown(Level.Iteration)
@@ -121,16 +82,6 @@ public class ThreadCachedBenchmark {
       Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
           && s.idle() == 1 && s.open() == MAX_PER_HOST + 1,
           QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (manager != null) {
-        manager.close(); // answers the queue with "shutdown", closes the blockers
-      }
-      if (sink != null) {
-        sink.close();
-      }
     }
   }
 
@@ -185,18 +136,19 @@ public class ThreadCachedBenchmark {
 
   /**
    * This thread's keys: all of them when there are fewer keys than threads, else thread i of n
-   * takes the keys i, i + n, i + 2n, ...
+   * takes the keys i, i + n, i + 2n, ... (the peers' benchmarks split theirs alike).
    */
-  static Allocation[] mine(Allocation[] all, ThreadParams thread) {
+  public static <T> T[] mine(T[] all, ThreadParams thread) {
     int n = thread.getThreadCount();
+    int first = thread.getThreadIndex();
     if (all.length < n) {
       return all;
     }
-    List<Allocation> mine = new ArrayList<>();
-    for (int i = thread.getThreadIndex(); i < all.length; i += n) {
-      mine.add(all[i]);
+    T[] mine = Arrays.copyOf(all, (all.length - first + n - 1) / n);
+    for (int i = first, j = 0; i < all.length; i += n, j++) {
+      mine[j] = all[i];
     }
-    return mine.toArray(new Allocation[0]);
+    return mine;
   }
 
   static FromCache cycle(ConnectionManager manager, Cycler seen)

@@ -6,16 +6,10 @@ import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
@@ -51,12 +45,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * give the CPU ns per request on each side; the rest of a request's time is waiting (wake-ups
  * across the two processes, the loopback).
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
 @Warmup(iterations = 6, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class TlsBenchmark {
+public class TlsBenchmark extends JmhSettings {
   /** Request (and echo) size in bytes. */
   static final int SIZE = 64;
   /** Request/response cycles per JMH invocation on a pooled connection. */
@@ -81,6 +71,12 @@ public class TlsBenchmark {
 
   /** What both benchmarks hold: a sink, a client context, a manager and a chain. */
   abstract static class Target {
+    /**
+     * The one set up for the benchmark running now, for {@link Cpu}: a JVM runs one benchmark
+     * at a time (JMH forks one per benchmark).
+     */
+    static volatile Target running;
+
     SinkProcess sink;
     TlsClient client;
     ConnectionManager manager;
@@ -97,6 +93,7 @@ public class TlsBenchmark {
           .sslContext(client.context)
           .keepAlive(Duration.ofHours(1)) // nothing expires during a run
           .build();
+      running = this;
     }
 
     /** CPU ns of the manager's loop thread so far (-1 before the first request). */
@@ -235,35 +232,17 @@ public class TlsBenchmark {
   }
 
   /**
-   * CPU time of the loop thread and of the sink's serving thread, read before and after each
-   * invocation (outside its timing).
+   * Both benchmarks' CPU counters, ns (JMH shows them per second, like the score): the CPU time
+   * of the manager's loop thread and of the sink's serving thread, read before and after each
+   * invocation (outside its timing), of the {@link Target} set up for the running benchmark.
    */
-  static final class CpuMeter {
+  @State(Scope.Thread)
+  @AuxCounters(AuxCounters.Type.OPERATIONS)
+  public static class Cpu {
+    public long loopCpu;
+    public long sinkCpu;
     private long loopStart = -1;
     private long sinkStart = -1;
-    long loopDelta;
-    long sinkDelta;
-
-    void before(Target t) throws IOException {
-      loopStart = t.loopCpu();
-      sinkStart = SinkStats.of(t.sink).cpuNanos();
-    }
-
-    void after(Target t) throws IOException {
-      long l = t.loopCpu();
-      loopDelta = loopStart >= 0 && l >= 0 ? l - loopStart : 0;
-      long s = SinkStats.of(t.sink).cpuNanos();
-      sinkDelta = sinkStart >= 0 && s >= 0 ? s - sinkStart : 0;
-    }
-  }
-
-  /** {@link #pooledRequest}'s CPU counters, ns (JMH shows them per second, like the score). */
-  @State(Scope.Thread)
-  @AuxCounters(AuxCounters.Type.OPERATIONS)
-  public static class PooledCpu {
-    public long loopCpu;
-    public long sinkCpu;
-    private final CpuMeter meter = new CpuMeter();
 
     @Setup(Level.Iteration)
     public void reset() {
@@ -272,48 +251,23 @@ public class TlsBenchmark {
     }
 
     @Setup(Level.Invocation)
-    public void before(Pooled p) throws IOException {
-      meter.before(p);
+    public void before() throws IOException {
+      loopStart = Target.running.loopCpu();
+      sinkStart = SinkStats.of(Target.running.sink).cpuNanos();
     }
 
     @TearDown(Level.Invocation)
-    public void after(Pooled p) throws IOException {
-      meter.after(p);
-      loopCpu += meter.loopDelta;
-      sinkCpu += meter.sinkDelta;
-    }
-  }
-
-  /** {@link #newTlsRequest}'s CPU counters, ns (JMH shows them per second, like the score). */
-  @State(Scope.Thread)
-  @AuxCounters(AuxCounters.Type.OPERATIONS)
-  public static class NewTlsCpu {
-    public long loopCpu;
-    public long sinkCpu;
-    private final CpuMeter meter = new CpuMeter();
-
-    @Setup(Level.Iteration)
-    public void reset() {
-      loopCpu = 0;
-      sinkCpu = 0;
-    }
-
-    @Setup(Level.Invocation)
-    public void before(NewTls t) throws IOException {
-      meter.before(t);
-    }
-
-    @TearDown(Level.Invocation)
-    public void after(NewTls t) throws IOException {
-      meter.after(t);
-      loopCpu += meter.loopDelta;
-      sinkCpu += meter.sinkDelta;
+    public void after() throws IOException {
+      long l = Target.running.loopCpu();
+      loopCpu += loopStart >= 0 && l >= 0 ? l - loopStart : 0;
+      long s = SinkStats.of(Target.running.sink).cpuNanos();
+      sinkCpu += sinkStart >= 0 && s >= 0 ? s - sinkStart : 0;
     }
   }
 
   @Benchmark
   @OperationsPerInvocation(POOLED_CYCLES)
-  public void pooledRequest(Pooled p, PooledCpu cpu) throws InterruptedException {
+  public void pooledRequest(Pooled p, Cpu cpu) throws InterruptedException {
     p.chain.run(POOLED_CYCLES);
   }
 
@@ -321,7 +275,7 @@ public class TlsBenchmark {
   @Benchmark
   @OperationsPerInvocation(NEW_CYCLES)
   @Warmup(iterations = 6, time = 2)
-  public void newTlsRequest(NewTls t, NewTlsCpu cpu) throws InterruptedException {
+  public void newTlsRequest(NewTls t, Cpu cpu) throws InterruptedException {
     t.chain.run(NEW_CYCLES);
   }
 }

@@ -34,6 +34,7 @@ final class ApachePeer extends Peer {
   private final CloseableHttpAsyncClient client;
 
   ApachePeer(Config c) {
+    super(true);
     this.config = c;
     Timeout timeout = Timeout.ofMilliseconds(c.timeoutMillis());
     PoolingAsyncClientConnectionManagerBuilder mb = PoolingAsyncClientConnectionManagerBuilder
@@ -56,11 +57,6 @@ final class ApachePeer extends Peer {
         .disableAutomaticRetries()
         .build();
     client.start();
-  }
-
-  @Override
-  boolean async() {
-    return true;
   }
 
   @Override

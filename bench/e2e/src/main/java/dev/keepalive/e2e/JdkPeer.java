@@ -18,6 +18,7 @@ final class JdkPeer extends Peer {
   private final HttpRequest request;
 
   JdkPeer(Config c) {
+    super(true);
     HttpClient.Builder b = HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofMillis(c.timeoutMillis()));
@@ -34,19 +35,9 @@ final class JdkPeer extends Peer {
   }
 
   @Override
-  boolean async() {
-    return true;
-  }
-
-  @Override
   void sendAsync(BiConsumer<Long, Throwable> done) {
-    client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).whenComplete((r, t) -> {
-      if (t != null) {
-        done.accept(null, t);
-      } else {
-        done.accept(result(r.statusCode(), r.body().length), null);
-      }
-    });
+    complete(client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()),
+        r -> result(r.statusCode(), r.body().length), done);
   }
 
   @Override

@@ -8,9 +8,11 @@ import java.util.Arrays;
  * <pre>
  *   run CLIENT URL [options]   one closed-loop load run of a Java peer client: one JSON line
  *   report RESULTS_DIR [opts]  medians, ratios to wrk, docs/BENCHMARKS.md and the PNG charts
- *   jfrtop FILE.jfr [N]        the hottest frames of a JFR recording (jdk.ExecutionSample)
  *   versions                   the peer clients' versions, one "name version" per line
  * </pre>
+ *
+ * The hot frames of the {@code --profile} recordings come from the tools module's
+ * {@code dev.keepalive.tools.JfrHot}.
  */
 public final class Main {
   private Main() {}
@@ -24,7 +26,6 @@ public final class Main {
     switch (args[0]) {
       case "run" -> System.exit(Harness.main(rest));
       case "report" -> System.exit(Report.main(rest));
-      case "jfrtop" -> System.exit(JfrTop.main(rest));
       case "versions" -> Versions.print(System.out);
       default -> {
         usage();
@@ -37,7 +38,6 @@ public final class Main {
     System.err.println("usage: keepalive-e2e run CLIENT URL [-c N] [-d SECONDS] [--warmup SECONDS]"
         + " [--no-keepalive] [--ca FILE]\n"
         + "       keepalive-e2e report RESULTS_DIR [--out docs/BENCHMARKS.md] [--charts DIR]\n"
-        + "       keepalive-e2e jfrtop FILE.jfr [N] [--thread PREFIX]\n"
         + "       keepalive-e2e versions\n"
         + "clients: " + String.join(", ", Peer.NAMES));
   }

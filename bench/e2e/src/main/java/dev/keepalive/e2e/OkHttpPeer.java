@@ -21,6 +21,7 @@ final class OkHttpPeer extends Peer {
   private final Request request;
 
   OkHttpPeer(Config c) {
+    super(false);
     Dispatcher dispatcher = new Dispatcher();
     dispatcher.setMaxRequests(Math.max(64, c.concurrency()));
     dispatcher.setMaxRequestsPerHost(Math.max(5, c.concurrency()));
@@ -40,11 +41,6 @@ final class OkHttpPeer extends Peer {
       rb.header("Connection", "close");
     }
     request = rb.build();
-  }
-
-  @Override
-  boolean async() {
-    return false;
   }
 
   @Override

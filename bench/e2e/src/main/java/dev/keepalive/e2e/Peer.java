@@ -1,7 +1,9 @@
 package dev.keepalive.e2e;
 
 import java.util.List;
+import java.util.concurrent.CompletionStage;
 import java.util.function.BiConsumer;
+import java.util.function.ToLongFunction;
 
 /**
  * One HTTP client under test, set up once for a run (one client instance, a pool of at least
@@ -31,8 +33,16 @@ abstract class Peer implements AutoCloseable {
     };
   }
 
-  /** True: {@link #sendAsync} is used; false: {@link #send} from one thread per worker. */
-  abstract boolean async();
+  private final boolean async;
+
+  /** async: {@link #sendAsync} is used; else {@link #send} from one thread per worker. */
+  Peer(boolean async) {
+    this.async = async;
+  }
+
+  final boolean async() {
+    return async;
+  }
 
   /** Sends the GET and reads the whole response. Returns {@code status << 32 | bodyBytes}. */
   long send() throws Exception {
@@ -49,6 +59,18 @@ abstract class Peer implements AutoCloseable {
 
   static long result(int status, long bytes) {
     return ((long) status << 32) | (bytes & 0xffffffffL);
+  }
+
+  /** Tells {@code done} how {@code response} ended: {@code result} of it, or the failure. */
+  static <R> void complete(CompletionStage<R> response, ToLongFunction<R> result,
+      BiConsumer<Long, Throwable> done) {
+    response.whenComplete((r, t) -> {
+      if (t != null) {
+        done.accept(null, t);
+      } else {
+        done.accept(result.applyAsLong(r), null);
+      }
+    });
   }
 
   @Override

@@ -20,6 +20,7 @@ final class ReactorPeer extends Peer {
   private final String url;
 
   ReactorPeer(Config c) throws Exception {
+    super(true);
     url = c.url();
     provider = ConnectionProvider.builder("e2e")
         .maxConnections(Math.max(1, c.concurrency()))
@@ -36,11 +37,6 @@ final class ReactorPeer extends Peer {
     }
     client = h;
     client.warmup().block();
-  }
-
-  @Override
-  boolean async() {
-    return true;
   }
 
   @Override

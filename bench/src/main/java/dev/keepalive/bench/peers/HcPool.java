@@ -22,7 +22,7 @@ import org.apache.hc.core5.util.Timeout;
  * {@link StrictConnPoolBenchmark} and {@link LaxConnPoolBenchmark}, which differ only in the
  * pool they build.
  */
-final class HcPool implements AutoCloseable {
+final class HcPool implements PeerState.Checked {
   final SinkProcess sink;
   final InetSocketAddress address;
   final ManagedConnPool<String, SocketConnection> pool;
@@ -134,7 +134,7 @@ final class HcPool implements AutoCloseable {
   }
 
   /** Throws unless the pool shows what it showed after set-up and no queued request moved. */
-  void verify() {
+  public void verify() {
     PoolStats s = pool.getTotalStats();
     if (s.getAvailable() != available || s.getLeased() != leased || s.getPending() != pending) {
       throw new IllegalStateException("expected " + available + " available, " + leased

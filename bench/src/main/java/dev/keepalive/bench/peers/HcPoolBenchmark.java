@@ -1,5 +1,7 @@
 package dev.keepalive.bench.peers;
 
+import dev.keepalive.bench.JmhSettings;
+import dev.keepalive.bench.ThreadCachedBenchmark;
 import java.io.IOException;
 import java.util.concurrent.ExecutionException;
 import java.util.function.IntFunction;
@@ -20,7 +22,7 @@ import org.openjdk.jmh.infra.ThreadParams;
  * differ only in the pool: JMH runs these methods once per subclass, under the subclass's name,
  * and the states pick that subclass's pool from the benchmark's name.
  */
-public abstract class HcPoolBenchmark {
+public abstract class HcPoolBenchmark extends JmhSettings {
   /** The pool factory of the benchmark being run. */
   static IntFunction<ManagedConnPool<String, SocketConnection>> poolFor(BenchmarkParams params) {
     String name = params.getBenchmark();
@@ -34,50 +36,22 @@ public abstract class HcPoolBenchmark {
   }
 
   @State(Scope.Benchmark)
-  public static class Target {
+  public static class Target extends PeerState<HcPool> {
     @Param({"1", "100", "10000"})
     public int keys;
 
-    HcPool pool;
-
     @Setup(Level.Trial)
     public void setUp(BenchmarkParams params) throws Exception {
-      pool = HcPool.cached(poolFor(params), keys);
-    }
-
-    @TearDown(Level.Iteration)
-    public void check() {
-      pool.verify();
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (pool != null) {
-        pool.close();
-      }
+      pools = HcPool.cached(poolFor(params), keys);
     }
   }
 
   /** One key cycled from one thread while {@value Keys#QUEUED} leases wait on another key. */
   @State(Scope.Benchmark)
-  public static class WithQueue {
-    HcPool pool;
-
+  public static class WithQueue extends PeerState<HcPool> {
     @Setup(Level.Trial)
     public void setUp(BenchmarkParams params) throws Exception {
-      pool = HcPool.withQueue(poolFor(params));
-    }
-
-    @TearDown(Level.Iteration)
-    public void check() {
-      pool.verify();
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (pool != null) {
-        pool.close();
-      }
+      pools = HcPool.withQueue(poolFor(params));
     }
   }
 
@@ -87,7 +61,7 @@ public abstract class HcPoolBenchmark {
 
     @Setup(Level.Trial)
     public void setUp(Target t, ThreadParams thread) {
-      w = new HcPool.Worker(Keys.mine(t.pool.keys, thread));
+      w = new HcPool.Worker(ThreadCachedBenchmark.mine(t.pools.keys, thread));
     }
 
     @TearDown(Level.Iteration)
@@ -102,7 +76,7 @@ public abstract class HcPoolBenchmark {
 
     @Setup(Level.Trial)
     public void setUp(WithQueue q) {
-      w = new HcPool.Worker(q.pool.keys);
+      w = new HcPool.Worker(q.pools.keys);
     }
 
     @TearDown(Level.Iteration)
@@ -115,20 +89,20 @@ public abstract class HcPoolBenchmark {
   @Threads(1)
   public SocketConnection threadCached(Target t, Worker w)
       throws InterruptedException, ExecutionException, IOException {
-    return t.pool.cycle(w.w);
+    return t.pools.cycle(w.w);
   }
 
   @Benchmark
   @Threads(2)
   public SocketConnection threadCached2(Target t, Worker w)
       throws InterruptedException, ExecutionException, IOException {
-    return t.pool.cycle(w.w);
+    return t.pools.cycle(w.w);
   }
 
   @Benchmark
   @Threads(1)
   public SocketConnection threadCachedWithQueue(WithQueue q, QueueWorker w)
       throws InterruptedException, ExecutionException, IOException {
-    return q.pool.cycle(w.w);
+    return q.pools.cycle(w.w);
   }
 }

@@ -1,11 +1,8 @@
 package dev.keepalive.bench.peers;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
-import org.openjdk.jmh.infra.ThreadParams;
 
 /**
  * The pool keys and limits every peer benchmark shares with {@code ThreadCachedBenchmark}: keys
@@ -37,22 +34,6 @@ final class Keys {
   /** Idle sockets pre-warmed per key. */
   static int perKey(int keys) {
     return keys == 1 ? 2 : 1;
-  }
-
-  /**
-   * This thread's keys: all of them when there are fewer keys than threads, else thread i of n
-   * takes the keys i, i + n, i + 2n, ... (as {@code ThreadCachedBenchmark} does).
-   */
-  static String[] mine(String[] all, ThreadParams thread) {
-    int n = thread.getThreadCount();
-    if (all.length < n) {
-      return all;
-    }
-    List<String> mine = new ArrayList<>();
-    for (int i = thread.getThreadIndex(); i < all.length; i += n) {
-      mine.add(all[i]);
-    }
-    return mine.toArray(new String[0]);
   }
 
   /** Waits until {@code condition} holds; throws with {@code what} after 10 s. */

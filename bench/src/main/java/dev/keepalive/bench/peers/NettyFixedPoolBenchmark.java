@@ -1,6 +1,8 @@
 package dev.keepalive.bench.peers;
 
+import dev.keepalive.bench.JmhSettings;
 import dev.keepalive.bench.SinkProcess;
+import dev.keepalive.bench.ThreadCachedBenchmark;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
@@ -17,19 +19,13 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.openjdk.jmh.annotations.Benchmark;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
-import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 /**
@@ -44,15 +40,10 @@ import org.openjdk.jmh.infra.ThreadParams;
  * limit on pending acquires. No connect while measuring (counted in {@code channelCreated}), and
  * after every iteration nothing acquired but the with-queue benchmark's blockers.
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
-public class NettyFixedPoolBenchmark {
+public class NettyFixedPoolBenchmark extends JmhSettings {
 
   /** The pools, their event loop and the sink. */
-  static final class Pools implements AutoCloseable {
+  static final class Pools implements PeerState.Checked {
     final SinkProcess sink;
     final EventLoopGroup group;
     final AbstractChannelPoolMap<String, FixedChannelPool> map;
@@ -121,7 +112,7 @@ public class NettyFixedPoolBenchmark {
     }
 
     /** Throws unless no channel was connected since set-up and only the blockers are out. */
-    void verify() throws InterruptedException {
+    public void verify() throws InterruptedException {
       Keys.await(() -> acquired() == blockers.size(),
           () -> "expected " + blockers.size() + " acquired, found " + acquired());
       if (created.get() != expectCreated) {
@@ -159,29 +150,15 @@ public class NettyFixedPoolBenchmark {
   }
 
   @State(Scope.Benchmark)
-  public static class Target {
+  public static class Target extends PeerState<Pools> {
     @Param({"1", "100", "10000"})
     public int keys;
-
-    Pools pools;
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
       pools = new Pools(Keys.names(keys));
       pools.prewarm(Keys.perKey(keys));
       pools.verify();
-    }
-
-    @TearDown(Level.Iteration)
-    public void check() throws InterruptedException {
-      pools.verify();
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (pools != null) {
-        pools.close();
-      }
     }
   }
 
@@ -190,8 +167,7 @@ public class NettyFixedPoolBenchmark {
    * pool has its 4 channels acquired and {@value Keys#QUEUED} acquires wait behind them.
    */
   @State(Scope.Benchmark)
-  public static class WithQueue {
-    Pools pools;
+  public static class WithQueue extends PeerState<Pools> {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
@@ -206,18 +182,6 @@ public class NettyFixedPoolBenchmark {
       }
       pools.expectCreated = pools.created.get();
       pools.verify();
-    }
-
-    @TearDown(Level.Iteration)
-    public void check() throws InterruptedException {
-      pools.verify();
-    }
-
-    @TearDown(Level.Trial)
-    public void tearDown() {
-      if (pools != null) {
-        pools.close();
-      }
     }
   }
 
@@ -237,7 +201,7 @@ public class NettyFixedPoolBenchmark {
   public static class KeysWorker extends Worker {
     @Setup(Level.Trial)
     public void setUp(Target t, ThreadParams thread) {
-      mine = Keys.mine(t.pools.keys, thread);
+      mine = ThreadCachedBenchmark.mine(t.pools.keys, thread);
     }
   }
 

@@ -1,15 +1,8 @@
 package dev.keepalive.bench.peers;
 
-import java.util.concurrent.TimeUnit;
 import org.apache.hc.core5.pool.PoolReusePolicy;
 import org.apache.hc.core5.pool.StrictConnPool;
 import org.apache.hc.core5.util.TimeValue;
-import org.openjdk.jmh.annotations.BenchmarkMode;
-import org.openjdk.jmh.annotations.Fork;
-import org.openjdk.jmh.annotations.Measurement;
-import org.openjdk.jmh.annotations.Mode;
-import org.openjdk.jmh.annotations.OutputTimeUnit;
-import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * {@code ThreadCachedBenchmark}'s work through httpcore5's {@link StrictConnPool} (the pool
@@ -20,11 +13,6 @@ import org.openjdk.jmh.annotations.Warmup;
  * lease must find an idle, connected entry (no connect while measuring), and after every
  * iteration the pool must hold exactly the pre-warmed sockets, all available.
  */
-@BenchmarkMode(Mode.Throughput)
-@OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g"})
-@Warmup(iterations = 3, time = 1)
-@Measurement(iterations = 5, time = 1)
 public class StrictConnPoolBenchmark extends HcPoolBenchmark {
   static StrictConnPool<String, SocketConnection> newPool(int maxTotal) {
     return new StrictConnPool<>(Keys.MAX_PER_KEY, maxTotal, TimeValue.NEG_ONE_MILLISECOND,

@@ -20,6 +20,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -51,7 +52,8 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * Soak driver: hours-long churn of one {@link ConnectionManager} against a real nginx (http and
  * https, on 127.0.0.1 only), with faults, watching the heap and the file descriptors. Run by
- * {@code bench/soak.sh}; not part of any build's tests.
+ * {@link SoakTest} under the Maven profile soak, which {@code bench/soak.sh} uses (it starts the
+ * nginx); never by the default build.
  *
  * <p>Workers send HTTP/1.1 GETs over {@link Connection#outputStream()} /
  * {@link Connection#inputStream()} to several pool keys (proxy targets) of nginx, give the
@@ -65,12 +67,12 @@ import javax.net.ssl.TrustManagerFactory;
  * descriptors are counted (/proc/self/fd), both written to a CSV. "Unaccounted" descriptors are
  * those not explained by the manager's open sockets and the proxy's: they must stay flat. After
  * the run the manager is closed and the descriptors must be back to the count before it was
- * made. Exit status 1 when the heap or the descriptors grew beyond the limits, an invariant was
- * broken, or nothing succeeded.
+ * made. The verdict ({@link #run}; {@link #main}'s exit status) is FAIL when the heap or the
+ * descriptors grew beyond the limits, an invariant was broken, or nothing succeeded.
  *
  * <pre>
- * java -cp ... dev.keepalive.bench.Soak --duration 30m --ca /tmp/keepalive-nginx/ca.crt \
- *     --csv soak.csv --summary soak-summary.txt
+ * Soak.run("--duration", "30m", "--ca", "/tmp/keepalive-nginx/ca.crt", "--csv", "soak.csv",
+ *     "--summary", "soak-summary.txt")
  * </pre>
  */
 public final class Soak {
@@ -126,9 +128,14 @@ public final class Soak {
       long discards, PoolStats stats, int proxySockets, boolean quiet) {}
 
   public static void main(String[] args) throws Exception {
+    System.exit(run(args) ? 0 : 1);
+  }
+
+  /** Runs a soak with these options (see bench/soak.sh); true when it passed. */
+  static boolean run(String... args) throws Exception {
     Soak soak = new Soak();
     soak.parse(args);
-    System.exit(soak.run() ? 0 : 1);
+    return soak.run();
   }
 
   private void parse(String[] args) {
@@ -607,16 +614,16 @@ public final class Soak {
   /** Descriptor number to what it is (socket:[inode], a file, anon_inode:[eventpoll]). */
   static Map<Integer, String> fdList() {
     Map<Integer, String> out = new TreeMap<>();
-    String[] names = new File("/proc/self/fd").list();
-    if (names != null) {
-      for (String n : names) {
+    try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+      fds.forEach(fd -> {
         try {
-          out.put(Integer.parseInt(n), Files.readSymbolicLink(Path.of("/proc/self/fd", n))
-              .toString());
-        } catch (IOException | NumberFormatException e) {
-          // gone meanwhile
+          out.put(Integer.valueOf(fd.getFileName().toString()), Files.readSymbolicLink(fd) + "");
+        } catch (IOException | NumberFormatException gone) {
+          // closed meanwhile (the stream's own descriptor, say)
         }
-      }
+      });
+    } catch (IOException noProc) {
+      // not Linux: nothing to list
     }
     return out;
   }

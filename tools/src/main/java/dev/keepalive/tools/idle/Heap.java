@@ -1,4 +1,4 @@
-package dev.keepalive.bench.idle;
+package dev.keepalive.tools.idle;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -112,9 +112,10 @@ final class Heap {
     return out;
   }
 
-  /** A class of keepalive itself (not of this benchmark). */
+  /** A class of keepalive itself (not of this program, nor of dev.keepalive.bench: SinkProcess). */
   static boolean ours(String name) {
-    return name.startsWith("dev.keepalive.") && !name.startsWith("dev.keepalive.bench.");
+    return name.startsWith("dev.keepalive.") && !name.startsWith("dev.keepalive.bench.")
+        && !name.startsWith("dev.keepalive.tools.");
   }
 
   /** A readable class name: arrays as the JVM's descriptors become {@code byte[]} etc. */

@@ -1,4 +1,4 @@
-package dev.keepalive.bench.idle;
+package dev.keepalive.tools.idle;
 
 import com.sun.management.GarbageCollectionNotificationInfo;
 import dev.keepalive.Allocation;
@@ -64,8 +64,8 @@ import javax.net.ssl.TrustManagerFactory;
  * targets are met, 1 when one is missed or a check failed.
  *
  * <pre>
- * java -Xms512m -Xmx512m -cp bench/target/benchmarks.jar \
- *     dev.keepalive.bench.idle.IdleHoldBenchmark \
+ * java -Xms512m -Xmx512m -cp tools/target/keepalive-tools.jar \
+ *     dev.keepalive.tools.idle.IdleHoldBenchmark \
  *     [--connections 10000] [--hosts 100] [--keep-alive 3s] [--tick 1ms] [--tls 1000]
  *     [--only heap|expiry]
  * </pre>

@@ -1,4 +1,4 @@
-package dev.keepalive.bench.idle;
+package dev.keepalive.tools.idle;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.AllocationResult;
