@@ -9,12 +9,20 @@ import java.util.Arrays;
  */
 final class LongHeap<T extends LongHeap.Entry> {
   /** An entry of one heap at a time. */
-  interface Entry {
-    long heapKey();
+  /** An entry of one heap at a time: it keeps its own index there (-1 when in none). */
+  abstract static class Entry {
+    private int heapIndex = -1;
 
-    int heapIndex();
+    /** The order key. */
+    abstract long heapKey();
 
-    void heapIndex(int index);
+    final int heapIndex() {
+      return heapIndex;
+    }
+
+    final void heapIndex(int index) {
+      heapIndex = index;
+    }
   }
 
   private Entry[] items = new Entry[16];
