@@ -5,7 +5,9 @@
  * (event loop, pool, queue, DNS, connector, connection object) and may change at any time.
  */
 module dev.keepalive {
-  requires tls.channel; // automatic module of com.github.marianobarrios:tls-channel
+  // No requires: tls-channel (TLS over the non-blocking sockets) is shaded into this module's
+  // jar, relocated to dev.keepalive.internal.tlschannel, at package time (core/pom.xml,
+  // docs/BUILD.md).
 
   exports dev.keepalive;
 }
