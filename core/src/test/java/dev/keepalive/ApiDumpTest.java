@@ -74,16 +74,15 @@ final class ApiDump {
     }
     String expected = Files.readString(path, StandardCharsets.UTF_8);
     if (!expected.equals(actual)) {
-      fail(
-          "The public API of package "
-              + pkg
-              + " differs from "
-              + file
-              + " (- in the dump only, + in the code only):\n"
-              + diff(lines(expected), lines(actual))
-              + "\nIf the change is deliberate, regenerate the dump and commit it:\n  "
-              + UPDATE_COMMAND
-              + "\n");
+      fail("The public API of package "
+          + pkg
+          + " differs from "
+          + file
+          + " (- in the dump only, + in the code only):\n"
+          + diff(lines(expected), lines(actual))
+          + "\nIf the change is deliberate, regenerate the dump and commit it:\n  "
+          + UPDATE_COMMAND
+          + "\n");
     }
   }
 
@@ -97,12 +96,11 @@ final class ApiDump {
       TreeSet<String> members = new TreeSet<>();
       for (Field f : c.getDeclaredFields()) {
         if (visible(f) && !f.isSynthetic()) {
-          members.add(
-              modifiers(f.getModifiers())
-                  + type(f.getGenericType())
-                  + " "
-                  + f.getName()
-                  + constantValue(f));
+          members.add(modifiers(f.getModifiers())
+              + type(f.getGenericType())
+              + " "
+              + f.getName()
+              + constantValue(f));
         }
       }
       for (Constructor<?> k : c.getDeclaredConstructors()) {
@@ -111,19 +109,19 @@ final class ApiDump {
         }
       }
       // public methods of non-public superclasses are part of this type's API
-      for (Class<?> s = c; s != null && (s == c || !Modifier.isPublic(s.getModifiers()));
+      for (Class<?> s = c;
+          s != null && (s == c || !Modifier.isPublic(s.getModifiers()));
           s = s.getSuperclass()) {
         for (Method m : s.getDeclaredMethods()) {
           if (visible(m) && !m.isSynthetic() && !m.isBridge()) {
             String generics = typeParameters(m.getTypeParameters());
-            members.add(
-                executable(
-                    m,
-                    (m.isDefault() ? "default " : "")
-                        + (generics.isEmpty() ? "" : generics + " ")
-                        + type(m.getGenericReturnType())
-                        + " "
-                        + m.getName()));
+            members.add(executable(
+                m,
+                (m.isDefault() ? "default " : "")
+                    + (generics.isEmpty() ? "" : generics + " ")
+                    + type(m.getGenericReturnType())
+                    + " "
+                    + m.getName()));
           }
         }
       }
@@ -143,7 +141,8 @@ final class ApiDump {
 
   private static List<Class<?>> classesOf(String pkg, Class<?> anchor)
       throws IOException, URISyntaxException {
-    Path location = Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path location =
+        Path.of(anchor.getProtectionDomain().getCodeSource().getLocation().toURI());
     String dir = pkg.replace('.', '/') + "/";
     List<String> names;
     if (Files.isDirectory(location)) {
@@ -152,11 +151,10 @@ final class ApiDump {
       }
     } else {
       try (JarFile jar = new JarFile(location.toFile())) {
-        names =
-            jar.stream()
-                .map(e -> e.getName())
-                .filter(n -> n.startsWith(dir) && n.indexOf('/', dir.length()) < 0)
-                .collect(Collectors.toList());
+        names = jar.stream()
+            .map(e -> e.getName())
+            .filter(n -> n.startsWith(dir) && n.indexOf('/', dir.length()) < 0)
+            .collect(Collectors.toList());
       }
     }
     List<Class<?>> classes = new ArrayList<>();
@@ -234,11 +232,10 @@ final class ApiDump {
     }
     if (c.isSealed()) {
       h.append(" permits ")
-          .append(
-              Arrays.stream(c.getPermittedSubclasses())
-                  .map(Class::getName)
-                  .sorted()
-                  .collect(Collectors.joining(", ")));
+          .append(Arrays.stream(c.getPermittedSubclasses())
+              .map(Class::getName)
+              .sorted()
+              .collect(Collectors.joining(", ")));
     }
     return h.toString();
   }
@@ -306,14 +303,12 @@ final class ApiDump {
   }
 
   private static String modifiers(int mods) {
-    String s =
-        Modifier.toString(
-            mods
-                & (Modifier.PUBLIC
-                    | Modifier.PROTECTED
-                    | Modifier.STATIC
-                    | Modifier.FINAL
-                    | Modifier.ABSTRACT));
+    String s = Modifier.toString(mods
+        & (Modifier.PUBLIC
+            | Modifier.PROTECTED
+            | Modifier.STATIC
+            | Modifier.FINAL
+            | Modifier.ABSTRACT));
     return s.isEmpty() ? "" : s + " ";
   }
 
@@ -323,12 +318,12 @@ final class ApiDump {
     }
     List<String> out = new ArrayList<>();
     for (TypeVariable<?> v : vars) {
-      List<String> bounds =
-          Arrays.stream(v.getBounds())
-              .filter(b -> b != Object.class)
-              .map(ApiDump::type)
-              .collect(Collectors.toList());
-      out.add(bounds.isEmpty() ? v.getName() : v.getName() + " extends " + String.join(" & ", bounds));
+      List<String> bounds = Arrays.stream(v.getBounds())
+          .filter(b -> b != Object.class)
+          .map(ApiDump::type)
+          .collect(Collectors.toList());
+      out.add(
+          bounds.isEmpty() ? v.getName() : v.getName() + " extends " + String.join(" & ", bounds));
     }
     return "<" + String.join(", ", out) + ">";
   }
@@ -354,10 +349,9 @@ final class ApiDump {
     int[][] lcs = new int[n + 1][m + 1];
     for (int i = n - 1; i >= 0; i--) {
       for (int j = m - 1; j >= 0; j--) {
-        lcs[i][j] =
-            Objects.equals(expected.get(i), actual.get(j))
-                ? lcs[i + 1][j + 1] + 1
-                : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+        lcs[i][j] = Objects.equals(expected.get(i), actual.get(j))
+            ? lcs[i + 1][j + 1] + 1
+            : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
       }
     }
     StringBuilder out = new StringBuilder();
