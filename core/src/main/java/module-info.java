@@ -5,7 +5,10 @@
  * (event loop, pool, queue, DNS, connector, connection object) and may change at any time.
  */
 module dev.keepalive {
-  requires tls.channel; // automatic module of com.github.marianobarrios:tls-channel
+  // tls-channel (TLS over the non-blocking sockets) is not required: it is shaded into this
+  // module's jar, relocated to dev.keepalive.internal.tlschannel, at package time (core/pom.xml,
+  // docs/BUILD.md). What it needs of the JDK beyond java.base is required here: its logging.
+  requires java.logging;
 
   exports dev.keepalive;
 }
