@@ -1,9 +1,10 @@
 package dev.keepalive.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.FromCache;
+import dev.keepalive.testkit.HttpScriptServer;
 import java.io.InputStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,7 +19,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void connectionCloseFromTheServerDiscardsTheSocket() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       while (p.readRequest() != null) {
         p.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
         p.awaitEof(); // keeps its side open: only the client's discard ends it
@@ -33,7 +34,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void connectionCloseFromTheRequestDiscardsTheSocket() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       while (p.readRequest() != null) {
         p.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
       }
@@ -50,7 +51,7 @@ class KeepAliveTest extends HttpTestBase {
   void keepAliveTimeoutOfTheServerIsHonoured() throws Exception {
     AtomicLong now = new AtomicLong(1_000_000_000_000L);
     HttpClient timed = closeLater(HttpClient.builder(manager).nanoClock(now::get).build());
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       while (p.readRequest() != null) {
         p.write("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\nok");
       }
@@ -69,7 +70,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void keepAliveTimeoutZeroMeansNoReuse() throws Exception {
-    ScriptServer s =
+    HttpScriptServer s =
         answering("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=0\r\nContent-Length: 2\r\n\r\nok");
     get(s.url("/"));
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
@@ -77,7 +78,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void aStreamedBodyReadToItsEndGivesTheSocketBack() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    HttpScriptServer s = answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         + "4\r\nabcd\r\n0\r\nX-T: 1\r\n\r\n");
     HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
     try (InputStream in = r.bodyStream()) {
@@ -90,7 +91,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void aStreamedBodyClosedBeforeItsEndDiscardsTheSocket() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
       p.write(new byte[1000]);
@@ -105,7 +106,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void aStreamedResponseWithoutBodyGivesTheSocketBackAtOnce() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 204 No Content\r\n\r\n");
+    HttpScriptServer s = answering("HTTP/1.1 204 No Content\r\n\r\n");
     HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
     assertThat(r.status()).isEqualTo(204);
     // not even closed yet: there was nothing to read
@@ -116,8 +117,8 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void manyConcurrentRequestsShareTheHostsFewSockets() throws Exception {
-    ScriptServer s = server(p -> {
-      ScriptServer.Request r;
+    HttpScriptServer s = server(p -> {
+      HttpScriptServer.Request r;
       while ((r = p.readRequest()) != null) {
         String body = r.target();
         p.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
