@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keepalive.testkit.Loopback;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -177,7 +178,7 @@ class BenchCommandTest {
 
   @Test
   void refusedServerIsCountedUnderConnectAndReportedInOneLine() throws Exception {
-    String url = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String url = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     Cli.Run run = Cli.run("bench", "--json", "-n", "5", "-c", "1", url);
 
     assertThat(run.status()).as(run.toString()).isEqualTo(1);
@@ -195,7 +196,7 @@ class BenchCommandTest {
 
   @Test
   void textReportListsErrorsByFunction() throws Exception {
-    String url = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String url = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     Cli.Run run = Cli.run("bench", "-n", "3", "-c", "1", url);
 
     assertThat(run.status()).isEqualTo(1);

@@ -2,6 +2,8 @@ package dev.keepalive.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.TlsServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -57,7 +59,7 @@ class GetCommandTest {
 
   @Test
   void failuresGetOneReadableLineEachAndExitStatusOne() throws Exception {
-    String refused = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String refused = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     String unknown = "http://no-such-host.invalid/";
     String bad = "http//127.0.0.1/";
     Cli.Run run = Cli.run("get", server.url("/"), refused, unknown, bad);
@@ -85,7 +87,7 @@ class GetCommandTest {
   @Test
   void tlsFailureIsOneLine() throws Exception {
     // https to a server that answers the ClientHello in plain HTTP: the handshake fails
-    try (TestServer.NotTls plain = new TestServer.NotTls()) {
+    try (TlsServer plain = TlsServer.notTls()) {
       String url = "https://127.0.0.1:" + plain.port() + "/";
       Cli.Run run = Cli.run("get", "--timeout", "5s", url);
 
@@ -97,7 +99,7 @@ class GetCommandTest {
 
   @Test
   void debugAddsTheStackTrace() throws Exception {
-    String refused = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String refused = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     Cli.Run run = Cli.run("get", "--debug", refused);
 
     assertThat(run.status()).isEqualTo(1);

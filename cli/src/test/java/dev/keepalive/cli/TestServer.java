@@ -2,12 +2,11 @@ package dev.keepalive.cli;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.keepalive.testkit.Loopback;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Set;
@@ -21,7 +20,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * An HTTP/1.1 server on 127.0.0.1 for the tests (the JDK's), keeping connections alive:
  * {@code /missing} answers 404, {@code /big} 100,000 bytes, {@code /hang} nothing until the
  * server is closed, anything else 200 with {@link #BODY}. It counts requests and the distinct
- * client connections (remote address and port) it served.
+ * client connections (remote address and port) it served. (For a server that does not speak TLS,
+ * and for a refused port, see the kit's TlsServer.notTls() and Loopback.closedPort().)
  */
 final class TestServer implements AutoCloseable {
   static final byte[] BODY = "hello, world\n".getBytes(StandardCharsets.US_ASCII);
@@ -42,7 +42,7 @@ final class TestServer implements AutoCloseable {
     // as EmbeddedServer does: without TCP_NODELAY the JDK server's small responses wait for
     // delayed ACKs (read once per JVM, when the server's configuration loads)
     System.setProperty("sun.net.httpserver.nodelay", "true");
-    HttpServer server = HttpServer.create(new InetSocketAddress(loopback(), 0), 256);
+    HttpServer server = HttpServer.create(new InetSocketAddress(Loopback.ipv4(), 0), 256);
     ExecutorService pool = Executors.newFixedThreadPool(8, r -> {
       Thread t = new Thread(r, "test-server");
       t.setDaemon(true);
@@ -106,52 +106,5 @@ final class TestServer implements AutoCloseable {
     closed.countDown();
     server.stop(0);
     pool.shutdownNow();
-  }
-
-  static InetAddress loopback() throws IOException {
-    return InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
-  }
-
-  /**
-   * A plain TCP server on 127.0.0.1 that answers whatever it first reads with an HTTP 400 and
-   * closes: a TLS client's handshake fails on it at once.
-   */
-  static final class NotTls implements AutoCloseable {
-    private final ServerSocket socket;
-
-    NotTls() throws IOException {
-      socket = new ServerSocket(0, 16, loopback());
-      Thread t = new Thread(this::serve, "not-tls-server");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    private void serve() {
-      while (!socket.isClosed()) {
-        try (java.net.Socket s = socket.accept()) {
-          s.getInputStream().read(new byte[16384]);
-          s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
-              .getBytes(StandardCharsets.US_ASCII));
-        } catch (IOException e) {
-          // closed, or the client went away: next one
-        }
-      }
-    }
-
-    int port() {
-      return socket.getLocalPort();
-    }
-
-    @Override
-    public void close() throws IOException {
-      socket.close();
-    }
-  }
-
-  /** A port on 127.0.0.1 where nothing listens (it was free a moment ago): connecting is refused. */
-  static int refusedPort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, loopback())) {
-      return s.getLocalPort();
-    }
   }
 }
