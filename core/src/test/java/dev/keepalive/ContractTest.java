@@ -4,11 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.keepalive.testing.ContractHangingServer;
-import dev.keepalive.testing.ContractSinkServer;
-import dev.keepalive.testing.Fds;
-import dev.keepalive.testing.LoopbackServer;
-import dev.keepalive.testing.NotTlsServer;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.Descriptors;
+import dev.keepalive.testkit.HangingListener;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.SinkServer;
+import dev.keepalive.testkit.TlsServer;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -67,7 +68,7 @@ class ContractTest {
   }
 
   /** The server's side of the client socket on local port {@code port}, once accepted. */
-  private static Socket peerOf(LoopbackServer server, int port) {
+  private static Socket peerOf(AcceptingServer server, int port) {
     AtomicReference<Socket> peer = new AtomicReference<>();
     await().untilAsserted(() -> peer.set(server.peerOf(port)));
     return peer.get();
@@ -115,7 +116,7 @@ class ContractTest {
     final String[] schemes = {"http", "k1", "k2"};
     final int activeCap = schemes.length * maxPerHost;
 
-    try (ContractSinkServer server = new ContractSinkServer();
+    try (SinkServer server = new SinkServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(maxPerHost)
             .maxOpen(maxOpen).build()) {
       Allocation[] keys = new Allocation[schemes.length];
@@ -269,7 +270,7 @@ class ContractTest {
 
   @Test
   void waitingRequestsAreServedInArrivalOrderAcrossKeys() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxOpen(1).build()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Allocation b = Allocation.to("other", "127.0.0.1", server.port());
@@ -309,7 +310,7 @@ class ContractTest {
 
   @Test
   void aKeyAtItsLimitDoesNotBlockAnotherKey() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).maxOpen(2).build()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Allocation b = Allocation.to("http", "127.0.0.1", server.port())
@@ -335,8 +336,8 @@ class ContractTest {
   @Test
   void resultsAreNeverDeliveredOnTheStackOfAllocate() throws Exception {
     ThreadLocal<Boolean> inAllocate = ThreadLocal.withInitial(() -> false);
-    try (LoopbackServer server = new LoopbackServer();
-        NotTlsServer notTls = new NotTlsServer();
+    try (AcceptingServer server = new AcceptingServer();
+        TlsServer notTls = TlsServer.notTls();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Allocation https = Allocation.to("https", "127.0.0.1", notTls.port());
@@ -423,10 +424,10 @@ class ContractTest {
 
   @Test
   void resultsRunOnTheEventLoopThreadWhichIsADaemon() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).build()) {
       Allocation ok = Allocation.to("http", "127.0.0.1", server.port());
-      Allocation refused = Allocation.to("http", "127.0.0.1", LoopbackServer.closedPort());
+      Allocation refused = Allocation.to("http", "127.0.0.1", Loopback.closedPort());
       List<Thread> seen = new CopyOnWriteArrayList<>();
       CompletableFuture<AllocationResult> success = new CompletableFuture<>();
       CompletableFuture<AllocationResult> failure = new CompletableFuture<>();
@@ -462,9 +463,9 @@ class ContractTest {
   @Test
   void everyRequestIsAnsweredExactlyOnceWithTheSeedsErrors() throws Exception {
     Resolver resolver = host -> CompletableFuture.failedFuture(new UnknownHostException(host));
-    try (LoopbackServer server = new LoopbackServer();
-        ContractHangingServer hang = new ContractHangingServer();
-        NotTlsServer notTls = new NotTlsServer();
+    try (AcceptingServer server = new AcceptingServer();
+        HangingListener hang = new HangingListener();
+        TlsServer notTls = TlsServer.notTls();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).resolver(resolver)
             .build()) {
       Map<Long, List<AllocationResult>> answers = new ConcurrentHashMap<>();
@@ -482,7 +483,7 @@ class ContractTest {
       List<Long> timedOut = new ArrayList<>();
       List<Long> unresolved = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
-        refused.add(m.allocate(Allocation.to("http", "127.0.0.1", LoopbackServer.closedPort()),
+        refused.add(m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort()),
             cb));
         timedOut.add(m.allocate(Allocation.to("http", "127.0.0.1", hang.port())
             .timeout(Duration.ofMillis(200)), cb));
@@ -557,20 +558,20 @@ class ContractTest {
 
   @Test
   void noFileDescriptorIsLeftOpenAfterClose() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
-        ContractHangingServer hang = new ContractHangingServer()) {
+    try (AcceptingServer server = new AcceptingServer();
+        HangingListener hang = new HangingListener()) {
       fdScenario(server, hang); // warm-up: load every class and open every jar first
       for (Socket s : server.accepted()) {
         s.close();
       }
-      int before = Fds.open();
+      int before = Descriptors.count();
       Map<Integer, String> beforeList = listFds();
       fdScenario(server, hang);
       for (Socket s : server.accepted()) {
         s.close(); // the server's side of the manager's sockets; the manager's side is gone
       }
       try {
-        await().until(() -> Fds.open() == before);
+        await().until(() -> Descriptors.count() == before);
       } catch (org.awaitility.core.ConditionTimeoutException e) {
         Map<Integer, String> now = listFds();
         now.keySet().removeAll(beforeList.keySet());
@@ -579,7 +580,7 @@ class ContractTest {
     }
   }
 
-  private static void fdScenario(LoopbackServer server, ContractHangingServer hang)
+  private static void fdScenario(AcceptingServer server, HangingListener hang)
       throws Exception {
     int acceptedBefore = server.acceptedCount();
     ConnectionManager m = ConnectionManager.builder().maxPerHost(10).build();
@@ -599,7 +600,7 @@ class ContractTest {
       cs.get(3).discard(); // closed while the manager runs
       cs.get(4).channel().close(); // likewise
       AllocationException refused = failureOf(
-          m.allocate(Allocation.to("http", "127.0.0.1", LoopbackServer.closedPort())));
+          m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort())));
       assertThat(refused.errorNum()).isEqualTo(111);
       CompletableFuture<Connection> hanging =
           m.allocate(Allocation.to("http", "127.0.0.1", hang.port()));
@@ -637,7 +638,7 @@ class ContractTest {
 
   @Test
   void allocateThrowsIllegalStateAfterShutdownAndAfterClose() throws Exception {
-    try (LoopbackServer server = new LoopbackServer()) {
+    try (AcceptingServer server = new AcceptingServer()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       ConnectionManager shut = ConnectionManager.create();
       ConnectionManager closed = ConnectionManager.create();
@@ -720,7 +721,7 @@ class ContractTest {
 
   @Test
   void managerRejectsBadArgumentsNamingThem() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create();
         ConnectionManager other = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
@@ -749,7 +750,7 @@ class ContractTest {
           new ArrayList<>(List.of(InetAddress.getLoopbackAddress())));
       return s;
     };
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(resolver).build()) {
       Connection lower = get(m.allocate(Allocation.to("http", "localhost", server.port())));
       assertThat(lower.fromCache()).isEqualTo(FromCache.NEW);
@@ -769,7 +770,7 @@ class ContractTest {
 
   @Test
   void hostNamesConnectThroughTheSystemResolver() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().timeout(Duration.ofSeconds(5))
             .build()) {
       Connection c = get(m.allocate(Allocation.to("http", "localhost", server.port())));
@@ -783,7 +784,7 @@ class ContractTest {
   void aResolverMayAnswerWithAnImmutableList() throws Exception {
     Resolver resolver = host ->
         CompletableFuture.completedFuture(List.of(InetAddress.getLoopbackAddress()));
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(resolver)
             .timeout(Duration.ofSeconds(5)).build()) {
       Connection c = get(m.allocate(Allocation.to("http", "service.test", server.port())));
@@ -794,7 +795,7 @@ class ContractTest {
 
   @Test
   void differentSchemesToOneAddressNeverShare() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Connection http = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
       int httpPort = http.localAddress().getPort();
@@ -817,7 +818,7 @@ class ContractTest {
 
   @Test
   void differentProxyTargetsNeverShare() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation proxy = Allocation.to("http", "127.0.0.1", server.port());
       Allocation forA = proxy.forTarget("http", "a.example", 80);
@@ -861,7 +862,7 @@ class ContractTest {
 
   @Test
   void idleSocketsAreClosedAfterKeepAlive() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().keepAlive(Duration.ofMillis(500))
             .build()) {
       CompletableFuture<PoolStats> afterGiveBack = new CompletableFuture<>();
@@ -885,8 +886,8 @@ class ContractTest {
 
   @Test
   void httpsFailsCleanlyWithSslify() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
-        NotTlsServer notTls = new NotTlsServer();
+    try (AcceptingServer server = new AcceptingServer();
+        TlsServer notTls = TlsServer.notTls();
         ConnectionManager m = ConnectionManager.create()) {
       // the peer answers the ClientHello with plain text: the handshake fails
       Allocation https = Allocation.to("https", "127.0.0.1", notTls.port()).context(7);
@@ -921,7 +922,7 @@ class ContractTest {
     } catch (IOException e) {
       local = InetAddress.getByName("127.0.0.1"); // only 127.0.0.1 is configured here
     }
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().bindAddress(local).build()) {
       Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
       assertThat(c.localAddress().getAddress()).isEqualTo(local);
@@ -933,8 +934,8 @@ class ContractTest {
 
   @Test
   void cancellingARequestStuckConnectingReleasesItsSlot() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
-        ContractHangingServer hang = new ContractHangingServer();
+    try (AcceptingServer server = new AcceptingServer();
+        HangingListener hang = new HangingListener();
         ConnectionManager m = ConnectionManager.builder().maxOpen(1).build()) {
       Allocation stuck = Allocation.to("http", "127.0.0.1", hang.port());
       Allocation ok = Allocation.to("http", "127.0.0.1", server.port());
@@ -977,7 +978,7 @@ class ContractTest {
    */
   @Test
   void racingCancelsOfOneFutureReturnTrueOnce() throws Exception {
-    try (ContractHangingServer hang = new ContractHangingServer();
+    try (HangingListener hang = new HangingListener();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).build()) {
       Allocation stuck = Allocation.to("http", "127.0.0.1", hang.port());
       java.util.concurrent.ExecutorService other = java.util.concurrent.Executors

@@ -6,13 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.keepalive.testing.Fds;
-import dev.keepalive.testing.LoopbackServer;
-import dev.keepalive.testing.SeedHangingServer;
-import dev.keepalive.testing.SeedRecorder;
-import dev.keepalive.testing.SeedResolver;
-import dev.keepalive.testing.SeedServer;
-import dev.keepalive.testing.SeedSockets;
+import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.TestResolver;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.Descriptors;
+import dev.keepalive.testkit.HangingListener;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.PeerIo;
+import dev.keepalive.testkit.TcpTable;
 import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -39,11 +40,11 @@ class FaultFixesTest {
   /** The original crashed; here a request still resolving is cancelled cleanly. */
   @Test
   void deallocateWhileResolving() {
-    SeedResolver resolver = SeedResolver.manual();
-    try (LoopbackServer server = new LoopbackServer();
+    TestResolver resolver = TestResolver.manual();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(resolver).build()) {
       Allocation a = Allocation.to("http", "pending.test", server.port());
-      SeedRecorder cancelled = new SeedRecorder();
+      ResultRecorder cancelled = new ResultRecorder();
       long id = m.allocate(a, cancelled);
       awaitStats(m, 0, 0, 0, 0, 1);
       assertThat(resolver.hosts()).containsExactly("pending.test");
@@ -53,12 +54,12 @@ class FaultFixesTest {
       assertThat(m.deallocate(id)).isFalse();
 
       // the lookup answers late: it reaches nobody
-      resolver.completeAll(SeedResolver.ipv4Loopback());
+      resolver.completeAll(Loopback.ipv4());
       // the next request to the host proceeds (with a lookup of its own)
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(a, rec);
       eventually().until(() -> resolver.callCount() == 2);
-      resolver.completeAll(SeedResolver.ipv4Loopback());
+      resolver.completeAll(Loopback.ipv4());
       assertThat(rec.next().fromCache()).isEqualTo(FromCache.NEW);
       assertThat(cancelled.all()).isEmpty();
       awaitAccepted(server::acceptedCount, 1);
@@ -69,14 +70,14 @@ class FaultFixesTest {
   /** The original delivered a queued request anyway; here it is cancelled, in both styles. */
   @Test
   void deallocateWhileQueued() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).build()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(a, rec);
       Connection held = rec.next().connection();
 
-      SeedRecorder cancelled = new SeedRecorder();
+      ResultRecorder cancelled = new ResultRecorder();
       long id = m.allocate(a, cancelled);
       awaitStats(m, 1, 0, 1, 0, 1);
       assertThat(m.deallocate(id)).isTrue();
@@ -103,23 +104,23 @@ class FaultFixesTest {
   /** The original delivered a connecting request anyway; here its socket is closed at once. */
   @Test
   void deallocateWhileConnecting() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
-        SeedHangingServer hanging = new SeedHangingServer();
+    try (AcceptingServer server = new AcceptingServer();
+        HangingListener hanging = new HangingListener();
         ConnectionManager m = ConnectionManager.builder().maxOpen(1).build()) {
-      SeedRecorder cancelled = new SeedRecorder();
+      ResultRecorder cancelled = new ResultRecorder();
       long id = m.allocate(Allocation.to("http", "127.0.0.1", hanging.port()), cancelled);
       awaitStats(m, 1, 0, 0, 1, 0);
       eventually().until(
-          () -> SeedSockets.countByRemotePort(hanging.port(), SeedSockets.SYN_SENT) == 1);
+          () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 1);
 
       assertThat(m.deallocate(id)).isTrue();
       awaitStats(m, 0, 0, 0, 0, 0);
       eventually().until(
-          () -> SeedSockets.countByRemotePort(hanging.port(), SeedSockets.SYN_SENT) == 0);
+          () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
       assertThat(m.deallocate(id)).isFalse();
 
       // its global slot is free again: with maxOpen=1 the next request connects at once
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("http", "127.0.0.1", server.port()), rec);
       assertThat(rec.next().fromCache()).isEqualTo(FromCache.NEW);
       assertThat(cancelled.all()).isEmpty();
@@ -130,13 +131,13 @@ class FaultFixesTest {
   /** deallocate() of an answered request, or of an id never given, returns false. */
   @Test
   void deallocateOfAnsweredOrUnknownIdReturnsFalse() {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       long ok = m.allocate(Allocation.to("http", "127.0.0.1", server.port()), rec);
       AllocationResult r = rec.next();
       assertThat(m.deallocate(ok)).isFalse();
-      long refused = m.allocate(Allocation.to("http", "127.0.0.1", LoopbackServer.closedPort()), rec);
+      long refused = m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort()), rec);
       assertThat(rec.next().errorNum()).isEqualTo(111);
       assertThat(m.deallocate(refused)).isFalse();
       assertThat(m.deallocate(refused + 1000)).isFalse();
@@ -154,10 +155,10 @@ class FaultFixesTest {
   /** Data arriving on an idle pooled socket gets it discarded: the next request gets a NEW one. */
   @Test
   void dataArrivingWhileIdleDiscardsTheSocket() {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(a, rec);
       Connection c1 = rec.next().connection();
       int port1 = c1.localAddress().getPort();
@@ -165,9 +166,9 @@ class FaultFixesTest {
       awaitStats(m, 1, 1, 0, 0, 0);
 
       Socket peer = peer(server, port1);
-      SeedSockets.write(peer, "late data");
+      PeerIo.write(peer, "late data");
       awaitStats(m, 0, 0, 0, 0, 0);
-      assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.RESET);
+      assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.RESET);
 
       m.allocate(a, rec);
       AllocationResult r2 = rec.next();
@@ -184,10 +185,10 @@ class FaultFixesTest {
    */
   @Test
   void socketLeavingThePoolIsCheckedAgain() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(a, rec);
       Connection c1 = rec.next().connection();
       int port1 = c1.localAddress().getPort();
@@ -197,10 +198,10 @@ class FaultFixesTest {
 
       CompletableFuture<AllocationResult> inner = new CompletableFuture<>();
       // the callback of a refused request runs on the loop thread and holds it
-      m.allocate(Allocation.to("http", "127.0.0.1", LoopbackServer.closedPort()), refused -> {
+      m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort()), refused -> {
         try {
-          SeedSockets.write(peer, "late data");
-          eventually().until(() -> SeedSockets.receiveQueue(port1) > 0);
+          PeerIo.write(peer, "late data");
+          eventually().until(() -> TcpTable.receiveQueue(port1) > 0);
           m.allocate(a, inner::complete);
         } catch (Throwable t) {
           inner.completeExceptionally(t);
@@ -209,7 +210,7 @@ class FaultFixesTest {
       AllocationResult r2 = inner.get(20, SECONDS);
       assertThat(r2.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(r2.connection().localAddress().getPort()).isNotEqualTo(port1);
-      assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.RESET);
+      assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.RESET);
       awaitStats(m, 1, 0, 1, 0, 0);
       awaitAccepted(server::acceptedCount, 2);
       r2.connection().close();
@@ -224,32 +225,32 @@ class FaultFixesTest {
    */
   @Test
   void shutdownAnswersEveryPendingRequestOnceAndClosesConnects() throws Exception {
-    SeedResolver resolver = SeedResolver.manual();
-    try (LoopbackServer server = new LoopbackServer();
-        SeedHangingServer hanging = new SeedHangingServer();
+    TestResolver resolver = TestResolver.manual();
+    try (AcceptingServer server = new AcceptingServer();
+        HangingListener hanging = new HangingListener();
         ConnectionManager m = ConnectionManager.builder()
             .maxPerHost(1).resolver(resolver).build()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      SeedRecorder recHeld = new SeedRecorder();
+      ResultRecorder recHeld = new ResultRecorder();
       m.allocate(a, recHeld);
       Connection held = recHeld.next().connection();
       Socket peer = peer(server, held.localAddress().getPort());
 
-      SeedRecorder queued = new SeedRecorder();
-      SeedRecorder resolving = new SeedRecorder();
-      SeedRecorder connecting = new SeedRecorder();
+      ResultRecorder queued = new ResultRecorder();
+      ResultRecorder resolving = new ResultRecorder();
+      ResultRecorder connecting = new ResultRecorder();
       long idQueued = m.allocate(a, queued);
       long idResolving = m.allocate(Allocation.to("http", "slow.test", server.port()), resolving);
       long idConnecting = m.allocate(Allocation.to("http", "127.0.0.1", hanging.port()), connecting);
       CompletableFuture<Connection> futureQueued = m.allocate(a);
       awaitStats(m, 2, 0, 1, 1, 3);
       eventually().until(
-          () -> SeedSockets.countByRemotePort(hanging.port(), SeedSockets.SYN_SENT) == 1);
+          () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 1);
 
       m.shutdown();
-      Map<Long, SeedRecorder> pending = Map.of(
+      Map<Long, ResultRecorder> pending = Map.of(
           idQueued, queued, idResolving, resolving, idConnecting, connecting);
-      for (Map.Entry<Long, SeedRecorder> e : pending.entrySet()) {
+      for (Map.Entry<Long, ResultRecorder> e : pending.entrySet()) {
         AllocationResult r = e.getValue().next();
         assertThat(r.requestId()).isEqualTo(e.getKey());
         assertThat(r.isSuccess()).isFalse();
@@ -265,20 +266,20 @@ class FaultFixesTest {
               e -> assertThat(e.function()).isEqualTo("shutdown"));
       awaitStats(m, 1, 0, 1, 0, 0);
       eventually().until(
-          () -> SeedSockets.countByRemotePort(hanging.port(), SeedSockets.SYN_SENT) == 0);
+          () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
 
       // late events reach nobody: the lookup answers now; a write is a loop task run after it
-      resolver.completeAll(SeedResolver.ipv4Loopback());
+      resolver.completeAll(Loopback.ipv4());
       held.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII))).get(10, SECONDS);
-      assertThat(SeedSockets.read(peer, 4)).isEqualTo("ping");
-      for (SeedRecorder rec : pending.values()) {
+      assertThat(PeerIo.read(peer, 4)).isEqualTo("ping");
+      for (ResultRecorder rec : pending.values()) {
         assertThat(rec.all()).hasSize(1);
       }
       assertThat(recHeld.all()).hasSize(1);
       awaitAccepted(server::acceptedCount, 1);
 
       held.close();
-      assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.EOF);
       awaitStats(m, 0, 0, 0, 0, 0);
     }
   }
@@ -292,29 +293,29 @@ class FaultFixesTest {
   @Test
   void nothingLeakedAfterTimeouts() throws Exception {
     timeoutRound(); // warms up every class and file the round touches
-    int baseline = Fds.open();
+    int baseline = Descriptors.count();
     timeoutRound();
-    eventually().until(() -> Fds.open() <= baseline);
+    eventually().until(() -> Descriptors.count() <= baseline);
   }
 
   private static void timeoutRound() throws Exception {
-    SeedResolver resolver = SeedResolver.manual();
-    try (LoopbackServer server = new LoopbackServer();
-        SeedHangingServer hanging = new SeedHangingServer()) {
+    TestResolver resolver = TestResolver.manual();
+    try (AcceptingServer server = new AcceptingServer();
+        HangingListener hanging = new HangingListener()) {
       try (ConnectionManager m = ConnectionManager.builder().maxPerHost(1)
           .timeout(Duration.ofMillis(300)).resolver(resolver).build()) {
-        int before = Fds.open();
+        int before = Descriptors.count();
         Allocation a = Allocation.to("http", "127.0.0.1", server.port());
         Allocation named = Allocation.to("http", "leak.test", server.port());
         Connection held = m.allocate(a.timeout(Duration.ofSeconds(10))).get(10, SECONDS);
 
-        SeedRecorder queued = new SeedRecorder();
-        SeedRecorder resolving = new SeedRecorder();
-        SeedRecorder connecting = new SeedRecorder();
+        ResultRecorder queued = new ResultRecorder();
+        ResultRecorder resolving = new ResultRecorder();
+        ResultRecorder connecting = new ResultRecorder();
         m.allocate(a, queued);
         m.allocate(named, resolving);
         m.allocate(Allocation.to("http", "127.0.0.1", hanging.port()), connecting);
-        for (SeedRecorder rec : List.of(queued, resolving, connecting)) {
+        for (ResultRecorder rec : List.of(queued, resolving, connecting)) {
           AllocationResult r = rec.next();
           assertThat(r.function()).isEqualTo("connect");
           assertThat(r.errorNum()).isEqualTo(110);
@@ -325,19 +326,19 @@ class FaultFixesTest {
         awaitStats(m, 0, 0, 0, 0, 0);
 
         // the abandoned lookup is forgotten: a new request for the host gets a lookup of its own
-        SeedRecorder again = new SeedRecorder();
+        ResultRecorder again = new ResultRecorder();
         m.allocate(named.timeout(Duration.ofSeconds(10)), again);
         eventually().until(() -> resolver.callCount() == 2);
-        resolver.calls().get(1).answer().complete(List.of(SeedResolver.ipv4Loopback()));
+        resolver.calls().get(1).answer().complete(List.of(Loopback.ipv4()));
         AllocationResult r = again.next();
         assertThat(r.fromCache()).isEqualTo(FromCache.NEW);
         r.connection().discard();
         awaitStats(m, 0, 0, 0, 0, 0);
 
         // no descriptor left but the server's side of the connections it accepted
-        eventually().until(() -> Fds.open() <= before + server.acceptedCount());
+        eventually().until(() -> Descriptors.count() <= before + server.acceptedCount());
         eventually().until(
-            () -> SeedSockets.countByRemotePort(hanging.port(), SeedSockets.SYN_SENT) == 0);
+            () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
         assertThat(queued.all()).hasSize(1);
         assertThat(resolving.all()).hasSize(1);
         assertThat(connecting.all()).hasSize(1);
@@ -353,9 +354,9 @@ class FaultFixesTest {
    */
   @Test
   void evictionClosesTheLeastRecentlyUsedIdleSocket() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxOpen(3).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(key(server, "key-a"), rec);
       m.allocate(key(server, "key-b"), rec);
       m.allocate(key(server, "key-c"), rec);
@@ -382,13 +383,13 @@ class FaultFixesTest {
       m.allocate(key(server, "key-d"), rec);
       AllocationResult d = rec.next();
       assertThat(d.fromCache()).isEqualTo(FromCache.NEW);
-      assertThat(SeedSockets.awaitClosed(peer(server, portB))).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer(server, portB))).isEqualTo(PeerIo.Ending.EOF);
       awaitStats(m, 3, 2, 1, 0, 0);
 
       m.allocate(key(server, "key-e"), rec);
       AllocationResult e = rec.next();
       assertThat(e.fromCache()).isEqualTo(FromCache.NEW);
-      assertThat(SeedSockets.awaitClosed(peer(server, portC))).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer(server, portC))).isEqualTo(PeerIo.Ending.EOF);
       awaitStats(m, 3, 1, 2, 0, 0);
 
       // A, the oldest socket but the most recently used, survived
@@ -398,7 +399,7 @@ class FaultFixesTest {
       assertThat(a3.connection().localAddress().getPort()).isEqualTo(portA);
       a3.connection().write(ByteBuffer.wrap("alive".getBytes(StandardCharsets.US_ASCII)))
           .get(10, SECONDS);
-      assertThat(SeedSockets.read(peer(server, portA), 5)).isEqualTo("alive");
+      assertThat(PeerIo.read(peer(server, portA), 5)).isEqualTo("alive");
       awaitAccepted(server::acceptedCount, 5);
       for (AllocationResult r : List.of(a3, d, e)) {
         r.connection().close();
@@ -413,11 +414,11 @@ class FaultFixesTest {
   @Test
   void ipv6LiteralsSkipTheResolver() throws Exception {
     InetAddress v6 = InetAddress.getByName("::1");
-    SeedServer server = SeedServer.tryBind(v6);
+    AcceptingServer server = AcceptingServer.tryBind(v6);
     assumeTrue(server != null, "::1 cannot be bound on this machine");
-    SeedResolver forbidden = SeedResolver.forbidden();
+    TestResolver forbidden = TestResolver.forbidden();
     try (server; ConnectionManager m = ConnectionManager.builder().resolver(forbidden).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("http", "[::1]", server.port()), rec);
       AllocationResult r1 = rec.next();
       assertThat(r1.isSuccess()).as("%s", r1).isTrue();
@@ -451,10 +452,10 @@ class FaultFixesTest {
   /** Dotted-quad IPv4 skips the resolver too, while a host name does go through it. */
   @Test
   void ipv4LiteralSkipsTheResolver() {
-    SeedResolver forbidden = SeedResolver.forbidden();
-    try (LoopbackServer server = new LoopbackServer();
+    TestResolver forbidden = TestResolver.forbidden();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(forbidden).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("http", "127.0.0.1", server.port()), rec);
       AllocationResult r1 = rec.next();
       assertThat(r1.fromCache()).isEqualTo(FromCache.NEW);
@@ -478,15 +479,15 @@ class FaultFixesTest {
    */
   @Test
   void nextAddressIsTriedWhenOneIsRefused() throws Exception {
-    InetAddress first = SeedResolver.loopback(2);
-    InetAddress second = SeedResolver.ipv4Loopback();
-    try (SeedServer server = new SeedServer(second)) {
+    InetAddress first = Loopback.ipv4(2);
+    InetAddress second = Loopback.ipv4();
+    try (AcceptingServer server = new AcceptingServer(second)) {
       assumeTrue(refuses(first, server.port()), "127.0.0.2 does not refuse connections here");
-      SeedResolver resolver = SeedResolver.answering(Map.of(
+      TestResolver resolver = TestResolver.answering(Map.of(
           "two.test", List.of(first, second),
           "refusing.test", List.of(first)));
       try (ConnectionManager m = ConnectionManager.builder().resolver(resolver).build()) {
-        SeedRecorder rec = new SeedRecorder();
+        ResultRecorder rec = new ResultRecorder();
         m.allocate(Allocation.to("http", "refusing.test", server.port()), rec);
         AllocationResult refused = rec.next();
         assertThat(refused.function()).isEqualTo("connect");
@@ -519,11 +520,11 @@ class FaultFixesTest {
     }
   }
 
-  private static Allocation key(LoopbackServer server, String scheme) {
+  private static Allocation key(AcceptingServer server, String scheme) {
     return Allocation.to(scheme, "127.0.0.1", server.port());
   }
 
-  private static Socket peer(LoopbackServer server, int clientPort) {
+  private static Socket peer(AcceptingServer server, int clientPort) {
     eventually().until(() -> server.accepted().stream().anyMatch(s -> s.getPort() == clientPort));
     return server.peerOf(clientPort);
   }

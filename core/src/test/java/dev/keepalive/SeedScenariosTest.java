@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import dev.keepalive.testing.LoopbackServer;
-import dev.keepalive.testing.SeedHangingServer;
-import dev.keepalive.testing.SeedRecorder;
-import dev.keepalive.testing.SeedResolver;
-import dev.keepalive.testing.SeedSockets;
+import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.TestResolver;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.HangingListener;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.PeerIo;
+import dev.keepalive.testkit.TcpTable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -41,9 +43,9 @@ class SeedScenariosTest {
   /** 01: a connection given back is reused: NEW, then IMMEDIATE, always answered off the caller's stack. */
   @Test
   void s01_reuse_newThenImmediate() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       long id1 = m.allocate(to(server).context("first"), rec);
       AllocationResult r1 = rec.next();
       assertThat(id1).isPositive();
@@ -83,7 +85,7 @@ class SeedScenariosTest {
       AtomicBoolean insideAllocate = new AtomicBoolean();
       CompletableFuture<Boolean> answeredInside = new CompletableFuture<>();
       CompletableFuture<AllocationResult> inner = new CompletableFuture<>();
-      m.allocate(Allocation.to("http", "127.0.0.1", LoopbackServer.closedPort()), failed -> {
+      m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort()), failed -> {
         insideAllocate.set(true);
         try {
           m.allocate(to(server), r -> {
@@ -110,9 +112,9 @@ class SeedScenariosTest {
    */
   @Test
   void s02_maxOpenOne_deferredImmediateThenEvictionAndRefusal() {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxOpen(1).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(to(server), rec);
       AllocationResult r1 = rec.next();
       assertThat(r1.fromCache()).isEqualTo(FromCache.NEW);
@@ -135,7 +137,7 @@ class SeedScenariosTest {
       awaitStats(m, 1, 1, 0, 0, 0);
       awaitAccepted(server::acceptedCount, 1);
 
-      int closed = LoopbackServer.closedPort();
+      int closed = Loopback.closedPort();
       long id4 = m.allocate(Allocation.to("http", "127.0.0.1", closed), rec);
       AllocationResult r4 = rec.next();
       assertThat(r4.requestId()).isEqualTo(id4);
@@ -147,7 +149,7 @@ class SeedScenariosTest {
       assertThat(r4.errorStr()).isEqualTo("Connection refused");
       assertThat(r4.port()).isEqualTo(closed);
       // the idle socket was evicted to make room
-      assertThat(SeedSockets.awaitClosed(peer(server, port))).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer(server, port))).isEqualTo(PeerIo.Ending.EOF);
       awaitStats(m, 0, 0, 0, 0, 0);
     }
   }
@@ -157,9 +159,9 @@ class SeedScenariosTest {
   /** 03 maxPerHost=1: NEW, DEFERRED, IMMEDIATE, DEFERRED, all on one socket. */
   @Test
   void s03_maxPerHostOne_newDeferredImmediateDeferred() {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(to(server), rec);
       AllocationResult r1 = rec.next();
       assertThat(r1.fromCache()).isEqualTo(FromCache.NEW);
@@ -200,9 +202,9 @@ class SeedScenariosTest {
    */
   @Test
   void s04_shutDownSocketNotPooled_otherReused_closeCopesWithClosed() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(to(server), rec);
       m.allocate(to(server), rec);
       Connection c1 = rec.next().connection();
@@ -214,7 +216,7 @@ class SeedScenariosTest {
 
       c1.shutdownOutput();
       Socket peer1 = peer(server, port1);
-      assertThat(SeedSockets.awaitClosed(peer1)).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer1)).isEqualTo(PeerIo.Ending.EOF);
       c1.close();
       c2.close();
       awaitStats(m, 1, 1, 0, 0, 0);
@@ -293,7 +295,7 @@ class SeedScenariosTest {
     assertThat(a.forScheme()).isEqualTo("http");
 
     try (ConnectionManager m = ConnectionManager.create()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       assertArgError(() -> m.allocate(null, rec), "request");
       assertArgError(() -> m.allocate(a, null), "event");
       assertArgError(() -> m.allocate((Allocation) null), "request");
@@ -308,19 +310,19 @@ class SeedScenariosTest {
   /** 06: a socket given back with data its user never read is not reused (closed with a reset). */
   @Test
   void s06_socketWithUnreadDataIsNotReused() {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(to(server), rec);
       Connection c1 = rec.next().connection();
       int port1 = c1.localAddress().getPort();
       Socket peer = peer(server, port1);
-      SeedSockets.write(peer, "never read by the client");
+      PeerIo.write(peer, "never read by the client");
       // the bytes are in the client socket's receive queue, unread
-      eventually().until(() -> SeedSockets.receiveQueue(port1) > 0);
+      eventually().until(() -> TcpTable.receiveQueue(port1) > 0);
 
       c1.close();
-      assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.RESET);
+      assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.RESET);
       awaitStats(m, 0, 0, 0, 0, 0);
 
       m.allocate(to(server), rec);
@@ -340,25 +342,25 @@ class SeedScenariosTest {
    */
   @Test
   void s07_keepAliveExpiry_thenConcurrentRequestsShareOneLookup() throws Exception {
-    SeedResolver resolver = SeedResolver.manual();
-    try (LoopbackServer server = new LoopbackServer();
+    TestResolver resolver = TestResolver.manual();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder()
             .keepAlive(Duration.ofSeconds(1)).resolver(resolver).build()) {
       Allocation a = Allocation.to("http", "seed-host.test", server.port());
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
 
       m.allocate(a, rec);
       m.allocate(a, rec);
       awaitStats(m, 0, 0, 0, 0, 2);
       assertThat(resolver.hosts()).containsExactly("seed-host.test");
-      resolver.completeAll(SeedResolver.ipv4Loopback());
+      resolver.completeAll(Loopback.ipv4());
       AllocationResult r1 = rec.next();
       AllocationResult r2 = rec.next();
       assertThat(r1.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(r2.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(r1.addr()).isEqualTo("seed-host.test");
       assertThat(r1.connection().remoteAddress())
-          .isEqualTo(new InetSocketAddress(SeedResolver.ipv4Loopback(), server.port()));
+          .isEqualTo(new InetSocketAddress(Loopback.ipv4(), server.port()));
       int port1 = r1.connection().localAddress().getPort();
       int port2 = r2.connection().localAddress().getPort();
       r1.connection().close();
@@ -366,14 +368,14 @@ class SeedScenariosTest {
 
       // keep-alive runs out: both sockets, given back, are closed (idle 0 and nothing open)
       awaitStats(m, 0, 0, 0, 0, 0);
-      assertThat(SeedSockets.awaitClosed(peer(server, port1))).isEqualTo(SeedSockets.Ending.EOF);
-      assertThat(SeedSockets.awaitClosed(peer(server, port2))).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer(server, port1))).isEqualTo(PeerIo.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer(server, port2))).isEqualTo(PeerIo.Ending.EOF);
 
       m.allocate(a, rec);
       m.allocate(a, rec);
       awaitStats(m, 0, 0, 0, 0, 2);
       assertThat(resolver.callCount()).as("one lookup for two concurrent requests").isEqualTo(2);
-      resolver.completeAll(SeedResolver.ipv4Loopback());
+      resolver.completeAll(Loopback.ipv4());
       AllocationResult r3 = rec.next();
       AllocationResult r4 = rec.next();
       assertThat(r3.fromCache()).isEqualTo(FromCache.NEW);
@@ -392,10 +394,10 @@ class SeedScenariosTest {
   /** 08 maxOpen=2: a request to host B evicts an idle socket of host A. */
   @Test
   void s08_maxOpenTwo_requestToOtherHostEvictsIdleSocket() {
-    try (LoopbackServer serverA = new LoopbackServer();
-        LoopbackServer serverB = new LoopbackServer();
+    try (AcceptingServer serverA = new AcceptingServer();
+        AcceptingServer serverB = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxOpen(2).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(to(serverA), rec);
       m.allocate(to(serverA), rec);
       Connection a1 = rec.next().connection();
@@ -419,7 +421,7 @@ class SeedScenariosTest {
       int survivor = again.connection().localAddress().getPort();
       assertThat(survivor).isIn(portA1, portA2);
       int evicted = survivor == portA1 ? portA2 : portA1;
-      assertThat(SeedSockets.awaitClosed(peer(serverA, evicted))).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer(serverA, evicted))).isEqualTo(PeerIo.Ending.EOF);
       awaitAccepted(serverA::acceptedCount, 2);
       again.connection().close();
       b.connection().close();
@@ -432,12 +434,12 @@ class SeedScenariosTest {
   /** 09: a request that times out is answered "connect", 110, "Connection timed out". */
   @Test
   void s09_timeoutGivesEtimedout() throws Exception {
-    try (SeedHangingServer hanging = new SeedHangingServer()) {
+    try (HangingListener hanging = new HangingListener()) {
       Allocation a = Allocation.to("http", "127.0.0.1", hanging.port());
       // the manager's timeout, seed style
       try (ConnectionManager m = ConnectionManager.builder()
           .timeout(Duration.ofMillis(400)).build()) {
-        SeedRecorder rec = new SeedRecorder();
+        ResultRecorder rec = new ResultRecorder();
         long id = m.allocate(a.context("ctx"), rec);
         AllocationResult r = rec.next();
         assertThat(r.requestId()).isEqualTo(id);
@@ -473,15 +475,15 @@ class SeedScenariosTest {
   /** 10: two managers, each with its own resolver, work side by side. */
   @Test
   void s10_twoManagersWithTheirOwnResolvers() {
-    SeedResolver resolver1 = SeedResolver.answering(
-        Map.of("alpha.test", List.of(SeedResolver.ipv4Loopback())));
-    SeedResolver resolver2 = SeedResolver.answering(
-        Map.of("beta.test", List.of(SeedResolver.ipv4Loopback())));
-    try (LoopbackServer server = new LoopbackServer();
+    TestResolver resolver1 = TestResolver.answering(
+        Map.of("alpha.test", List.of(Loopback.ipv4())));
+    TestResolver resolver2 = TestResolver.answering(
+        Map.of("beta.test", List.of(Loopback.ipv4())));
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m1 = ConnectionManager.builder().resolver(resolver1).build();
         ConnectionManager m2 = ConnectionManager.builder().resolver(resolver2).build()) {
-      SeedRecorder rec1 = new SeedRecorder();
-      SeedRecorder rec2 = new SeedRecorder();
+      ResultRecorder rec1 = new ResultRecorder();
+      ResultRecorder rec2 = new ResultRecorder();
       Allocation alpha = Allocation.to("http", "alpha.test", server.port());
       Allocation beta = Allocation.to("http", "beta.test", server.port());
       m1.allocate(alpha, rec1);
@@ -524,9 +526,9 @@ class SeedScenariosTest {
    */
   @Test
   void s11_socketAtEofNotPooled_oldHandlerGetsNoEventsOfNewHolder() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
 
       // EOF seen by a handler
       m.allocate(to(server), rec);
@@ -554,7 +556,7 @@ class SeedScenariosTest {
       Socket peer2 = peer(server, port2);
       Handler h2 = new Handler();
       c2.start(h2);
-      SeedSockets.write(peer2, "one");
+      PeerIo.write(peer2, "one");
       eventually().until(() -> h2.text().equals("one"));
       c2.close();
       awaitStats(m, 1, 1, 0, 0, 0);
@@ -565,7 +567,7 @@ class SeedScenariosTest {
       assertThat(c3.localAddress().getPort()).isEqualTo(port2);
       Handler h3 = new Handler();
       c3.start(h3);
-      SeedSockets.write(peer2, "two");
+      PeerIo.write(peer2, "two");
       eventually().until(() -> h3.text().equals("two"));
       // the old face cannot reach the socket any more
       assertThat(c2.isOpen()).isFalse();
@@ -595,9 +597,9 @@ class SeedScenariosTest {
    */
   @Test
   void s12_shutdownWhileConnectionHeld() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(to(server), rec);
       Connection c = rec.next().connection();
       Socket peer = peer(server, c.localAddress().getPort());
@@ -609,14 +611,14 @@ class SeedScenariosTest {
 
       assertThat(c.isOpen()).isTrue();
       c.write(ByteBuffer.wrap("ping".getBytes(StandardCharsets.US_ASCII))).get(10, SECONDS);
-      assertThat(SeedSockets.read(peer, 4)).isEqualTo("ping");
-      SeedSockets.write(peer, "pong");
+      assertThat(PeerIo.read(peer, 4)).isEqualTo("ping");
+      PeerIo.write(peer, "pong");
       assertThat(new String(c.inputStream().readNBytes(4), StandardCharsets.US_ASCII))
           .isEqualTo("pong");
       awaitStats(m, 1, 0, 1, 0, 0);
 
       c.close();
-      assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.EOF);
       awaitStats(m, 0, 0, 0, 0, 0);
       assertThat(rec.all()).hasSize(1);
     }
@@ -627,10 +629,10 @@ class SeedScenariosTest {
   /** 13: giving a connection up releases both its per-host slot and its global slot. */
   @Test
   void s13_closeReleasesBothLimitSlots() {
-    try (LoopbackServer serverA = new LoopbackServer();
-        LoopbackServer serverB = new LoopbackServer();
+    try (AcceptingServer serverA = new AcceptingServer();
+        AcceptingServer serverB = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).maxOpen(1).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(to(serverA), rec);
       Connection c1 = rec.next().connection();
       assertThat(c1.fromCache()).isEqualTo(FromCache.NEW);
@@ -669,12 +671,12 @@ class SeedScenariosTest {
   /** 50: a request whose lookup never answers gets exactly one response, the timeout. */
   @Test
   void s50_dnsThatNeverAnswersGivesExactlyOneResponse() {
-    SeedResolver resolver = SeedResolver.manual();
-    try (LoopbackServer server = new LoopbackServer();
+    TestResolver resolver = TestResolver.manual();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder()
             .resolver(resolver).timeout(Duration.ofMillis(300)).build()) {
-      SeedRecorder never = new SeedRecorder();
-      SeedRecorder late = new SeedRecorder();
+      ResultRecorder never = new ResultRecorder();
+      ResultRecorder late = new ResultRecorder();
       long idNever = m.allocate(Allocation.to("http", "never.test", server.port()), never);
       long idLate = m.allocate(Allocation.to("http", "late.test", server.port()), late);
       eventually().until(() -> resolver.callCount() == 2);
@@ -690,9 +692,9 @@ class SeedScenariosTest {
 
       // the lookup of late.test answers after its request timed out: nobody is answered again
       resolver.calls().stream().filter(l -> l.host().equals("late.test"))
-          .forEach(l -> l.answer().complete(List.of(SeedResolver.ipv4Loopback())));
+          .forEach(l -> l.answer().complete(List.of(Loopback.ipv4())));
       // a later request is answered after the loop handled that late answer
-      SeedRecorder barrier = new SeedRecorder();
+      ResultRecorder barrier = new ResultRecorder();
       m.allocate(to(server), barrier);
       assertThat(barrier.next().fromCache()).isEqualTo(FromCache.NEW);
       assertThat(never.all()).hasSize(1);
@@ -709,11 +711,11 @@ class SeedScenariosTest {
   /** 51: a socket handed out from the pool is never also chosen for eviction. */
   @Test
   void s51_reusedSocketNeverEvicted() throws Exception {
-    try (LoopbackServer serverA = new LoopbackServer();
-        LoopbackServer serverB = new LoopbackServer();
-        LoopbackServer serverC = new LoopbackServer();
+    try (AcceptingServer serverA = new AcceptingServer();
+        AcceptingServer serverB = new AcceptingServer();
+        AcceptingServer serverC = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxOpen(2).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(to(serverA), rec);
       Connection a1 = rec.next().connection();
       m.allocate(to(serverB), rec);
@@ -724,8 +726,8 @@ class SeedScenariosTest {
       awaitStats(m, 2, 1, 1, 0, 0);
 
       // in one go: A takes its idle socket, C must then wait rather than evict it
-      SeedRecorder recA = new SeedRecorder();
-      SeedRecorder recC = new SeedRecorder();
+      ResultRecorder recA = new ResultRecorder();
+      ResultRecorder recC = new ResultRecorder();
       m.allocate(to(serverA), recA);
       m.allocate(to(serverC), recC);
       AllocationResult ra = recA.next();
@@ -742,7 +744,7 @@ class SeedScenariosTest {
       b1.close();
       AllocationResult rc = recC.next();
       assertThat(rc.fromCache()).isEqualTo(FromCache.NEW);
-      assertThat(SeedSockets.awaitClosed(peer(serverB, portB))).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer(serverB, portB))).isEqualTo(PeerIo.Ending.EOF);
       awaitStats(m, 2, 0, 2, 0, 0);
       assertThat(a2.isOpen()).isTrue();
       assertEchoes(a2, peerA, "again");
@@ -755,11 +757,11 @@ class SeedScenariosTest {
 
   // ---- helpers ----
 
-  private static Allocation to(LoopbackServer server) {
+  private static Allocation to(AcceptingServer server) {
     return Allocation.to("http", "127.0.0.1", server.port());
   }
 
-  private static Socket peer(LoopbackServer server, int clientPort) {
+  private static Socket peer(AcceptingServer server, int clientPort) {
     eventually().until(() -> server.accepted().stream().anyMatch(s -> s.getPort() == clientPort));
     return server.peerOf(clientPort);
   }
@@ -787,8 +789,8 @@ class SeedScenariosTest {
   /** Writes through the connection, the peer reads; the peer writes back, the connection reads. */
   private static void assertEchoes(Connection c, Socket peer, String text) throws Exception {
     c.write(ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII))).get(10, SECONDS);
-    assertThat(SeedSockets.read(peer, text.length())).isEqualTo(text);
-    SeedSockets.write(peer, text);
+    assertThat(PeerIo.read(peer, text.length())).isEqualTo(text);
+    PeerIo.write(peer, text);
     byte[] back = c.inputStream().readNBytes(text.length());
     assertThat(new String(back, StandardCharsets.US_ASCII)).isEqualTo(text);
   }

@@ -16,25 +16,25 @@ import java.util.stream.Collectors;
  * answers at once from a table, leaves every lookup open for the test to complete (or never), or
  * refuses (for resolvers that must never be called).
  */
-public final class SeedResolver implements Resolver {
+public final class TestResolver implements Resolver {
   /** One call of {@link #resolve}: the host asked for and the answer handed back. */
   public record Lookup(String host, CompletableFuture<List<InetAddress>> answer, Thread thread) {}
 
   private final List<Lookup> calls = new CopyOnWriteArrayList<>();
   private final Function<String, CompletableFuture<List<InetAddress>>> behaviour;
 
-  private SeedResolver(Function<String, CompletableFuture<List<InetAddress>>> behaviour) {
+  private TestResolver(Function<String, CompletableFuture<List<InetAddress>>> behaviour) {
     this.behaviour = behaviour;
   }
 
   /** Leaves every lookup open: the test completes it with {@link #completeAll}, or never. */
-  public static SeedResolver manual() {
-    return new SeedResolver(host -> new CompletableFuture<>());
+  public static TestResolver manual() {
+    return new TestResolver(host -> new CompletableFuture<>());
   }
 
   /** Answers at once from {@code table}; an unknown host fails with UnknownHostException. */
-  public static SeedResolver answering(Map<String, List<InetAddress>> table) {
-    return new SeedResolver(host -> {
+  public static TestResolver answering(Map<String, List<InetAddress>> table) {
+    return new TestResolver(host -> {
       List<InetAddress> a = table.get(host);
       return a == null
           ? CompletableFuture.failedFuture(new UnknownHostException(host))
@@ -43,8 +43,8 @@ public final class SeedResolver implements Resolver {
   }
 
   /** Must never be asked: records the call and fails the lookup. */
-  public static SeedResolver forbidden() {
-    return new SeedResolver(host -> CompletableFuture.failedFuture(
+  public static TestResolver forbidden() {
+    return new TestResolver(host -> CompletableFuture.failedFuture(
         new AssertionError("the resolver must not be called (asked for " + host + ")")));
   }
 
@@ -73,24 +73,6 @@ public final class SeedResolver implements Resolver {
   public void completeAll(InetAddress... addresses) {
     for (Lookup l : calls) {
       l.answer().complete(List.of(addresses));
-    }
-  }
-
-  /** 127.0.0.1. */
-  public static InetAddress ipv4Loopback() {
-    try {
-      return InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
-    } catch (UnknownHostException e) {
-      throw new AssertionError(e);
-    }
-  }
-
-  /** 127.0.0.{last}. */
-  public static InetAddress loopback(int last) {
-    try {
-      return InetAddress.getByAddress(new byte[] {127, 0, 0, (byte) last});
-    } catch (UnknownHostException e) {
-      throw new AssertionError(e);
     }
   }
 }

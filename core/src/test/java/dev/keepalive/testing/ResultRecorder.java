@@ -1,17 +1,17 @@
 package dev.keepalive.testing;
 
 import dev.keepalive.AllocationResult;
+import dev.keepalive.testkit.Await;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * A seed-style allocation callback for tests: keeps every result it is given, in order, with the
- * thread that delivered it, and lets the test thread wait for the next one.
+ * An allocation callback (the event of the callback style) that keeps every result it is given,
+ * in order, with the thread that delivered it, and lets the test wait for the next one.
  */
-public final class SeedRecorder implements Consumer<AllocationResult> {
+public final class ResultRecorder implements Consumer<AllocationResult> {
   private final LinkedBlockingQueue<AllocationResult> fresh = new LinkedBlockingQueue<>();
   private final List<AllocationResult> all = new CopyOnWriteArrayList<>();
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
@@ -23,18 +23,9 @@ public final class SeedRecorder implements Consumer<AllocationResult> {
     fresh.add(result);
   }
 
-  /** The next result not yet taken (waits up to 10 s). */
+  /** The next result not taken yet (waits). */
   public AllocationResult next() {
-    try {
-      AllocationResult r = fresh.poll(10, TimeUnit.SECONDS);
-      if (r == null) {
-        throw new AssertionError("no allocation result within 10 s");
-      }
-      return r;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return Await.next(fresh, "allocation result");
   }
 
   /** Every result delivered so far. */
