@@ -170,8 +170,9 @@ public final class TlsServer implements AutoCloseable {
     return peers;
   }
 
+  /** Connections accepted so far: {@link #peers()} (each becomes a peer once its thread runs). */
   public int acceptedCount() {
-    return tcp.acceptedCount();
+    return peers.size();
   }
 
   /** Handshakes that completed on the server's side. */
