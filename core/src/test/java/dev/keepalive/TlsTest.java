@@ -15,6 +15,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 import dev.keepalive.testing.HandlerRecorder;
 import dev.keepalive.testing.ResultRecorder;
 import dev.keepalive.testing.TestResolver;
+import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Descriptors;
 import dev.keepalive.testkit.EchoServer;
 import dev.keepalive.testkit.Loopback;
@@ -427,7 +428,7 @@ class TlsTest {
   void theRequestTimeoutCoversTheHandshake() throws Exception {
     try (TlsServer silent = TlsServer.builder().behaviour(Behaviour.SILENT).build();
         ConnectionManager m = trusting().timeout(Duration.ofMillis(300)).build()) {
-      // the manager's timeout, seed style
+      // the manager's timeout, callback style
       ResultRecorder rec = new ResultRecorder();
       m.allocate(https(silent), rec);
       AllocationResult r = rec.next();
@@ -891,6 +892,38 @@ class TlsTest {
       Connection again = get(m.allocate(a));
       assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
       again.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- a server that is no TLS
+
+  @Test
+  void httpsFailsCleanlyWithSslify() throws Exception {
+    try (AcceptingServer server = new AcceptingServer();
+        TlsServer notTls = TlsServer.notTls();
+        ConnectionManager m = ConnectionManager.create()) {
+      // the peer answers the ClientHello with plain text: the handshake fails
+      Allocation https = Allocation.to("https", "127.0.0.1", notTls.port()).context(7);
+      AllocationException e = failureOf(m.allocate(https));
+      assertThat(e.function()).isEqualTo("sslify");
+      assertThat(e.errorStr()).isNotBlank();
+      assertThat(e.result().isSuccess()).isFalse();
+      assertThat(e.result().connection()).isNull();
+      assertThat(e.result().scheme()).isEqualTo("https");
+
+      CompletableFuture<AllocationResult> cb = new CompletableFuture<>();
+      m.allocate(https, cb::complete);
+      AllocationResult r = cb.get(LONG.toSeconds(), TimeUnit.SECONDS);
+      assertThat(r.isSuccess()).isFalse();
+      assertThat(r.function()).isEqualTo("sslify");
+      assertThat(r.context()).isEqualTo(7);
+      assertThat(r.fromCache()).isNull();
+      await().until(() -> m.stats().equals(new PoolStats(0, 0, 0, 0, 0)));
+
+      // the manager still works
+      Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
+      assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
+      c.close();
     }
   }
 }

@@ -153,7 +153,8 @@ public final class FdExhaustionMain {
     try {
       Await.await().until(() -> Descriptors.count() == before);
     } catch (RuntimeException e) {
-      problems.add("descriptors: " + Descriptors.count() + " open after close, " + before + " before");
+      problems.add("descriptors: " + Descriptors.count() + " open after close, " + before
+          + " before");
     }
     return "limit=" + limit + " before=" + before + " hogged=" + hogged + " emfileAnswers="
         + answers.size() + " after=" + Descriptors.count() + " connections=" + opened;
