@@ -11,6 +11,7 @@ import dev.keepalive.testkit.AcceptingServer;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.Test;
@@ -28,30 +29,32 @@ class ArgumentsTest {
         .hasMessageMatching("(?s).*\\b" + argument + "\\b.*");
   }
 
-  @Test
-  void builderRejectsEveryBadArgumentNamingIt() throws Exception {
-    rejects(() -> ConnectionManager.builder().maxPerHost(0), "maxPerHost");
-    rejects(() -> ConnectionManager.builder().maxPerHost(-1), "maxPerHost");
-    rejects(() -> ConnectionManager.builder().maxOpen(0), "maxOpen");
-    rejects(() -> ConnectionManager.builder().maxOpen(-1), "maxOpen");
-    rejects(() -> ConnectionManager.builder().keepAlive(null), "keepAlive");
-    rejects(() -> ConnectionManager.builder().keepAlive(Duration.ZERO), "keepAlive");
-    rejects(() -> ConnectionManager.builder().keepAlive(Duration.ofMillis(-1)), "keepAlive");
-    rejects(() -> ConnectionManager.builder().timeout(null), "timeout");
-    rejects(() -> ConnectionManager.builder().timeout(Duration.ZERO), "timeout");
-    rejects(() -> ConnectionManager.builder().timeout(Duration.ofSeconds(-5)), "timeout");
-    rejects(() -> ConnectionManager.builder().resolver(null), "resolver");
-    rejects(() -> ConnectionManager.builder().bindAddress(null), "bindAddress");
-    rejects(() -> ConnectionManager.builder().sslContext(null), "sslContext");
-    // the good values are taken
-    ConnectionManager.builder().maxPerHost(1).maxOpen(1).keepAlive(Duration.ofNanos(1))
-        .timeout(Duration.ofNanos(1)).resolver(Resolver.system())
-        .bindAddress(InetAddress.getLoopbackAddress()).sslContext(SSLContext.getDefault())
-        .build().close();
+  /** Every bad setting of a builder from {@code builders} is rejected, naming the setting. */
+  private static void assertBuilderRejectsBadSettings(
+      Supplier<ConnectionManager.Builder> builders) {
+    rejects(() -> builders.get().maxPerHost(0), "maxPerHost");
+    rejects(() -> builders.get().maxPerHost(-1), "maxPerHost");
+    rejects(() -> builders.get().maxOpen(0), "maxOpen");
+    rejects(() -> builders.get().maxOpen(-1), "maxOpen");
+    rejects(() -> builders.get().maxOpen(-3), "maxOpen");
+    rejects(() -> builders.get().keepAlive(null), "keepAlive");
+    rejects(() -> builders.get().keepAlive(Duration.ZERO), "keepAlive");
+    rejects(() -> builders.get().keepAlive(Duration.ofMillis(-1)), "keepAlive");
+    rejects(() -> builders.get().keepAlive(Duration.ofSeconds(-1)), "keepAlive");
+    rejects(() -> builders.get().timeout(null), "timeout");
+    rejects(() -> builders.get().timeout(Duration.ZERO), "timeout");
+    rejects(() -> builders.get().timeout(Duration.ofMillis(-5)), "timeout");
+    rejects(() -> builders.get().timeout(Duration.ofSeconds(-5)), "timeout");
+    rejects(() -> builders.get().resolver(null), "resolver");
+    rejects(() -> builders.get().bindAddress(null), "bindAddress");
+    rejects(() -> builders.get().sslContext(null), "sslContext");
   }
 
-  @Test
-  void allocationRejectsEveryBadArgumentNamingIt() {
+  /**
+   * Every bad argument of Allocation.to and of {@code a}'s derivations is rejected, naming the
+   * argument, and {@code a} is unchanged by the failed derivations.
+   */
+  private static void assertAllocationRejectsBadArguments(Allocation a) {
     rejects(() -> Allocation.to(null, "127.0.0.1", 80), "scheme");
     rejects(() -> Allocation.to("", "127.0.0.1", 80), "scheme");
     rejects(() -> Allocation.to("  ", "127.0.0.1", 80), "scheme");
@@ -61,11 +64,10 @@ class ArgumentsTest {
     rejects(() -> Allocation.to("http", "127.0.0.1", 0), "port");
     rejects(() -> Allocation.to("http", "127.0.0.1", -1), "port");
     rejects(() -> Allocation.to("http", "127.0.0.1", 65536), "port");
-    Allocation a = Allocation.to("http", "127.0.0.1", 65535);
-    assertThat(Allocation.to("http", "127.0.0.1", 1).port()).isEqualTo(1);
     rejects(() -> a.timeout(null), "timeout");
     rejects(() -> a.timeout(Duration.ZERO), "timeout");
     rejects(() -> a.timeout(Duration.ofMillis(-1)), "timeout");
+    rejects(() -> a.timeout(Duration.ofSeconds(-1)), "timeout");
     rejects(() -> a.forTarget(null, "example.org", 80), "forScheme");
     rejects(() -> a.forTarget(" ", "example.org", 80), "forScheme");
     rejects(() -> a.forTarget("http", null, 80), "forAddr");
@@ -73,6 +75,35 @@ class ArgumentsTest {
     rejects(() -> a.forTarget("http", "example.org", 0), "forPort");
     rejects(() -> a.forTarget("http", "example.org", 65536), "forPort");
     rejects(() -> a.forTarget("http", "example.org", -1), "forPort");
+    // a valid allocation is unchanged by a failed derivation
+    assertThat(a.timeout()).isNull();
+    assertThat(a.forScheme()).isEqualTo(a.scheme());
+  }
+
+  /** Null arguments of the manager's calls are rejected, naming them; nothing is answered. */
+  private static void assertManagerRejectsNulls(ConnectionManager m, Allocation a) {
+    ResultRecorder rec = new ResultRecorder();
+    rejects(() -> m.allocate(null, rec), "request");
+    rejects(() -> m.allocate(a, null), "event");
+    rejects(() -> m.allocate((Allocation) null), "request");
+    rejects(() -> m.free(null), "connection");
+    assertThat(rec.all()).isEmpty();
+  }
+
+  @Test
+  void builderRejectsEveryBadArgumentNamingIt() throws Exception {
+    assertBuilderRejectsBadSettings(ConnectionManager::builder);
+    // the good values are taken
+    ConnectionManager.builder().maxPerHost(1).maxOpen(1).keepAlive(Duration.ofNanos(1))
+        .timeout(Duration.ofNanos(1)).resolver(Resolver.system())
+        .bindAddress(InetAddress.getLoopbackAddress()).sslContext(SSLContext.getDefault())
+        .build().close();
+  }
+
+  @Test
+  void allocationRejectsEveryBadArgumentNamingIt() {
+    assertAllocationRejectsBadArguments(Allocation.to("http", "127.0.0.1", 65535));
+    assertThat(Allocation.to("http", "127.0.0.1", 1).port()).isEqualTo(1);
   }
 
   @Test
@@ -81,10 +112,7 @@ class ArgumentsTest {
         ConnectionManager m = ConnectionManager.create();
         ConnectionManager other = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      rejects(() -> m.allocate(null, r -> { }), "request");
-      rejects(() -> m.allocate(a, null), "event");
-      rejects(() -> m.allocate(null), "request");
-      rejects(() -> m.free(null), "connection");
+      assertManagerRejectsNulls(m, a);
       Connection foreign = get(other.allocate(a));
       rejects(() -> m.free(foreign), "connection");
       assertThat(foreign.isOpen()).as("a refused free leaves the connection alone").isTrue();
@@ -95,54 +123,18 @@ class ArgumentsTest {
     }
   }
 
-  /** Every argument error is an IllegalArgumentException whose message names the argument. */
+  /**
+   * Every argument error is an IllegalArgumentException whose message names the argument, also
+   * when one builder is given one bad setting after another.
+   */
   @Test
   void everyArgumentErrorNamesTheArgument() {
     ConnectionManager.Builder b = ConnectionManager.builder();
-    rejects(() -> b.maxPerHost(0), "maxPerHost");
-    rejects(() -> b.maxPerHost(-1), "maxPerHost");
-    rejects(() -> b.maxOpen(0), "maxOpen");
-    rejects(() -> b.maxOpen(-3), "maxOpen");
-    rejects(() -> b.keepAlive(null), "keepAlive");
-    rejects(() -> b.keepAlive(Duration.ZERO), "keepAlive");
-    rejects(() -> b.keepAlive(Duration.ofSeconds(-1)), "keepAlive");
-    rejects(() -> b.timeout(null), "timeout");
-    rejects(() -> b.timeout(Duration.ZERO), "timeout");
-    rejects(() -> b.timeout(Duration.ofMillis(-5)), "timeout");
-    rejects(() -> b.resolver(null), "resolver");
-    rejects(() -> b.bindAddress(null), "bindAddress");
-    rejects(() -> b.sslContext(null), "sslContext");
-
-    rejects(() -> Allocation.to(null, "127.0.0.1", 80), "scheme");
-    rejects(() -> Allocation.to("", "127.0.0.1", 80), "scheme");
-    rejects(() -> Allocation.to("  ", "127.0.0.1", 80), "scheme");
-    rejects(() -> Allocation.to("http", null, 80), "addr");
-    rejects(() -> Allocation.to("http", "", 80), "addr");
-    rejects(() -> Allocation.to("http", " \t", 80), "addr");
-    rejects(() -> Allocation.to("http", "127.0.0.1", 0), "port");
-    rejects(() -> Allocation.to("http", "127.0.0.1", -1), "port");
-    rejects(() -> Allocation.to("http", "127.0.0.1", 65536), "port");
+    assertBuilderRejectsBadSettings(() -> b);
     Allocation a = Allocation.to("http", "127.0.0.1", 80);
-    rejects(() -> a.timeout(null), "timeout");
-    rejects(() -> a.timeout(Duration.ZERO), "timeout");
-    rejects(() -> a.timeout(Duration.ofSeconds(-1)), "timeout");
-    rejects(() -> a.forTarget(null, "example.org", 80), "forScheme");
-    rejects(() -> a.forTarget(" ", "example.org", 80), "forScheme");
-    rejects(() -> a.forTarget("http", null, 80), "forAddr");
-    rejects(() -> a.forTarget("http", "", 80), "forAddr");
-    rejects(() -> a.forTarget("http", "example.org", 0), "forPort");
-    rejects(() -> a.forTarget("http", "example.org", 65536), "forPort");
-    // a valid allocation is unchanged by a failed derivation
-    assertThat(a.timeout()).isNull();
-    assertThat(a.forScheme()).isEqualTo("http");
-
+    assertAllocationRejectsBadArguments(a);
     try (ConnectionManager m = ConnectionManager.create()) {
-      ResultRecorder rec = new ResultRecorder();
-      rejects(() -> m.allocate(null, rec), "request");
-      rejects(() -> m.allocate(a, null), "event");
-      rejects(() -> m.allocate((Allocation) null), "request");
-      rejects(() -> m.free(null), "connection");
-      assertThat(rec.all()).isEmpty();
+      assertManagerRejectsNulls(m, a);
       awaitStats(m, 0, 0, 0, 0, 0);
     }
   }

@@ -2,6 +2,7 @@ package dev.keepalive;
 
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.peerOf;
+import static dev.keepalive.testing.Managers.plain;
 import static dev.keepalive.testkit.Await.LONG;
 import static dev.keepalive.testkit.Await.await;
 import static java.util.concurrent.TimeUnit.SECONDS;
@@ -109,20 +110,14 @@ class IdleSocketsTest {
   void dataArrivingWhileIdleDiscardsTheSocket() {
     try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       ResultRecorder rec = new ResultRecorder();
-      m.allocate(a, rec);
-      Connection c1 = rec.next().connection();
-      int port1 = c1.localAddress().getPort();
-      c1.close();
-      awaitStats(m, 1, 1, 0, 0, 0);
-
-      Socket peer = peerOf(server, port1);
+      Socket peer = pooledPeer(m, server, rec);
+      int port1 = peer.getPort();
       PeerIo.write(peer, "late data");
       awaitStats(m, 0, 0, 0, 0, 0);
       assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.RESET);
 
-      m.allocate(a, rec);
+      m.allocate(plain(server.port()), rec);
       AllocationResult r2 = rec.next();
       assertThat(r2.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(r2.connection().localAddress().getPort()).isNotEqualTo(port1);
@@ -139,14 +134,10 @@ class IdleSocketsTest {
   void socketLeavingThePoolIsCheckedAgain() throws Exception {
     try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       ResultRecorder rec = new ResultRecorder();
-      m.allocate(a, rec);
-      Connection c1 = rec.next().connection();
-      int port1 = c1.localAddress().getPort();
-      c1.close();
-      awaitStats(m, 1, 1, 0, 0, 0);
-      Socket peer = peerOf(server, port1);
+      Socket peer = pooledPeer(m, server, rec);
+      int port1 = peer.getPort();
+      Allocation a = plain(server.port());
 
       CompletableFuture<AllocationResult> inner = new CompletableFuture<>();
       // the callback of a refused request runs on the loop thread and holds it
@@ -167,5 +158,19 @@ class IdleSocketsTest {
       await().until(() -> server.acceptedCount() == 2);
       r2.connection().close();
     }
+  }
+
+  /**
+   * Makes a connection to {@code server} and gives it back, idle in the pool: the server's side
+   * of it (its port is the pooled socket's local port).
+   */
+  private static Socket pooledPeer(ConnectionManager m, AcceptingServer server,
+      ResultRecorder rec) {
+    m.allocate(plain(server.port()), rec);
+    Connection c = rec.next().connection();
+    int port = c.localAddress().getPort();
+    c.close();
+    awaitStats(m, 1, 1, 0, 0, 0);
+    return peerOf(server, port);
   }
 }

@@ -234,11 +234,7 @@ class LimitsTest {
       assertThat(r1.fromCache()).isEqualTo(FromCache.NEW);
       int port = r1.connection().localAddress().getPort();
 
-      m.allocate(plain(server.port()), rec);
-      awaitStats(m, 1, 0, 1, 0, 1);
-      r1.connection().close();
-      AllocationResult r2 = rec.next();
-      assertThat(r2.fromCache()).isEqualTo(FromCache.DEFERRED);
+      AllocationResult r2 = waitThenTakeOver(m, plain(server.port()), rec, r1.connection());
       assertThat(r2.connection().localAddress().getPort()).isEqualTo(port);
       r2.connection().close();
       awaitStats(m, 1, 1, 0, 0, 0);
@@ -275,15 +271,11 @@ class LimitsTest {
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).build()) {
       ResultRecorder rec = new ResultRecorder();
       m.allocate(plain(server.port()), rec);
-      AllocationResult r1 = rec.next();
-      assertThat(r1.fromCache()).isEqualTo(FromCache.NEW);
-      int port = r1.connection().localAddress().getPort();
+      Connection first = rec.next().connection();
+      assertThat(first.fromCache()).isEqualTo(FromCache.NEW);
+      int port = first.localAddress().getPort();
 
-      m.allocate(plain(server.port()), rec);
-      awaitStats(m, 1, 0, 1, 0, 1);
-      r1.connection().close();
-      AllocationResult r2 = rec.next();
-      assertThat(r2.fromCache()).isEqualTo(FromCache.DEFERRED);
+      AllocationResult r2 = waitThenTakeOver(m, plain(server.port()), rec, first);
 
       r2.connection().close();
       awaitStats(m, 1, 1, 0, 0, 0);
@@ -291,11 +283,7 @@ class LimitsTest {
       AllocationResult r3 = rec.next();
       assertThat(r3.fromCache()).isEqualTo(FromCache.IMMEDIATE);
 
-      m.allocate(plain(server.port()), rec);
-      awaitStats(m, 1, 0, 1, 0, 1);
-      r3.connection().close();
-      AllocationResult r4 = rec.next();
-      assertThat(r4.fromCache()).isEqualTo(FromCache.DEFERRED);
+      AllocationResult r4 = waitThenTakeOver(m, plain(server.port()), rec, r3.connection());
 
       for (AllocationResult r : List.of(r2, r3, r4)) {
         assertThat(r.connection().localAddress().getPort()).isEqualTo(port);
@@ -345,5 +333,19 @@ class LimitsTest {
       r4.connection().close();
       awaitStats(m, 1, 1, 0, 0, 0);
     }
+  }
+
+  /**
+   * With {@code held} the only socket there may be, a request for {@code a} waits; when
+   * {@code held} is given back, the request gets it (DEFERRED).
+   */
+  private static AllocationResult waitThenTakeOver(ConnectionManager m, Allocation a,
+      ResultRecorder rec, Connection held) {
+    m.allocate(a, rec);
+    awaitStats(m, 1, 0, 1, 0, 1);
+    held.close();
+    AllocationResult r = rec.next();
+    assertThat(r.fromCache()).isEqualTo(FromCache.DEFERRED);
+    return r;
   }
 }

@@ -7,26 +7,16 @@ import dev.keepalive.testkit.TlsServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code keepalive get}, run in this process against servers started here. */
 class GetCommandTest {
   private static final String LINE = "%d %s +%s bytes +[\\d.]+ ms +(NEW|IMMEDIATE|DEFERRED) +%s";
 
-  private TestServer server;
-
-  @BeforeEach
-  void start() throws Exception {
-    server = TestServer.start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+  @RegisterExtension
+  final TestServer server = new TestServer();
 
   @Test
   void printsStatusSizeTimeAndServedByPerUrlInOrder() {

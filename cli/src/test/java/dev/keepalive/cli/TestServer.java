@@ -15,6 +15,9 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * An HTTP/1.1 server on 127.0.0.1 for the tests (the JDK's), keeping connections alive:
@@ -23,36 +26,52 @@ import java.util.concurrent.atomic.AtomicInteger;
  * client connections (remote address and port) it served. (For a server that does not speak TLS,
  * and for a refused port, see the kit's TlsServer.notTls() and Loopback.closedPort().)
  */
-final class TestServer implements AutoCloseable {
+final class TestServer implements AutoCloseable, BeforeEachCallback, AfterEachCallback {
   static final byte[] BODY = "hello, world\n".getBytes(StandardCharsets.US_ASCII);
   static final int BIG = 100_000;
 
-  private final HttpServer server;
-  private final ExecutorService pool;
+  private HttpServer server;
+  private ExecutorService pool;
   private final Set<String> connections = ConcurrentHashMap.newKeySet();
   private final AtomicInteger requests = new AtomicInteger();
   private final CountDownLatch closed = new CountDownLatch(1);
 
-  private TestServer(HttpServer server, ExecutorService pool) {
-    this.server = server;
-    this.pool = pool;
+  /**
+   * A server started before each test and closed after it: a test class's
+   * {@code @RegisterExtension final TestServer server = new TestServer();}.
+   */
+  TestServer() {}
+
+  /** A server started now. */
+  static TestServer start() throws IOException {
+    TestServer s = new TestServer();
+    s.open();
+    return s;
   }
 
-  static TestServer start() throws IOException {
+  private void open() throws IOException {
     // as EmbeddedServer does: without TCP_NODELAY the JDK server's small responses wait for
     // delayed ACKs (read once per JVM, when the server's configuration loads)
     System.setProperty("sun.net.httpserver.nodelay", "true");
-    HttpServer server = HttpServer.create(new InetSocketAddress(Loopback.ipv4(), 0), 256);
-    ExecutorService pool = Executors.newFixedThreadPool(8, r -> {
+    server = HttpServer.create(new InetSocketAddress(Loopback.ipv4(), 0), 256);
+    pool = Executors.newFixedThreadPool(8, r -> {
       Thread t = new Thread(r, "test-server");
       t.setDaemon(true);
       return t;
     });
     server.setExecutor(pool);
-    TestServer s = new TestServer(server, pool);
-    server.createContext("/", s::handle);
+    server.createContext("/", this::handle);
     server.start();
-    return s;
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws IOException {
+    open();
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) {
+    close();
   }
 
   private void handle(HttpExchange exchange) throws IOException {

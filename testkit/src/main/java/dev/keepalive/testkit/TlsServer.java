@@ -161,23 +161,9 @@ public final class TlsServer implements AutoCloseable {
     return tcp.port();
   }
 
-  public Behaviour behaviour() {
-    return behaviour;
-  }
-
   /** Every connection accepted so far, in order (a live view). */
   public List<Peer> peers() {
     return peers;
-  }
-
-  /** Connections accepted so far: {@link #peers()} (each becomes a peer once its thread runs). */
-  public int acceptedCount() {
-    return peers.size();
-  }
-
-  /** Handshakes that completed on the server's side. */
-  public int handshakesCompleted() {
-    return handshakes.get();
   }
 
   /** The connection from the client's local port {@code clientPort} (waits until accepted). */
@@ -185,9 +171,19 @@ public final class TlsServer implements AutoCloseable {
     return AcceptLoop.awaitFirst(peers, p -> p.clientPort() == clientPort);
   }
 
+  /** Connections accepted so far: {@link #peers()} (each becomes a peer once its thread runs). */
+  public int acceptedCount() {
+    return peers.size();
+  }
+
   /** SINK_PAUSED: lets every connection (present and future) start reading. */
   public void releaseReaders() {
     release.countDown();
+  }
+
+  /** Handshakes that completed on the server's side. */
+  public int handshakesCompleted() {
+    return handshakes.get();
   }
 
   /** The accept loop, for the kit's own tests. */
@@ -304,18 +300,13 @@ public final class TlsServer implements AutoCloseable {
 
     void closeQuietly() {
       closedByServer = true;
-      try {
-        if (tls != null) {
-          tls.close();
-        }
-      } catch (IOException ignored) {
-        // closing
-      }
-      try {
-        raw.close();
-      } catch (IOException ignored) {
-        // closing
-      }
+      closeBoth();
+    }
+
+    /** Closes the TLS socket (close_notify) if there is one, then the TCP socket. */
+    private void closeBoth() {
+      AcceptLoop.closeQuietly(tls);
+      AcceptLoop.closeQuietly(raw);
     }
 
     void run() {
@@ -337,18 +328,7 @@ public final class TlsServer implements AutoCloseable {
       if (!greeted.isDone()) {
         greeted.completeExceptionally(new IOException("no greeting written"));
       }
-      try {
-        if (tls != null) {
-          tls.close();
-        }
-      } catch (IOException ignored) {
-        // the client is gone
-      }
-      try {
-        raw.close();
-      } catch (IOException ignored) {
-        // closing
-      }
+      closeBoth();
     }
 
     private void runTls() {
