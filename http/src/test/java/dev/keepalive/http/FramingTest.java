@@ -13,7 +13,8 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void contentLengthBodyThenTheSecondRequestReusesTheSocket() throws Exception {
-    HttpScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: a\r\n\r\nhello");
+    HttpScriptServer s =
+        answering("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: a\r\n\r\nhello");
     HttpResponse first = get(s.url("/one"));
     assertThat(first.status()).isEqualTo(200);
     assertThat(first.reason()).isEqualTo("OK");
