@@ -37,7 +37,7 @@ class ServersCloseEverythingTest {
       for (Kind kind : Kind.values()) {
         Server server = kind.make();
         try (Socket client = connect(server.port().getAsInt())) {
-          await().until(() -> server.accepted().getAsInt() == 1);
+          await().until(() -> client.isConnected() && server.accepted().getAsInt() == 1);
         } finally {
           server.server().close();
         }
