@@ -27,7 +27,13 @@ import javax.net.ssl.TrustManagerFactory;
  *
  * <pre>
  * java -p core/target/keepalive-core-VERSION.jar:http/target/keepalive-http-VERSION.jar \
- *     --add-modules dev.keepalive.http .ci/ModulePathCheck.java http/src/test/resources/test-server.p12
+ *     --add-modules dev.keepalive.http .ci/ModulePathCheck.java KEYSTORE.p12
+ * </pre>
+ *
+ * <p>KEYSTORE.p12 holds a self-signed key and certificate for 127.0.0.1 (password "changeit");
+ * .ci/run makes one with keytool.
+ *
+ * <pre>
  * </pre>
  */
 public class ModulePathCheck {

@@ -1,12 +1,19 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.ascii;
+import static dev.keepalive.testing.Managers.buf;
+import static dev.keepalive.testing.Managers.get;
+import static dev.keepalive.testing.Managers.peerOf;
+import static dev.keepalive.testkit.Await.LONG;
+import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.keepalive.testing.IoEchoServer;
-import dev.keepalive.testing.LoopbackServer;
-import java.io.ByteArrayOutputStream;
+import dev.keepalive.testing.HandlerRecorder;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.EchoServer;
+import dev.keepalive.testkit.PeerIo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,16 +30,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.awaitility.Awaitility;
-import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -44,118 +47,17 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ConnectionIoTest {
-  private static final Duration LONG = Duration.ofSeconds(20);
-
-  private static ConditionFactory await() {
-    return Awaitility.await().atMost(LONG).pollDelay(Duration.ZERO)
-        .pollInterval(Duration.ofMillis(5));
-  }
-
-  private static Connection get(CompletableFuture<Connection> f) throws Exception {
-    return f.get(LONG.toSeconds(), TimeUnit.SECONDS);
-  }
-
-  /** The server's side of the client socket on local port {@code port}, once accepted. */
-  private static Socket peerOf(LoopbackServer server, int port) {
-    AtomicReference<Socket> peer = new AtomicReference<>();
-    await().untilAsserted(() -> peer.set(server.peerOf(port)));
-    return peer.get();
-  }
-
-  private static byte[] ascii(String s) {
-    return s.getBytes(StandardCharsets.US_ASCII);
-  }
-
-  private static ByteBuffer buf(String s) {
-    return ByteBuffer.wrap(ascii(s));
-  }
-
-  /** Reads exactly {@code n} bytes from the peer, or fails after the test's long wait. */
-  private static String readFromPeer(Socket peer, int n) throws IOException {
-    peer.setSoTimeout((int) LONG.toMillis());
-    byte[] b = peer.getInputStream().readNBytes(n);
-    return new String(b, StandardCharsets.US_ASCII);
-  }
-
-  /** Records what a handler gets, copying the loop's reused buffer. */
-  static final class Recorder implements ConnectionHandler {
-    private final ByteArrayOutputStream data = new ByteArrayOutputStream();
-    final AtomicInteger eofs = new AtomicInteger();
-    final AtomicInteger errors = new AtomicInteger();
-    final AtomicInteger afterEnd = new AtomicInteger();
-    final Set<Thread> threads = ConcurrentHashMap.newKeySet();
-    final Set<Connection> owners = ConcurrentHashMap.newKeySet();
-    final AtomicReference<IOException> error = new AtomicReference<>();
-
-    @Override
-    public void onInput(Connection connection, ByteBuffer in) {
-      threads.add(Thread.currentThread());
-      owners.add(connection);
-      if (eofs.get() + errors.get() > 0) {
-        afterEnd.incrementAndGet();
-      }
-      byte[] b = new byte[in.remaining()];
-      in.get(b);
-      synchronized (data) {
-        data.write(b, 0, b.length);
-      }
-    }
-
-    @Override
-    public void onEof(Connection connection) {
-      threads.add(Thread.currentThread());
-      owners.add(connection);
-      if (eofs.get() + errors.get() > 0) {
-        afterEnd.incrementAndGet();
-      }
-      eofs.incrementAndGet();
-    }
-
-    @Override
-    public void onError(Connection connection, IOException e) {
-      threads.add(Thread.currentThread());
-      owners.add(connection);
-      if (eofs.get() + errors.get() > 0) {
-        afterEnd.incrementAndGet();
-      }
-      error.set(e);
-      errors.incrementAndGet();
-    }
-
-    int size() {
-      synchronized (data) {
-        return data.size();
-      }
-    }
-
-    byte[] bytes() {
-      synchronized (data) {
-        return data.toByteArray();
-      }
-    }
-
-    String text() {
-      return new String(bytes(), StandardCharsets.US_ASCII);
-    }
-
-    void assertOnDaemonLoop() {
-      assertThat(threads).hasSize(1);
-      Thread t = threads.iterator().next();
-      assertThat(t).isNotSameAs(Thread.currentThread());
-      assertThat(t.isDaemon()).isTrue();
-    }
-  }
 
   // ---------------------------------------------------------------- start(handler)
 
   @Test
   void startDeliversInputOnTheLoopAndEofExactlyOnce() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
       Socket peer = peerOf(server, c.localAddress().getPort());
-      Recorder h = new Recorder();
+      HandlerRecorder h = new HandlerRecorder();
       c.start(h);
       peer.getOutputStream().write(ascii("hello"));
       await().until(() -> h.text().equals("hello"));
@@ -163,7 +65,7 @@ class ConnectionIoTest {
       peer.shutdownOutput();
       await().until(() -> h.eofs.get() == 1);
       assertThat(h.text()).isEqualTo("hello world");
-      assertThat(h.owners).containsExactly(c);
+      assertThat(h.owners()).containsExactly(c);
 
       c.close(); // at EOF: not pooled (the next request is handled after the give-back)
       Connection next = get(m.allocate(a));
@@ -180,11 +82,11 @@ class ConnectionIoTest {
 
   @Test
   void closingTheManagerTellsAStartedHandlerOnceThroughOnError() throws Exception {
-    try (LoopbackServer server = new LoopbackServer()) {
+    try (AcceptingServer server = new AcceptingServer()) {
       ConnectionManager m = ConnectionManager.create();
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
-      Recorder h = new Recorder();
+      HandlerRecorder h = new HandlerRecorder();
       c.start(h);
       Connection quiet = get(m.allocate(a)); // leased, no handler: nothing to tell
       m.close();
@@ -202,12 +104,12 @@ class ConnectionIoTest {
 
   @Test
   void aResetGivesOnErrorAtMostOnce() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
       Socket peer = peerOf(server, c.localAddress().getPort());
-      Recorder h = new Recorder();
+      HandlerRecorder h = new HandlerRecorder();
       c.start(h);
       peer.getOutputStream().write(ascii("x"));
       await().until(() -> h.text().equals("x"));
@@ -229,12 +131,12 @@ class ConnectionIoTest {
 
   @Test
   void aSecondStartReplacesTheHandler() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
       Socket peer = peerOf(server, c.localAddress().getPort());
-      Recorder first = new Recorder();
-      Recorder second = new Recorder();
+      HandlerRecorder first = new HandlerRecorder();
+      HandlerRecorder second = new HandlerRecorder();
       c.start(first);
       peer.getOutputStream().write(ascii("one"));
       await().until(() -> first.text().equals("one"));
@@ -249,8 +151,8 @@ class ConnectionIoTest {
       // replaced from inside the handler, on the loop
       Connection d = get(m.allocate(Allocation.to("other", "127.0.0.1", server.port())));
       Socket peerD = peerOf(server, d.localAddress().getPort());
-      Recorder third = new Recorder();
-      Recorder fourth = new Recorder();
+      HandlerRecorder third = new HandlerRecorder();
+      HandlerRecorder fourth = new HandlerRecorder();
       d.start(new ConnectionHandler() {
         @Override
         public void onInput(Connection connection, ByteBuffer data) {
@@ -282,11 +184,11 @@ class ConnectionIoTest {
 
   @Test
   void writesKeepOrderAndCompleteInOrderEvenWhenLarge() throws Exception {
-    try (IoEchoServer echo = new IoEchoServer();
+    try (EchoServer echo = new EchoServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", echo.port());
       Connection c = get(m.allocate(a));
-      Recorder h = new Recorder();
+      HandlerRecorder h = new HandlerRecorder();
       c.start(h);
 
       Random rnd = new Random(7);
@@ -397,7 +299,7 @@ class ConnectionIoTest {
 
   @Test
   void streamsRoundTripOnAPlainThread() throws Exception {
-    try (IoEchoServer echo = new IoEchoServer();
+    try (EchoServer echo = new EchoServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", echo.port());
       Connection c = get(m.allocate(a));
@@ -425,7 +327,7 @@ class ConnectionIoTest {
         + Runtime.version().feature());
     Object builder = ofVirtual.invoke(null);
     Method start = Class.forName("java.lang.Thread$Builder").getMethod("start", Runnable.class);
-    try (IoEchoServer echo = new IoEchoServer();
+    try (EchoServer echo = new EchoServer();
         ConnectionManager m = ConnectionManager.create()) {
       Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", echo.port())));
       streamRoundTrip(c, task -> start.invoke(builder, task));
@@ -435,7 +337,7 @@ class ConnectionIoTest {
 
   @Test
   void blockingStreamsRefuseTheEventLoopThread() throws Exception {
-    try (IoEchoServer echo = new IoEchoServer();
+    try (EchoServer echo = new EchoServer();
         ConnectionManager m = ConnectionManager.create()) {
       CompletableFuture<List<Throwable>> outcome = new CompletableFuture<>();
       m.allocate(Allocation.to("http", "127.0.0.1", echo.port()), r -> {
@@ -462,7 +364,7 @@ class ConnectionIoTest {
 
   @Test
   void channelIsNonBlockingAndAStaleConnectionNeverTouchesTheNextHolder() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
@@ -477,7 +379,7 @@ class ConnectionIoTest {
       while (ping.hasRemaining()) {
         ch.write(ping);
       }
-      assertThat(readFromPeer(peer, 4)).isEqualTo("ping");
+      assertThat(PeerIo.read(peer, 4)).isEqualTo("ping");
       peer.getOutputStream().write(ascii("pong"));
       await().until(() -> {
         ch.read(in);
@@ -505,7 +407,7 @@ class ConnectionIoTest {
       assertThatThrownBy(() -> c.outputStream().write(ascii("stale-4")))
           .isInstanceOf(IOException.class);
       assertThatThrownBy(() -> c.inputStream().read()).isInstanceOf(IOException.class);
-      Recorder staleHandler = new Recorder();
+      HandlerRecorder staleHandler = new HandlerRecorder();
       catchThrowable(() -> c.start(staleHandler)); // may throw; must not steal input
 
       // ... and the peer receives only what the new holder writes
@@ -513,7 +415,7 @@ class ConnectionIoTest {
       while (fresh.hasRemaining()) {
         next.channel().write(fresh);
       }
-      assertThat(readFromPeer(peer, 5)).isEqualTo("fresh");
+      assertThat(PeerIo.read(peer, 5)).isEqualTo("fresh");
 
       // input goes to the new holder only
       peer.getOutputStream().write(ascii("X"));
@@ -534,7 +436,7 @@ class ConnectionIoTest {
 
   @Test
   void closingTheChannelDiscardsTheConnection() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
@@ -548,7 +450,7 @@ class ConnectionIoTest {
 
   @Test
   void closeWithWritesPendingDiscardsTheSocket() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
@@ -570,7 +472,7 @@ class ConnectionIoTest {
 
   @Test
   void isOpenIsFalseAfterCloseAndAfterDiscard() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Connection closed = get(m.allocate(a));
@@ -594,7 +496,7 @@ class ConnectionIoTest {
 
   @Test
   void localAndRemoteAddresses() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
       InetAddress loopback = InetAddress.getByName("127.0.0.1");
@@ -626,7 +528,7 @@ class ConnectionIoTest {
     return get(m.allocate(a)).localAddress().getPort();
   }
 
-  private static void awaitReclaimed(ConnectionManager m, LoopbackServer server, int port)
+  private static void awaitReclaimed(ConnectionManager m, AcceptingServer server, int port)
       throws Exception {
     Awaitility.await().atMost(LONG).pollInterval(Duration.ofMillis(50)).until(() -> {
       System.gc();
@@ -643,7 +545,7 @@ class ConnectionIoTest {
 
   @Test
   void aForgottenConnectionFromACallbackIsReclaimed() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       int port = leaseAndForgetViaCallback(m, a);
@@ -653,7 +555,7 @@ class ConnectionIoTest {
 
   @Test
   void aForgottenConnectionFromAFutureIsReclaimed() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       int port = leaseAndForgetViaFuture(m, a);

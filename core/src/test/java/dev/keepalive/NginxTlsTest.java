@@ -3,7 +3,8 @@ package dev.keepalive;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.keepalive.testing.SeedResolver;
+import dev.keepalive.testing.TestResolver;
+import dev.keepalive.testkit.Loopback;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -108,9 +109,9 @@ class NginxTlsTest {
 
   /** nginx listens on 127.0.0.1 only: names used here resolve there. */
   private static Resolver toLoopback() {
-    return SeedResolver.answering(Map.of(
-        "localhost", List.of(SeedResolver.ipv4Loopback()),
-        "not-the-name.invalid", List.of(SeedResolver.ipv4Loopback())));
+    return TestResolver.answering(Map.of(
+        "localhost", List.of(Loopback.ipv4()),
+        "not-the-name.invalid", List.of(Loopback.ipv4())));
   }
 
   private static ConnectionManager.Builder manager() throws Exception {

@@ -1,21 +1,32 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.EMPTY;
+import static dev.keepalive.testing.Managers.ascii;
+import static dev.keepalive.testing.Managers.awaitStats;
+import static dev.keepalive.testing.Managers.failureOf;
+import static dev.keepalive.testing.Managers.get;
+import static dev.keepalive.testkit.Await.LONG;
+import static dev.keepalive.testkit.Await.await;
+import static dev.keepalive.testkit.Await.within;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
-import dev.keepalive.testing.Fds;
-import dev.keepalive.testing.IoEchoServer;
-import dev.keepalive.testing.SeedRecorder;
-import dev.keepalive.testing.SeedResolver;
-import dev.keepalive.testing.TlsClientHello;
-import dev.keepalive.testing.TlsFixtures;
-import dev.keepalive.testing.TlsFixtures.Identity;
-import dev.keepalive.testing.TlsReferenceClient;
-import dev.keepalive.testing.TlsTestServer;
-import dev.keepalive.testing.TlsTestServer.Behaviour;
-import dev.keepalive.testing.TlsTestServer.Ending;
-import dev.keepalive.testing.TlsTestServer.Peer;
+import dev.keepalive.testing.HandlerRecorder;
+import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.TestResolver;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.Descriptors;
+import dev.keepalive.testkit.EchoServer;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.TestCertificates;
+import dev.keepalive.testkit.TestCertificates.Identity;
+import dev.keepalive.testkit.TlsClientHello;
+import dev.keepalive.testkit.TlsReferenceClient;
+import dev.keepalive.testkit.TlsServer;
+import dev.keepalive.testkit.TlsServer.Behaviour;
+import dev.keepalive.testkit.TlsServer.Ending;
+import dev.keepalive.testkit.TlsServer.Peer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,8 +52,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
-import org.awaitility.Awaitility;
-import org.awaitility.core.ConditionFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,7 +60,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * TLS schemes against JSSE servers on 127.0.0.1 with certificates generated at test time
- * ({@link TlsFixtures}): the secure defaults (verification, SNI, protocols), every way a
+ * ({@link TestCertificates}): the secure defaults (verification, SNI, protocols), every way a
  * handshake fails ("sslify", leaking nothing), the request timeout and deallocate() during the
  * handshake, pooling of TLS sockets (reuse, session tickets, close_notify, buffered plaintext,
  * http/https separation, close_notify on discard), resumption, the new Connection members
@@ -59,37 +68,11 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class TlsTest {
-  private static final Duration LONG = Duration.ofSeconds(20);
-  private static final TlsFixtures FIX = TlsFixtures.get();
-  private static final PoolStats EMPTY = new PoolStats(0, 0, 0, 0, 0);
-
-  private static ConditionFactory await() {
-    return Awaitility.await().atMost(LONG).pollDelay(Duration.ZERO)
-        .pollInterval(Duration.ofMillis(5));
-  }
-
-  private static Connection get(CompletableFuture<Connection> f) throws Exception {
-    return f.get(LONG.toSeconds(), TimeUnit.SECONDS);
-  }
-
-  private static <T> T within(CompletableFuture<T> f) throws Exception {
-    return f.get(LONG.toSeconds(), TimeUnit.SECONDS);
-  }
-
-  private static AllocationException failureOf(CompletableFuture<Connection> f) {
-    Throwable t = catchThrowable(() -> f.get(LONG.toSeconds(), TimeUnit.SECONDS));
-    assertThat(t).isInstanceOf(ExecutionException.class);
-    assertThat(t.getCause()).isInstanceOf(AllocationException.class);
-    return (AllocationException) t.getCause();
-  }
-
-  private static void awaitStats(ConnectionManager m, PoolStats expected) {
-    await().untilAsserted(() -> assertThat(m.stats()).isEqualTo(expected));
-  }
+  private static final TestCertificates FIX = TestCertificates.get();
 
   /** Maps "localhost" to 127.0.0.1 only (the test servers listen there). */
   private static Resolver localhostResolver() {
-    return SeedResolver.answering(Map.of("localhost", List.of(SeedResolver.ipv4Loopback())));
+    return TestResolver.answering(Map.of("localhost", List.of(Loopback.ipv4())));
   }
 
   /** A manager that trusts the test CA and resolves localhost to 127.0.0.1. */
@@ -98,16 +81,12 @@ class TlsTest {
         .resolver(localhostResolver());
   }
 
-  private static Allocation https(String host, TlsTestServer server) {
+  private static Allocation https(String host, TlsServer server) {
     return Allocation.to("https", host, server.port());
   }
 
-  private static Allocation https(TlsTestServer server) {
+  private static Allocation https(TlsServer server) {
     return https("127.0.0.1", server);
-  }
-
-  private static byte[] ascii(String s) {
-    return s.getBytes(StandardCharsets.US_ASCII);
   }
 
   private static byte[] randomBytes(int n, long seed) {
@@ -126,7 +105,7 @@ class TlsTest {
   }
 
   /** The server's side of {@code c}. */
-  private static Peer peerOf(TlsTestServer server, Connection c) {
+  private static Peer peerOf(TlsServer server, Connection c) {
     return server.peerOf(c.localAddress().getPort());
   }
 
@@ -144,49 +123,11 @@ class TlsTest {
     }
   }
 
-  /** Records what a handler gets, copying the loop's reused buffer. */
-  private static final class Recorder implements ConnectionHandler {
-    private final ByteArrayOutputStream data = new ByteArrayOutputStream();
-    final AtomicInteger eofs = new AtomicInteger();
-    final AtomicInteger errors = new AtomicInteger();
-
-    @Override
-    public void onInput(Connection connection, ByteBuffer in) {
-      byte[] b = new byte[in.remaining()];
-      in.get(b);
-      synchronized (data) {
-        data.write(b, 0, b.length);
-      }
-    }
-
-    @Override
-    public void onEof(Connection connection) {
-      eofs.incrementAndGet();
-    }
-
-    @Override
-    public void onError(Connection connection, IOException e) {
-      errors.incrementAndGet();
-    }
-
-    int size() {
-      synchronized (data) {
-        return data.size();
-      }
-    }
-
-    byte[] bytes() {
-      synchronized (data) {
-        return data.toByteArray();
-      }
-    }
-  }
-
   // ---------------------------------------------------------------- secure defaults
 
   @Test
   void httpsToAHostNameVerifiesItSendsSniAndExposesTheSession() throws Exception {
-    try (TlsTestServer server = TlsTestServer.echo();
+    try (TlsServer server = TlsServer.echo();
         ConnectionManager m = trusting().build()) {
       Connection c = get(m.allocate(https("localhost", server)));
       assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
@@ -212,8 +153,8 @@ class TlsTest {
 
   @Test
   void httpsToAnIpLiteralMatchesTheIpSanAndSendsNoSni() throws Exception {
-    try (TlsTestServer server = TlsTestServer.echo();
-        ConnectionManager m = trusting().resolver(SeedResolver.forbidden()).build()) {
+    try (TlsServer server = TlsServer.echo();
+        ConnectionManager m = trusting().resolver(TestResolver.forbidden()).build()) {
       Connection c = get(m.allocate(https("127.0.0.1", server)));
       SSLSession s = c.sslSession();
       assertThat(s).isNotNull();
@@ -232,9 +173,9 @@ class TlsTest {
   @ValueSource(strings = {"localhost", "127.0.0.1"})
   void theDefaultClientHelloOffersTls13And12OnlyAndSniForHostNamesOnly(String host)
       throws Exception {
-    try (TlsTestServer silent = TlsTestServer.builder().behaviour(Behaviour.SILENT).build();
+    try (TlsServer silent = TlsServer.builder().behaviour(Behaviour.SILENT).build();
         ConnectionManager m = trusting().build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       long id = m.allocate(https(host, silent), rec);
       AtomicReference<TlsClientHello> hello = new AtomicReference<>();
       await().ignoreException(IllegalArgumentException.class).until(() -> {
@@ -260,7 +201,7 @@ class TlsTest {
 
   @Test
   void plainConnectionsHaveNoSslSession() throws Exception {
-    try (IoEchoServer echo = new IoEchoServer();
+    try (EchoServer echo = new EchoServer();
         ConnectionManager m = trusting().build()) {
       Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", echo.port())));
       assertThat(c.sslSession()).isNull();
@@ -270,8 +211,8 @@ class TlsTest {
 
   @Test
   void tlsSchemeWrapsOtherSchemesAndOnlyThose() throws Exception {
-    try (TlsTestServer tls = TlsTestServer.echo();
-        IoEchoServer plain = new IoEchoServer();
+    try (TlsServer tls = TlsServer.echo();
+        EchoServer plain = new EchoServer();
         ConnectionManager wss = trusting().tlsScheme("wss").build();
         ConnectionManager other = trusting().build()) {
       Connection c = get(wss.allocate(Allocation.to("wss", "localhost", tls.port())));
@@ -302,8 +243,8 @@ class TlsTest {
     SSLParameters onlyTls12NoVerification = ctx.getDefaultSSLParameters();
     onlyTls12NoVerification.setProtocols(new String[] {"TLSv1.2"});
     onlyTls12NoVerification.setEndpointIdentificationAlgorithm(null);
-    try (TlsTestServer wrongName = TlsTestServer.builder().identity(Identity.WRONG_HOST).build();
-        TlsTestServer tls13Only = TlsTestServer.builder().protocols("TLSv1.3").build();
+    try (TlsServer wrongName = TlsServer.builder().identity(Identity.WRONG_HOST).build();
+        TlsServer tls13Only = TlsServer.builder().protocols("TLSv1.3").build();
         ConnectionManager m = ConnectionManager.builder().sslContext(ctx)
             .sslParameters(onlyTls12NoVerification).resolver(localhostResolver()).build()) {
       // no host name verification: the wrong name is accepted; TLS 1.2 as asked
@@ -326,7 +267,7 @@ class TlsTest {
       awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
     }
     // the manager's default parameters do verify that same server's name
-    try (TlsTestServer wrongName = TlsTestServer.builder().identity(Identity.WRONG_HOST).build();
+    try (TlsServer wrongName = TlsServer.builder().identity(Identity.WRONG_HOST).build();
         ConnectionManager m = trusting().build()) {
       AllocationException e = failureOf(m.allocate(https("localhost", wrongName)));
       assertThat(e.function()).isEqualTo("sslify");
@@ -344,13 +285,13 @@ class TlsTest {
       "EXPIRED,    localhost"})
   void aCertificateThatFailsVerificationAnswersSslify(Identity identity, String host)
       throws Exception {
-    try (TlsTestServer server = TlsTestServer.builder().identity(identity).build();
+    try (TlsServer server = TlsServer.builder().identity(identity).build();
         ConnectionManager m = trusting().build()) {
       SSLContext ctx = FIX.clientContext();
       String expected = TlsReferenceClient.handshakeError(ctx,
           TlsReferenceClient.defaultParameters(ctx, host), host, server.port());
 
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       long id = m.allocate(https(host, server).context("ctx"), rec);
       AllocationResult r = rec.next();
       assertThat(r.requestId()).isEqualTo(id);
@@ -376,7 +317,7 @@ class TlsTest {
 
   @Test
   void theDefaultSslContextDoesNotTrustTheTestCa() throws Exception {
-    try (TlsTestServer server = TlsTestServer.echo();
+    try (TlsServer server = TlsServer.echo();
         ConnectionManager m = ConnectionManager.create()) {
       SSLContext ctx = SSLContext.getDefault();
       String expected = TlsReferenceClient.handshakeError(ctx,
@@ -388,7 +329,7 @@ class TlsTest {
 
   @Test
   void aServerLimitedToTls11AnswersSslify() throws Exception {
-    try (TlsTestServer old = TlsTestServer.builder().protocols("TLSv1.1").build();
+    try (TlsServer old = TlsServer.builder().protocols("TLSv1.1").build();
         ConnectionManager m = trusting().build()) {
       AllocationException e = failureOf(m.allocate(https(old)));
       assertSslify(e.result(), null);
@@ -400,7 +341,7 @@ class TlsTest {
 
   @Test
   void aPlainServerAnsweringGarbageAnswersSslify() throws Exception {
-    try (TlsTestServer garbage = TlsTestServer.builder().behaviour(Behaviour.GARBAGE).build();
+    try (TlsServer garbage = TlsServer.builder().behaviour(Behaviour.GARBAGE).build();
         ConnectionManager m = trusting().build()) {
       SSLContext ctx = FIX.clientContext();
       String expected = TlsReferenceClient.handshakeError(ctx,
@@ -417,10 +358,10 @@ class TlsTest {
 
   @Test
   void aPeerClosingDuringTheHandshakeAnswersSslify() throws Exception {
-    try (TlsTestServer closing =
-            TlsTestServer.builder().behaviour(Behaviour.CLOSE_ON_CLIENT_HELLO).build();
+    try (TlsServer closing =
+            TlsServer.builder().behaviour(Behaviour.CLOSE_ON_CLIENT_HELLO).build();
         ConnectionManager m = trusting().build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(https(closing), rec);
       assertSslify(rec.next(), null);
       assertSslify(failureOf(m.allocate(https("localhost", closing))).result(), null);
@@ -432,24 +373,24 @@ class TlsTest {
   @Test
   void failedAndCancelledHandshakesLeakNoDescriptor() throws Exception {
     failureRound(); // warm-up: loads every class and opens every jar first
-    int baseline = Fds.open();
+    int baseline = Descriptors.count();
     failureRound();
-    await().until(() -> Fds.open() <= baseline);
+    await().until(() -> Descriptors.count() <= baseline);
   }
 
   /** Every kind of failure and a few successes, on one manager; everything closed at the end. */
   private static void failureRound() throws Exception {
-    try (TlsTestServer untrusted = TlsTestServer.builder().identity(Identity.UNTRUSTED).build();
-        TlsTestServer wrongName = TlsTestServer.builder().identity(Identity.WRONG_HOST).build();
-        TlsTestServer garbage = TlsTestServer.builder().behaviour(Behaviour.GARBAGE).build();
-        TlsTestServer closing =
-            TlsTestServer.builder().behaviour(Behaviour.CLOSE_ON_CLIENT_HELLO).build();
-        TlsTestServer old = TlsTestServer.builder().protocols("TLSv1.1").build();
-        TlsTestServer silent = TlsTestServer.builder().behaviour(Behaviour.SILENT).build();
-        TlsTestServer echo = TlsTestServer.echo()) {
+    try (TlsServer untrusted = TlsServer.builder().identity(Identity.UNTRUSTED).build();
+        TlsServer wrongName = TlsServer.builder().identity(Identity.WRONG_HOST).build();
+        TlsServer garbage = TlsServer.builder().behaviour(Behaviour.GARBAGE).build();
+        TlsServer closing =
+            TlsServer.builder().behaviour(Behaviour.CLOSE_ON_CLIENT_HELLO).build();
+        TlsServer old = TlsServer.builder().protocols("TLSv1.1").build();
+        TlsServer silent = TlsServer.builder().behaviour(Behaviour.SILENT).build();
+        TlsServer echo = TlsServer.echo()) {
       ConnectionManager m = trusting().maxPerHost(8).build();
       try {
-        for (TlsTestServer s : List.of(untrusted, garbage, closing, old)) {
+        for (TlsServer s : List.of(untrusted, garbage, closing, old)) {
           assertThat(failureOf(m.allocate(https(s))).function()).isEqualTo("sslify");
         }
         assertThat(failureOf(m.allocate(https("localhost", wrongName))).function())
@@ -470,7 +411,7 @@ class TlsTest {
         m.close(); // closes the leased one too
         assertThat(leased.isOpen()).isFalse();
         assertThat(m.stats()).isEqualTo(EMPTY);
-        for (TlsTestServer s : List.of(untrusted, wrongName, garbage, silent, echo)) {
+        for (TlsServer s : List.of(untrusted, wrongName, garbage, silent, echo)) {
           for (Peer p : s.peers()) {
             within(p.ended());
           }
@@ -485,10 +426,10 @@ class TlsTest {
 
   @Test
   void theRequestTimeoutCoversTheHandshake() throws Exception {
-    try (TlsTestServer silent = TlsTestServer.builder().behaviour(Behaviour.SILENT).build();
+    try (TlsServer silent = TlsServer.builder().behaviour(Behaviour.SILENT).build();
         ConnectionManager m = trusting().timeout(Duration.ofMillis(300)).build()) {
-      // the manager's timeout, seed style
-      SeedRecorder rec = new SeedRecorder();
+      // the manager's timeout, callback style
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(https(silent), rec);
       AllocationResult r = rec.next();
       assertThat(r.isSuccess()).isFalse();
@@ -516,8 +457,8 @@ class TlsTest {
 
   @Test
   void deallocateDuringTheHandshakeCancelsIt() throws Exception {
-    try (TlsTestServer silent = TlsTestServer.builder().behaviour(Behaviour.SILENT).build();
-        TlsTestServer echo = TlsTestServer.echo();
+    try (TlsServer silent = TlsServer.builder().behaviour(Behaviour.SILENT).build();
+        TlsServer echo = TlsServer.echo();
         ConnectionManager m = trusting().maxOpen(1).build()) {
       AtomicInteger called = new AtomicInteger();
       long id = m.allocate(https(silent), r -> called.incrementAndGet());
@@ -553,7 +494,7 @@ class TlsTest {
   @ParameterizedTest
   @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
   void aTlsSocketIsReusedNewThenImmediate(String protocol) throws Exception {
-    try (TlsTestServer server = TlsTestServer.builder().protocols(protocol).build();
+    try (TlsServer server = TlsServer.builder().protocols(protocol).build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https("localhost", server);
       Connection c1 = get(m.allocate(a));
@@ -584,7 +525,7 @@ class TlsTest {
    */
   @Test
   void sessionTicketsArrivingWhileIdleDoNotSpoilThePooledSocket() throws Exception {
-    try (TlsTestServer server = TlsTestServer.builder().protocols("TLSv1.3").build();
+    try (TlsServer server = TlsServer.builder().protocols("TLSv1.3").build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c1 = get(m.allocate(a));
@@ -611,7 +552,7 @@ class TlsTest {
   @ParameterizedTest
   @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
   void anIdleTlsSocketThatReceivesCloseNotifyIsDiscarded(String protocol) throws Exception {
-    try (TlsTestServer server = TlsTestServer.builder().protocols(protocol).build();
+    try (TlsServer server = TlsServer.builder().protocols(protocol).build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c1 = get(m.allocate(a));
@@ -632,12 +573,12 @@ class TlsTest {
 
   @Test
   void aLeasedTlsConnectionSeesTheServersCloseNotifyAsEof() throws Exception {
-    try (TlsTestServer server =
-            TlsTestServer.builder().behaviour(Behaviour.CLOSE_AFTER_HANDSHAKE).build();
+    try (TlsServer server =
+            TlsServer.builder().behaviour(Behaviour.CLOSE_AFTER_HANDSHAKE).build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
-      Recorder h = new Recorder();
+      HandlerRecorder h = new HandlerRecorder();
       c.start(h);
       await().until(() -> h.eofs.get() == 1);
       c.close(); // at EOF: not pooled
@@ -655,7 +596,7 @@ class TlsTest {
   @Test
   void unreadPlaintextThroughTheStreamPreventsReuse() throws Exception {
     byte[] greeting = randomBytes(100, 1);
-    try (TlsTestServer server = TlsTestServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
+    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
             .greeting(greeting).build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
@@ -679,7 +620,7 @@ class TlsTest {
   @Test
   void unreadPlaintextThroughTheChannelPreventsReuse() throws Exception {
     byte[] greeting = randomBytes(100, 2);
-    try (TlsTestServer server = TlsTestServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
+    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
             .greeting(greeting).build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
@@ -700,7 +641,7 @@ class TlsTest {
 
   @Test
   void applicationDataTheClientNeverReadsPreventsReuse() throws Exception {
-    try (TlsTestServer server = TlsTestServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
+    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
             .greeting(randomBytes(5_000, 3)).build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
@@ -718,7 +659,7 @@ class TlsTest {
 
   @Test
   void httpAndHttpsToOneAddressNeverShareASocket() throws Exception {
-    try (TlsTestServer server = TlsTestServer.echo();
+    try (TlsServer server = TlsServer.echo();
         ConnectionManager m = trusting().build()) {
       Allocation tls = https(server);
       Allocation plain = Allocation.to("http", "127.0.0.1", server.port());
@@ -764,7 +705,7 @@ class TlsTest {
   @ParameterizedTest
   @ValueSource(strings = {"TLSv1.2", "TLSv1.3"})
   void discardSendsCloseNotify(String protocol) throws Exception {
-    try (TlsTestServer server = TlsTestServer.builder().protocols(protocol).build();
+    try (TlsServer server = TlsServer.builder().protocols(protocol).build();
         ConnectionManager m = trusting().build()) {
       Connection c = get(m.allocate(https(server)));
       echoThroughStreams(c, "bye soon");
@@ -774,7 +715,7 @@ class TlsTest {
       assertThat(peer.readError()).isNull();
       if (protocol.equals("TLSv1.2")) {
         assertThat(peer.lastRecordType()).as("the last record is an alert (close_notify)")
-            .isEqualTo(TlsTestServer.RECORD_ALERT);
+            .isEqualTo(TlsServer.RECORD_ALERT);
       }
       awaitStats(m, EMPTY);
     }
@@ -782,7 +723,7 @@ class TlsTest {
 
   @Test
   void aSecondNewConnectionResumesTheSession() throws Exception {
-    try (TlsTestServer server = TlsTestServer.builder().protocols("TLSv1.2").build();
+    try (TlsServer server = TlsServer.builder().protocols("TLSv1.2").build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https("localhost", server);
       Connection c1 = get(m.allocate(a));
@@ -806,7 +747,7 @@ class TlsTest {
 
   @Test
   void aBlockingReadTimesOutAndTheConnectionStaysUsable() throws Exception {
-    try (TlsTestServer server = TlsTestServer.echo();
+    try (TlsServer server = TlsServer.echo();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
@@ -831,7 +772,7 @@ class TlsTest {
   void writesBeyondMaxPendingWriteBytesFailAtOnceWithWritePending() throws Exception {
     final int limit = 64 * 1024;
     final int big = 32 << 20; // far more than the socket buffers hold while the peer waits
-    try (TlsTestServer sink = TlsTestServer.builder().behaviour(Behaviour.SINK_PAUSED).build();
+    try (TlsServer sink = TlsServer.builder().behaviour(Behaviour.SINK_PAUSED).build();
         ConnectionManager m = trusting().maxPendingWriteBytes(limit).build()) {
       Allocation a = https(sink);
       Connection c = get(m.allocate(a));
@@ -869,11 +810,11 @@ class TlsTest {
 
   @Test
   void handlerAndWritesRoundTripOverTls() throws Exception {
-    try (TlsTestServer server = TlsTestServer.echo();
+    try (TlsServer server = TlsServer.echo();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
-      Recorder h = new Recorder();
+      HandlerRecorder h = new HandlerRecorder();
       c.start(h);
       int[] sizes = {1, 17, 16_384, 16_385, 1 << 20, 3, 100_000, 70_001};
       ByteArrayOutputStream sent = new ByteArrayOutputStream();
@@ -897,7 +838,7 @@ class TlsTest {
 
   @Test
   void streamsRoundTripOverTls() throws Exception {
-    try (TlsTestServer server = TlsTestServer.echo();
+    try (TlsServer server = TlsServer.echo();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
@@ -927,7 +868,7 @@ class TlsTest {
 
   @Test
   void theNonBlockingChannelRoundTripsOverTls() throws Exception {
-    try (TlsTestServer server = TlsTestServer.echo();
+    try (TlsServer server = TlsServer.echo();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
@@ -951,6 +892,38 @@ class TlsTest {
       Connection again = get(m.allocate(a));
       assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
       again.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- a server that is no TLS
+
+  @Test
+  void httpsFailsCleanlyWithSslify() throws Exception {
+    try (AcceptingServer server = new AcceptingServer();
+        TlsServer notTls = TlsServer.notTls();
+        ConnectionManager m = ConnectionManager.create()) {
+      // the peer answers the ClientHello with plain text: the handshake fails
+      Allocation https = Allocation.to("https", "127.0.0.1", notTls.port()).context(7);
+      AllocationException e = failureOf(m.allocate(https));
+      assertThat(e.function()).isEqualTo("sslify");
+      assertThat(e.errorStr()).isNotBlank();
+      assertThat(e.result().isSuccess()).isFalse();
+      assertThat(e.result().connection()).isNull();
+      assertThat(e.result().scheme()).isEqualTo("https");
+
+      CompletableFuture<AllocationResult> cb = new CompletableFuture<>();
+      m.allocate(https, cb::complete);
+      AllocationResult r = cb.get(LONG.toSeconds(), TimeUnit.SECONDS);
+      assertThat(r.isSuccess()).isFalse();
+      assertThat(r.function()).isEqualTo("sslify");
+      assertThat(r.context()).isEqualTo(7);
+      assertThat(r.fromCache()).isNull();
+      await().until(() -> m.stats().equals(new PoolStats(0, 0, 0, 0, 0)));
+
+      // the manager still works
+      Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
+      assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
+      c.close();
     }
   }
 }

@@ -4,25 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import dev.keepalive.testkit.Loopback;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code keepalive bench}, run in this process against servers started here. */
 class BenchCommandTest {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  private TestServer server;
-
-  @BeforeEach
-  void start() throws Exception {
-    server = TestServer.start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+  @RegisterExtension
+  final TestServer server = new TestServer();
 
   @Test
   void textReportHasEveryFieldAndConsistentCounts() {
@@ -177,7 +168,7 @@ class BenchCommandTest {
 
   @Test
   void refusedServerIsCountedUnderConnectAndReportedInOneLine() throws Exception {
-    String url = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String url = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     Cli.Run run = Cli.run("bench", "--json", "-n", "5", "-c", "1", url);
 
     assertThat(run.status()).as(run.toString()).isEqualTo(1);
@@ -195,7 +186,7 @@ class BenchCommandTest {
 
   @Test
   void textReportListsErrorsByFunction() throws Exception {
-    String url = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String url = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     Cli.Run run = Cli.run("bench", "-n", "3", "-c", "1", url);
 
     assertThat(run.status()).isEqualTo(1);

@@ -2,29 +2,21 @@ package dev.keepalive.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.TlsServer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** {@code keepalive get}, run in this process against servers started here. */
 class GetCommandTest {
   private static final String LINE = "%d %s +%s bytes +[\\d.]+ ms +(NEW|IMMEDIATE|DEFERRED) +%s";
 
-  private TestServer server;
-
-  @BeforeEach
-  void start() throws Exception {
-    server = TestServer.start();
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+  @RegisterExtension
+  final TestServer server = new TestServer();
 
   @Test
   void printsStatusSizeTimeAndServedByPerUrlInOrder() {
@@ -57,7 +49,7 @@ class GetCommandTest {
 
   @Test
   void failuresGetOneReadableLineEachAndExitStatusOne() throws Exception {
-    String refused = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String refused = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     String unknown = "http://no-such-host.invalid/";
     String bad = "http//127.0.0.1/";
     Cli.Run run = Cli.run("get", server.url("/"), refused, unknown, bad);
@@ -85,7 +77,7 @@ class GetCommandTest {
   @Test
   void tlsFailureIsOneLine() throws Exception {
     // https to a server that answers the ClientHello in plain HTTP: the handshake fails
-    try (TestServer.NotTls plain = new TestServer.NotTls()) {
+    try (TlsServer plain = TlsServer.notTls()) {
       String url = "https://127.0.0.1:" + plain.port() + "/";
       Cli.Run run = Cli.run("get", "--timeout", "5s", url);
 
@@ -97,7 +89,7 @@ class GetCommandTest {
 
   @Test
   void debugAddsTheStackTrace() throws Exception {
-    String refused = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String refused = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     Cli.Run run = Cli.run("get", "--debug", refused);
 
     assertThat(run.status()).isEqualTo(1);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.keepalive.testkit.Loopback;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -89,7 +90,7 @@ class JarIT {
 
   @Test
   void getAndItsFailures() throws Exception {
-    String refused = "http://127.0.0.1:" + TestServer.refusedPort() + "/";
+    String refused = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     Run run = keepalive("get", server.url("/"), refused);
 
     assertThat(run.status()).isEqualTo(1);

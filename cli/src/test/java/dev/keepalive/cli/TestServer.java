@@ -2,12 +2,11 @@ package dev.keepalive.cli;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.keepalive.testkit.Loopback;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Set;
@@ -16,43 +15,63 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * An HTTP/1.1 server on 127.0.0.1 for the tests (the JDK's), keeping connections alive:
  * {@code /missing} answers 404, {@code /big} 100,000 bytes, {@code /hang} nothing until the
  * server is closed, anything else 200 with {@link #BODY}. It counts requests and the distinct
- * client connections (remote address and port) it served.
+ * client connections (remote address and port) it served. (For a server that does not speak TLS,
+ * and for a refused port, see the kit's TlsServer.notTls() and Loopback.closedPort().)
  */
-final class TestServer implements AutoCloseable {
+final class TestServer implements AutoCloseable, BeforeEachCallback, AfterEachCallback {
   static final byte[] BODY = "hello, world\n".getBytes(StandardCharsets.US_ASCII);
   static final int BIG = 100_000;
 
-  private final HttpServer server;
-  private final ExecutorService pool;
+  private HttpServer server;
+  private ExecutorService pool;
   private final Set<String> connections = ConcurrentHashMap.newKeySet();
   private final AtomicInteger requests = new AtomicInteger();
   private final CountDownLatch closed = new CountDownLatch(1);
 
-  private TestServer(HttpServer server, ExecutorService pool) {
-    this.server = server;
-    this.pool = pool;
+  /**
+   * A server started before each test and closed after it: a test class's
+   * {@code @RegisterExtension final TestServer server = new TestServer();}.
+   */
+  TestServer() {}
+
+  /** A server started now. */
+  static TestServer start() throws IOException {
+    TestServer s = new TestServer();
+    s.open();
+    return s;
   }
 
-  static TestServer start() throws IOException {
+  private void open() throws IOException {
     // as EmbeddedServer does: without TCP_NODELAY the JDK server's small responses wait for
     // delayed ACKs (read once per JVM, when the server's configuration loads)
     System.setProperty("sun.net.httpserver.nodelay", "true");
-    HttpServer server = HttpServer.create(new InetSocketAddress(loopback(), 0), 256);
-    ExecutorService pool = Executors.newFixedThreadPool(8, r -> {
+    server = HttpServer.create(new InetSocketAddress(Loopback.ipv4(), 0), 256);
+    pool = Executors.newFixedThreadPool(8, r -> {
       Thread t = new Thread(r, "test-server");
       t.setDaemon(true);
       return t;
     });
     server.setExecutor(pool);
-    TestServer s = new TestServer(server, pool);
-    server.createContext("/", s::handle);
+    server.createContext("/", this::handle);
     server.start();
-    return s;
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) throws IOException {
+    open();
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) {
+    close();
   }
 
   private void handle(HttpExchange exchange) throws IOException {
@@ -106,52 +125,5 @@ final class TestServer implements AutoCloseable {
     closed.countDown();
     server.stop(0);
     pool.shutdownNow();
-  }
-
-  static InetAddress loopback() throws IOException {
-    return InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
-  }
-
-  /**
-   * A plain TCP server on 127.0.0.1 that answers whatever it first reads with an HTTP 400 and
-   * closes: a TLS client's handshake fails on it at once.
-   */
-  static final class NotTls implements AutoCloseable {
-    private final ServerSocket socket;
-
-    NotTls() throws IOException {
-      socket = new ServerSocket(0, 16, loopback());
-      Thread t = new Thread(this::serve, "not-tls-server");
-      t.setDaemon(true);
-      t.start();
-    }
-
-    private void serve() {
-      while (!socket.isClosed()) {
-        try (java.net.Socket s = socket.accept()) {
-          s.getInputStream().read(new byte[16384]);
-          s.getOutputStream().write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"
-              .getBytes(StandardCharsets.US_ASCII));
-        } catch (IOException e) {
-          // closed, or the client went away: next one
-        }
-      }
-    }
-
-    int port() {
-      return socket.getLocalPort();
-    }
-
-    @Override
-    public void close() throws IOException {
-      socket.close();
-    }
-  }
-
-  /** A port on 127.0.0.1 where nothing listens (it was free a moment ago): connecting is refused. */
-  static int refusedPort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, loopback())) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -13,10 +13,10 @@ import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import dev.keepalive.Resolver;
-import dev.keepalive.testing.ContractHangingServer;
-import dev.keepalive.testing.ContractSinkServer;
-import dev.keepalive.testing.LoopbackServer;
-import dev.keepalive.testing.NotTlsServer;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.HangingListener;
+import dev.keepalive.testkit.SinkServer;
+import dev.keepalive.testkit.TlsServer;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.SocketTimeoutException;
@@ -59,16 +59,16 @@ import org.awaitility.Awaitility;
  * {@link IllegalStateException} after shutdown, a failed allocation with the documented function
  * for what cannot be connected, the JDK stream contract's exceptions on the streams); every
  * request is answered exactly once; after every try the manager still works: a real allocation to
- * a {@link LoopbackServer} succeeds and nothing is left leased, connecting or pending.
+ * a {@link AcceptingServer} succeeds and nothing is left leased, connecting or pending.
  *
  * <p>Most properties share one manager per property (it must survive all the tries); those about
  * builder settings make one per try.
  */
 class BadInputPropertiesTest {
   static final Duration WAIT = Duration.ofSeconds(20);
-  static LoopbackServer server;
-  static ContractSinkServer sink;
-  static NotTlsServer notTls;
+  static AcceptingServer server;
+  static SinkServer sink;
+  static TlsServer notTls;
   static Allocation good;
 
   /** Every host name is 127.0.0.1 (no DNS in these tests). */
@@ -84,9 +84,9 @@ class BadInputPropertiesTest {
 
   @BeforeContainer
   static void startServers() {
-    server = new LoopbackServer();
-    sink = new ContractSinkServer();
-    notTls = new NotTlsServer();
+    server = new AcceptingServer();
+    sink = new SinkServer();
+    notTls = TlsServer.notTls();
     good = Allocation.to("http", "127.0.0.1", server.port());
   }
 
@@ -608,7 +608,7 @@ class BadInputPropertiesTest {
   @SuppressWarnings("try") // close() inside try-with-resources: closing twice must be harmless
   void afterShutdownEveryCallEitherWorksOrThrowsIllegalState(
       @ForAll("lateCalls") List<Late> calls, @ForAll long id) {
-    try (ContractHangingServer hang = new ContractHangingServer();
+    try (HangingListener hang = new HangingListener();
         ConnectionManager m = ConnectionManager.create()) {
       Connection held = get(m.allocate(good));
       AllocationResult[] pending = new AllocationResult[1];

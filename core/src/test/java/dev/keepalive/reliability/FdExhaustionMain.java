@@ -7,13 +7,14 @@ import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
-import dev.keepalive.testing.Fds;
+import dev.keepalive.testing.Managers;
+import dev.keepalive.testkit.Await;
+import dev.keepalive.testkit.Descriptors;
+import dev.keepalive.testkit.Loopback;
 import java.io.FileInputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -67,13 +68,13 @@ public final class FdExhaustionMain {
     Allocation a = Allocation.to("http", "127.0.0.1", port);
     Allocation other = Allocation.to("other", "127.0.0.1", port);
     warmUp(a, other);
-    int before = Fds.open();
+    int before = Descriptors.count();
 
     ConnectionManager m = ConnectionManager.builder().maxPerHost(4).build();
     Connection pooled = get(m.allocate(a));
     check(problems, "first connection", pooled.fromCache(), FromCache.NEW);
     pooled.close();
-    Harness.awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
+    Managers.awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
 
     // ---- no descriptor left ----
     List<FileInputStream> hog = new ArrayList<>();
@@ -107,7 +108,7 @@ public final class FdExhaustionMain {
       for (CompletableFuture<AllocationResult> r : callbacks) {
         answers.add(r.get(20, TimeUnit.SECONDS));
       }
-      Harness.awaitStats(m, new PoolStats(1, 0, 1, 0, 0));
+      Managers.awaitStats(m, new PoolStats(1, 0, 1, 0, 0));
       whileExhausted = m.stats();
       try {
         ConnectionManager.builder().build().close();
@@ -146,31 +147,29 @@ public final class FdExhaustionMain {
     reused.close();
     fresh.close();
     otherKey.discard();
-    Harness.awaitStats(m, new PoolStats(2, 2, 0, 0, 0));
+    Managers.awaitStats(m, new PoolStats(2, 2, 0, 0, 0));
     m.close();
     check(problems, "stats after close", m.stats(), new PoolStats(0, 0, 0, 0, 0));
     try {
-      Harness.await().until(() -> Fds.open() == before);
+      Await.await().until(() -> Descriptors.count() == before);
     } catch (RuntimeException e) {
-      problems.add("descriptors: " + Fds.open() + " open after close, " + before + " before");
+      problems.add("descriptors: " + Descriptors.count() + " open after close, " + before
+          + " before");
     }
     return "limit=" + limit + " before=" + before + " hogged=" + hogged + " emfileAnswers="
-        + answers.size() + " after=" + Fds.open() + " connections=" + opened;
+        + answers.size() + " after=" + Descriptors.count() + " connections=" + opened;
   }
 
   /** Runs every path the exhausted part takes, so that no class is loaded under EMFILE. */
   private static void warmUp(Allocation a, Allocation other) throws Exception {
-    Fds.open();
+    Descriptors.count();
     try (ConnectionManager m = ConnectionManager.create()) {
       Connection c = get(m.allocate(a));
       c.close();
-      Harness.awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
+      Managers.awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
       get(m.allocate(a)).discard();
       get(m.allocate(other)).close();
-      int closed;
-      try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-        closed = s.getLocalPort();
-      }
+      int closed = Loopback.closedPort();
       AllocationException refused = failureOf(m.allocate(Allocation.to("http", "127.0.0.1",
           closed)));
       check(new ArrayList<>(), "warm-up", refused.errorNum(), 111);
@@ -184,7 +183,7 @@ public final class FdExhaustionMain {
     } catch (UncheckedIOException e) {
       e.getCause().getMessage();
     }
-    Harness.await().until(() -> true);
+    Await.await().until(() -> true);
   }
 
   private static Connection get(CompletableFuture<Connection> f) throws Exception {

@@ -1,17 +1,17 @@
 package dev.keepalive.reliability;
 
-import static dev.keepalive.reliability.Harness.EMPTY;
-import static dev.keepalive.reliability.Harness.LONG;
-import static dev.keepalive.reliability.Harness.ascii;
-import static dev.keepalive.reliability.Harness.await;
-import static dev.keepalive.reliability.Harness.awaitStats;
-import static dev.keepalive.reliability.Harness.buf;
-import static dev.keepalive.reliability.Harness.get;
 import static dev.keepalive.reliability.Harness.onLoop;
-import static dev.keepalive.reliability.Harness.peerOf;
-import static dev.keepalive.reliability.Harness.plain;
-import static dev.keepalive.reliability.Harness.stats;
-import static dev.keepalive.reliability.Harness.within;
+import static dev.keepalive.testing.Managers.EMPTY;
+import static dev.keepalive.testing.Managers.ascii;
+import static dev.keepalive.testing.Managers.awaitStats;
+import static dev.keepalive.testing.Managers.buf;
+import static dev.keepalive.testing.Managers.get;
+import static dev.keepalive.testing.Managers.peerOf;
+import static dev.keepalive.testing.Managers.plain;
+import static dev.keepalive.testing.Managers.stats;
+import static dev.keepalive.testkit.Await.LONG;
+import static dev.keepalive.testkit.Await.await;
+import static dev.keepalive.testkit.Await.within;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.Allocation;
@@ -20,14 +20,22 @@ import dev.keepalive.Connection;
 import dev.keepalive.ConnectionHandler;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
-import dev.keepalive.reliability.Harness.Events;
 import dev.keepalive.reliability.LinePeer.Action;
-import dev.keepalive.testing.IoEchoServer;
-import dev.keepalive.testing.LoopbackServer;
-import dev.keepalive.testing.SeedRecorder;
-import dev.keepalive.testing.SeedResolver;
-import dev.keepalive.testing.SeedSockets;
-import dev.keepalive.testing.TlsFixtures;
+import dev.keepalive.testing.HandlerRecorder;
+import dev.keepalive.testing.Managers;
+import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.TestResolver;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.Await;
+import dev.keepalive.testkit.EchoServer;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.PeerIo;
+import dev.keepalive.testkit.ScriptedPeer;
+import dev.keepalive.testkit.TcpTable;
+import dev.keepalive.testkit.TestCertificates;
+import dev.keepalive.testkit.TlsServer;
+import dev.keepalive.testkit.TlsServer.Behaviour;
+import dev.keepalive.testkit.TlsServer.Peer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -38,7 +46,6 @@ import java.nio.channels.WritePendingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -73,7 +80,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 @ExtendWith(NoFdLeaks.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class HostileInputTest {
-  private static final TlsFixtures FIX = TlsFixtures.get();
+  private static final TestCertificates FIX = TestCertificates.get();
 
   /** How the peer spoils a socket. */
   enum Spoil {
@@ -114,6 +121,13 @@ class HostileInputTest {
     Harness.awaitReadable(c);
   }
 
+  /** The server's side of the client socket on local port {@code port}, its handshake done. */
+  private static Peer handshaken(TlsServer server, int port) throws Exception {
+    Peer peer = server.peerOf(port);
+    within(peer.handshake());
+    return peer;
+  }
+
   // ---------------------------------------------------------------- the worst moments
 
   /**
@@ -135,8 +149,8 @@ class HostileInputTest {
 
   /** One round of the worst-moment test; {@code how} null for the control round. */
   private static void worstMoment(Moment moment, Spoil how) throws Exception {
-    SeedResolver resolver = SeedResolver.manual();
-    try (LoopbackServer server = new LoopbackServer();
+    TestResolver resolver = TestResolver.manual();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).resolver(resolver)
             .keepAlive(Harness.NO_EXPIRY).build()) {
       // DEFERRED: a host name, so that the waiting request waits for its lookup, not in the
@@ -146,14 +160,14 @@ class HostileInputTest {
       CompletableFuture<Connection> first = m.allocate(a);
       if (moment == Moment.BEFORE_A_DEFERRED_HAND_OUT) {
         await().until(() -> resolver.callCount() == 1);
-        resolver.completeAll(SeedResolver.ipv4Loopback());
+        resolver.completeAll(Loopback.ipv4());
       }
       Connection c1 = get(first);
       int port1 = c1.localAddress().getPort();
       Socket peer1 = peerOf(server, port1);
-      SeedRecorder next = new SeedRecorder();
+      ResultRecorder next = new ResultRecorder();
       FromCache reused;
-      SeedSockets.Ending ending;
+      PeerIo.Ending ending;
       switch (moment) {
         case BEFORE_THE_GIVE_BACK -> {
           m.allocate(a, next);
@@ -163,7 +177,7 @@ class HostileInputTest {
           }
           c1.close(); // checked on its way in
           reused = FromCache.DEFERRED;
-          ending = how == Spoil.DATA ? SeedSockets.Ending.RESET : SeedSockets.Ending.EOF;
+          ending = how == Spoil.DATA ? PeerIo.Ending.RESET : PeerIo.Ending.EOF;
         }
         case BEFORE_AN_IMMEDIATE_HAND_OUT -> {
           c1.close();
@@ -176,7 +190,7 @@ class HostileInputTest {
             return null;
           });
           reused = FromCache.IMMEDIATE;
-          ending = SeedSockets.Ending.RESET;
+          ending = PeerIo.Ending.RESET;
         }
         case BEFORE_A_DEFERRED_HAND_OUT -> {
           m.allocate(a, next);
@@ -188,11 +202,11 @@ class HostileInputTest {
               spoil(how, peer1, c1);
             }
             // answered on the loop: handled right after this task, before the next select
-            resolver.calls().get(1).answer().complete(List.of(SeedResolver.ipv4Loopback()));
+            resolver.calls().get(1).answer().complete(List.of(Loopback.ipv4()));
             return null;
           });
           reused = FromCache.DEFERRED;
-          ending = SeedSockets.Ending.RESET;
+          ending = PeerIo.Ending.RESET;
         }
         default -> throw new AssertionError(moment);
       }
@@ -201,12 +215,12 @@ class HostileInputTest {
       if (how == null) { // control: the pooled socket is handed out
         assertThat(r.fromCache()).isEqualTo(reused);
         assertThat(c2.localAddress().getPort()).isEqualTo(port1);
-        Harness.assertRoundTrip(c2, peer1, "reused");
+        Managers.assertRoundTrip(c2, peer1, "reused");
       } else {
         assertThat(r.fromCache()).isEqualTo(FromCache.NEW);
         assertThat(c2.localAddress().getPort()).isNotEqualTo(port1);
-        assertThat(SeedSockets.awaitClosed(peer1)).isEqualTo(ending);
-        Harness.assertRoundTrip(c2, peerOf(server, c2), "clean");
+        assertThat(PeerIo.awaitClosed(peer1)).isEqualTo(ending);
+        Managers.assertRoundTrip(c2, peerOf(server, c2), "clean");
       }
       c2.close();
       awaitStats(m, stats(1, 1, 0, 0, 0));
@@ -330,7 +344,7 @@ class HostileInputTest {
   @Test
   void aPeerFloodingAnIdleSocketIsCutOffWithinTheKernelsBuffers() throws Exception {
     long bound = kernelBufferBound();
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = plain(server.port());
       Connection c = get(m.allocate(a));
@@ -352,15 +366,15 @@ class HostileInputTest {
   @Test
   void aPeerFloodingAnIdleTlsSocketIsCutOff() throws Exception {
     long bound = kernelBufferBound();
-    try (TlsPeerServer server = new TlsPeerServer();
+    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
         ConnectionManager m = ConnectionManager.builder().sslContext(FIX.clientContext())
             .keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = Allocation.to("https", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
-      TlsPeerServer.Peer peer = server.peerOf(c.localAddress().getPort());
+      Peer peer = handshaken(server, c.localAddress().getPort());
       c.close();
       awaitStats(m, stats(1, 1, 0, 0, 0));
-      long written = within(floodUntilCutOff(peer.tls.getOutputStream(), bound + (64L << 20)));
+      long written = within(floodUntilCutOff(peer.tls().getOutputStream(), bound + (64L << 20)));
       assertThat(written).isBetween(0L, bound);
       awaitStats(m, EMPTY);
       Connection next = get(m.allocate(a));
@@ -434,7 +448,7 @@ class HostileInputTest {
    */
   @Test
   void aPeerFloodingALeasedSocketNobodyReadsIsHeldBackByTcp() throws Exception {
-    try (ScriptedServer server = ScriptedServer.passive();
+    try (ScriptedPeer server = ScriptedPeer.passive();
         ConnectionManager m = ConnectionManager.create()) {
       Connection c = get(m.allocate(plain(server.port())));
       int clientPort = c.localAddress().getPort();
@@ -484,8 +498,8 @@ class HostileInputTest {
    */
   @Test
   void aFloodIntoAHandlerDoesNotStarveOtherConnections() throws Exception {
-    try (ScriptedServer flooder = ScriptedServer.passive();
-        IoEchoServer echo = new IoEchoServer();
+    try (ScriptedPeer flooder = ScriptedPeer.passive();
+        EchoServer echo = new EchoServer();
         ConnectionManager m = ConnectionManager.create()) {
       Connection flooded = get(m.allocate(plain(flooder.port())));
       SocketChannel peer = flooder.peerOf(flooded.localAddress().getPort());
@@ -541,7 +555,7 @@ class HostileInputTest {
   void aPeerThatNeverReadsMeetsTheWriteBound() throws Exception {
     int max = 1 << 20;
     int chunk = 256 * 1024;
-    try (ScriptedServer deaf = ScriptedServer.passive();
+    try (ScriptedPeer deaf = ScriptedPeer.passive();
         ConnectionManager m = ConnectionManager.builder().maxPendingWriteBytes(max).build()) {
       Allocation a = plain(deaf.port());
       Connection c = get(m.allocate(a));
@@ -564,7 +578,7 @@ class HostileInputTest {
       assertThat(pending).isNotEmpty();
       c.close(); // half-written: discarded
       for (CompletableFuture<Void> f : pending) {
-        assertThat(Harness.<Throwable>within(f.handle((v, e) -> e)))
+        assertThat(Await.<Throwable>within(f.handle((v, e) -> e)))
             .isInstanceOf(ClosedChannelException.class);
       }
       awaitStats(m, EMPTY);
@@ -584,20 +598,20 @@ class HostileInputTest {
   @ParameterizedTest
   @EnumSource(value = Phase.class)
   void bytesThatAreNoTlsEndTheTlsStream(Phase phase) throws Exception {
-    try (TlsPeerServer server = new TlsPeerServer();
+    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
         ConnectionManager m = ConnectionManager.builder().sslContext(FIX.clientContext())
             .keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = Allocation.to("https", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
-      TlsPeerServer.Peer peer = server.peerOf(c.localAddress().getPort());
-      Events h = new Events();
+      Peer peer = handshaken(server, c.localAddress().getPort());
+      HandlerRecorder h = new HandlerRecorder();
       if (phase == Phase.LEASED) {
         c.start(h);
       } else {
         c.close();
         awaitStats(m, stats(1, 1, 0, 0, 0));
       }
-      OutputStream raw = peer.raw.getOutputStream();
+      OutputStream raw = peer.raw().getOutputStream();
       raw.write(ascii("HTTP/1.1 200 OK\r\nthis is not TLS at all\r\n\r\n"));
       raw.flush();
       if (phase == Phase.LEASED) {
@@ -633,20 +647,20 @@ class HostileInputTest {
   @ParameterizedTest
   @EnumSource(value = Phase.class)
   void aTlsSocketHoldingHalfARecordIsNeverHandedToTheNextHolder(Phase phase) throws Exception {
-    try (TlsPeerServer server = new TlsPeerServer();
+    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
         ConnectionManager m = ConnectionManager.builder().sslContext(FIX.clientContext())
             .keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = Allocation.to("https", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
       int port = c.localAddress().getPort();
-      TlsPeerServer.Peer peer = server.peerOf(port);
+      Peer peer = handshaken(server, port);
       if (phase == Phase.IDLE) {
         c.close();
         awaitStats(m, stats(1, 1, 0, 0, 0));
       }
       peer.gate().splitNextWrite();
-      peer.tls.getOutputStream().write(ascii("a stale answer"));
-      peer.tls.getOutputStream().flush();
+      peer.tls().getOutputStream().write(ascii("a stale answer"));
+      peer.tls().getOutputStream().flush();
       await().until(() -> { // the half has reached the client (or it reset the connection)
         TcpTable.Entry e = TcpTable.find(server.port(), port);
         return e == null || e.txQueue() == 0;

@@ -1,16 +1,16 @@
 package dev.keepalive.reliability;
 
-import static dev.keepalive.reliability.Harness.EMPTY;
-import static dev.keepalive.reliability.Harness.assertFailure;
-import static dev.keepalive.reliability.Harness.await;
-import static dev.keepalive.reliability.Harness.awaitStats;
-import static dev.keepalive.reliability.Harness.buf;
-import static dev.keepalive.reliability.Harness.get;
 import static dev.keepalive.reliability.Harness.onLoop;
-import static dev.keepalive.reliability.Harness.peerOf;
-import static dev.keepalive.reliability.Harness.plain;
-import static dev.keepalive.reliability.Harness.stats;
-import static dev.keepalive.reliability.Harness.within;
+import static dev.keepalive.testing.Managers.EMPTY;
+import static dev.keepalive.testing.Managers.assertFailure;
+import static dev.keepalive.testing.Managers.awaitStats;
+import static dev.keepalive.testing.Managers.buf;
+import static dev.keepalive.testing.Managers.get;
+import static dev.keepalive.testing.Managers.peerOf;
+import static dev.keepalive.testing.Managers.plain;
+import static dev.keepalive.testing.Managers.stats;
+import static dev.keepalive.testkit.Await.await;
+import static dev.keepalive.testkit.Await.within;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -19,16 +19,19 @@ import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
-import dev.keepalive.reliability.Harness.Events;
-import dev.keepalive.testing.ContractSinkServer;
-import dev.keepalive.testing.LoopbackServer;
-import dev.keepalive.testing.SeedHangingServer;
-import dev.keepalive.testing.SeedRecorder;
-import dev.keepalive.testing.SeedResolver;
-import dev.keepalive.testing.SeedSockets;
-import dev.keepalive.testing.TlsFixtures;
-import dev.keepalive.testing.TlsTestServer;
-import dev.keepalive.testing.TlsTestServer.Behaviour;
+import dev.keepalive.testing.HandlerRecorder;
+import dev.keepalive.testing.Managers;
+import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.TestResolver;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.HangingListener;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.PeerIo;
+import dev.keepalive.testkit.SinkServer;
+import dev.keepalive.testkit.TcpTable;
+import dev.keepalive.testkit.TestCertificates;
+import dev.keepalive.testkit.TlsServer;
+import dev.keepalive.testkit.TlsServer.Behaviour;
 import java.net.Socket;
 import java.nio.channels.AsynchronousCloseException;
 import java.util.ArrayList;
@@ -62,7 +65,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 @ExtendWith(NoFdLeaks.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class LifecycleRacesTest {
-  private static final TlsFixtures FIX = TlsFixtures.get();
+  private static final TestCertificates FIX = TestCertificates.get();
   private static final String SHUT = "Connection manager is shut down";
 
   /** Where a request (or the socket it got) is when the lifecycle call comes. */
@@ -90,24 +93,24 @@ class LifecycleRacesTest {
   /** A manager with one request (or socket) in a given phase, and what the test needs of it. */
   private static final class Rig implements AutoCloseable {
     final Phase phase;
-    final SeedResolver resolver = SeedResolver.manual();
-    final LoopbackServer server = new LoopbackServer();
-    final SeedHangingServer hanging;
-    final TlsTestServer silent;
+    final TestResolver resolver = TestResolver.manual();
+    final AcceptingServer server = new AcceptingServer();
+    final HangingListener hanging;
+    final TlsServer silent;
     final ConnectionManager m;
-    final SeedRecorder rec = new SeedRecorder();
+    final ResultRecorder rec = new ResultRecorder();
     final Allocation target;
     long id;
     Connection blocker; // QUEUED: the holder of the key's only slot
     Connection leased; // DELIVERED
-    Events handler; // DELIVERED
+    HandlerRecorder handler; // DELIVERED
     Socket peer; // ANSWERED, DELIVERED, IDLE: the server's side of the socket
 
     Rig(Phase phase) throws Exception {
       this.phase = phase;
-      hanging = phase == Phase.CONNECTING ? new SeedHangingServer() : null;
+      hanging = phase == Phase.CONNECTING ? new HangingListener() : null;
       silent = phase == Phase.HANDSHAKING
-          ? TlsTestServer.builder().behaviour(Behaviour.SILENT).build() : null;
+          ? TlsServer.builder().behaviour(Behaviour.SILENT).build() : null;
       m = ConnectionManager.builder().maxPerHost(1).resolver(resolver)
           .sslContext(FIX.clientContext()).build();
       switch (phase) {
@@ -150,7 +153,7 @@ class LifecycleRacesTest {
           id = m.allocate(target, rec);
           leased = rec.next().connection();
           peer = peerOf(server, leased);
-          handler = new Events();
+          handler = new HandlerRecorder();
           leased.start(handler);
           awaitStats(m, stats(1, 0, 1, 0, 0));
         }
@@ -174,7 +177,7 @@ class LifecycleRacesTest {
     /** Checks the sockets the phase had are closed, as seen from their peers. */
     void assertSocketsClosed() throws Exception {
       if (peer != null) {
-        assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.EOF);
+        assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.EOF);
       }
       if (hanging != null) {
         await().until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).isEmpty());
@@ -219,11 +222,11 @@ class LifecycleRacesTest {
         r.assertSocketsClosed();
         switch (phase) {
           case RESOLVING -> {
-            r.resolver.completeAll(SeedResolver.ipv4Loopback()); // reaches nobody
+            r.resolver.completeAll(Loopback.ipv4()); // reaches nobody
             assertThat(onLoop(m, () -> Internals.books(m))).isEqualTo(Internals.Books.NONE);
             CompletableFuture<Connection> again = m.allocate(r.target); // a lookup of its own
             await().until(() -> r.resolver.callCount() == 2);
-            r.resolver.completeAll(SeedResolver.ipv4Loopback());
+            r.resolver.completeAll(Loopback.ipv4());
             Connection c = get(again);
             peerOf(r.server, c); // accepted before the server closes
             assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
@@ -252,11 +255,11 @@ class LifecycleRacesTest {
             ? FromCache.IMMEDIATE : FromCache.NEW);
         if (phase == Phase.DELIVERED) { // its handler reads
           within(a.connection().write(buf("mine")));
-          assertThat(SeedSockets.read(r.peer, 4)).isEqualTo("mine");
-          SeedSockets.write(r.peer, "yours");
+          assertThat(PeerIo.read(r.peer, 4)).isEqualTo("mine");
+          PeerIo.write(r.peer, "yours");
           await().until(() -> r.handler.text().equals("yours"));
         } else {
-          Harness.assertRoundTrip(a.connection(), r.peer, "mine");
+          Managers.assertRoundTrip(a.connection(), r.peer, "mine");
         }
         a.connection().close();
         awaitStats(m, stats(1, 1, 0, 0, 0));
@@ -277,7 +280,7 @@ class LifecycleRacesTest {
   void shutdownInEveryPhase(Phase phase) throws Exception {
     try (Rig r = new Rig(phase)) {
       ConnectionManager m = r.m;
-      r.atPhase(Harness.callable(m::shutdown));
+      r.atPhase(Managers.callable(m::shutdown));
       assertThatThrownBy(() -> m.allocate(r.target, r.rec))
           .isInstanceOf(IllegalStateException.class);
       switch (phase) {
@@ -288,26 +291,26 @@ class LifecycleRacesTest {
           r.assertSocketsClosed();
           if (phase == Phase.QUEUED) { // the holder's connection still works, then is closed
             Socket blockerPeer = peerOf(r.server, r.blocker);
-            Harness.assertRoundTrip(r.blocker, blockerPeer, "held");
+            Managers.assertRoundTrip(r.blocker, blockerPeer, "held");
             r.blocker.close();
-            assertThat(SeedSockets.awaitClosed(blockerPeer)).isEqualTo(SeedSockets.Ending.EOF);
+            assertThat(PeerIo.awaitClosed(blockerPeer)).isEqualTo(PeerIo.Ending.EOF);
           }
           if (phase == Phase.RESOLVING) {
-            r.resolver.completeAll(SeedResolver.ipv4Loopback()); // reaches nobody
+            r.resolver.completeAll(Loopback.ipv4()); // reaches nobody
           }
         }
         case ANSWERED -> {
           AllocationResult a = r.rec.next();
           assertThat(a.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-          Harness.assertRoundTrip(a.connection(), r.peer, "after shutdown");
+          Managers.assertRoundTrip(a.connection(), r.peer, "after shutdown");
           a.connection().close(); // closed, not pooled
           r.assertSocketsClosed();
         }
         case DELIVERED -> {
           within(r.leased.write(buf("still mine")));
-          SeedSockets.write(r.peer, "still yours");
+          PeerIo.write(r.peer, "still yours");
           await().until(() -> r.handler.text().equals("still yours"));
-          assertThat(SeedSockets.read(r.peer, 10)).isEqualTo("still mine");
+          assertThat(PeerIo.read(r.peer, 10)).isEqualTo("still mine");
           r.leased.close();
           r.assertSocketsClosed();
           assertThat(r.handler.errors.get() + r.handler.eofs.get()).isZero();
@@ -333,7 +336,7 @@ class LifecycleRacesTest {
   void closeInEveryPhase(Phase phase) throws Exception {
     try (Rig r = new Rig(phase)) {
       ConnectionManager m = r.m;
-      r.atPhase(Harness.callable(m::close));
+      r.atPhase(Managers.callable(m::close));
       await().until(() -> Internals.loopTerminated(m));
       assertThat(m.stats()).isEqualTo(EMPTY);
       assertThat(r.rec.all()).hasSize(phase == Phase.IDLE ? 0 : 1); // all delivered already
@@ -378,21 +381,21 @@ class LifecycleRacesTest {
    */
   @Test
   void closeFromOtherThreadsWhileCallbacksRun() throws Exception {
-    try (ContractSinkServer server = new ContractSinkServer()) {
-      int refused = LoopbackServer.closedPort();
+    try (SinkServer server = new SinkServer()) {
+      int refused = Loopback.closedPort();
       for (int round = 0; round < 20; round++) {
         closeRace(server, refused, new Random(7_000 + round), round);
       }
     }
   }
 
-  private static void closeRace(ContractSinkServer server, int refused, Random rnd, int round)
+  private static void closeRace(SinkServer server, int refused, Random rnd, int round)
       throws Exception {
     ConnectionManager m = ConnectionManager.builder().maxPerHost(4).maxOpen(16).build();
     Map<Long, AtomicInteger> answers = new ConcurrentHashMap<>();
     Queue<Long> ids = new ConcurrentLinkedQueue<>();
     List<Connection> handedOut = new CopyOnWriteArrayList<>();
-    List<Events> handlers = new CopyOnWriteArrayList<>();
+    List<HandlerRecorder> handlers = new CopyOnWriteArrayList<>();
     List<String> violations = new CopyOnWriteArrayList<>();
     AtomicBoolean closeReturned = new AtomicBoolean();
     AtomicInteger answered = new AtomicInteger();
@@ -442,7 +445,7 @@ class LifecycleRacesTest {
         } else if (choice < 5) {
           c.discard();
         } else if (choice < 8) {
-          Events h = new Events() {
+          HandlerRecorder h = new HandlerRecorder() {
             @Override
             public void onError(Connection connection, java.io.IOException e) {
               if (closeReturned.get()) {
@@ -510,7 +513,7 @@ class LifecycleRacesTest {
     }
     assertThat(answers.keySet()).as(where).containsExactlyInAnyOrderElementsOf(ids);
     assertThat(handedOut).as(where).allSatisfy(c -> assertThat(c.isOpen()).isFalse());
-    for (Events h : handlers) {
+    for (HandlerRecorder h : handlers) {
       assertThat(h.errors.get() + h.eofs.get()).as(where).isLessThanOrEqualTo(1);
       if (h.errors.get() == 1) {
         assertThat(h.errorList.get(0)).isInstanceOf(AsynchronousCloseException.class);
@@ -551,9 +554,9 @@ class LifecycleRacesTest {
    */
   @Test
   void thousandsOfAllocationsCancelledAtRandom() throws Exception {
-    SeedResolver resolver = SeedResolver.manual();
-    try (ContractSinkServer server = new ContractSinkServer();
-        SeedHangingServer hanging = new SeedHangingServer();
+    TestResolver resolver = TestResolver.manual();
+    try (SinkServer server = new SinkServer();
+        HangingListener hanging = new HangingListener();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(2).maxOpen(24)
             .resolver(resolver).build()) {
       List<Allocation> keys = new ArrayList<>();
@@ -678,10 +681,10 @@ class LifecycleRacesTest {
     }
   }
 
-  private static int completeLookups(SeedResolver resolver) {
+  private static int completeLookups(TestResolver resolver) {
     int n = 0;
-    for (SeedResolver.Lookup l : resolver.calls()) {
-      if (l.answer().complete(List.of(SeedResolver.ipv4Loopback()))) {
+    for (TestResolver.Lookup l : resolver.calls()) {
+      if (l.answer().complete(List.of(Loopback.ipv4()))) {
         n++;
       }
     }

@@ -1,5 +1,6 @@
 package dev.keepalive.reliability;
 
+import dev.keepalive.testkit.ScriptedPeer;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -43,11 +44,11 @@ final class LinePeer implements AutoCloseable {
   /** What the client sends after reading the answer to an {@code rst} request. */
   static final String BYE = "BYE\n";
 
-  private final ScriptedServer server;
+  private final ScriptedPeer server;
   private final List<String> violations = new CopyOnWriteArrayList<>();
 
   LinePeer() {
-    server = new ScriptedServer(this::serve);
+    server = new ScriptedPeer(this::serve);
   }
 
   int port() {
@@ -110,7 +111,7 @@ final class LinePeer implements AutoCloseable {
               violations.add("expected " + BYE.trim() + " from port " + clientPort + ", got "
                   + bye);
             }
-            ScriptedServer.reset(peer);
+            ScriptedPeer.reset(peer);
             return;
           }
           default -> throw new AssertionError(action);

@@ -1,16 +1,16 @@
 package dev.keepalive.reliability;
 
-import static dev.keepalive.reliability.Harness.EMPTY;
-import static dev.keepalive.reliability.Harness.assertFailure;
-import static dev.keepalive.reliability.Harness.assertTimedOut;
-import static dev.keepalive.reliability.Harness.await;
-import static dev.keepalive.reliability.Harness.awaitStats;
-import static dev.keepalive.reliability.Harness.get;
 import static dev.keepalive.reliability.Harness.onLoop;
-import static dev.keepalive.reliability.Harness.peerOf;
-import static dev.keepalive.reliability.Harness.plain;
-import static dev.keepalive.reliability.Harness.stats;
-import static dev.keepalive.reliability.Harness.within;
+import static dev.keepalive.testing.Managers.EMPTY;
+import static dev.keepalive.testing.Managers.assertFailure;
+import static dev.keepalive.testing.Managers.assertTimedOut;
+import static dev.keepalive.testing.Managers.awaitStats;
+import static dev.keepalive.testing.Managers.get;
+import static dev.keepalive.testing.Managers.peerOf;
+import static dev.keepalive.testing.Managers.plain;
+import static dev.keepalive.testing.Managers.stats;
+import static dev.keepalive.testkit.Await.await;
+import static dev.keepalive.testkit.Await.within;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.Allocation;
@@ -20,12 +20,14 @@ import dev.keepalive.ConnectionHandler;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.Resolver;
-import dev.keepalive.reliability.Harness.Events;
 import dev.keepalive.reliability.LogCapture.Entry;
-import dev.keepalive.testing.LoopbackServer;
-import dev.keepalive.testing.SeedRecorder;
-import dev.keepalive.testing.SeedResolver;
-import dev.keepalive.testing.SeedSockets;
+import dev.keepalive.testing.HandlerRecorder;
+import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.TestResolver;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.Await;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.PeerIo;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.ref.WeakReference;
@@ -71,7 +73,7 @@ class LocalFaultsTest {
    */
   @Test
   void exhaustedDescriptorsAnswer24AndTheManagerRecovers() throws Exception {
-    try (LoopbackServer server = new LoopbackServer()) {
+    try (AcceptingServer server = new AcceptingServer()) {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       ProcessBuilder pb = new ProcessBuilder("bash", "-c",
           "ulimit -n " + CHILD_FD_LIMIT + " && exec \"$0\" -Xmx64m -XX:TieredStopAtLevel=1"
@@ -128,7 +130,7 @@ class LocalFaultsTest {
     ANSWERS_NULL(h -> CompletableFuture.completedFuture(null), "Host has no address."),
     ANSWERS_NOTHING(h -> CompletableFuture.completedFuture(List.of()), "Host has no address."),
     ANSWERS_A_NULL_ADDRESS(h -> CompletableFuture.completedFuture(
-        Arrays.asList(SeedResolver.ipv4Loopback(), null)),
+        Arrays.asList(Loopback.ipv4(), null)),
         "The resolver answered an invalid address list: java.lang.NullPointerException"),
     FAILS_LATER_ON_ITS_OWN_THREAD(h -> CompletableFuture.supplyAsync(() -> {
       throw new CompletionException(new UnknownHostException(h + " (late)"));
@@ -158,10 +160,10 @@ class LocalFaultsTest {
       lookups.incrementAndGet();
       return bad.behaviour.apply(host);
     };
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(resolver).build()) {
       Allocation a = Allocation.to("http", "bad.test", server.port());
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       onLoop(m, () -> { // all three join one lookup
         for (int i = 0; i < 3; i++) {
           m.allocate(a, rec);
@@ -190,21 +192,21 @@ class LocalFaultsTest {
   /** A slow lookup delays only its own requests; answered in time, they connect. */
   @Test
   void aSlowResolverDelaysOnlyItsOwnRequests() throws Exception {
-    SeedResolver manual = SeedResolver.manual();
+    TestResolver manual = TestResolver.manual();
     Resolver delayed = host -> CompletableFuture.supplyAsync(
-        () -> List.of(SeedResolver.ipv4Loopback()),
+        () -> List.of(Loopback.ipv4()),
         CompletableFuture.delayedExecutor(200, TimeUnit.MILLISECONDS));
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(manual).build();
         ConnectionManager m2 = ConnectionManager.builder().resolver(delayed).build()) {
-      SeedRecorder slow = new SeedRecorder();
+      ResultRecorder slow = new ResultRecorder();
       m.allocate(Allocation.to("http", "slow.test", server.port()), slow);
       awaitStats(m, stats(0, 0, 0, 0, 1));
       Connection meanwhile = get(m.allocate(plain(server.port())));
       peerOf(server, meanwhile); // accepted before the server closes
       assertThat(meanwhile.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(slow.all()).isEmpty();
-      manual.completeAll(SeedResolver.ipv4Loopback());
+      manual.completeAll(Loopback.ipv4());
       AllocationResult r = slow.next();
       assertThat(r.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(r.addr()).isEqualTo("slow.test");
@@ -228,19 +230,19 @@ class LocalFaultsTest {
    */
   @Test
   void aResolverSlowerThanTheTimeoutAnswers110OnceAndItsLateAnswerIsDropped() throws Exception {
-    SeedResolver manual = SeedResolver.manual();
-    try (LoopbackServer server = new LoopbackServer();
+    TestResolver manual = TestResolver.manual();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(manual).build()) {
       Allocation a = Allocation.to("http", "slow.test", server.port());
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(a.timeout(Duration.ofMillis(200)), rec);
       assertTimedOut(rec.next());
       assertThat(onLoop(m, () -> Internals.books(m))).isEqualTo(Internals.Books.NONE);
-      manual.completeAll(SeedResolver.ipv4Loopback()); // too late
-      SeedRecorder again = new SeedRecorder();
+      manual.completeAll(Loopback.ipv4()); // too late
+      ResultRecorder again = new ResultRecorder();
       m.allocate(a, again);
       await().until(() -> manual.callCount() == 2);
-      manual.calls().get(1).answer().complete(List.of(SeedResolver.ipv4Loopback()));
+      manual.calls().get(1).answer().complete(List.of(Loopback.ipv4()));
       AllocationResult r = again.next();
       assertThat(r.fromCache()).isEqualTo(FromCache.NEW);
       peerOf(server, r.connection()); // accepted before the server closes
@@ -256,11 +258,11 @@ class LocalFaultsTest {
   /** A resolver that never answers: every request times out once; nothing is left behind. */
   @Test
   void aResolverThatNeverAnswersLeaksNothing() throws Exception {
-    SeedResolver manual = SeedResolver.manual();
-    try (LoopbackServer server = new LoopbackServer();
+    TestResolver manual = TestResolver.manual();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(manual)
             .timeout(Duration.ofMillis(200)).build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       for (int i = 0; i < 30; i++) {
         m.allocate(Allocation.to("http", "never" + (i % 10) + ".test", server.port()), rec);
       }
@@ -289,7 +291,7 @@ class LocalFaultsTest {
   @Test
   void aThrowingAllocationCallbackIsLoggedAndTheLoopSurvives() throws Exception {
     try (LogCapture log = new LogCapture();
-        LoopbackServer server = new LoopbackServer();
+        AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       RuntimeException boom = new IllegalStateException("callback boom");
       AssertionError error = new AssertionError("callback error");
@@ -300,7 +302,7 @@ class LocalFaultsTest {
         droppedPort.complete(r.connection().localAddress().getPort());
         throw boom;
       });
-      m.allocate(plain(LoopbackServer.closedPort()), r -> {
+      m.allocate(plain(Loopback.closedPort()), r -> {
         calls.incrementAndGet();
         throw error;
       });
@@ -317,8 +319,8 @@ class LocalFaultsTest {
       awaitReclaimed(m);
       assertThat(log.at(LogCapture.WARNING, "a connection to")).extracting(Entry::text)
           .containsExactly(forgottenWarning(server.port()));
-      assertThat(SeedSockets.awaitClosed(peerOf(server, port)))
-          .isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peerOf(server, port)))
+          .isEqualTo(PeerIo.Ending.EOF);
       awaitStats(m, stats(1, 1, 0, 0, 0));
       Connection again = get(m.allocate(plain(server.port())));
       assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
@@ -330,7 +332,7 @@ class LocalFaultsTest {
 
   /** Throws from every method, after recording what it got. */
   private static final class ThrowingHandler implements ConnectionHandler {
-    final Events seen = new Events();
+    final HandlerRecorder seen = new HandlerRecorder();
 
     @Override
     public void onInput(Connection connection, ByteBuffer data) {
@@ -358,16 +360,16 @@ class LocalFaultsTest {
   @Test
   void aThrowingHandlerIsLoggedAndStillHearsEverything() throws Exception {
     try (LogCapture log = new LogCapture();
-        LoopbackServer server = new LoopbackServer();
+        AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = plain(server.port());
       Connection c = get(m.allocate(a));
       Socket peer = peerOf(server, c);
       ThrowingHandler h = new ThrowingHandler();
       c.start(h);
-      SeedSockets.write(peer, "one");
+      PeerIo.write(peer, "one");
       await().until(() -> h.seen.text().equals("one"));
-      SeedSockets.write(peer, "two");
+      PeerIo.write(peer, "two");
       await().until(() -> h.seen.text().equals("onetwo"));
       peer.shutdownOutput();
       await().until(() -> h.seen.eofs.get() == 1);
@@ -411,7 +413,7 @@ class LocalFaultsTest {
 
   /** Collects garbage until no connection is leased any more (the reaper gave them back). */
   private static void awaitReclaimed(ConnectionManager m) {
-    Harness.await().pollInterval(Duration.ofMillis(20)).until(() -> {
+    Await.await().pollInterval(Duration.ofMillis(20)).until(() -> {
       System.gc();
       return m.stats().leased() == 0;
     });
@@ -425,7 +427,7 @@ class LocalFaultsTest {
   @Test
   void forgottenConnectionsAreReclaimedWithOneWarningEach() throws Exception {
     try (LogCapture log = new LogCapture();
-        LoopbackServer server = new LoopbackServer();
+        AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(20).build()) {
       Allocation a = plain(server.port());
       List<Integer> ports = new ArrayList<>();
@@ -442,8 +444,8 @@ class LocalFaultsTest {
       assertThat(warnings).hasSize(20).extracting(Entry::text)
           .containsOnly(forgottenWarning(server.port()));
       for (int port : ports) {
-        assertThat(SeedSockets.awaitClosed(peerOf(server, port)))
-            .isEqualTo(SeedSockets.Ending.EOF);
+        assertThat(PeerIo.awaitClosed(peerOf(server, port)))
+            .isEqualTo(PeerIo.Ending.EOF);
       }
       Connection next = get(m.allocate(a));
       peerOf(server, next); // accepted before the server closes
@@ -471,14 +473,14 @@ class LocalFaultsTest {
   @Test
   void aDroppedConnectionWithAStartedHandlerIsReclaimedOnceItsInputEnds() throws Exception {
     try (LogCapture log = new LogCapture();
-        LoopbackServer server = new LoopbackServer();
+        AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = plain(server.port());
-      Events h = new Events();
+      HandlerRecorder h = new HandlerRecorder();
       AtomicInteger port = new AtomicInteger();
       WeakReference<Connection> weak = leaseStartAndDrop(m, a, h, port);
       Socket peer = peerOf(server, port.get());
-      SeedSockets.write(peer, "still read");
+      PeerIo.write(peer, "still read");
       await().until(() -> h.text().equals("still read"));
       System.gc();
       assertThat(weak.get()).as("reachable through its started handler").isNotNull();
@@ -492,7 +494,7 @@ class LocalFaultsTest {
       assertThat(weak.get()).isNull();
       assertThat(log.at(LogCapture.WARNING, "a connection to")).extracting(Entry::text)
           .containsExactly(forgottenWarning(server.port()));
-      assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.EOF);
       assertThat(h.errors.get()).isZero();
     }
   }

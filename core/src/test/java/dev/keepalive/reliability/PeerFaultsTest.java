@@ -1,21 +1,21 @@
 package dev.keepalive.reliability;
 
-import static dev.keepalive.reliability.Harness.EMPTY;
-import static dev.keepalive.reliability.Harness.ascii;
-import static dev.keepalive.reliability.Harness.assertFailure;
-import static dev.keepalive.reliability.Harness.assertRefused;
-import static dev.keepalive.reliability.Harness.assertRoundTrip;
-import static dev.keepalive.reliability.Harness.assertTimedOut;
-import static dev.keepalive.reliability.Harness.await;
-import static dev.keepalive.reliability.Harness.awaitStats;
-import static dev.keepalive.reliability.Harness.buf;
-import static dev.keepalive.reliability.Harness.failureOf;
-import static dev.keepalive.reliability.Harness.get;
 import static dev.keepalive.reliability.Harness.onLoop;
-import static dev.keepalive.reliability.Harness.peerOf;
-import static dev.keepalive.reliability.Harness.plain;
-import static dev.keepalive.reliability.Harness.stats;
-import static dev.keepalive.reliability.Harness.within;
+import static dev.keepalive.testing.Managers.EMPTY;
+import static dev.keepalive.testing.Managers.ascii;
+import static dev.keepalive.testing.Managers.assertFailure;
+import static dev.keepalive.testing.Managers.assertRefused;
+import static dev.keepalive.testing.Managers.assertRoundTrip;
+import static dev.keepalive.testing.Managers.assertTimedOut;
+import static dev.keepalive.testing.Managers.awaitStats;
+import static dev.keepalive.testing.Managers.buf;
+import static dev.keepalive.testing.Managers.failureOf;
+import static dev.keepalive.testing.Managers.get;
+import static dev.keepalive.testing.Managers.peerOf;
+import static dev.keepalive.testing.Managers.plain;
+import static dev.keepalive.testing.Managers.stats;
+import static dev.keepalive.testkit.Await.await;
+import static dev.keepalive.testkit.Await.within;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
@@ -24,17 +24,20 @@ import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
-import dev.keepalive.reliability.Harness.Events;
-import dev.keepalive.testing.IoEchoServer;
-import dev.keepalive.testing.LoopbackServer;
-import dev.keepalive.testing.NotTlsServer;
-import dev.keepalive.testing.SeedHangingServer;
-import dev.keepalive.testing.SeedRecorder;
-import dev.keepalive.testing.SeedSockets;
-import dev.keepalive.testing.TlsFixtures;
-import dev.keepalive.testing.TlsReferenceClient;
-import dev.keepalive.testing.TlsTestServer;
-import dev.keepalive.testing.TlsTestServer.Behaviour;
+import dev.keepalive.testing.HandlerRecorder;
+import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.Await;
+import dev.keepalive.testkit.EchoServer;
+import dev.keepalive.testkit.HangingListener;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.PeerIo;
+import dev.keepalive.testkit.ScriptedPeer;
+import dev.keepalive.testkit.TcpTable;
+import dev.keepalive.testkit.TestCertificates;
+import dev.keepalive.testkit.TlsReferenceClient;
+import dev.keepalive.testkit.TlsServer;
+import dev.keepalive.testkit.TlsServer.Behaviour;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -75,7 +78,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 @ExtendWith(NoFdLeaks.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PeerFaultsTest {
-  private static final TlsFixtures FIX = TlsFixtures.get();
+  private static final TestCertificates FIX = TestCertificates.get();
 
   /** What the peer does to an established connection. */
   enum Fault {
@@ -108,7 +111,7 @@ class PeerFaultsTest {
   }
 
   /** Waits until a started handler has heard of the fault. */
-  static void awaitSeen(Fault fault, Events h) {
+  static void awaitSeen(Fault fault, HandlerRecorder h) {
     switch (fault) {
       case FIN -> await().until(() -> h.eofs.get() == 1);
       case RST -> await().until(() -> h.errors.get() == 1);
@@ -118,7 +121,7 @@ class PeerFaultsTest {
   }
 
   /** What a started handler heard in all, once the fault is long over. */
-  static void assertHeardExactly(Fault fault, Events h) {
+  static void assertHeardExactly(Fault fault, HandlerRecorder h) {
     assertThat(h.eofs.get()).isEqualTo(fault == Fault.FIN ? 1 : 0);
     assertThat(h.errors.get()).isEqualTo(fault == Fault.RST ? 1 : 0);
     if (fault == Fault.RST) {
@@ -138,7 +141,7 @@ class PeerFaultsTest {
   @ParameterizedTest
   @EnumSource(Fault.class)
   void anIdleSocketHitByAPeerFaultIsDiscardedAtOnce(Fault fault) throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = plain(server.port());
       Connection c1 = get(m.allocate(a));
@@ -151,9 +154,9 @@ class PeerFaultsTest {
       inflict(fault, peer1);
       awaitStats(m, EMPTY); // the idle watch closed it; nothing waited for a request
       if (fault == Fault.FIN) {
-        assertThat(SeedSockets.awaitClosed(peer1)).isEqualTo(SeedSockets.Ending.EOF);
+        assertThat(PeerIo.awaitClosed(peer1)).isEqualTo(PeerIo.Ending.EOF);
       } else if (fault == Fault.GARBAGE) {
-        assertThat(SeedSockets.awaitClosed(peer1)).isEqualTo(SeedSockets.Ending.RESET);
+        assertThat(PeerIo.awaitClosed(peer1)).isEqualTo(PeerIo.Ending.RESET);
       }
 
       Connection c2 = get(m.allocate(a));
@@ -186,13 +189,13 @@ class PeerFaultsTest {
   @MethodSource("faultsAndReaders")
   void aLeasedSocketHitByAPeerFaultIsNeverPooledUnlessItsHolderReadEverything(Fault fault,
       boolean handler) throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = plain(server.port());
       Connection c = get(m.allocate(a));
       int port = c.localAddress().getPort();
       Socket peer = peerOf(server, port);
-      Events h = new Events();
+      HandlerRecorder h = new HandlerRecorder();
       if (handler) {
         c.start(h);
       }
@@ -216,9 +219,9 @@ class PeerFaultsTest {
       } else {
         awaitStats(m, EMPTY);
         if (fault == Fault.FIN) {
-          assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.EOF);
+          assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.EOF);
         } else if (fault == Fault.GARBAGE) {
-          assertThat(SeedSockets.awaitClosed(peer)).isEqualTo(SeedSockets.Ending.RESET);
+          assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.RESET);
         }
         next = get(m.allocate(a));
         assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
@@ -238,7 +241,7 @@ class PeerFaultsTest {
   /** A write to a reset socket fails; the connection is then discarded, not pooled. */
   @Test
   void aWriteToAResetSocketFailsAndTheSocketIsDiscarded() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = plain(server.port());
       Connection c = get(m.allocate(a));
@@ -278,14 +281,14 @@ class PeerFaultsTest {
   @MethodSource("faultsAndHandOuts")
   void thePeerFaultingExactlyWhileTheSocketIsHandedOutReachesOnlyTheNewHolder(Fault fault,
       FromCache via) throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1)
             .keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = plain(server.port());
       Connection c1 = get(m.allocate(a));
       int port1 = c1.localAddress().getPort();
       Socket peer1 = peerOf(server, port1);
-      SeedRecorder handedOut = new SeedRecorder();
+      ResultRecorder handedOut = new ResultRecorder();
       if (via == FromCache.IMMEDIATE) {
         c1.close();
         awaitStats(m, stats(1, 1, 0, 0, 0));
@@ -309,7 +312,7 @@ class PeerFaultsTest {
       assertThat(r.fromCache()).isEqualTo(via);
       Connection c2 = r.connection();
       assertThat(c2.localAddress().getPort()).isEqualTo(port1);
-      Events h = new Events();
+      HandlerRecorder h = new HandlerRecorder();
       c2.start(h);
       awaitSeen(fault, h);
       c2.close();
@@ -344,7 +347,7 @@ class PeerFaultsTest {
   @Test
   void aTlsPeerThatStopsReadingGetsEveryByteOfEveryCompletedWriteOnceItReadsAgain()
       throws Exception {
-    try (TlsTestServer paused = TlsTestServer.builder().behaviour(Behaviour.SINK_PAUSED).build();
+    try (TlsServer paused = TlsServer.builder().behaviour(Behaviour.SINK_PAUSED).build();
         ConnectionManager m = trusting().build()) {
       Connection c = get(m.allocate(Allocation.to("https", "127.0.0.1", paused.port())));
       int chunk = 1000; // less than a record: each write is one record, all of it taken at once
@@ -365,7 +368,7 @@ class PeerFaultsTest {
         }
         throw new AssertionError("100,000 writes and the socket never filled up");
       });
-      TlsTestServer.Peer peer = paused.peerOf(c.localAddress().getPort());
+      TlsServer.Peer peer = paused.peerOf(c.localAddress().getPort());
       paused.releaseReaders(); // the peer reads again; the holder waits for its answer
       long all = (long) writes.size() * chunk;
       try {
@@ -389,10 +392,10 @@ class PeerFaultsTest {
 
   @Test
   void aRefusedConnectIsAnsweredOnceWith111AndLeavesNothingBehind() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
-      int closed = LoopbackServer.closedPort();
-      SeedRecorder rec = new SeedRecorder();
+      int closed = Loopback.closedPort();
+      ResultRecorder rec = new ResultRecorder();
       for (int i = 0; i < 20; i++) {
         m.allocate(plain(closed), rec);
       }
@@ -417,10 +420,10 @@ class PeerFaultsTest {
    */
   @Test
   void aListenerWithAFullAcceptQueueTimesOutWith110() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
-        SeedHangingServer hanging = new SeedHangingServer();
+    try (AcceptingServer server = new AcceptingServer();
+        HangingListener hanging = new HangingListener();
         ConnectionManager m = ConnectionManager.create()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(plain(hanging.port()).timeout(Duration.ofMillis(300)), rec);
       Connection healthy = get(m.allocate(plain(server.port()))); // served while one hangs
       peerOf(server, healthy); // accepted before the server closes
@@ -440,7 +443,7 @@ class PeerFaultsTest {
    */
   @Test
   void aServerThatAcceptsAndNeverAnswersTimesOutOnlyTheRead() throws Exception {
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.create()) {
       Allocation a = plain(server.port());
       Connection c = get(m.allocate(a));
@@ -462,10 +465,10 @@ class PeerFaultsTest {
   /** A TLS server that never answers the ClientHello: 110 at the timeout; TLS elsewhere works. */
   @Test
   void aTlsServerThatNeverAnswersTheHandshakeTimesOutWith110() throws Exception {
-    try (TlsTestServer silent = TlsTestServer.builder().behaviour(Behaviour.SILENT).build();
-        TlsTestServer echo = TlsTestServer.echo();
+    try (TlsServer silent = TlsServer.builder().behaviour(Behaviour.SILENT).build();
+        TlsServer echo = TlsServer.echo();
         ConnectionManager m = trusting().build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("https", "127.0.0.1", silent.port())
           .timeout(Duration.ofMillis(400)), rec);
       Connection ok = get(m.allocate(Allocation.to("https", "127.0.0.1", echo.port())));
@@ -483,18 +486,18 @@ class PeerFaultsTest {
   /** A TLS server that sends the start of a record and stalls: 110, not a busy loop or a hang. */
   @Test
   void aTlsServerThatStallsMidRecordTimesOutWith110() throws Exception {
-    try (ScriptedServer stalling = new ScriptedServer(peer -> {
-          if (ScriptedServer.readClientHello(peer)) {
+    try (ScriptedPeer stalling = new ScriptedPeer(peer -> {
+          if (ScriptedPeer.readClientHello(peer)) {
             ByteBuffer partial = ByteBuffer.allocate(5 + 16);
             partial.put(new byte[] {0x16, 0x03, 0x03, 0x00, 0x40}); // a 64-byte handshake record
             partial.flip(); // ...of which 16 bytes (zeros) ever come
             peer.write(partial);
-            ScriptedServer.drain(peer);
+            ScriptedPeer.drain(peer);
           }
         });
-        LoopbackServer server = new LoopbackServer();
+        AcceptingServer server = new AcceptingServer();
         ConnectionManager m = trusting().build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("https", "127.0.0.1", stalling.port())
           .timeout(Duration.ofMillis(400)), rec);
       Connection ok = get(m.allocate(plain(server.port())));
@@ -513,17 +516,17 @@ class PeerFaultsTest {
   /** Garbage instead of a ServerHello: "sslify" with the SSL error's own words. */
   @Test
   void garbageInsteadOfAServerHelloAnswersSslify() throws Exception {
-    try (ScriptedServer garbage = new ScriptedServer(peer -> {
-          if (ScriptedServer.readClientHello(peer)) {
+    try (ScriptedPeer garbage = new ScriptedPeer(peer -> {
+          if (ScriptedPeer.readClientHello(peer)) {
             peer.write(ByteBuffer.wrap(ascii("HTTP/1.1 400 Bad Request\r\n\r\n")));
-            ScriptedServer.drain(peer);
+            ScriptedPeer.drain(peer);
           }
         });
         ConnectionManager m = trusting().build()) {
       SSLContext ctx = FIX.clientContext();
       String expected = TlsReferenceClient.handshakeError(ctx,
           TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", garbage.port());
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("https", "127.0.0.1", garbage.port()), rec);
       assertFailure(rec.next(), "sslify", null, expected);
       awaitStats(m, EMPTY);
@@ -536,19 +539,19 @@ class PeerFaultsTest {
   @ParameterizedTest
   @EnumSource(value = Fault.class, names = {"FIN", "RST"})
   void aPeerClosingDuringTheHandshakeAnswersSslify(Fault fault) throws Exception {
-    try (ScriptedServer closing = new ScriptedServer(peer -> {
-          if (ScriptedServer.readClientHello(peer)) {
+    try (ScriptedPeer closing = new ScriptedPeer(peer -> {
+          if (ScriptedPeer.readClientHello(peer)) {
             if (fault == Fault.FIN) {
               peer.shutdownOutput();
-              ScriptedServer.drain(peer);
+              ScriptedPeer.drain(peer);
             } else {
-              ScriptedServer.reset(peer);
+              ScriptedPeer.reset(peer);
             }
           }
         });
-        LoopbackServer server = new LoopbackServer();
+        AcceptingServer server = new AcceptingServer();
         ConnectionManager m = trusting().build()) {
-      SeedRecorder rec = new SeedRecorder();
+      ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("https", "127.0.0.1", closing.port()), rec);
       assertFailure(rec.next(), "sslify", null, fault == Fault.FIN
           ? "Connection closed by peer during the TLS handshake" : "Connection reset");
@@ -576,19 +579,19 @@ class PeerFaultsTest {
    */
   @Test
   void underLoadEveryFaultGetsItsOwnExactAnswer() throws Exception {
-    try (IoEchoServer echo = new IoEchoServer();
-        SeedHangingServer hanging = new SeedHangingServer();
-        ScriptedServer resetting = new ScriptedServer(peer -> {
+    try (EchoServer echo = new EchoServer();
+        HangingListener hanging = new HangingListener();
+        ScriptedPeer resetting = new ScriptedPeer(peer -> {
           if (peer.read(ByteBuffer.allocate(1)) > 0) {
-            ScriptedServer.reset(peer);
+            ScriptedPeer.reset(peer);
           }
         });
-        NotTlsServer notTls = new NotTlsServer();
+        TlsServer notTls = TlsServer.notTls();
         ConnectionManager m = trusting().maxPerHost(4).build()) {
       SSLContext ctx = FIX.clientContext();
       String notTlsError = TlsReferenceClient.handshakeError(ctx,
           TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", notTls.port());
-      int refused = LoopbackServer.closedPort();
+      int refused = Loopback.closedPort();
       Map<Target, Allocation> targets = new EnumMap<>(Target.class);
       targets.put(Target.HEALTHY, plain(echo.port()));
       targets.put(Target.REFUSED, plain(refused));
@@ -659,7 +662,7 @@ class PeerFaultsTest {
         Connection c = r.connection();
         String text = "echo " + r.requestId();
         within(c.write(buf(text)));
-        c.readTimeout(Harness.LONG);
+        c.readTimeout(Await.LONG);
         assertThat(new String(c.inputStream().readNBytes(text.length()),
             StandardCharsets.US_ASCII)).isEqualTo(text);
         c.close();
@@ -669,7 +672,7 @@ class PeerFaultsTest {
         resettingNew.incrementAndGet();
         Connection c = r.connection();
         within(c.write(buf("x")));
-        c.readTimeout(Harness.LONG);
+        c.readTimeout(Await.LONG);
         assertThat(catchThrowable(() -> c.inputStream().read()))
             .isInstanceOf(IOException.class).hasMessage("Connection reset");
         c.close();

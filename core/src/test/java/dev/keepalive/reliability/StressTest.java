@@ -8,23 +8,13 @@ import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
-import dev.keepalive.testing.ContractHangingServer;
-import dev.keepalive.testing.Fds;
-import dev.keepalive.testing.LoopbackServer;
-import java.io.File;
+import dev.keepalive.testkit.Await;
+import dev.keepalive.testkit.Descriptors;
+import dev.keepalive.testkit.HangingListener;
+import dev.keepalive.testkit.Loopback;
+import dev.keepalive.testkit.SinkServer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
-import java.nio.channels.SelectionKey;
-import java.nio.channels.Selector;
-import java.nio.channels.ServerSocketChannel;
-import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -44,7 +34,6 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
-import org.awaitility.Awaitility;
 import org.awaitility.core.ConditionFactory;
 import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.Test;
@@ -98,21 +87,22 @@ class StressTest {
       Kind.FUTURE, 2_000);
 
   static ConditionFactory await() {
-    return Awaitility.await().atMost(LONG).pollDelay(Duration.ZERO)
-        .pollInterval(Duration.ofMillis(10));
+    return Await.await(LONG);
   }
 
   @Test
   void aMillionOperationsWithFaultsKeepEveryInvariant() throws Exception {
-    try (FaultSink s1 = new FaultSink(); FaultSink s2 = new FaultSink();
-        FaultSink s3 = new FaultSink(); ContractHangingServer hang = new ContractHangingServer()) {
-      FaultSink[] sinks = {s1, s2, s3};
-      int refusedPort = refusedPort();
+    try (SinkServer s1 = SinkServer.obeyingFaultBytes();
+        SinkServer s2 = SinkServer.obeyingFaultBytes();
+        SinkServer s3 = SinkServer.obeyingFaultBytes();
+        HangingListener hang = new HangingListener()) {
+      SinkServer[] sinks = {s1, s2, s3};
+      int refusedPort = Loopback.closedPortOutsideEphemeralRange();
       // warm-up: loads and compiles everything, opens every jar, so the baseline is stable
       new Run(Math.min(OPS, 20_000), sinks, refusedPort, hang.port()).go();
       await().until(() -> s1.openCount() + s2.openCount() + s3.openCount() == 0);
-      int baseline = Fds.open();
-      Map<Integer, String> before = listFds();
+      int baseline = Descriptors.count();
+      Map<Integer, String> before = Descriptors.snapshot();
 
       Run run = new Run(OPS, sinks, refusedPort, hang.port());
       run.go();
@@ -131,12 +121,10 @@ class StressTest {
 
       try {
         await().until(() -> s1.openCount() + s2.openCount() + s3.openCount() == 0
-            && Fds.open() == baseline);
+            && Descriptors.count() == baseline);
       } catch (ConditionTimeoutException e) {
-        Map<Integer, String> now = listFds();
-        now.keySet().removeAll(before.keySet());
-        throw new AssertionError("descriptors: " + Fds.open() + ", baseline " + baseline
-            + "; new: " + now, e);
+        throw new AssertionError("descriptors: " + Descriptors.count() + ", baseline " + baseline
+            + "; new: " + Descriptors.openedSince(before), e);
       }
     }
   }
@@ -144,7 +132,7 @@ class StressTest {
   /** One manager, {@code ops} operations over {@value #THREADS} threads, then every check. */
   static final class Run {
     final int ops;
-    final FaultSink[] sinks;
+    final SinkServer[] sinks;
     final Allocation[] keys = new Allocation[KEYS];
     final Allocation refused;
     final Allocation hanging;
@@ -169,7 +157,7 @@ class StressTest {
     final List<AtomicReferenceArray<Op>> recent = new ArrayList<>();
     long nanos;
 
-    Run(int ops, FaultSink[] sinks, int refusedPort, int hangingPort) {
+    Run(int ops, SinkServer[] sinks, int refusedPort, int hangingPort) {
       this.ops = ops;
       this.sinks = sinks;
       for (int k = 0; k < KEYS; k++) {
@@ -432,9 +420,9 @@ class StressTest {
         violation("connection " + c + " does not match its result " + res);
       }
       byte command = switch (op.kind) {
-        case PEER_RESET -> FaultSink.RESET;
-        case PEER_DATA -> FaultSink.ECHO;
-        case PEER_CLOSE -> FaultSink.CLOSE;
+        case PEER_RESET -> SinkServer.RESET;
+        case PEER_DATA -> SinkServer.ECHO;
+        case PEER_CLOSE -> SinkServer.CLOSE;
         default -> 0;
       };
       if (command != 0) {
@@ -529,187 +517,13 @@ class StressTest {
           samples.get(), maxOpenSeen.get(), MAX_OPEN));
       long accepted = 0;
       long resets = 0;
-      for (FaultSink s : sinks) {
+      for (SinkServer s : sinks) {
         accepted += s.acceptedCount();
         resets += s.resets();
       }
       b.append(String.format("  sinks accepted %,d connections (all runs so far), reset %,d",
           accepted, resets));
       return b.toString();
-    }
-  }
-
-  /**
-   * A port on 127.0.0.1 where connects are refused, outside the ephemeral range: port 1 (nothing
-   * listens there). A freed ephemeral port would do for one connect, but over thousands of them
-   * one may pick that very port as its own local port and connect to itself.
-   */
-  static int refusedPort() {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 1), 2_000);
-    } catch (IOException e) {
-      return 1;
-    }
-    return LoopbackServer.closedPort(); // something listens on 1: take the small risk
-  }
-
-  static Map<Integer, String> listFds() {
-    Map<Integer, String> out = new TreeMap<>();
-    String[] names = new File("/proc/self/fd").list();
-    if (names != null) {
-      for (String n : names) {
-        try {
-          out.put(Integer.parseInt(n), Files.readSymbolicLink(Path.of("/proc/self/fd", n))
-              .toString());
-        } catch (IOException | NumberFormatException e) {
-          // gone meanwhile
-        }
-      }
-    }
-    return out;
-  }
-
-  /**
-   * A TCP server on 127.0.0.1 with one selector thread that misbehaves on request: a connection
-   * that sends {@link #RESET} is reset (RST), {@link #CLOSE} is closed (FIN), {@link #ECHO} gets
-   * one unexpected byte back; anything else is read and dropped. It closes its side as soon as
-   * the client closes, so descriptors do not pile up.
-   */
-  static final class FaultSink implements AutoCloseable {
-    static final byte RESET = 'R';
-    static final byte CLOSE = 'C';
-    static final byte ECHO = 'E';
-
-    private final ServerSocketChannel server;
-    private final Selector selector;
-    private final Thread thread;
-    private final AtomicInteger accepted = new AtomicInteger();
-    private final AtomicInteger open = new AtomicInteger();
-    private final AtomicInteger resets = new AtomicInteger();
-    private volatile boolean closed;
-
-    FaultSink() {
-      try {
-        selector = Selector.open();
-        server = ServerSocketChannel.open();
-        server.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0), 4096);
-        server.configureBlocking(false);
-        server.register(selector, SelectionKey.OP_ACCEPT);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-      thread = new Thread(this::run, "fault-sink-" + port());
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    int port() {
-      return server.socket().getLocalPort();
-    }
-
-    int acceptedCount() {
-      return accepted.get();
-    }
-
-    int openCount() {
-      return open.get();
-    }
-
-    int resets() {
-      return resets.get();
-    }
-
-    private void run() {
-      ByteBuffer buf = ByteBuffer.allocateDirect(16 * 1024);
-      try {
-        while (!closed) {
-          selector.select();
-          for (SelectionKey key : selector.selectedKeys()) {
-            if (!key.isValid()) {
-              continue;
-            }
-            if (key.isAcceptable()) {
-              SocketChannel ch;
-              while ((ch = server.accept()) != null) {
-                accepted.incrementAndGet();
-                open.incrementAndGet();
-                ch.configureBlocking(false);
-                ch.register(selector, SelectionKey.OP_READ);
-              }
-            } else if (key.isReadable()) {
-              serve(key, buf);
-            }
-          }
-          selector.selectedKeys().clear();
-        }
-      } catch (IOException | RuntimeException e) {
-        // closed under us
-      } finally {
-        for (SelectionKey key : selector.keys()) {
-          try {
-            key.channel().close();
-          } catch (IOException ignored) {
-            // closing
-          }
-        }
-        try {
-          selector.close();
-        } catch (IOException ignored) {
-          // closing
-        }
-      }
-    }
-
-    private void serve(SelectionKey key, ByteBuffer buf) throws IOException {
-      SocketChannel ch = (SocketChannel) key.channel();
-      int n;
-      buf.clear();
-      try {
-        n = ch.read(buf);
-      } catch (IOException e) {
-        n = -1;
-      }
-      boolean close = n < 0;
-      boolean reset = false;
-      for (int i = 0; i < Math.max(n, 0); i++) {
-        byte b = buf.get(i);
-        if (b == RESET) {
-          close = true;
-          reset = true;
-        } else if (b == CLOSE) {
-          close = true;
-        } else if (b == ECHO) {
-          try {
-            ch.write(ByteBuffer.wrap(new byte[] {'x'}));
-          } catch (IOException e) {
-            close = true;
-          }
-        }
-      }
-      if (close) {
-        if (reset) {
-          try {
-            ch.setOption(StandardSocketOptions.SO_LINGER, 0);
-            resets.incrementAndGet();
-          } catch (IOException ignored) {
-            // closing anyway
-          }
-        }
-        key.cancel();
-        ch.close();
-        open.decrementAndGet();
-      }
-    }
-
-    @Override
-    public void close() {
-      closed = true;
-      selector.wakeup();
-      try {
-        thread.join(10_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
     }
   }
 }

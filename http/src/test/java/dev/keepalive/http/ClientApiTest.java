@@ -2,12 +2,12 @@ package dev.keepalive.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.AllocationException;
 import dev.keepalive.ConnectionManager;
-import java.net.InetAddress;
-import java.net.ServerSocket;
+import dev.keepalive.testkit.HttpScriptServer;
+import dev.keepalive.testkit.Loopback;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -101,11 +101,7 @@ class ClientApiTest extends HttpTestBase {
 
   @Test
   void aRefusedConnectionIsAConnectFailureWithTheManagersFields() throws Exception {
-    int port;
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      port = s.getLocalPort();
-    }
-    String url = "http://127.0.0.1:" + port + "/";
+    String url = "http://127.0.0.1:" + Loopback.closedPort() + "/";
     assertThatThrownBy(() -> get(url)).isInstanceOfSatisfying(HttpException.class, e -> {
       assertThat(e.stage()).isEqualTo("connect");
       assertThat(e.function()).isEqualTo("connect");
@@ -131,7 +127,7 @@ class ClientApiTest extends HttpTestBase {
 
   @Test
   void aSilentServerTimesOutAndTheSocketIsDiscarded() {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.awaitEof();
     });
@@ -148,7 +144,7 @@ class ClientApiTest extends HttpTestBase {
   void theClientsDefaultTimeoutAppliesToStreamedBodies() throws Exception {
     HttpClient timed = closeLater(HttpClient.builder(manager).timeout(Duration.ofMillis(200))
         .build());
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345");
       p.awaitEof();
@@ -167,7 +163,7 @@ class ClientApiTest extends HttpTestBase {
 
   @Test
   void cancellingTheFutureDiscardsTheConnection() {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.awaitEof();
     });
@@ -180,7 +176,7 @@ class ClientApiTest extends HttpTestBase {
 
   @Test
   void closingTheClientFailsWhatIsInFlightButNotTheManager() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.awaitEof();
     });
@@ -194,14 +190,14 @@ class ClientApiTest extends HttpTestBase {
     assertThatThrownBy(() -> c.send(HttpRequest.get(s.url("/"))))
         .isInstanceOf(IllegalStateException.class);
     assertThat(c.isClosed()).isTrue();
-    ScriptServer ok = answering("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+    HttpScriptServer ok = answering("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
     assertThat(get(ok.url("/")).status()).isEqualTo(200); // the manager still works
   }
 
   @Test
   void sendBlockingRefusesTheEventLoopThread() throws Exception {
     CountDownLatch answer = new CountDownLatch(1);
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       answer.await(10, TimeUnit.SECONDS);
       p.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
@@ -223,7 +219,7 @@ class ClientApiTest extends HttpTestBase {
 
   @Test
   void responsesShowWhatArrived() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 418 I'm a teapot\r\nA: 1\r\nB: 2\r\nContent-Length: 3"
+    HttpScriptServer s = answering("HTTP/1.1 418 I'm a teapot\r\nA: 1\r\nB: 2\r\nContent-Length: 3"
         + "\r\n\r\ntea");
     HttpResponse r = get(s.url("/"));
     assertThat(r.status()).isEqualTo(418);

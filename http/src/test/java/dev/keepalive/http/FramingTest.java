@@ -3,6 +3,7 @@ package dev.keepalive.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.FromCache;
+import dev.keepalive.testkit.HttpScriptServer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,8 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void contentLengthBodyThenTheSecondRequestReusesTheSocket() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: a\r\n\r\nhello");
+    HttpScriptServer s =
+        answering("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: a\r\n\r\nhello");
     HttpResponse first = get(s.url("/one"));
     assertThat(first.status()).isEqualTo(200);
     assertThat(first.reason()).isEqualTo("OK");
@@ -27,13 +29,13 @@ class FramingTest extends HttpTestBase {
     assertThat(text(second)).isEqualTo("hello");
     assertThat(second.servedBy()).isEqualTo(FromCache.IMMEDIATE);
     assertThat(s.connections()).isEqualTo(1);
-    assertThat(s.requests()).extracting(ScriptServer.Request::target)
+    assertThat(s.requests()).extracting(HttpScriptServer.Request::target)
         .containsExactly("/one", "/two");
   }
 
   @Test
   void requestHeadAsSent() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 204 No Content\r\n\r\n");
+    HttpScriptServer s = answering("HTTP/1.1 204 No Content\r\n\r\n");
     client.sendBlocking(HttpRequest.newBuilder(s.url("/p/a%20th?q=1&r=%C3%A9#frag"))
         .header("X-Custom", "v1").header("X-Custom", "v2").build());
     client.sendBlocking(HttpRequest.post(s.url("/post"), "payload".getBytes(StandardCharsets.UTF_8)));
@@ -41,7 +43,7 @@ class FramingTest extends HttpTestBase {
     client.sendBlocking(HttpRequest.newBuilder("http://localhost:" + s.port() + "/h")
         .header("Host", "example.test").header("User-Agent", "mine/1").build());
 
-    ScriptServer.Request get = s.requests().get(0);
+    HttpScriptServer.Request get = s.requests().get(0);
     assertThat(get.method()).isEqualTo("GET");
     assertThat(get.target()).isEqualTo("/p/a%20th?q=1&r=%C3%A9");
     assertThat(get.header("Host")).isEqualTo("127.0.0.1:" + s.port());
@@ -49,14 +51,14 @@ class FramingTest extends HttpTestBase {
     assertThat(get.headers().get("x-custom")).containsExactly("v1", "v2");
     assertThat(get.headers()).doesNotContainKey("content-length");
 
-    ScriptServer.Request post = s.requests().get(1);
+    HttpScriptServer.Request post = s.requests().get(1);
     assertThat(post.method()).isEqualTo("POST");
     assertThat(post.header("Content-Length")).isEqualTo("7");
     assertThat(new String(post.body(), StandardCharsets.UTF_8)).isEqualTo("payload");
 
     assertThat(s.requests().get(2).header("Content-Length")).isEqualTo("0");
 
-    ScriptServer.Request own = s.requests().get(3);
+    HttpScriptServer.Request own = s.requests().get(3);
     assertThat(own.headers().get("host")).containsExactly("example.test");
     assertThat(own.headers().get("user-agent")).containsExactly("mine/1");
   }
@@ -68,8 +70,8 @@ class FramingTest extends HttpTestBase {
    */
   @Test
   void oneRequestSentAgainAndByAnotherClientIsEncodedForEach() throws Exception {
-    ScriptServer s = server(p -> {
-      ScriptServer.Request r;
+    HttpScriptServer s = server(p -> {
+      HttpScriptServer.Request r;
       while ((r = p.readRequest()) != null) {
         p.write("HTTP/1.1 200 OK\r\nContent-Length: " + r.body().length + "\r\n\r\n");
         p.write(r.body());
@@ -89,7 +91,7 @@ class FramingTest extends HttpTestBase {
     }
     assertThat(s.requests()).hasSize(12);
     for (int i = 0; i < 12; i++) {
-      ScriptServer.Request r = s.requests().get(i);
+      HttpScriptServer.Request r = s.requests().get(i);
       assertThat(r.header("User-Agent")).isEqualTo(i % 2 == 0 ? "keepalive/0.1" : "other/2");
       if (i % 4 < 2) {
         assertThat(r.target()).isEqualTo("/small");
@@ -109,8 +111,8 @@ class FramingTest extends HttpTestBase {
     for (int i = 0; i < big.length; i++) {
       big[i] = (byte) (i * 31 + 7);
     }
-    ScriptServer s = server(p -> {
-      ScriptServer.Request r;
+    HttpScriptServer s = server(p -> {
+      HttpScriptServer.Request r;
       while ((r = p.readRequest()) != null) {
         p.write("HTTP/1.1 200 OK\r\nContent-Length: " + r.body().length + "\r\n\r\n");
         p.write(r.body());
@@ -124,7 +126,7 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void chunkedBodyWithTrailers() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+    HttpScriptServer s = answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
         + "Trailer: X-Checksum\r\n\r\n"
         + "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Checksum: abc\r\nX-More: 1\r\n\r\n");
     HttpResponse r = get(s.url("/"));
@@ -139,7 +141,7 @@ class FramingTest extends HttpTestBase {
   void chunkedBodyDribbledByteByByte() throws Exception {
     String wire = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         + "3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n";
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       while (p.readRequest() != null) {
         for (byte b : wire.getBytes(StandardCharsets.ISO_8859_1)) {
           p.write(new byte[] {b});
@@ -152,7 +154,7 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void closeDelimitedBodyIsReadToEofAndTheSocketIsNotReused() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end");
       // the script returns: the socket closes
@@ -166,8 +168,8 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void headHasNoBodyWhateverContentLengthSays() throws Exception {
-    ScriptServer s = server(p -> {
-      ScriptServer.Request r;
+    HttpScriptServer s = server(p -> {
+      HttpScriptServer.Request r;
       while ((r = p.readRequest()) != null) {
         if (r.method().equals("HEAD")) {
           p.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
@@ -187,7 +189,7 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void noBodyFor204And304() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n");
       p.readRequest();
@@ -209,7 +211,7 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void interimResponsesAreSkipped() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 100 Continue\r\n\r\n"
+    HttpScriptServer s = answering("HTTP/1.1 100 Continue\r\n\r\n"
         + "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
         + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     HttpResponse r = get(s.url("/"));
@@ -221,12 +223,12 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void http10ReusesOnlyWithKeepAlive() throws Exception {
-    ScriptServer plain = answering("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    HttpScriptServer plain = answering("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
     assertThat(text(get(plain.url("/")))).isEqualTo("ok");
     assertThat(get(plain.url("/")).servedBy()).isEqualTo(FromCache.NEW);
     assertThat(plain.connections()).isEqualTo(2);
 
-    ScriptServer keep =
+    HttpScriptServer keep =
         answering("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok");
     get(keep.url("/"));
     assertThat(get(keep.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
@@ -234,7 +236,7 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void bothTransferEncodingAndContentLengthMeansChunkedThenDiscard() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n"
+    HttpScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n"
         + "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
     assertThat(text(get(s.url("/")))).isEqualTo("ok");
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
@@ -242,7 +244,7 @@ class FramingTest extends HttpTestBase {
 
   @Test
   void bytesAfterTheResponseMakeTheSocketUnfitForReuse() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokGARBAGE");
+    HttpScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokGARBAGE");
     assertThat(text(get(s.url("/")))).isEqualTo("ok");
     HttpResponse second = get(s.url("/"));
     assertThat(second.servedBy()).isEqualTo(FromCache.NEW);

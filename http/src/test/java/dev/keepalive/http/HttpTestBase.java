@@ -1,6 +1,7 @@
 package dev.keepalive.http;
 
 import dev.keepalive.ConnectionManager;
+import dev.keepalive.testkit.HttpScriptServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -35,13 +36,13 @@ abstract class HttpTestBase {
     return c;
   }
 
-  ScriptServer server(ScriptServer.Script script) {
-    return closeLater(new ScriptServer(script));
+  HttpScriptServer server(HttpScriptServer.Script script) {
+    return closeLater(new HttpScriptServer(script));
   }
 
   /** A server answering every request of a connection with {@code response}. */
-  ScriptServer answering(String response) {
-    return closeLater(ScriptServer.answering(response));
+  HttpScriptServer answering(String response) {
+    return closeLater(HttpScriptServer.answering(response));
   }
 
   HttpResponse get(String url) throws IOException {

@@ -5,53 +5,27 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
+import dev.keepalive.testkit.HttpScriptServer;
+import dev.keepalive.testkit.TestCertificates;
+import dev.keepalive.testkit.TestCertificates.Identity;
 import java.io.InputStream;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** https against a local TLS server with a test certificate (src/test/resources). */
+/** https against a local TLS server with a certificate made at test time (TestCertificates). */
 class HttpsTest extends HttpTestBase {
-  private static SSLContext serverContext;
-  private static SSLContext clientContext;
+  private static final TestCertificates CERTIFICATES = TestCertificates.get();
 
-  @BeforeAll
-  static void contexts() throws Exception {
-    char[] password = "changeit".toCharArray();
-    KeyStore keys = KeyStore.getInstance("PKCS12");
-    try (InputStream in = HttpsTest.class.getResourceAsStream("/test-server.p12")) {
-      keys.load(in, password);
-    }
-    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-    kmf.init(keys, password);
-    serverContext = SSLContext.getInstance("TLS");
-    serverContext.init(kmf.getKeyManagers(), null, null);
-
-    Certificate cert = keys.getCertificate("server");
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    trust.setCertificateEntry("server", cert);
-    TrustManagerFactory tmf =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    clientContext = SSLContext.getInstance("TLS");
-    clientContext.init(null, tmf.getTrustManagers(), null);
-  }
-
-  private ScriptServer tlsServer(ScriptServer.Script script) {
-    return closeLater(new ScriptServer(serverContext.getServerSocketFactory(), script));
+  private HttpScriptServer tlsServer(HttpScriptServer.Script script) {
+    return closeLater(HttpScriptServer.overTls(
+        CERTIFICATES.serverContext(Identity.LOCALHOST), script));
   }
 
   @Test
   void getOverHttpsReusesTheTlsConnection() throws Exception {
-    ConnectionManager tls = closeLater(ConnectionManager.builder().sslContext(clientContext)
-        .build());
+    ConnectionManager tls = closeLater(ConnectionManager.builder()
+        .sslContext(CERTIFICATES.clientContext()).build());
     HttpClient c = closeLater(HttpClient.create(tls));
-    ScriptServer s = tlsServer(p -> {
+    HttpScriptServer s = tlsServer(p -> {
       while (p.readRequest() != null) {
         p.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nsecret\r\n0\r\n\r\n");
       }
@@ -73,7 +47,7 @@ class HttpsTest extends HttpTestBase {
 
   @Test
   void anUntrustedCertificateIsAConnectFailure() {
-    ScriptServer s = tlsServer(p -> p.readRequest());
+    HttpScriptServer s = tlsServer(p -> p.readRequest());
     // the default manager trusts the JDK's CAs only
     assertThatThrownBy(() -> get("https://localhost:" + s.port() + "/"))
         .isInstanceOfSatisfying(HttpException.class, e -> {

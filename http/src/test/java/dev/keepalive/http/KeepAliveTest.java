@@ -1,9 +1,10 @@
 package dev.keepalive.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.FromCache;
+import dev.keepalive.testkit.HttpScriptServer;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,7 +17,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void connectionCloseFromTheServerDiscardsTheSocket() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       while (p.readRequest() != null) {
         p.write("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
         p.awaitEof(); // keeps its side open: only the client's discard ends it
@@ -31,7 +32,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void connectionCloseFromTheRequestDiscardsTheSocket() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       while (p.readRequest() != null) {
         p.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
       }
@@ -46,7 +47,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void aSocketIsReusedWithinTheServersKeepAliveTimeout() throws Exception {
-    ScriptServer s = answering(
+    HttpScriptServer s = answering(
         "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3600, max=100\r\nContent-Length: 2\r\n\r\nok");
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
@@ -57,7 +58,7 @@ class KeepAliveTest extends HttpTestBase {
   void aSocketPastTheServersKeepAliveTimeoutIsClosedNotReused() throws Exception {
     // timeout=1: reusable for 0.5 s (1 s less the margin of min(1 s, timeout / 2)); the pool
     // closes the socket when that passes, so the next request needs a new one
-    ScriptServer s = answering(
+    HttpScriptServer s = answering(
         "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok");
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
     await().until(() -> s.clientCloses() == 1);
@@ -69,7 +70,7 @@ class KeepAliveTest extends HttpTestBase {
   @Test
   void keepAliveMaxOfTheServerIsHonoured() throws Exception {
     // max=1 after every response: one more request per connection, then it is closed
-    ScriptServer s = answering(
+    HttpScriptServer s = answering(
         "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3600, max=1\r\nContent-Length: 2\r\n\r\nok");
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
@@ -80,7 +81,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void keepAliveMaxZeroMeansNoReuse() throws Exception {
-    ScriptServer s =
+    HttpScriptServer s =
         answering("HTTP/1.1 200 OK\r\nKeep-Alive: max=0\r\nContent-Length: 2\r\n\r\nok");
     get(s.url("/"));
     await().until(() -> s.clientCloses() == 1);
@@ -89,7 +90,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void keepAliveTimeoutZeroMeansNoReuse() throws Exception {
-    ScriptServer s =
+    HttpScriptServer s =
         answering("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=0\r\nContent-Length: 2\r\n\r\nok");
     get(s.url("/"));
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
@@ -97,7 +98,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void aStreamedBodyReadToItsEndGivesTheSocketBack() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    HttpScriptServer s = answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         + "4\r\nabcd\r\n0\r\nX-T: 1\r\n\r\n");
     HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
     try (InputStream in = r.bodyStream()) {
@@ -110,7 +111,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void aStreamedBodyClosedBeforeItsEndDiscardsTheSocket() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n");
       p.write(new byte[1000]);
@@ -125,7 +126,7 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void aStreamedResponseWithoutBodyGivesTheSocketBackAtOnce() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 204 No Content\r\n\r\n");
+    HttpScriptServer s = answering("HTTP/1.1 204 No Content\r\n\r\n");
     HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
     assertThat(r.status()).isEqualTo(204);
     // not even closed yet: there was nothing to read
@@ -136,8 +137,8 @@ class KeepAliveTest extends HttpTestBase {
 
   @Test
   void manyConcurrentRequestsShareTheHostsFewSockets() throws Exception {
-    ScriptServer s = server(p -> {
-      ScriptServer.Request r;
+    HttpScriptServer s = server(p -> {
+      HttpScriptServer.Request r;
       while ((r = p.readRequest()) != null) {
         String body = r.target();
         p.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);

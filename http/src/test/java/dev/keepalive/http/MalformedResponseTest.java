@@ -2,8 +2,9 @@ package dev.keepalive.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
+import dev.keepalive.testkit.HttpScriptServer;
 import java.io.InputStream;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +15,7 @@ import org.junit.jupiter.api.Test;
 class MalformedResponseTest extends HttpTestBase {
 
   /** A server that answers the first request with {@code response} and waits for the close. */
-  private ScriptServer once(String response) {
+  private HttpScriptServer once(String response) {
     return server(p -> {
       p.readRequest();
       p.write(response);
@@ -23,7 +24,7 @@ class MalformedResponseTest extends HttpTestBase {
   }
 
   private HttpException failsWith(String response, String stage, String message) {
-    ScriptServer s = once(response);
+    HttpScriptServer s = once(response);
     HttpException[] caught = new HttpException[1];
     assertThatThrownBy(() -> get(s.url("/")))
         .isInstanceOfSatisfying(HttpException.class, e -> {
@@ -61,7 +62,7 @@ class MalformedResponseTest extends HttpTestBase {
   @Test
   void theHeaderLimitIsConfigurable() throws Exception {
     HttpClient small = closeLater(HttpClient.builder(manager).maxHeaderBytes(1024).build());
-    ScriptServer s = once("HTTP/1.1 200 OK\r\nX: " + "x".repeat(1100) + "\r\n\r\n");
+    HttpScriptServer s = once("HTTP/1.1 200 OK\r\nX: " + "x".repeat(1100) + "\r\n\r\n");
     assertThatThrownBy(() -> small.sendBlocking(HttpRequest.get(s.url("/"))))
         .isInstanceOf(HttpException.class).hasMessageContaining("larger than 1024 bytes");
   }
@@ -76,7 +77,7 @@ class MalformedResponseTest extends HttpTestBase {
 
   @Test
   void theServerClosingMidBodyIsAReceiveError() {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345");
     });
@@ -85,7 +86,7 @@ class MalformedResponseTest extends HttpTestBase {
           assertThat(e.stage()).isEqualTo("receive");
           assertThat(e.getMessage()).contains("after 5 of 10 body bytes");
         });
-    ScriptServer c = server(p -> {
+    HttpScriptServer c = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel");
     });
@@ -95,7 +96,7 @@ class MalformedResponseTest extends HttpTestBase {
 
   @Test
   void aStreamedBodyReportsMalformedChunksOnRead() throws Exception {
-    ScriptServer s = once("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    HttpScriptServer s = once("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         + "3\r\nabc\r\nnot-hex\r\n");
     HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
     InputStream in = r.bodyStream();
@@ -110,7 +111,7 @@ class MalformedResponseTest extends HttpTestBase {
 
   @Test
   void aStreamedHeadThatIsMalformedFailsTheFuture() {
-    ScriptServer s = once("HTTP/1.1 200 OK\r\n\0\r\n\r\n");
+    HttpScriptServer s = once("HTTP/1.1 200 OK\r\n\0\r\n\r\n");
     assertThatThrownBy(() -> client.sendStreaming(HttpRequest.get(s.url("/"))).join())
         .hasCauseInstanceOf(HttpException.class).hasMessageContaining("malformed header line");
     await().until(() -> s.clientCloses() == 1);

@@ -2,10 +2,11 @@ package dev.keepalive.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
+import dev.keepalive.testkit.HttpScriptServer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -21,9 +22,9 @@ class RetryTest extends HttpTestBase {
    * Connection 1 answers its first request, then reads the next one and closes (with a reset
    * if asked) without a byte of answer; later connections answer everything.
    */
-  private ScriptServer dropsSecondRequest(boolean reset) {
+  private HttpScriptServer dropsSecondRequest(boolean reset) {
     return server(p -> {
-      if (p.index == 1) {
+      if (p.index() == 1) {
         p.readRequest();
         p.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
         p.readRequest();
@@ -40,7 +41,7 @@ class RetryTest extends HttpTestBase {
 
   @Test
   void getOnADeadReusedSocketIsRetriedOnceOnANewConnection() throws Exception {
-    ScriptServer s = dropsSecondRequest(false);
+    HttpScriptServer s = dropsSecondRequest(false);
     HttpResponse first = get(s.url("/a"));
     assertThat(first.retried()).isFalse();
 
@@ -55,7 +56,7 @@ class RetryTest extends HttpTestBase {
 
   @Test
   void aResetCountsAsWellAndPutIsIdempotent() throws Exception {
-    ScriptServer s = dropsSecondRequest(true);
+    HttpScriptServer s = dropsSecondRequest(true);
     get(s.url("/a"));
     HttpResponse put = client.sendBlocking(HttpRequest.newBuilder(s.url("/b")).method("PUT")
         .body("x".getBytes()).build());
@@ -67,7 +68,7 @@ class RetryTest extends HttpTestBase {
 
   @Test
   void postOnADeadReusedSocketFailsAndIsNotRetried() throws Exception {
-    ScriptServer s = dropsSecondRequest(false);
+    HttpScriptServer s = dropsSecondRequest(false);
     get(s.url("/a"));
     assertThatThrownBy(() -> client.sendBlocking(HttpRequest.post(s.url("/b"), "data".getBytes())))
         .isInstanceOfSatisfying(HttpException.class, e -> {
@@ -81,7 +82,7 @@ class RetryTest extends HttpTestBase {
 
   @Test
   void patchIsNotRetriedEither() throws Exception {
-    ScriptServer s = dropsSecondRequest(true);
+    HttpScriptServer s = dropsSecondRequest(true);
     get(s.url("/a"));
     assertThatThrownBy(() -> client.sendBlocking(HttpRequest.newBuilder(s.url("/b"))
         .method("PATCH").body(new byte[] {1}).build()))
@@ -91,7 +92,7 @@ class RetryTest extends HttpTestBase {
 
   @Test
   void aNewConnectionThatDiesIsNotRetried() throws Exception {
-    ScriptServer s = server(p -> p.readRequest()); // reads, then closes without a byte
+    HttpScriptServer s = server(p -> p.readRequest()); // reads, then closes without a byte
     assertThatThrownBy(() -> get(s.url("/")))
         .isInstanceOfSatisfying(HttpException.class, e -> {
           assertThat(e.stage()).isEqualTo("receive");
@@ -102,8 +103,8 @@ class RetryTest extends HttpTestBase {
 
   @Test
   void theRetryIsTheOnlyOne() throws Exception {
-    ScriptServer s = server(p -> {
-      if (p.index == 1) {
+    HttpScriptServer s = server(p -> {
+      if (p.index() == 1) {
         p.readRequest();
         p.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
       }
@@ -120,8 +121,8 @@ class RetryTest extends HttpTestBase {
 
   @Test
   void aFailureAfterTheFirstResponseByteIsNotRetried() throws Exception {
-    ScriptServer s = server(p -> {
-      if (p.index == 1) {
+    HttpScriptServer s = server(p -> {
+      if (p.index() == 1) {
         p.readRequest();
         p.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         p.readRequest();
@@ -146,8 +147,8 @@ class RetryTest extends HttpTestBase {
     ConnectionManager one = closeLater(ConnectionManager.builder().maxPerHost(1).build());
     HttpClient c = closeLater(HttpClient.create(one));
     CountDownLatch answerFirst = new CountDownLatch(1);
-    ScriptServer s = server(p -> {
-      if (p.index == 1) {
+    HttpScriptServer s = server(p -> {
+      if (p.index() == 1) {
         p.readRequest();
         answerFirst.await(10, TimeUnit.SECONDS);
         p.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst");
@@ -174,7 +175,7 @@ class RetryTest extends HttpTestBase {
 
   @Test
   void streamedRequestsAreRetriedTheSameWay() throws Exception {
-    ScriptServer s = dropsSecondRequest(false);
+    HttpScriptServer s = dropsSecondRequest(false);
     get(s.url("/a"));
     HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/b"))).get();
     try (var in = r.bodyStream()) {
@@ -183,7 +184,7 @@ class RetryTest extends HttpTestBase {
     assertThat(r.retried()).isTrue();
     assertThat(r.servedBy()).isEqualTo(FromCache.NEW);
 
-    ScriptServer t = dropsSecondRequest(false);
+    HttpScriptServer t = dropsSecondRequest(false);
     get(t.url("/a"));
     assertThatThrownBy(() -> client.sendStreaming(HttpRequest.post(t.url("/b"), null)).join())
         .hasCauseInstanceOf(HttpException.class).hasMessageContaining("not idempotent");

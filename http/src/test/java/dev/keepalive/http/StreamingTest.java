@@ -3,6 +3,7 @@ package dev.keepalive.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.FromCache;
+import dev.keepalive.testkit.HttpScriptServer;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +25,7 @@ class StreamingTest extends HttpTestBase {
   @Test
   void aLargeContentLengthBodyStreamsInPieces() throws Exception {
     byte[] body = pattern(8 * 1024 * 1024 + 3);
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       while (p.readRequest() != null) {
         p.write("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n");
         p.write(body);
@@ -48,7 +49,7 @@ class StreamingTest extends HttpTestBase {
   @Test
   void aChunkedBodyStreamsWithTrailersAtTheEnd() throws Exception {
     byte[] part = pattern(70_000);
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
       for (int i = 0; i < 3; i++) {
@@ -77,7 +78,7 @@ class StreamingTest extends HttpTestBase {
 
   @Test
   void aCloseDelimitedBodyStreamsToEof() throws Exception {
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\n\r\nfirst part, ");
       p.write("second part");
@@ -92,7 +93,7 @@ class StreamingTest extends HttpTestBase {
 
   @Test
   void headStreamsNothing() throws Exception {
-    ScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 12345\r\n\r\n");
+    HttpScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 12345\r\n\r\n");
     HttpResponse r = client.sendStreaming(HttpRequest.head(s.url("/"))).get();
     try (InputStream in = r.bodyStream()) {
       assertThat(in.read()).isEqualTo(-1);
@@ -104,7 +105,7 @@ class StreamingTest extends HttpTestBase {
   @Test
   void aCollectedBodyOverTheLimitFails() {
     HttpClient small = closeLater(HttpClient.builder(manager).maxBodyBytes(10).build());
-    ScriptServer s = server(p -> {
+    HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n");
       p.write("8\r\n12345678\r\n0\r\n\r\n");
