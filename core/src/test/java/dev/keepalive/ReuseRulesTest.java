@@ -2,9 +2,9 @@ package dev.keepalive;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
-import dev.keepalive.testing.LoopbackServer;
+import dev.keepalive.testkit.AcceptingServer;
 import java.io.InputStream;
 import java.net.Socket;
 import java.time.Duration;
@@ -20,13 +20,13 @@ import org.junit.jupiter.api.Test;
  * manual clock, is in PoolTest.ReuseRules.
  */
 class ReuseRulesTest {
-  private LoopbackServer server;
+  private AcceptingServer server;
   private ConnectionManager manager;
   private Allocation to;
 
   @BeforeEach
   void start() {
-    server = new LoopbackServer();
+    server = new AcceptingServer();
     manager = ConnectionManager.builder().maxPerHost(2).build();
     to = Allocation.to("http", "127.0.0.1", server.port());
   }

@@ -1,14 +1,14 @@
 package dev.keepalive.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.Resolver;
-import dev.keepalive.testing.LoopbackServer;
+import dev.keepalive.testkit.AcceptingServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
@@ -44,7 +44,7 @@ class BoundedExpiryTest {
   void anotherKeyIsServedWhileManySocketsExpireInBatches() throws Exception {
     int expiring = 40;
     int batch = 4;
-    try (LoopbackServer server = new LoopbackServer()) {
+    try (AcceptingServer server = new AcceptingServer()) {
       Manager core = new Manager(new Settings(64, 128, KEEP_ALIVE, 60 * SECOND,
           Resolver.system(), null, null, null, Set.of("https"), 16L << 20, now::get, batch));
       try {
@@ -131,7 +131,7 @@ class BoundedExpiryTest {
   @Test
   void manySocketsExpiringTogetherAreAllClosed() throws Exception {
     int n = 3 * Pool.DEFAULT_EXPIRE_BATCH + 5; // several batches
-    try (LoopbackServer server = new LoopbackServer();
+    try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(n).maxOpen(n + 8)
             .keepAlive(Duration.ofMillis(300)).build()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());

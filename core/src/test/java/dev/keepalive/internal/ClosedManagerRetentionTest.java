@@ -1,13 +1,13 @@
 package dev.keepalive.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.FromCache;
 import dev.keepalive.Resolver;
-import dev.keepalive.testing.LoopbackServer;
+import dev.keepalive.testkit.AcceptingServer;
 import java.lang.ref.Reference;
 import java.lang.ref.WeakReference;
 import java.nio.channels.SocketChannel;
@@ -49,7 +49,7 @@ class ClosedManagerRetentionTest {
 
   @Test
   void aClosedManagerStillReferencedKeepsNoSocket() throws Exception {
-    try (LoopbackServer server = new LoopbackServer()) {
+    try (AcceptingServer server = new AcceptingServer()) {
       Manager core = manager();
       WeakReference<SocketChannel> channel =
           new WeakReference<>(pooledSocket(core, Allocation.to("http", "127.0.0.1", server.port())));
@@ -62,7 +62,7 @@ class ClosedManagerRetentionTest {
 
   @Test
   void aKeptAllocationDoesNotKeepAClosedManager() throws Exception {
-    try (LoopbackServer server = new LoopbackServer()) {
+    try (AcceptingServer server = new AcceptingServer()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       Manager core = manager();
       pooledSocket(core, a);
