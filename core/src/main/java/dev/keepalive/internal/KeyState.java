@@ -10,7 +10,7 @@ import java.net.InetAddress;
  * <p>Invariant: {@code active + idleCount <= maxPerHost}; once the pool has pumped, a key whose
  * oldest waiter may take a pooled socket has no idle socket.
  */
-final class KeyState extends LongHeap.Entry {
+final class KeyState implements LongHeap.Entry {
   final PoolKey key;
   /** The key's host as an address when it is a literal IP address (no lookup), else null. */
   final InetAddress literal;
@@ -21,6 +21,7 @@ final class KeyState extends LongHeap.Entry {
   Slot idleTail;
   Request waitHead;
   Request waitTail;
+  int heapIndex = -1;
 
   KeyState(PoolKey key) {
     this.key = key;
@@ -59,10 +60,19 @@ final class KeyState extends LongHeap.Entry {
 
   /** Queue order: the arrival of the oldest waiting request. */
   @Override
-  long heapKey() {
+  public long heapKey() {
     return waitHead.seq;
   }
 
+  @Override
+  public int heapIndex() {
+    return heapIndex;
+  }
+
+  @Override
+  public void heapIndex(int index) {
+    heapIndex = index;
+  }
 
   @Override
   public String toString() {

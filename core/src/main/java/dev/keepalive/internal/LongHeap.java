@@ -9,20 +9,12 @@ import java.util.Arrays;
  */
 final class LongHeap<T extends LongHeap.Entry> {
   /** An entry of one heap at a time. */
-  /** An entry of one heap at a time: it keeps its own index there (-1 when in none). */
-  abstract static class Entry {
-    private int heapIndex = -1;
+  interface Entry {
+    long heapKey();
 
-    /** The order key. */
-    abstract long heapKey();
+    int heapIndex();
 
-    final int heapIndex() {
-      return heapIndex;
-    }
-
-    final void heapIndex(int index) {
-      heapIndex = index;
-    }
+    void heapIndex(int index);
   }
 
   private Entry[] items = new Entry[16];

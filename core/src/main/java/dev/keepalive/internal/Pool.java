@@ -486,7 +486,7 @@ final class Pool {
   private Slot takeIdle(KeyState k) {
     Slot s;
     while ((s = k.idleHead) != null) {
-      boolean limited = s.heapIndex() >= 0;
+      boolean limited = s.heapIndex >= 0;
       if (limited || expiryBehind) {
         long now = clock.nanoTime();
         if ((limited && s.reusableUntil - now <= 0)
@@ -510,7 +510,7 @@ final class Pool {
   /** Takes an idle socket out of the pool's idle lists. */
   private void takeOut(Slot s) {
     idle.remove(s);
-    if (s.heapIndex() >= 0) {
+    if (s.heapIndex >= 0) {
       reuseLimited.remove(s);
     }
   }
@@ -580,7 +580,7 @@ final class Pool {
   }
 
   private void untrack(Request r) {
-    if (r.heapIndex() >= 0) {
+    if (r.heapIndex >= 0) {
       deadlines.remove(r);
       tracked.remove(r.id);
     }

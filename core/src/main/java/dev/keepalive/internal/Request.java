@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * ANSWERED (the outcome is decided and its delivery queued on the loop) or CANCELLED. Every
  * mutable field is written by {@link Pool} (and its queue) on the event loop only.
  */
-final class Request extends LongHeap.Entry {
+final class Request implements LongHeap.Entry {
   enum Phase {
     NEW,
     RESOLVING,
@@ -43,6 +43,7 @@ final class Request extends LongHeap.Entry {
   long deadline;
   /** Arrival order in the queue. */
   long seq;
+  int heapIndex = -1;
   Request prevWaiting;
   Request nextWaiting;
   List<InetAddress> addresses;
@@ -64,10 +65,19 @@ final class Request extends LongHeap.Entry {
   }
 
   @Override
-  long heapKey() {
+  public long heapKey() {
     return deadline;
   }
 
+  @Override
+  public int heapIndex() {
+    return heapIndex;
+  }
+
+  @Override
+  public void heapIndex(int index) {
+    heapIndex = index;
+  }
 
   @Override
   public String toString() {

@@ -9,7 +9,7 @@ package dev.keepalive.internal;
  * <p>Every field but {@link #io} is written by {@link Pool} (and its lists, {@link IdleSlots} and
  * {@link SlotList}) on the event loop only.
  */
-final class Slot extends LongHeap.Entry {
+final class Slot implements LongHeap.Entry {
   enum State {
     CONNECTING,
     LEASED,
@@ -26,13 +26,14 @@ final class Slot extends LongHeap.Entry {
   /**
    * When a holder limited its reuse ({@code Connection.keepAliveTimeout}): the clock instant after
    * which it is not handed out again. Meaningful only while it is in the pool's reuse-limit heap
-   * ({@code heapIndex() >= 0}).
+   * ({@link #heapIndex} >= 0).
    */
   long reusableUntil;
   /** How many times it was handed out (its NEW hand-out included). */
   int handOuts;
   /** Most hand-outs allowed ({@code Connection.keepAliveMax}); given back at it, it is closed. */
   int maxHandOuts = Integer.MAX_VALUE;
+  int heapIndex = -1;
 
   // Links in its key's idle list (most recently used first).
   Slot keyPrev;
@@ -49,10 +50,19 @@ final class Slot extends LongHeap.Entry {
   }
 
   @Override
-  long heapKey() {
+  public long heapKey() {
     return reusableUntil;
   }
 
+  @Override
+  public int heapIndex() {
+    return heapIndex;
+  }
+
+  @Override
+  public void heapIndex(int index) {
+    heapIndex = index;
+  }
 
   @Override
   public String toString() {
