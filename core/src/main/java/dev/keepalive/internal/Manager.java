@@ -510,7 +510,8 @@ final class Manager
    * One prewarm(): counts the answers of its warm-ups (one per socket it may open) and reports
    * once, on the loop: how many opened a socket, or the first failure.
    */
-  private static final class Warmup implements BiConsumer<Connection, FromCache>, Consumer<Failure> {
+  private static final class Warmup
+      implements BiConsumer<Connection, FromCache>, Consumer<Failure> {
     private final IntConsumer onOpened;
     private final Consumer<Failure> onFailure;
     private int unanswered;

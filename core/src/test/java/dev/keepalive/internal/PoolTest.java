@@ -609,7 +609,8 @@ class PoolTest {
         min = Math.min(min, life);
         max = Math.max(max, life);
       }
-      assertThat(lifetimes).as("sockets opened together retire apart").hasSizeGreaterThan(n * 9 / 10);
+      assertThat(lifetimes).as("sockets opened together retire apart")
+          .hasSizeGreaterThan(n * 9 / 10);
       assertThat(max - min).as("spread over most of the jitter's range")
           .isGreaterThan((long) (LIFE * jitter * 0.9));
     }
