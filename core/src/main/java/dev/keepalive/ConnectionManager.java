@@ -290,7 +290,9 @@ public final class ConnectionManager implements AutoCloseable {
   /**
    * Asks for a connection (callback style, as in Perl's POE::Component::Client::Keepalive). Returns the request id (> 0, unique in this manager) at
    * once; {@code event} gets the result later, exactly once, on the event loop thread, never
-   * inside this call, unless the request is cancelled by {@link #deallocate}.
+   * inside this call, unless the request is cancelled by {@link #deallocate}. A request refused
+   * because the queue is full ({@link Builder#maxQueued}) is such a result too: function
+   * "queue", never an exception from this call.
    *
    * @throws IllegalArgumentException if an argument is null
    * @throws IllegalStateException after {@link #shutdown()} or {@link #close()}
@@ -391,7 +393,8 @@ public final class ConnectionManager implements AutoCloseable {
    * another key's idle socket to make room and never waits for room: where the limits leave
    * none, it opens fewer. Its host name is resolved like a request's, and the timeout of
    * {@code key} (or the manager's) covers each connect. The sockets are then pooled like any
-   * other (keep-alive, lifetime).
+   * other (keep-alive, lifetime). While its host name is being resolved, the lookups count as
+   * pending in {@link #stats()}; it never counts against {@code maxQueued}.
    *
    * @param key the pool key to warm (its context and freshness do not matter)
    * @param n how many sockets the key should have, at least 1
