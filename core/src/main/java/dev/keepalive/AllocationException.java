@@ -29,7 +29,10 @@ public class AllocationException extends IOException {
     return result;
   }
 
-  /** "resolve", "connect", "sslify" or "shutdown". */
+  /**
+   * "resolve", "connect", "sslify", "shutdown", or "queue" (the request queue was full:
+   * maxQueued).
+   */
   public String function() {
     return result.function();
   }

@@ -78,7 +78,10 @@ public final class AllocationResult {
     return fromCache;
   }
 
-  /** Null on success; "resolve", "connect", "sslify" or "shutdown" on failure. */
+  /**
+   * Null on success; on failure "resolve", "connect", "sslify", "shutdown", or "queue" (the
+   * request would have had to wait while {@code maxQueued} others waited).
+   */
   public String function() {
     return function;
   }

@@ -40,12 +40,18 @@ public final class ConnectionManager implements AutoCloseable {
 
   private final ManagerCore core;
   private final AtomicLong ids = new AtomicLong();
+  /** Capture the stack of each allocate() call (leak detection is on). */
+  private final boolean leakDetection;
   private volatile boolean shutdown;
 
   private ConnectionManager(Builder b) {
+    this.leakDetection = b.leakDetection != null;
     this.core = new ManagerCore(new Settings(b.maxPerHost, b.maxOpen, nanos(b.keepAlive),
         nanos(b.timeout), b.resolver, b.bindAddress, b.sslContext, b.sslParameters,
-        Set.copyOf(b.tlsSchemes), b.maxPendingWriteBytes));
+        Set.copyOf(b.tlsSchemes), b.maxPendingWriteBytes).withProductionRules(
+            b.maxLifetime == null ? 0 : nanos(b.maxLifetime), b.lifetimeJitter, b.maxUses,
+            b.maxQueued, nanos(b.connectAttemptDelay),
+            b.leakDetection == null ? 0 : nanos(b.leakDetection)));
   }
 
   /** A manager with every default: 4 per host, 128 open, 15 s keep-alive, 120 s timeout. */
@@ -69,6 +75,12 @@ public final class ConnectionManager implements AutoCloseable {
     private SSLParameters sslParameters;
     private final Set<String> tlsSchemes = new HashSet<>(Set.of("https"));
     private long maxPendingWriteBytes = 16L << 20;
+    private Duration maxLifetime;
+    private double lifetimeJitter = 0.1;
+    private int maxUses = Integer.MAX_VALUE;
+    private int maxQueued = Integer.MAX_VALUE;
+    private Duration connectAttemptDelay = Duration.ofMillis(250);
+    private Duration leakDetection;
 
     private Builder() {}
 
@@ -163,6 +175,112 @@ public final class ConnectionManager implements AutoCloseable {
       return this;
     }
 
+    /**
+     * The longest a socket lives, counted from its TCP connect (before any TLS handshake); by
+     * default unlimited. Each socket's own lifetime is this less a random share (see
+     * {@link #lifetimeJitter}). A socket past its lifetime is never handed out and never pooled:
+     * an idle one is closed when its lifetime ends (even while its keep-alive would keep it), a
+     * leased one is closed when given back, and a request that would have taken it gets another
+     * socket, or a NEW one. (A NEW socket is still handed to the request it was opened for if a
+     * TLS handshake outlasted its lifetime; it is closed when given back.) Set it below the idle
+     * timeout of whatever sits in between (load balancer, NAT, firewall), so the pool retires a
+     * socket before the middlebox drops it silently, and so that sockets follow DNS changes and
+     * spread over new servers.
+     *
+     * @param d positive
+     * @throws IllegalArgumentException if {@code d} is null, zero or negative
+     */
+    public Builder maxLifetime(Duration d) {
+      this.maxLifetime = positive(d, "maxLifetime");
+      return this;
+    }
+
+    /**
+     * How far below {@link #maxLifetime} a socket's own lifetime may fall, as a share of it;
+     * default 0.1. Each socket draws u uniform in [0, 1) when it connects and lives
+     * {@code maxLifetime * (1 - u * fraction)}, so sockets opened together (a burst, a prewarm)
+     * retire apart instead of all at once. 0 gives every socket exactly maxLifetime. Has no
+     * effect without a maxLifetime.
+     *
+     * @param fraction in [0, 1)
+     * @throws IllegalArgumentException if {@code fraction} is NaN, negative, or 1 or more
+     */
+    public Builder lifetimeJitter(double fraction) {
+      if (!(fraction >= 0 && fraction < 1)) { // also rejects NaN
+        throw new IllegalArgumentException("lifetimeJitter must be in [0, 1), was " + fraction);
+      }
+      this.lifetimeJitter = fraction;
+      return this;
+    }
+
+    /**
+     * The most times one socket is handed out (its first, NEW hand-out included); default
+     * unlimited. Given back after its n-th hand-out, a socket is closed instead of pooled. A
+     * holder's {@link Connection#keepAliveMax} can only lower this for its socket.
+     *
+     * @param n at least 1
+     * @throws IllegalArgumentException if {@code n} is less than 1
+     */
+    public Builder maxUses(int n) {
+      if (n < 1) {
+        throw new IllegalArgumentException("maxUses must be >= 1, was " + n);
+      }
+      this.maxUses = n;
+      return this;
+    }
+
+    /**
+     * The most requests that may wait for a slot at once (resolved and queued behind maxPerHost
+     * or maxOpen; requests still resolving their host name do not count); default unlimited. A
+     * request that would have to wait while n already wait fails at once with function "queue",
+     * errorNum 11 (EAGAIN), errorStr "Resource temporarily unavailable", delivered like any
+     * failure (to the event, or the future completes exceptionally with an
+     * {@link AllocationException}); allocate() never throws for it. With 0, a request fails
+     * whenever it cannot get a socket or start a connect right away. A request that leaves the
+     * queue (answered, timed out, deallocated) frees its place.
+     *
+     * @param n at least 0
+     * @throws IllegalArgumentException if {@code n} is negative
+     */
+    public Builder maxQueued(int n) {
+      if (n < 0) {
+        throw new IllegalArgumentException("maxQueued must be >= 0, was " + n);
+      }
+      this.maxQueued = n;
+      return this;
+    }
+
+    /**
+     * Happy Eyeballs (RFC 8305): how long a connect attempt to one address may go unanswered
+     * before the next address of the host is tried alongside it; default 250 ms. Stored and
+     * validated now; used by the connect path from the Happy Eyeballs issue on. Today a host's
+     * addresses are tried one after another, each after the previous one failed.
+     *
+     * @param d positive
+     * @throws IllegalArgumentException if {@code d} is null, zero or negative
+     */
+    public Builder connectAttemptDelay(Duration d) {
+      this.connectAttemptDelay = positive(d, "connectAttemptDelay");
+      return this;
+    }
+
+    /**
+     * Reports connections held too long; default off. A connection held longer than {@code d}
+     * without close() or discard() is reported once, as a WARNING on the System.Logger
+     * "dev.keepalive" whose Throwable carries the stack trace of the allocate() call that
+     * obtained it; the connection keeps working. A connection that becomes unreachable without
+     * close() (always reported) then also names that allocate() call. The cost, only while on:
+     * each allocate() records its stack, each hand-out reads the clock and joins a timer heap.
+     * Meant for development and staging.
+     *
+     * @param d positive
+     * @throws IllegalArgumentException if {@code d} is null, zero or negative
+     */
+    public Builder leakDetection(Duration d) {
+      this.leakDetection = positive(d, "leakDetection");
+      return this;
+    }
+
     /** Starts the manager's event loop. */
     public ConnectionManager build() {
       return new ConnectionManager(this);
@@ -172,7 +290,9 @@ public final class ConnectionManager implements AutoCloseable {
   /**
    * Asks for a connection (callback style, as in Perl's POE::Component::Client::Keepalive). Returns the request id (> 0, unique in this manager) at
    * once; {@code event} gets the result later, exactly once, on the event loop thread, never
-   * inside this call, unless the request is cancelled by {@link #deallocate}.
+   * inside this call, unless the request is cancelled by {@link #deallocate}. A request refused
+   * because the queue is full ({@link Builder#maxQueued}) is such a result too: function
+   * "queue", never an exception from this call.
    *
    * @throws IllegalArgumentException if an argument is null
    * @throws IllegalStateException after {@link #shutdown()} or {@link #close()}
@@ -186,7 +306,7 @@ public final class ConnectionManager implements AutoCloseable {
     }
     long id = nextId();
     CallbackRequest r = new CallbackRequest(id, request, event);
-    submit(id, request, r, r);
+    submit(id, request, r, r, leakDetection ? new Throwable("allocate() called here") : null);
     return id;
   }
 
@@ -204,7 +324,7 @@ public final class ConnectionManager implements AutoCloseable {
     }
     long id = nextId();
     FutureRequest r = new FutureRequest(id, request, this);
-    submit(id, request, r, r);
+    submit(id, request, r, r, leakDetection ? new Throwable("allocate() called here") : null);
     return r.future;
   }
 
@@ -215,7 +335,7 @@ public final class ConnectionManager implements AutoCloseable {
    * @return true if it was cancelled; false if the id is unknown or already answered
    */
   public boolean deallocate(long requestId) {
-    return core.cancel(requestId);
+    return requestId > 0 && core.cancel(requestId); // ids <= 0 are the manager's own
   }
 
   /**
@@ -239,6 +359,70 @@ public final class ConnectionManager implements AutoCloseable {
    */
   public PoolStats stats() {
     return core.stats();
+  }
+
+  /**
+   * The same five counts as {@link #stats()}, for the pool key of {@code key} alone: its scheme,
+   * address, port and target ({@link Allocation#forTarget}); its context, timeout and freshness do
+   * not matter. All zero when the manager holds nothing for that key. Exact: it asks the event
+   * loop and waits for the answer (on the loop thread itself it is immediate).
+   *
+   * @throws IllegalArgumentException if {@code key} is null
+   */
+  public PoolStats stats(Allocation key) {
+    if (key == null) {
+      throw new IllegalArgumentException("key must not be null");
+    }
+    return core.stats(key);
+  }
+
+  /**
+   * Closes every idle socket now, of every key, and returns once they are closed (on the event
+   * loop thread, inline). Leased connections are untouched and pooled again when given back;
+   * requests being resolved, queued or connected go on. For example after a failover, so that no
+   * request meets a socket to the old servers. Does nothing after {@link #close()}.
+   */
+  public void evictIdle() {
+    core.evictIdle();
+  }
+
+  /**
+   * Opens connections for {@code key}'s pool key until it has {@code n} sockets (idle, leased or
+   * connecting), and pools them idle, so that the first requests find them ready (IMMEDIATE).
+   * Within the limits as for requests ({@code maxPerHost}, {@code maxOpen}), but it never closes
+   * another key's idle socket to make room and never waits for room: where the limits leave
+   * none, it opens fewer. Its host name is resolved like a request's, and the timeout of
+   * {@code key} (or the manager's) covers each connect. The sockets are then pooled like any
+   * other (keep-alive, lifetime). While its host name is being resolved, the lookups count as
+   * pending in {@link #stats()}; it never counts against {@code maxQueued}.
+   *
+   * @param key the pool key to warm (its context and freshness do not matter)
+   * @param n how many sockets the key should have, at least 1
+   * @return completes on the event loop with the number of connections it opened (0 when the
+   *     key already had {@code n} or there was no room), or exceptionally with the
+   *     {@link AllocationException} of the first failure (connect, resolve, sslify, timeout,
+   *     shutdown; its {@code requestId()} is 0)
+   * @throws IllegalArgumentException if {@code key} is null or {@code n} is less than 1
+   * @throws IllegalStateException after {@link #shutdown()} or {@link #close()}
+   */
+  public CompletableFuture<Integer> prewarm(Allocation key, int n) {
+    if (key == null) {
+      throw new IllegalArgumentException("key must not be null");
+    }
+    if (n < 1) {
+      throw new IllegalArgumentException("n must be >= 1, was " + n);
+    }
+    if (shutdown) {
+      throw new IllegalStateException("connection manager is shut down");
+    }
+    CompletableFuture<Integer> opened = new CompletableFuture<>();
+    boolean started = core.prewarm(key, n, opened::complete,
+        f -> opened.completeExceptionally(new AllocationException(new AllocationResult(0, key,
+            null, null, f.functionName(), f.errorNum(), f.errorStr()))));
+    if (!started) {
+      throw new IllegalStateException("connection manager is closed");
+    }
+    return opened;
   }
 
   /**
@@ -274,8 +458,8 @@ public final class ConnectionManager implements AutoCloseable {
   }
 
   private void submit(long id, Allocation a, BiConsumer<Connection, FromCache> onConnection,
-      Consumer<Failure> onFailure) {
-    if (!core.submit(id, a, a.isFresh(), onConnection, onFailure)) {
+      Consumer<Failure> onFailure, Throwable site) {
+    if (!core.submit(id, a, a.isFresh(), onConnection, onFailure, site)) {
       throw new IllegalStateException("connection manager is closed");
     }
   }

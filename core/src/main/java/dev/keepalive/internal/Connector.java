@@ -17,11 +17,13 @@ import java.nio.channels.UnsupportedAddressTypeException;
  */
 final class Connector implements ConnectStage {
   private final EventLoop loop;
+  private final Clock clock;
   private final InetAddress bindAddress;
   private final Progress progress;
 
-  Connector(EventLoop loop, InetAddress bindAddress, Progress progress) {
+  Connector(EventLoop loop, Clock clock, InetAddress bindAddress, Progress progress) {
     this.loop = loop;
+    this.clock = clock;
     this.bindAddress = bindAddress;
     this.progress = progress;
   }
@@ -38,7 +40,7 @@ final class Connector implements ConnectStage {
     try {
       if (s.channel.finishConnect()) {
         s.interest(0);
-        progress.done(s);
+        done(s);
       }
     } catch (IOException e) {
       s.closeChannel();
@@ -57,7 +59,7 @@ final class Connector implements ConnectStage {
           SocketChannel ch = s.channel;
           loop.execute(() -> {
             if (s.channel == ch && ch.isOpen()) {
-              progress.done(s); // connected at once; go on off this stack
+              done(s); // connected at once; go on off this stack
             }
           });
         }
@@ -74,6 +76,12 @@ final class Connector implements ConnectStage {
       }
     }
     return last;
+  }
+
+  /** TCP is up: the socket's age counts from now (its lifetime, maxLifetime). */
+  private void done(SocketIo s) {
+    s.tcpConnectedAt = clock.nanoTime();
+    progress.done(s);
   }
 
   /** True when connected at once. */

@@ -8,6 +8,8 @@ import java.util.Map;
  * strerror's text in the message, so the text is the key.
  */
 final class Errno {
+  /** Resource temporarily unavailable: a full request queue (maxQueued). */
+  static final int EAGAIN = 11;
   static final int EMFILE = 24;
   static final int ECONNRESET = 104;
   static final int ETIMEDOUT = 110;
@@ -68,6 +70,8 @@ final class Errno {
         return "Connection reset by peer";
       case EMFILE:
         return "Too many open files";
+      case EAGAIN:
+        return "Resource temporarily unavailable";
       default:
         for (Map.Entry<String, Integer> en : BY_TEXT.entrySet()) {
           if (en.getValue() == num) {

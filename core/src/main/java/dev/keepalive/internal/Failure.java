@@ -14,7 +14,9 @@ public record Failure(Function function, Integer errorNum, String errorStr) {
     RESOLVE("resolve"),
     CONNECT("connect"),
     SSLIFY("sslify"),
-    SHUTDOWN("shutdown");
+    SHUTDOWN("shutdown"),
+    /** The request would have had to wait while maxQueued requests already waited. */
+    QUEUE("queue");
 
     final String text;
 
@@ -35,6 +37,10 @@ public record Failure(Function function, Integer errorNum, String errorStr) {
   /** The manager was shut down before the request was answered. */
   static final Failure SHUTDOWN =
       new Failure(Function.SHUTDOWN, null, "Connection manager is shut down");
+
+  /** The request would have had to wait for a slot, and the queue was full (maxQueued). */
+  static final Failure QUEUE_FULL =
+      new Failure(Function.QUEUE, Errno.EAGAIN, Errno.strerror(Errno.EAGAIN));
 
   /** The function's name as the public API reports it ("resolve", "connect", ...). */
   public String functionName() {

@@ -3,20 +3,27 @@ package dev.keepalive.internal;
 import java.net.InetAddress;
 
 /**
- * What the pool knows of one key: how many of its sockets are active (connecting or leased), its
- * idle sockets (most recently used first), its waiting requests (arrival order) and lookups.
- * Written by {@link Pool} and its data structures only, on the event loop.
+ * What the pool knows of one key: how many of its sockets are active (connecting or leased) and
+ * how many of those are connecting, its idle sockets (most recently used first), its waiting
+ * requests (arrival order, and how many) and lookups. Written by {@link Pool} and its data
+ * structures only, on the event loop.
  *
- * <p>Invariant: {@code active + idleCount <= maxPerHost}; once the pool has pumped, a key whose
- * oldest waiter may take a pooled socket has no idle socket.
+ * <p>Invariants: {@code active + idleCount <= maxPerHost}; {@code connecting <= active} (leased =
+ * active - connecting); {@code queued} is the length of the waiter list; once the pool has
+ * pumped, a key whose oldest waiter may take a pooled socket has no idle socket.
  */
 final class KeyState implements LongHeap.Entry {
   final PoolKey key;
   /** The key's host as an address when it is a literal IP address (no lookup), else null. */
   final InetAddress literal;
+  /** Sockets connecting or leased: what maxPerHost limits. */
   int active;
+  /** Of the active sockets, those still connecting. */
+  int connecting;
   int idleCount;
   int resolving;
+  /** Requests in the waiter list. */
+  int queued;
   Slot idleHead;
   Slot idleTail;
   Request waitHead;
@@ -41,6 +48,7 @@ final class KeyState implements LongHeap.Entry {
       waitTail.nextWaiting = r;
     }
     waitTail = r;
+    queued++;
   }
 
   void removeWaiter(Request r) {
@@ -56,6 +64,12 @@ final class KeyState implements LongHeap.Entry {
     }
     r.prevWaiting = null;
     r.nextWaiting = null;
+    queued--;
+  }
+
+  /** Sockets handed out and not yet given back. */
+  int leased() {
+    return active - connecting;
   }
 
   /** Queue order: the arrival of the oldest waiting request. */
@@ -76,6 +90,7 @@ final class KeyState implements LongHeap.Entry {
 
   @Override
   public String toString() {
-    return "KeyState[" + key + " active " + active + " idle " + idleCount + "]";
+    return "KeyState[" + key + " active " + active + " (connecting " + connecting + ") idle "
+        + idleCount + " queued " + queued + "]";
   }
 }

@@ -32,7 +32,8 @@ import java.util.concurrent.CompletableFuture;
  * limits (written by the holder, read by the loop), {@code pendingBytes} (written by the loop,
  * read by holders).
  */
-final class Lease extends PhantomReference<LeasedConnection> implements SocketIo.Listener {
+final class Lease extends PhantomReference<LeasedConnection>
+    implements SocketIo.Listener, LongHeap.Entry {
   private static final System.Logger LOG = System.getLogger("dev.keepalive");
   private static final VarHandle HOLDER_DONE;
 
@@ -92,6 +93,14 @@ final class Lease extends PhantomReference<LeasedConnection> implements SocketIo
   final String addr;
   final int port;
   final FromCache fromCache;
+  /**
+   * Leak detection only (else null and unused): where allocate() was called, and when the holder
+   * will have held it too long (clock nanos). The manager's leak watch keeps the lease in a heap
+   * by that deadline until it is given back ({@link #leakIndex}, written by that heap).
+   */
+  final Throwable allocationSite;
+  final long leakDeadline;
+  private int leakIndex = -1;
 
   /** 1 once the holder closed or discarded it, or it was reclaimed. */
   @SuppressWarnings("unused")
@@ -117,7 +126,7 @@ final class Lease extends PhantomReference<LeasedConnection> implements SocketIo
   private int readWaiterOps;
 
   Lease(LeasedConnection connection, Owner owner, SocketIo socket, String scheme, String addr,
-      int port, FromCache fromCache, boolean ended) {
+      int port, FromCache fromCache, boolean ended, Throwable allocationSite, long leakDeadline) {
     super(connection, Reaper.queue());
     this.owner = owner;
     this.socket = socket;
@@ -128,6 +137,23 @@ final class Lease extends PhantomReference<LeasedConnection> implements SocketIo
     this.port = port;
     this.fromCache = fromCache;
     this.ended = ended;
+    this.allocationSite = allocationSite;
+    this.leakDeadline = leakDeadline;
+  }
+
+  @Override
+  public long heapKey() {
+    return leakDeadline;
+  }
+
+  @Override
+  public int heapIndex() {
+    return leakIndex;
+  }
+
+  @Override
+  public void heapIndex(int index) {
+    leakIndex = index;
   }
 
   /** Marks the holder done; true for the first caller only. */

@@ -24,9 +24,15 @@ final class LeasedConnection implements Connection {
   private InputStream in;
   private OutputStream out;
 
+  /**
+   * @param allocationSite where allocate() was called, for leak reports; null when leak
+   *     detection is off
+   * @param leakDeadline when holding it becomes a leak, in clock nanos (with a site only)
+   */
   LeasedConnection(Lease.Owner owner, SocketIo socket, String scheme, String addr, int port,
-      FromCache fromCache, boolean ended) {
-    this.lease = new Lease(this, owner, socket, scheme, addr, port, fromCache, ended);
+      FromCache fromCache, boolean ended, Throwable allocationSite, long leakDeadline) {
+    this.lease = new Lease(this, owner, socket, scheme, addr, port, fromCache, ended,
+        allocationSite, leakDeadline);
   }
 
   @Override

@@ -14,6 +14,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
+import java.util.function.Supplier;
 
 /**
  * One manager's machinery, behind the public entry point {@link ManagerCore}. It wires the three
@@ -21,12 +23,17 @@ import java.util.function.Consumer;
  * the pool's decisions ({@link Pool}, through {@link Pool.Io}), the sockets ({@link Dialer},
  * {@link Dns}, {@link SocketIo}, through {@link Dialer.Events} and {@link Dns.Answers}) and the
  * hand-outs ({@link Lease}, through {@link Lease.Owner}), runs them on one {@link EventLoop},
- * checks sockets as they move in and out of the pool, and delivers each request's answer.
+ * checks sockets as they move in and out of the pool, and delivers each request's answer. It also
+ * counts the warm-ups of a prewarm ({@link Warmup}) and, when leak detection is on, watches how
+ * long each hand-out is held ({@link #leaks}).
  */
 final class Manager
     implements Pool.Io, EventLoop.Driver, Dialer.Events, Dns.Answers<Request>, Lease.Owner {
   private static final System.Logger LOG = System.getLogger("dev.keepalive");
   private static final AtomicInteger LOOPS = new AtomicInteger();
+  private static final PoolStats NONE = new PoolStats(0, 0, 0, 0, 0);
+  /** Far-future values are capped so deadline arithmetic cannot overflow. */
+  private static final long MAX_NANOS = Long.MAX_VALUE / 4;
 
   private final Settings settings;
   private final EventLoop loop;
@@ -41,6 +48,15 @@ final class Manager
   private volatile PoolStats published = new PoolStats(0, 0, 0, 0, 0);
   /** close() began; loop only. */
   private boolean closing;
+  /**
+   * Leak detection (loop only): hand-outs not yet given back, by when holding them becomes a
+   * leak; each is reported once, then dropped. Empty, and never touched, when the option is off.
+   */
+  private final LongHeap<Lease> leaks = new LongHeap<>();
+  /** How long a hand-out may be held before it is reported; 0 for off. */
+  private final long leakNanos;
+  /** The ids of warm-ups, below 0 so they never meet a request id (loop only). */
+  private long warmIds;
 
   Manager(Settings settings) {
     this.settings = settings;
@@ -48,7 +64,9 @@ final class Manager
     this.dns = new Dns<>(settings.resolver(), loop, this);
     this.dialer = new Dialer(loop, settings, this);
     this.pool = new Pool(settings.maxPerHost(), settings.maxOpen(), settings.keepAliveNanos(),
-        settings.timeoutNanos(), settings.expireBatch(), settings.clock(), this);
+        settings.timeoutNanos(), settings.expireBatch(), settings.poolOptions(), settings.clock(),
+        this);
+    this.leakNanos = Math.min(settings.leakDetectionNanos(), MAX_NANOS);
     loop.start(this);
   }
 
@@ -63,10 +81,38 @@ final class Manager
    */
   boolean submit(long id, Allocation a, boolean fresh,
       BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure) {
-    Duration t = a.timeout();
-    Request r = new Request(id, PoolKey.of(a), a, t == null ? -1 : nanos(t), fresh, onConnection,
-        onFailure);
+    return submit(id, a, fresh, onConnection, onFailure, null);
+  }
+
+  /**
+   * {@link #submit(long, Allocation, boolean, BiConsumer, Consumer)} with the stack of the
+   * allocate() call, for leak reports (null when leak detection is off).
+   */
+  boolean submit(long id, Allocation a, boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure,
+      Throwable site) {
+    Request r = new Request(id, PoolKey.of(a), a, timeoutOf(a), fresh, onConnection, onFailure,
+        site, 0);
     return onLoop(() -> pool.allocate(r));
+  }
+
+  /**
+   * Opens connections for {@code a}'s key until it has {@code n} sockets, where the limits leave
+   * room without evicting, into the idle pool; see ConnectionManager.prewarm. Exactly one of
+   * {@code onOpened} (how many it opened) and {@code onFailure} (the first failure) is called,
+   * once, on the loop. False when the loop has ended.
+   */
+  boolean prewarm(Allocation a, int n, IntConsumer onOpened, Consumer<Failure> onFailure) {
+    PoolKey key = PoolKey.of(a);
+    long timeout = timeoutOf(a);
+    // one warm-up per socket it may open: a key never has more than maxPerHost
+    int count = Math.min(n, settings.maxPerHost());
+    Warmup w = new Warmup(count, onOpened, onFailure);
+    return onLoop(() -> {
+      for (int i = 0; i < count; i++) {
+        pool.allocate(new Request(--warmIds, key, a, timeout, true, w, w, null, n));
+      }
+    });
   }
 
   /** Cancels an unanswered request; see ConnectionManager.deallocate. */
@@ -83,6 +129,21 @@ final class Manager
 
   PoolStats stats() {
     return loop.inLoop() ? pool.stats() : published;
+  }
+
+  /** The counts of one key, exact (asked of the loop); all zero once the loop has ended. */
+  PoolStats stats(Allocation a) {
+    PoolKey key = PoolKey.of(a);
+    return call(() -> pool.stats(key), NONE);
+  }
+
+  /** Closes every idle socket now, and returns once they are closed. */
+  void evictIdle() {
+    call(() -> {
+      pool.evictIdle();
+      publishStats();
+      return null;
+    }, null);
   }
 
   void shutdown() {
@@ -104,6 +165,7 @@ final class Manager
           Lease l = (Lease) s.listener;
           s.listener = null;
           if (l != null) {
+            unwatchLeak(l);
             l.abort(); // a started handler hears onError once
           }
           pool.giveBack(slot, Pool.Disposal.CLOSE);
@@ -159,9 +221,16 @@ final class Manager
   public void reclaim(Lease lease) {
     loop.execute(() -> {
       if (!lease.ended) {
-        LOG.log(Level.WARNING, "a connection to {0}://{1}:{2} was never closed; its socket was "
-            + "discarded (call close() or discard() on every Connection)",
-            lease.scheme, lease.addr, String.valueOf(lease.port));
+        if (lease.allocationSite == null) {
+          LOG.log(Level.WARNING, "a connection to {0}://{1}:{2} was never closed; its socket was "
+              + "discarded (call close() or discard() on every Connection)",
+              lease.scheme, lease.addr, String.valueOf(lease.port));
+        } else {
+          LOG.log(Level.WARNING, "a connection to " + lease.scheme + "://" + lease.addr + ":"
+              + lease.port + " was never closed; its socket was discarded (call close() or "
+              + "discard() on every Connection); the stack trace shows the allocate() call that "
+              + "obtained it", lease.allocationSite);
+        }
         takeBack(lease, true);
       }
     });
@@ -214,6 +283,7 @@ final class Manager
     }
     Lease l = (Lease) s.listener;
     if (l != null) {
+      unwatchLeak(l);
       l.end();
       s.listener = null;
     }
@@ -242,7 +312,7 @@ final class Manager
 
   @Override
   public void connected(SocketIo s) {
-    pool.connected((Slot) s.owner);
+    pool.connected((Slot) s.owner, s.tcpConnectedAt);
   }
 
   @Override
@@ -285,8 +355,12 @@ final class Manager
   @Override
   public long onTurn() {
     pool.expire();
+    long next = pool.nextDeadline();
+    if (!leaks.isEmpty()) {
+      next = reportLeaks(next);
+    }
     publishStats();
-    return pool.nextDeadline();
+    return next;
   }
 
   @Override
@@ -311,15 +385,52 @@ final class Manager
       r.onFailure.accept(f);
       return;
     }
+    if (r.isWarm()) {
+      r.onConnection.accept(null, r.fromCache); // NEW: it opened a socket (now idle); null: none
+      return;
+    }
     Slot slot = r.slot;
     SocketIo s = (SocketIo) slot.io;
     Allocation a = r.allocation;
+    Throwable site = r.site; // null unless leak detection is on
+    long leakDeadline = site == null ? 0 : settings.clock().nanoTime() + leakNanos;
     LeasedConnection c = new LeasedConnection(this, s, a.scheme(), a.addr(), a.port(),
-        r.fromCache, slot.state != Slot.State.LEASED);
+        r.fromCache, slot.state != Slot.State.LEASED, site, leakDeadline);
     if (!c.lease.ended) {
       s.listener = c.lease; // also keeps the lease (a phantom reference) reachable while leased
+      if (site != null) {
+        leaks.add(c.lease);
+      }
     }
     r.onConnection.accept(c, r.fromCache);
+  }
+
+  /**
+   * Reports each hand-out held past the leak threshold, once, with the stack of the allocate()
+   * call that obtained it; the connection keeps working. Returns the earlier of {@code next} and
+   * the next hand-out's threshold.
+   */
+  private long reportLeaks(long next) {
+    long now = settings.clock().nanoTime();
+    Lease l;
+    while ((l = leaks.peek()) != null && l.leakDeadline - now <= 0) {
+      leaks.remove(l);
+      LOG.log(Level.WARNING, "a connection to " + l.scheme + "://" + l.addr + ":" + l.port
+          + " has been held for more than " + Duration.ofNanos(leakNanos) + " without close() or "
+          + "discard() (leak detection); it keeps working. The stack trace shows the allocate() "
+          + "call that obtained it", l.allocationSite);
+    }
+    if (l != null && l.leakDeadline - next < 0) {
+      next = l.leakDeadline;
+    }
+    return next;
+  }
+
+  /** The hand-out is over: no leak report for it. */
+  private void unwatchLeak(Lease l) {
+    if (l.heapIndex() >= 0) {
+      leaks.remove(l);
+    }
   }
 
   private void takeBack(Lease lease, boolean discard) {
@@ -327,6 +438,7 @@ final class Manager
     if (lease.ended || s.listener != lease) {
       return;
     }
+    unwatchLeak(lease);
     boolean halfWritten = lease.end();
     s.listener = null;
     Pool.Disposal disposal;
@@ -361,11 +473,76 @@ final class Manager
     }
   }
 
+  /**
+   * Runs {@code task} on the loop and returns its result: inline on the loop thread, else waiting
+   * for it; {@code ifEnded} when the loop has ended.
+   */
+  private <T> T call(Supplier<T> task, T ifEnded) {
+    if (loop.inLoop()) {
+      return task.get();
+    }
+    CompletableFuture<T> result = new CompletableFuture<>();
+    boolean queued = loop.execute(() -> {
+      try {
+        result.complete(task.get());
+      } catch (RuntimeException | Error e) {
+        result.completeExceptionally(e);
+      }
+    });
+    return queued ? result.join() : ifEnded;
+  }
+
+  /** A request's own timeout in nanos, or -1 for the manager's. */
+  private static long timeoutOf(Allocation a) {
+    Duration t = a.timeout();
+    return t == null ? -1 : nanos(t);
+  }
+
   private static long nanos(Duration d) {
     try {
       return d.toNanos();
     } catch (ArithmeticException e) {
       return Long.MAX_VALUE;
+    }
+  }
+
+  /**
+   * One prewarm(): counts the answers of its warm-ups (one per socket it may open) and reports
+   * once, on the loop: how many opened a socket, or the first failure.
+   */
+  private static final class Warmup
+      implements BiConsumer<Connection, FromCache>, Consumer<Failure> {
+    private final IntConsumer onOpened;
+    private final Consumer<Failure> onFailure;
+    private int unanswered;
+    private int opened;
+    private boolean reported;
+
+    Warmup(int warmUps, IntConsumer onOpened, Consumer<Failure> onFailure) {
+      this.unanswered = warmUps;
+      this.onOpened = onOpened;
+      this.onFailure = onFailure;
+    }
+
+    /** A warm-up's answer: NEW when it opened a socket, null when it found no need or room. */
+    @Override
+    public void accept(Connection none, FromCache how) {
+      if (how == FromCache.NEW) {
+        opened++;
+      }
+      if (--unanswered == 0 && !reported) {
+        reported = true;
+        onOpened.accept(opened);
+      }
+    }
+
+    @Override
+    public void accept(Failure f) {
+      unanswered--;
+      if (!reported) {
+        reported = true;
+        onFailure.accept(f);
+      }
     }
   }
 }

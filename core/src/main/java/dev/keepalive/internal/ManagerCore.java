@@ -6,6 +6,7 @@ import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * The one entry point of the public API into the machinery: {@code dev.keepalive} calls these
@@ -33,6 +34,26 @@ public final class ManagerCore {
     return manager.submit(id, a, fresh, onConnection, onFailure);
   }
 
+  /**
+   * {@link #submit(long, Allocation, boolean, BiConsumer, Consumer)}, remembering {@code site}
+   * (the stack of the allocate() call) for leak reports; pass one only when leak detection is on.
+   */
+  public boolean submit(long id, Allocation a, boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure,
+      Throwable site) {
+    return manager.submit(id, a, fresh, onConnection, onFailure, site);
+  }
+
+  /**
+   * Opens connections for {@code a}'s key until it has {@code n} sockets, where the limits leave
+   * room without evicting; the sockets go to the idle pool. Exactly one of {@code onOpened} (how
+   * many it opened) and {@code onFailure} (the first failure) is called, once, on the event loop.
+   * False when the loop has ended (the manager is closed).
+   */
+  public boolean prewarm(Allocation a, int n, IntConsumer onOpened, Consumer<Failure> onFailure) {
+    return manager.prewarm(a, n, onOpened, onFailure);
+  }
+
   /** Cancels an unanswered request: true when it was, false when unknown or answered. */
   public boolean cancel(long id) {
     return manager.cancel(id);
@@ -41,6 +62,16 @@ public final class ManagerCore {
   /** Exact on the event loop, else the counts the loop last published. */
   public PoolStats stats() {
     return manager.stats();
+  }
+
+  /** The counts of {@code a}'s key, exact (asked of the event loop); zero when it has none. */
+  public PoolStats stats(Allocation a) {
+    return manager.stats(a);
+  }
+
+  /** Closes every idle socket; returns once they are closed. Leased ones are untouched. */
+  public void evictIdle() {
+    manager.evictIdle();
   }
 
   /** Stops pooling and answers unanswered requests with "shutdown"; see ConnectionManager. */

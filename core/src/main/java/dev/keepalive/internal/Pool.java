@@ -6,6 +6,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.DoubleSupplier;
 
 /**
  * The pool's decisions: which request gets which socket, when to connect, evict, expire, time out
@@ -15,10 +17,11 @@ import java.util.Map;
  *
  * <p>State:
  * <ul>
- *   <li>{@code keys}: pool key to {@link KeyState} (active count, idle sockets, waiting
- *       requests); a key's state is dropped when nothing refers to it.
+ *   <li>{@code keys}: pool key to {@link KeyState} (active and connecting counts, idle sockets,
+ *       waiting requests); a key's state is dropped when nothing refers to it.
  *   <li>{@code idle}: every idle socket, by key (newest first) and by age (oldest first).
- *   <li>{@code reuseLimited}: idle sockets whose holder limited their reuse, by that deadline.
+ *   <li>{@code dueEarly}: idle sockets whose deadline comes before their keep-alive (a holder's
+ *       reuse limit, or the end of their own lifetime), by that deadline.
  *   <li>{@code leased}: every leased socket, so close() can find them.
  *   <li>{@code queue}: waiting requests in fair arrival order across keys.
  *   <li>{@code tracked}/{@code deadlines}: unanswered requests by id and by deadline; a request
@@ -26,8 +29,14 @@ import java.util.Map;
  *   <li>counts: {@code connecting}, {@code resolving}; open = idle + leased + connecting.
  * </ul>
  *
+ * <p>Per-socket rules ({@link Options}): a socket's lifetime (maxLifetime less a random jitter,
+ * from its TCP connect; past it, it is never handed out or pooled), its most hand-outs (maxUses),
+ * and the most requests that may wait (maxQueued). Warm-ups ({@link Request#isWarm()}) open
+ * sockets straight into the idle pool where there is room, without queueing or evicting.
+ *
  * <p>Invariants: open never exceeds maxOpen, a key's active count never exceeds maxPerHost, a
- * socket is in at most one of idle/leased/connecting, every tracked request is answered once.
+ * socket is in at most one of idle/leased/connecting, every tracked request is answered once,
+ * at most maxQueued requests wait.
  */
 final class Pool {
   /** The I/O the pool asks for. None of these may call back into the pool synchronously. */
@@ -64,6 +73,41 @@ final class Pool {
     RESET
   }
 
+  /**
+   * The rules for sockets and the queue beyond the limits every pool has; each is off by default
+   * and costs nothing then.
+   *
+   * @param maxLifetimeNanos each socket's longest life from its TCP connect, before jitter; 0 for
+   *     unlimited
+   * @param lifetimeJitter in [0, 1): a socket's own lifetime is maxLifetime * (1 - u * jitter)
+   * @param random draws u, uniform in [0, 1), once per socket (tests pass a fixed sequence)
+   * @param maxUses most hand-outs per socket (>= 1)
+   * @param maxQueued most requests waiting for a slot (>= 0)
+   */
+  record Options(long maxLifetimeNanos, double lifetimeJitter, DoubleSupplier random, int maxUses,
+      int maxQueued) {
+    /** Every rule off. */
+    static final Options NONE = new Options(0, 0, Options::uniform, Integer.MAX_VALUE,
+        Integer.MAX_VALUE);
+
+    /** Uniform in [0, 1), from the calling thread's generator. */
+    static double uniform() {
+      return ThreadLocalRandom.current().nextDouble();
+    }
+
+    Options maxLifetime(long nanos, double jitter, DoubleSupplier random) {
+      return new Options(nanos, jitter, random, maxUses, maxQueued);
+    }
+
+    Options maxUses(int n) {
+      return new Options(maxLifetimeNanos, lifetimeJitter, random, n, maxQueued);
+    }
+
+    Options maxQueued(int n) {
+      return new Options(maxLifetimeNanos, lifetimeJitter, random, maxUses, n);
+    }
+  }
+
   /** No limit, for {@link #giveBack}'s reuse limits. */
   static final long NO_LIMIT = -1;
 
@@ -85,13 +129,19 @@ final class Pool {
   private final long keepAliveNanos;
   private final long defaultTimeoutNanos;
   private final int expireBatch;
+  /** 0 when sockets live as long as they are reused; else the longest lifetime, before jitter. */
+  private final long maxLifetimeNanos;
+  private final double lifetimeJitter;
+  private final DoubleSupplier random;
+  private final int maxUses;
+  private final int maxQueued;
   private final Clock clock;
   private final Io io;
   private final Confinement loop = new Confinement();
 
   private final Map<PoolKey, KeyState> keys = new HashMap<>();
   private final IdleSlots idle = new IdleSlots();
-  private final LongHeap<Slot> reuseLimited = new LongHeap<>();
+  private final LongHeap<Slot> dueEarly = new LongHeap<>();
   private final SlotList leased = new SlotList();
   private final RequestQueue queue;
   private final Map<Long, Request> tracked = new HashMap<>();
@@ -110,6 +160,16 @@ final class Pool {
   /** @param expireBatch most idle sockets closed per {@link #expire()} (>= 1) */
   Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos,
       int expireBatch, Clock clock, Io io) {
+    this(maxPerHost, maxOpen, keepAliveNanos, defaultTimeoutNanos, expireBatch, Options.NONE,
+        clock, io);
+  }
+
+  /**
+   * @param expireBatch most idle sockets closed per {@link #expire()} (>= 1)
+   * @param options lifetimes, hand-outs per socket, queue bound
+   */
+  Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos,
+      int expireBatch, Options options, Clock clock, Io io) {
     if (expireBatch < 1) {
       throw new IllegalArgumentException("expireBatch must be >= 1, was " + expireBatch);
     }
@@ -119,6 +179,11 @@ final class Pool {
     this.keepAliveNanos = Math.min(keepAliveNanos, MAX_NANOS);
     this.defaultTimeoutNanos = Math.min(defaultTimeoutNanos, MAX_NANOS);
     this.expireBatch = expireBatch;
+    this.maxLifetimeNanos = Math.min(Math.max(options.maxLifetimeNanos(), 0), MAX_NANOS);
+    this.lifetimeJitter = options.lifetimeJitter();
+    this.random = options.random();
+    this.maxUses = options.maxUses();
+    this.maxQueued = options.maxQueued();
     this.clock = clock;
     this.io = io;
     this.queue = new RequestQueue(maxPerHost);
@@ -203,21 +268,55 @@ final class Pool {
 
   // ---- sockets ----
 
-  /** {@code s} finished connecting: hand it to its request (NEW). */
-  void connected(Slot s) {
+  /**
+   * {@code s} finished connecting (through TLS where its scheme needs it): hand it to its request
+   * (NEW), or for a warm-up put it in the idle pool.
+   *
+   * @param tcpConnectedAt when its TCP connect completed, in clock nanos: its lifetime counts
+   *     from there (ignored when lifetimes are off)
+   */
+  void connected(Slot s, long tcpConnectedAt) {
     assert loop.held() : "pool used off its loop";
     if (s.state != Slot.State.CONNECTING) {
       return;
     }
+    KeyState k = s.owner;
     Request r = s.request;
     s.request = null;
     connecting--;
+    k.connecting--;
+    s.maxHandOuts = maxUses;
+    if (maxLifetimeNanos > 0) {
+      s.retireAt = tcpConnectedAt + lifetime();
+    }
+    if (r.isWarm()) {
+      k.active--;
+      boolean pooled = !shutdown && park(s, clock.nanoTime(), NO_LIMIT);
+      if (!pooled) {
+        s.state = Slot.State.CLOSED; // its lifetime ended during the TLS handshake
+        io.close(s, false);
+      }
+      r.slot = null; // the socket is the pool's, not the warm-up's
+      r.fromCache = pooled ? FromCache.NEW : null;
+      answer(r, null);
+      queue.refresh(k);
+      forgetIfUnused(k);
+      pump(); // a request that queued behind the warm-up's connect may take it now
+      return;
+    }
+    // Handed to the request it was opened for even if a long TLS handshake outlived its lifetime
+    // (it is closed when given back): that request has nothing else to get.
     s.state = Slot.State.LEASED;
     s.handOuts = 1;
     leased.addLast(s);
     r.slot = s;
     r.fromCache = FromCache.NEW;
     answer(r, null);
+  }
+
+  /** {@link #connected(Slot, long)}, its TCP connect completing now. */
+  void connected(Slot s) {
+    connected(s, maxLifetimeNanos > 0 ? clock.nanoTime() : 0);
   }
 
   /** {@code s} could not connect: close it and answer its request with {@code f}. */
@@ -254,17 +353,8 @@ final class Pool {
       s.maxHandOuts = (int) Math.min(s.maxHandOuts, s.handOuts + Math.min(moreHandOuts, MAX_NANOS));
     }
     boolean reusable = disposal == Disposal.POOL && !shutdown && maxIdleNanos != 0
-        && s.handOuts < s.maxHandOuts;
-    if (reusable) {
-      s.state = Slot.State.IDLE;
-      s.idleSince = clock.nanoTime();
-      idle.add(s);
-      if (maxIdleNanos > 0 && maxIdleNanos < keepAliveNanos) {
-        s.reusableUntil = s.idleSince + maxIdleNanos;
-        reuseLimited.add(s);
-      }
-      io.watchIdle(s);
-    } else {
+        && s.handOuts < s.maxHandOuts && park(s, clock.nanoTime(), maxIdleNanos);
+    if (!reusable) {
       s.state = Slot.State.CLOSED;
       io.close(s, disposal == Disposal.RESET);
     }
@@ -288,13 +378,24 @@ final class Pool {
     pump();
   }
 
+  /**
+   * Closes every idle socket now (ConnectionManager.evictIdle()); leased and connecting ones are
+   * untouched.
+   */
+  void evictIdle() {
+    assert loop.held() : "pool used off its loop";
+    idle.forEach(s -> closeIdle(s, false));
+    pump();
+  }
+
   // ---- time ----
 
   /**
    * Times out requests and closes idle sockets whose time has come: every request past its
    * deadline, and at most {@code expireBatch} idle sockets (past the keep-alive, oldest first,
-   * or past a holder's reuse limit). When more idle sockets are due, {@link #nextDeadline()} is
-   * already past, so the loop calls again after one turn of other work.
+   * or past an earlier deadline of their own: a holder's reuse limit, their lifetime). When more
+   * idle sockets are due, {@link #nextDeadline()} is already past, so the loop calls again after
+   * one turn of other work.
    */
   void expire() {
     assert loop.held() : "pool used off its loop";
@@ -309,7 +410,7 @@ final class Pool {
     }
     int budget = expireBatch;
     Slot s;
-    while (budget > 0 && (s = reuseLimited.peek()) != null && s.reusableUntil - now <= 0) {
+    while (budget > 0 && (s = dueEarly.peek()) != null && s.reusableUntil - now <= 0) {
       budget--;
       closeIdle(s, false);
       freed = true;
@@ -321,7 +422,7 @@ final class Pool {
       closeIdle(s, false);
       freed = true;
     }
-    Slot limited = reuseLimited.peek();
+    Slot limited = dueEarly.peek();
     expiryBehind = (s != null && s.idleSince + keepAliveNanos - now <= 0)
         || (limited != null && limited.reusableUntil - now <= 0);
     if (freed) {
@@ -340,7 +441,7 @@ final class Pool {
     if (s != null && s.idleSince + keepAliveNanos - next < 0) {
       next = s.idleSince + keepAliveNanos;
     }
-    Slot limited = reuseLimited.peek();
+    Slot limited = dueEarly.peek();
     if (limited != null && limited.reusableUntil - next < 0) {
       next = limited.reusableUntil;
     }
@@ -380,6 +481,16 @@ final class Pool {
     return new PoolStats(i + l + connecting, i, l, connecting, resolving + queue.size());
   }
 
+  /** The same counts for one key; all zero when the pool holds nothing for it. */
+  PoolStats stats(PoolKey key) {
+    KeyState k = keys.get(key);
+    if (k == null) {
+      return new PoolStats(0, 0, 0, 0, 0);
+    }
+    return new PoolStats(k.active + k.idleCount, k.idleCount, k.leased(), k.connecting,
+        k.resolving + k.queued);
+  }
+
   int idleCount() {
     return idle.size();
   }
@@ -403,6 +514,11 @@ final class Pool {
   /** Number of keys the pool holds state for (for leak tests). */
   int keyCount() {
     return keys.size();
+  }
+
+  /** The keys the pool holds state for (for tests). */
+  List<PoolKey> keyList() {
+    return new ArrayList<>(keys.keySet());
   }
 
   /** Number of unanswered requests the pool tracks (for leak tests). */
@@ -448,10 +564,79 @@ final class Pool {
     }
   }
 
+  /**
+   * A resolved request goes to the queue and the pool is pumped; one that must then wait while
+   * maxQueued others already wait fails at once ("queue", EAGAIN). A warm-up never queues.
+   */
   private void enqueue(Request r) {
+    if (r.isWarm()) {
+      warm(r);
+      return;
+    }
     r.phase = Request.Phase.QUEUED;
     queue.add(r);
     pump();
+    if (r.phase == Request.Phase.QUEUED && queue.size() > maxQueued) {
+      // r is the newest waiter: taking it out changes nothing for the others
+      dequeue(r);
+      answer(r, Failure.QUEUE_FULL);
+      forgetIfUnused(r.keyState);
+    }
+  }
+
+  /**
+   * A resolved warm-up: connects one socket for the idle pool when its key has fewer sockets
+   * (idle, leased or connecting) than the warm-up's target and the limits leave room without
+   * evicting anything; else it is answered at once with nothing opened.
+   */
+  private void warm(Request r) {
+    KeyState k = r.keyState;
+    int target = Math.min(r.warmTarget, maxPerHost);
+    if (k.active + k.idleCount >= target || open() >= maxOpen) {
+      r.fromCache = null;
+      answer(r, null);
+      forgetIfUnused(k);
+      return;
+    }
+    startConnect(r);
+  }
+
+  /**
+   * Puts {@code s} in the idle pool at {@code now}, with its earlier deadline (a holder's idle
+   * limit, its lifetime's end) where it comes before the keep-alive; false, leaving it alone,
+   * when its lifetime has ended.
+   */
+  private boolean park(Slot s, long now, long maxIdleNanos) {
+    boolean lifetimes = maxLifetimeNanos > 0;
+    if (lifetimes && s.retireAt - now <= 0) {
+      return false;
+    }
+    s.state = Slot.State.IDLE;
+    s.idleSince = now;
+    idle.add(s);
+    long due = now + keepAliveNanos;
+    boolean early = false;
+    if (maxIdleNanos > 0 && maxIdleNanos < keepAliveNanos) {
+      due = now + maxIdleNanos;
+      early = true;
+    }
+    if (lifetimes && s.retireAt - due < 0) {
+      due = s.retireAt;
+      early = true;
+    }
+    if (early) {
+      s.reusableUntil = due;
+      dueEarly.add(s);
+    }
+    io.watchIdle(s);
+    return true;
+  }
+
+  /** A socket's own lifetime: maxLifetime * (1 - u * jitter), u uniform in [0, 1). */
+  private long lifetime() {
+    double u = random.getAsDouble();
+    long life = (long) (maxLifetimeNanos * (1 - u * lifetimeJitter));
+    return Math.max(1, Math.min(life, maxLifetimeNanos));
   }
 
   private void dequeue(Request r) {
@@ -464,6 +649,7 @@ final class Pool {
     Slot s = new Slot(k);
     s.request = r;
     k.active++;
+    k.connecting++;
     connecting++;
     queue.refresh(k);
     r.phase = Request.Phase.CONNECTING;
@@ -478,10 +664,12 @@ final class Pool {
 
   /**
    * Takes the newest clean idle socket of {@code k}, closing unusable ones on the way: dirty
-   * ones, ones past their holder's reuse limit, and while expiry is behind (sockets past their
-   * keep-alive wait for a later batch) ones past the keep-alive. The newest is the last of its
-   * key to expire, so this stops at the first one within its keep-alive. A socket without a
-   * reuse limit costs no clock read here outside such a backlog.
+   * ones, ones past a deadline of their own before the keep-alive (their holder's reuse limit,
+   * their lifetime), and while expiry is behind (sockets past their keep-alive wait for a later
+   * batch) ones past the keep-alive. The newest is the last of its key to expire, so this stops
+   * at the first one within its keep-alive. A socket without such a deadline costs no clock read
+   * here outside such a backlog: one whose lifetime ends after its keep-alive cannot outlive its
+   * lifetime unexpired.
    */
   private Slot takeIdle(KeyState k) {
     Slot s;
@@ -511,7 +699,7 @@ final class Pool {
   private void takeOut(Slot s) {
     idle.remove(s);
     if (s.heapIndex >= 0) {
-      reuseLimited.remove(s);
+      dueEarly.remove(s);
     }
   }
 
@@ -539,6 +727,7 @@ final class Pool {
     s.request = null;
     s.state = Slot.State.CLOSED;
     connecting--;
+    k.connecting--;
     k.active--;
     io.close(s, false);
     queue.refresh(k);

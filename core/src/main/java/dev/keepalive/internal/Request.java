@@ -37,6 +37,18 @@ final class Request implements LongHeap.Entry {
   final boolean fresh;
   final BiConsumer<Connection, FromCache> onConnection;
   final Consumer<Failure> onFailure;
+  /**
+   * Where allocate() was called (for the wiring's leak reports), or null: captured only when leak
+   * detection is on. Opaque to the pool.
+   */
+  final Throwable site;
+  /**
+   * 0 for a request for a connection. n >= 1 for a warm-up (prewarm): it opens one socket for
+   * the pool while its key has fewer than n, never waits for room (no queue) and never evicts;
+   * its socket goes to the idle pool, and its answer says whether it opened one
+   * ({@link #fromCache} NEW) or found no need or no room (null), with no {@link #slot}.
+   */
+  final int warmTarget;
 
   Phase phase = Phase.NEW;
   KeyState keyState;
@@ -55,13 +67,26 @@ final class Request implements LongHeap.Entry {
 
   Request(long id, PoolKey key, Allocation allocation, long timeoutNanos, boolean fresh,
       BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure) {
+    this(id, key, allocation, timeoutNanos, fresh, onConnection, onFailure, null, 0);
+  }
+
+  Request(long id, PoolKey key, Allocation allocation, long timeoutNanos, boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure,
+      Throwable site, int warmTarget) {
     this.id = id;
     this.key = key;
     this.allocation = allocation;
     this.timeoutNanos = timeoutNanos;
-    this.fresh = fresh;
+    this.fresh = fresh || warmTarget > 0; // a warm-up never takes an idle socket
     this.onConnection = onConnection;
     this.onFailure = onFailure;
+    this.site = site;
+    this.warmTarget = warmTarget;
+  }
+
+  /** A warm-up (prewarm) rather than a request for a connection. */
+  boolean isWarm() {
+    return warmTarget > 0;
   }
 
   @Override
@@ -81,6 +106,6 @@ final class Request implements LongHeap.Entry {
 
   @Override
   public String toString() {
-    return "Request#" + id + "[" + key + " " + phase + "]";
+    return "Request#" + id + "[" + key + " " + phase + (warmTarget > 0 ? " warm" : "") + "]";
   }
 }

@@ -3,6 +3,7 @@ package dev.keepalive.internal;
 import dev.keepalive.Resolver;
 import java.net.InetAddress;
 import java.util.Set;
+import java.util.function.DoubleSupplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
@@ -14,11 +15,38 @@ import javax.net.ssl.SSLParameters;
  * @param tlsSchemes lower-case schemes whose sockets are wrapped in TLS
  * @param clock where the pool reads time (tests substitute a manual one)
  * @param expireBatch most idle sockets closed for keep-alive per loop turn (see {@link Pool})
+ * @param maxLifetimeNanos a socket's longest life from its TCP connect, before jitter; 0 for
+ *     unlimited
+ * @param lifetimeJitter in [0, 1): each socket lives maxLifetime * (1 - u * jitter)
+ * @param lifetimeRandom draws that u, uniform in [0, 1) (tests substitute a fixed one)
+ * @param maxUses most hand-outs per socket; {@link Integer#MAX_VALUE} for unlimited
+ * @param maxQueued most requests waiting for a slot; {@link Integer#MAX_VALUE} for unlimited
+ * @param connectAttemptDelayNanos Happy Eyeballs' delay before the next address is tried
+ *     alongside: used by the connect path from the Happy Eyeballs issue on; today addresses are
+ *     tried one after another
+ * @param leakDetectionNanos how long a connection may be held before it is reported; 0 for off
  */
 public record Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
     Resolver resolver, InetAddress bindAddress, SSLContext sslContext,
     SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes, Clock clock,
-    int expireBatch) {
+    int expireBatch, long maxLifetimeNanos, double lifetimeJitter, DoubleSupplier lifetimeRandom,
+    int maxUses, int maxQueued, long connectAttemptDelayNanos, long leakDetectionNanos) {
+
+  /** The default share of maxLifetime a socket's lifetime may fall short by. */
+  public static final double DEFAULT_LIFETIME_JITTER = 0.1;
+  /** RFC 8305's recommended connection attempt delay: 250 ms. */
+  public static final long DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS = 250_000_000L;
+
+  /** Settings with every production rule off (lifetime, uses, queue bound, leak detection). */
+  public Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
+      Resolver resolver, InetAddress bindAddress, SSLContext sslContext,
+      SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes, Clock clock,
+      int expireBatch) {
+    this(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, resolver, bindAddress, sslContext,
+        sslParameters, tlsSchemes, maxPendingWriteBytes, clock, expireBatch, 0,
+        DEFAULT_LIFETIME_JITTER, Pool.Options::uniform, Integer.MAX_VALUE, Integer.MAX_VALUE,
+        DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS, 0);
+  }
 
   /** Settings with the system clock and the default keep-alive expiry batch. */
   public Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
@@ -26,5 +54,19 @@ public record Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long ti
       SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes) {
     this(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, resolver, bindAddress, sslContext,
         sslParameters, tlsSchemes, maxPendingWriteBytes, Clock.SYSTEM, Pool.DEFAULT_EXPIRE_BATCH);
+  }
+
+  /** A copy with the settings for production networks (see the builder for their meaning). */
+  public Settings withProductionRules(long maxLifetimeNanos, double lifetimeJitter, int maxUses,
+      int maxQueued, long connectAttemptDelayNanos, long leakDetectionNanos) {
+    return new Settings(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, resolver, bindAddress,
+        sslContext, sslParameters, tlsSchemes, maxPendingWriteBytes, clock, expireBatch,
+        maxLifetimeNanos, lifetimeJitter, lifetimeRandom, maxUses, maxQueued,
+        connectAttemptDelayNanos, leakDetectionNanos);
+  }
+
+  /** The pool's share of these settings. */
+  Pool.Options poolOptions() {
+    return new Pool.Options(maxLifetimeNanos, lifetimeJitter, lifetimeRandom, maxUses, maxQueued);
   }
 }

@@ -24,14 +24,23 @@ final class Slot implements LongHeap.Entry {
   /** When it last entered the pool (IDLE only), in clock nanos. */
   long idleSince;
   /**
-   * When a holder limited its reuse ({@code Connection.keepAliveTimeout}): the clock instant after
-   * which it is not handed out again. Meaningful only while it is in the pool's reuse-limit heap
-   * ({@link #heapIndex} >= 0).
+   * While idle, when its deadline comes before its keep-alive does: the clock instant after which
+   * it is not handed out again, the earlier of its holder's reuse limit
+   * ({@code Connection.keepAliveTimeout}, for this idle period) and its {@link #retireAt}.
+   * Meaningful only while it is in the pool's heap of such sockets ({@link #heapIndex} >= 0).
    */
   long reusableUntil;
+  /**
+   * When its own lifetime ends (the manager's maxLifetime, less its jitter, counted from the TCP
+   * connect), in clock nanos; set when it connects, and only when lifetimes are on.
+   */
+  long retireAt;
   /** How many times it was handed out (its NEW hand-out included). */
   int handOuts;
-  /** Most hand-outs allowed ({@code Connection.keepAliveMax}); given back at it, it is closed. */
+  /**
+   * Most hand-outs allowed (the manager's maxUses, lowered by {@code Connection.keepAliveMax});
+   * given back at it, it is closed.
+   */
   int maxHandOuts = Integer.MAX_VALUE;
   int heapIndex = -1;
 

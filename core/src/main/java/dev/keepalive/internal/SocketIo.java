@@ -15,7 +15,7 @@ import tlschannel.TlsChannel;
  * with its record tracking). Confined to the event loop except where a field says otherwise.
  *
  * <p>Writers: the connect stages ({@link Connector}, {@link Tls}) set the channel, key, TLS
- * fields and transport while connecting; the manager sets {@link #owner}, {@link #listener} and
+ * fields, transport and TCP connect time while connecting; the manager sets {@link #owner}, {@link #listener} and
  * {@link #cleanTurn}; {@link #interest(int)} is called by whoever drives the socket at the time
  * (a stage, the manager for an idle socket, the holder's lease).
  */
@@ -32,6 +32,11 @@ final class SocketIo {
   final String host;
   final boolean literalHost;
   final int port;
+  /**
+   * When the TCP connect completed, in clock nanos (written by {@link Connector}): a socket's age
+   * counts from there, before any TLS handshake.
+   */
+  long tcpConnectedAt;
   /** The addresses to try, in order; the next one to try. */
   List<InetAddress> addresses;
   int addressIndex;

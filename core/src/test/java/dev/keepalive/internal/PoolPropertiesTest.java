@@ -51,8 +51,11 @@ class PoolPropertiesTest {
     }
   }
 
-  /** @param expireBatch most idle sockets one expire() closes (1 and 2 leave expiry behind) */
-  record Config(int maxPerHost, int maxOpen, int keys, int expireBatch) {}
+  /**
+   * @param expireBatch most idle sockets one expire() closes (1 and 2 leave expiry behind)
+   * @param maxQueued most waiting requests (Integer.MAX_VALUE: unbounded)
+   */
+  record Config(int maxPerHost, int maxOpen, int keys, int expireBatch, int maxQueued) {}
 
   // ---- properties ----
 
@@ -75,7 +78,8 @@ class PoolPropertiesTest {
         Arbitraries.integers().between(1, 3),
         Arbitraries.integers().between(1, 5),
         Arbitraries.integers().between(1, KEYS.length),
-        Arbitraries.of(1, 2, Pool.DEFAULT_EXPIRE_BATCH)).as(Config::new);
+        Arbitraries.of(1, 2, Pool.DEFAULT_EXPIRE_BATCH),
+        Arbitraries.of(0, 1, 3, Integer.MAX_VALUE, Integer.MAX_VALUE)).as(Config::new);
   }
 
   @Provide
@@ -191,7 +195,8 @@ class PoolPropertiesTest {
     Sim(Config config) {
       this.config = config;
       this.pool = new Pool(config.maxPerHost(), config.maxOpen(), KEEP_ALIVE, DEFAULT_TIMEOUT,
-          config.expireBatch(), () -> now, this);
+          config.expireBatch(), Pool.Options.NONE.maxQueued(config.maxQueued()), () -> now,
+          this);
     }
 
     void check(boolean ok, String what, Object... args) {
@@ -466,6 +471,44 @@ class PoolPropertiesTest {
       }
     }
 
+    /** The pool's counts of one key are the model's. */
+    void checkKeyStats(PoolKey key) {
+      int idle = 0;
+      int leased = 0;
+      int connecting = 0;
+      int waiting = 0;
+      for (MSock ms : sockList) {
+        if (ms.key.equals(key)) {
+          switch (ms.state) {
+            case IDLE -> idle++;
+            case LEASED -> leased++;
+            case CONNECTING -> connecting++;
+            default -> {
+            }
+          }
+        }
+      }
+      for (MReq mr : reqList) {
+        if (mr.state == MReq.WAITING && mr.key().equals(key)) {
+          waiting++;
+        }
+      }
+      PoolStats expected = new PoolStats(idle + leased + connecting, idle, leased, connecting,
+          waiting);
+      PoolStats st = pool.stats(key);
+      check(st.equals(expected), "stats of %s %s, model %s", key, st, expected);
+    }
+
+    int waitingCount() {
+      int n = 0;
+      for (MReq mr : reqList) {
+        if (mr.state == MReq.WAITING) {
+          n++;
+        }
+      }
+      return n;
+    }
+
     void checkInvariants() {
       int idle = 0;
       int leased = 0;
@@ -506,6 +549,11 @@ class PoolPropertiesTest {
       }
       for (MSock ms : live(Slot.State.IDLE)) {
         next = Math.min(next, ms.idleSince + KEEP_ALIVE);
+      }
+      check(waiting <= config.maxQueued(), "%d waiting, maxQueued %d", waiting,
+          config.maxQueued());
+      for (PoolKey key : KEYS) {
+        checkKeyStats(key);
       }
       PoolStats expected = new PoolStats(idle + leased + connecting, idle, leased, connecting,
           waiting);
@@ -683,6 +731,25 @@ class PoolPropertiesTest {
       } else if (f.equals(REFUSED)) {
         check(phase == Kind.CONNECT_FAIL && mr.socket == target,
             "%s answered with the connect failure of another socket", mr);
+      } else if (f.equals(Failure.QUEUE_FULL)) {
+        // refused in its own allocate(), because it could not proceed and the queue was full
+        int open = 0;
+        int idleNow = 0;
+        for (MSock ms : sockList) {
+          if (ms.state != Slot.State.CLOSED) {
+            open++;
+          }
+          if (ms.state == Slot.State.IDLE) {
+            idleNow++;
+          }
+        }
+        check(phase == Kind.ALLOCATE && allocating == mr && mr.state == MReq.WAITING,
+            "%s refused outside its allocate()", mr);
+        check(waitingCount() - 1 >= config.maxQueued(),
+            "%s refused with %d others waiting, maxQueued %d", mr, waitingCount() - 1,
+            config.maxQueued());
+        check(active(mr.key()) >= config.maxPerHost() || open >= config.maxOpen() && idleNow == 0,
+            "%s refused although it could have proceeded", mr);
       } else if (f.equals(NO_FDS)) {
         check(mr.socket != null && mr.socket.syncFailed,
             "%s answered with a synchronous failure it did not have", mr);

@@ -16,6 +16,8 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.function.DoubleSupplier;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Nested;
@@ -238,6 +240,36 @@ class PoolTest {
     }
   }
 
+  /** Whatever a test did, the per-key counts add up to the pool's (they are kept apart). */
+  @AfterEach
+  void perKeyCountsAddUpToThePools() {
+    if (pool == null) {
+      return;
+    }
+    int open = 0;
+    int idle = 0;
+    int leased = 0;
+    int connecting = 0;
+    int pending = 0;
+    for (PoolKey k : pool.keyList()) {
+      PoolStats s = pool.stats(k);
+      assertThat(s.open()).as("open of %s", k).isEqualTo(s.idle() + s.leased() + s.connecting());
+      assertThat(s.leased()).as("leased of %s", k).isNotNegative();
+      assertThat(s.connecting()).as("connecting of %s", k).isNotNegative();
+      open += s.open();
+      idle += s.idle();
+      leased += s.leased();
+      connecting += s.connecting();
+      pending += s.pending();
+    }
+    assertThat(new PoolStats(open, idle, leased, connecting, pending)).isEqualTo(pool.stats());
+  }
+
+  void assertKeyStats(PoolKey key, int open, int idle, int leased, int connecting, int pending) {
+    assertThat(pool.stats(key)).as("stats of %s", key)
+        .isEqualTo(new PoolStats(open, idle, leased, connecting, pending));
+  }
+
   Request allocateFresh(PoolKey key) {
     Request r = Requests.fresh(nextId++, key, -1);
     requests.add(r);
@@ -392,6 +424,655 @@ class PoolTest {
       pool.giveBack(s1, Pool.Disposal.POOL, 2 * SECOND, Pool.NO_LIMIT);
       pool.idleActivity(s1, false);
       assertNothingLeft(); // including the next deadline
+    }
+  }
+
+  // ---- production rules: lifetimes, uses, queue bound, per-key counts, evictIdle, warm-ups ----
+
+  static final long LIFE = 10 * SECOND; // shorter than the keep-alive
+
+  Pool pool(int maxPerHost, int maxOpen, Pool.Options options) {
+    pool = new Pool(maxPerHost, maxOpen, KEEP_ALIVE, TIMEOUT, Pool.DEFAULT_EXPIRE_BATCH, options,
+        () -> now, io);
+    return pool;
+  }
+
+  /** A random source that draws {@code us} in turn, over and over. */
+  static DoubleSupplier draws(double... us) {
+    int[] next = {0};
+    return () -> us[next[0]++ % us.length];
+  }
+
+  static Pool.Options lifetime(long nanos, double jitter, DoubleSupplier random) {
+    return Pool.Options.NONE.maxLifetime(nanos, jitter, random);
+  }
+
+  /** A warm-up for {@code key} with target {@code n}, allocated. */
+  Request warm(PoolKey key, int n) {
+    Request r = new Request(nextId++, key, Requests.allocation(key), -1, false, null, null, null,
+        n);
+    requests.add(r);
+    pool.allocate(r);
+    return r;
+  }
+
+  /** {@code r} was answered: it opened a socket for the pool (true) or found no need or room. */
+  void assertWarmed(Request r, boolean opened) {
+    Answer a = io.answerOf(r);
+    assertThat(a.failure).as("failure of #%d", r.id).isNull();
+    assertThat(a.socket).as("a warm-up hands out nothing").isNull();
+    assertThat(a.fromCache).isEqualTo(opened ? FromCache.NEW : null);
+  }
+
+  @Nested
+  class Lifetimes {
+    @Test
+    void anIdleSocketIsClosedWhenItsLifetimeEndsThoughItsKeepAliveWouldKeepIt() {
+      pool(4, 128, lifetime(LIFE, 0, draws(0.5)));
+      long t0 = now;
+      Slot s1 = connectNew(A);
+      now += 4 * SECOND;
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(pool.nextDeadline()).as("its lifetime, not its keep-alive")
+          .isEqualTo(t0 + LIFE);
+      now = t0 + LIFE - 1;
+      pool.expire();
+      assertThat(io.closed).isEmpty();
+      now = t0 + LIFE;
+      pool.expire();
+      assertThat(io.closed).containsOnlyKeys(s1).containsEntry(s1, false);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aLifetimeEndingAfterTheKeepAliveLeavesTheSocketToKeepAliveExpiry() {
+      pool(4, 128, lifetime(4 * KEEP_ALIVE, 0, draws(0)));
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(pool.nextDeadline()).isEqualTo(now + KEEP_ALIVE);
+      assertThat(s1.heapIndex).as("not among the sockets due early").isEqualTo(-1);
+      now += KEEP_ALIVE - 1;
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1);
+    }
+
+    @Test
+    void aSocketPastItsLifetimeIsClosedWhenGivenBackNotPooled() {
+      pool(4, 128, lifetime(LIFE, 0, draws(0)));
+      Slot s1 = connectNew(A);
+      now += LIFE;
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsOnlyKeys(s1).containsEntry(s1, false);
+      assertThat(io.watched).doesNotContain(s1);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aLifetimeEndingMidLeaseClosesTheSocketAtGiveBackAndItsWaiterGetsANewOne() {
+      pool(1, 128, lifetime(LIFE, 0, draws(0)));
+      Slot s1 = connectNew(A);
+      Request waiting = allocate(A);
+      now += LIFE + SECOND; // the lifetime ends while it is leased
+      pool.expire();
+      assertThat(io.closed).as("a leased socket stays with its holder").isEmpty();
+      assertKeyStats(A, 1, 0, 1, 0, 1);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsOnlyKeys(s1);
+      Slot s2 = io.lastConnect();
+      assertThat(s2).isNotSameAs(s1);
+      pool.connected(s2);
+      assertAnswered(waiting, FromCache.NEW, s2);
+      assertKeyStats(A, 1, 0, 1, 0, 0);
+    }
+
+    @Test
+    void aRequestThatWouldHaveTakenARetiredSocketGetsAnotherOneEvenBeforeExpiryRuns() {
+      pool(4, 128, lifetime(LIFE, 0, draws(0)));
+      long t0 = now;
+      Slot s1 = connectNew(A);
+      now += 2 * SECOND;
+      Slot s2 = connectNew(A);
+      pool.giveBack(s2, Pool.Disposal.POOL);
+      pool.giveBack(s1, Pool.Disposal.POOL); // the newest idle: first to be taken
+      now = t0 + LIFE; // s1's lifetime is over, s2's is not; no expire() in between
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s2);
+      assertThat(io.closed).containsOnlyKeys(s1).containsEntry(s1, false);
+      assertThat(io.log).doesNotContain("isClean s1");
+    }
+
+    @Test
+    void aRequestWhoseOnlyIdleSocketRetiredGetsANewOne() {
+      pool(4, 128, lifetime(LIFE, 0, draws(0)));
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      now += LIFE;
+      Request r = allocate(A);
+      assertThat(io.closed).containsOnlyKeys(s1);
+      Slot s2 = io.lastConnect();
+      pool.connected(s2);
+      assertAnswered(r, FromCache.NEW, s2);
+    }
+
+    @Test
+    void ageCountsFromTheTcpConnectNotFromTheEndOfTheTlsHandshake() {
+      pool(4, 128, lifetime(LIFE, 0, draws(0)));
+      long tcp = now;
+      Request r = allocate(A);
+      Slot s1 = io.lastConnect();
+      now += 3 * SECOND; // the TLS handshake
+      pool.connected(s1, tcp);
+      assertAnswered(r, FromCache.NEW, s1);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(pool.nextDeadline()).isEqualTo(tcp + LIFE);
+    }
+
+    @Test
+    void jitterSpreadsTheRetirementOfSocketsOpenedTogether() {
+      // u for each socket in turn; every lifetime LIFE * (1 - u / 2) is exact in binary
+      double[] us = {0, 0.25, 0.5, 0.75, 31 / 32.0};
+      pool(8, 128, lifetime(LIFE, 0.5, draws(us)));
+      long t0 = now;
+      List<Slot> slots = new ArrayList<>();
+      for (int i = 0; i < us.length; i++) {
+        slots.add(connectNew(A));
+      }
+      slots.forEach(s -> pool.giveBack(s, Pool.Disposal.POOL));
+      // the last drawn retires first
+      for (int i = us.length - 1; i >= 0; i--) {
+        long end = t0 + (long) (LIFE * (1 - us[i] / 2));
+        assertThat(end - t0).isBetween(LIFE / 2, LIFE);
+        assertThat(pool.nextDeadline()).isEqualTo(end);
+        now = end - 1;
+        pool.expire();
+        assertThat(io.closed).as("before socket %d retires", i).hasSize(us.length - 1 - i);
+        now = end;
+        pool.expire();
+        assertThat(io.closed).as("socket %d retired", i).hasSize(us.length - i)
+            .containsKey(slots.get(i));
+      }
+      assertNothingLeft();
+    }
+
+    @Test
+    void lifetimesDrawnFromAGeneratorStayWithinTheirRangeAndSpreadOverIt() {
+      double jitter = 0.2;
+      int n = 200;
+      pool(n, n, lifetime(LIFE, jitter, new SplittableRandom(12345)::nextDouble));
+      long t0 = now;
+      Set<Long> lifetimes = new HashSet<>();
+      long min = Long.MAX_VALUE;
+      long max = 0;
+      for (int i = 0; i < n; i++) {
+        Slot s = connectNew(A);
+        long life = s.retireAt - t0;
+        assertThat(life).isBetween((long) (LIFE * (1 - jitter)), LIFE);
+        lifetimes.add(life);
+        min = Math.min(min, life);
+        max = Math.max(max, life);
+      }
+      assertThat(lifetimes).as("sockets opened together retire apart")
+          .hasSizeGreaterThan(n * 9 / 10);
+      assertThat(max - min).as("spread over most of the jitter's range")
+          .isGreaterThan((long) (LIFE * jitter * 0.9));
+    }
+
+    @Test
+    void retirementIsBatchedLikeKeepAliveExpiryAndAHandOutClosesTheRestOfTheBacklog() {
+      pool = new Pool(8, 128, KEEP_ALIVE, TIMEOUT, 2, lifetime(LIFE, 0, draws(0)), () -> now, io);
+      long t0 = now;
+      List<Slot> slots = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        slots.add(connectNew(A));
+      }
+      slots.forEach(s -> pool.giveBack(s, Pool.Disposal.POOL));
+      now = t0 + LIFE; // all retire at once
+      pool.expire();
+      assertThat(io.closed).hasSize(2);
+      assertThat(pool.nextDeadline()).as("more are due: the loop must not sleep")
+          .isLessThanOrEqualTo(now);
+      Request r = allocate(A); // the three left are closed, not handed out
+      assertThat(io.closed).hasSize(5).containsOnlyKeys(slots.toArray(new Slot[0]))
+          .doesNotContainValue(true);
+      assertThat(r.phase).isEqualTo(Request.Phase.CONNECTING);
+      pool.connected(io.lastConnect());
+      assertAnswered(r, FromCache.NEW, io.lastConnect());
+    }
+
+    @Test
+    void theEarlierOfAHoldersIdleLimitAndTheLifetimeApplies() {
+      pool(4, 128, lifetime(LIFE, 0, draws(0)));
+      long t0 = now;
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, 2 * SECOND, Pool.NO_LIMIT);
+      assertThat(pool.nextDeadline()).as("the holder's limit").isEqualTo(t0 + 2 * SECOND);
+      now = t0 + 5 * SECOND;
+      pool.expire();
+      assertThat(io.closed).containsOnlyKeys(s1); // closed at its holder's limit
+      Slot s2 = connectNew(A); // connected at t0 + 5 s
+      pool.giveBack(s2, Pool.Disposal.POOL, 12 * SECOND, Pool.NO_LIMIT);
+      assertThat(pool.nextDeadline()).as("its lifetime").isEqualTo(now + LIFE);
+    }
+
+    @Test
+    void aWarmSocketWhoseLifetimeEndedDuringItsHandshakeIsNotPooled() {
+      pool(4, 128, lifetime(LIFE, 0, draws(0)));
+      long tcp = now;
+      Request w = warm(A, 1);
+      now += LIFE; // a very slow handshake
+      pool.connected(io.lastConnect(), tcp);
+      assertWarmed(w, false);
+      assertThat(io.closed).containsOnlyKeys(io.lastConnect());
+      assertNothingLeft();
+    }
+  }
+
+  @Nested
+  class MaxUses {
+    @Test
+    void aSocketIsHandedOutAtMostMaxUsesTimesThenClosed() {
+      pool(4, 128, Pool.Options.NONE.maxUses(3));
+      Slot s1 = connectNew(A); // 1
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1); // 2
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1); // 3
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsOnlyKeys(s1).containsEntry(s1, false);
+      assertNothingLeft();
+      Request r = allocate(A);
+      assertThat(r.phase).isEqualTo(Request.Phase.CONNECTING);
+    }
+
+    @Test
+    void oneUseClosesEverySocketAfterItsFirstHandOutAndServesTheNextWaiter() {
+      pool(1, 128, Pool.Options.NONE.maxUses(1));
+      Slot s1 = connectNew(A);
+      Request waiting = allocate(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsOnlyKeys(s1);
+      Slot s2 = io.lastConnect();
+      pool.connected(s2);
+      assertAnswered(waiting, FromCache.NEW, s2);
+    }
+
+    @Test
+    void aHoldersKeepAliveMaxOnlyLowersIt() {
+      pool(4, 128, Pool.Options.NONE.maxUses(2));
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL, Pool.NO_LIMIT, 5); // more than maxUses allows
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsOnlyKeys(s1);
+
+      Slot s2 = connectNew(A);
+      pool.giveBack(s2, Pool.Disposal.POOL, Pool.NO_LIMIT, 0); // lower: closed now
+      assertThat(io.closed).containsKey(s2);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aWarmSocketsUsesCountFromItsFirstHandOut() {
+      pool(4, 128, Pool.Options.NONE.maxUses(1));
+      Request w = warm(A, 1);
+      Slot s1 = io.lastConnect();
+      pool.connected(s1);
+      assertWarmed(w, true);
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertThat(io.closed).containsOnlyKeys(s1);
+    }
+  }
+
+  @Nested
+  class MaxQueued {
+    @Test
+    void aRequestThatWouldWaitWhileNAlreadyWaitFailsAtOnce() {
+      pool(1, 128, Pool.Options.NONE.maxQueued(2));
+      connectNew(A);
+      Request r2 = allocate(A);
+      Request r3 = allocate(A);
+      Request r4 = allocate(A);
+      assertUnanswered(r2);
+      assertUnanswered(r3);
+      assertFailed(r4, Failure.QUEUE_FULL);
+      assertThat(Failure.QUEUE_FULL)
+          .isEqualTo(new Failure(Failure.Function.QUEUE, 11, "Resource temporarily unavailable"));
+      assertThat(Failure.QUEUE_FULL.functionName()).isEqualTo("queue");
+      assertStats(1, 0, 1, 0, 2);
+      assertKeyStats(A, 1, 0, 1, 0, 2);
+      assertThat(pool.trackedCount()).isEqualTo(2);
+    }
+
+    @Test
+    void theBoundIsOneQueueForAllKeys() {
+      pool(1, 128, Pool.Options.NONE.maxQueued(1));
+      connectNew(A);
+      connectNew(B);
+      Request ra = allocate(A);
+      Request rb = allocate(B);
+      assertUnanswered(ra);
+      assertFailed(rb, Failure.QUEUE_FULL);
+    }
+
+    @Test
+    void withZeroARequestFailsWheneverItCannotProceedAtOnce() {
+      pool(1, 2, Pool.Options.NONE.maxQueued(0));
+      Slot a = connectNew(A); // a connect could start: no failure
+      assertFailed(allocate(A), Failure.QUEUE_FULL); // per-host limit
+      Request rb = allocate(B);
+      assertThat(rb.phase).as("room for a connect").isEqualTo(Request.Phase.CONNECTING);
+      pool.connected(io.lastConnect());
+      assertFailed(allocate(C), Failure.QUEUE_FULL); // maxOpen, every socket busy
+      pool.giveBack(a, Pool.Disposal.POOL);
+      Request rc = allocate(C); // an idle socket of another key makes room: evicted
+      assertThat(io.closed).containsOnlyKeys(a);
+      assertThat(rc.phase).isEqualTo(Request.Phase.CONNECTING);
+      assertThat(pool.stats().pending()).isZero();
+    }
+
+    @Test
+    void aRequestServedFromThePoolIsNeverRefused() {
+      pool(1, 128, Pool.Options.NONE.maxQueued(0));
+      Slot s1 = connectNew(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s1);
+    }
+
+    @Test
+    void aWaiterThatTimesOutFreesItsPlace() {
+      pool(1, 128, Pool.Options.NONE.maxQueued(1));
+      connectNew(A);
+      Request r2 = allocate(A, SECOND);
+      assertFailed(allocate(A), Failure.QUEUE_FULL);
+      now += SECOND;
+      pool.expire();
+      assertFailed(r2, Failure.TIMEOUT);
+      Request r4 = allocate(A);
+      assertUnanswered(r4);
+      assertThat(r4.phase).isEqualTo(Request.Phase.QUEUED);
+    }
+
+    @Test
+    void aWaiterThatIsCancelledFreesItsPlace() {
+      pool(1, 128, Pool.Options.NONE.maxQueued(1));
+      connectNew(A);
+      Request r2 = allocate(A);
+      assertThat(pool.cancel(r2.id)).isTrue();
+      Request r3 = allocate(A);
+      assertThat(r3.phase).isEqualTo(Request.Phase.QUEUED);
+      assertFailed(allocate(A), Failure.QUEUE_FULL);
+    }
+
+    @Test
+    void aWaiterThatIsServedFreesItsPlace() {
+      pool(1, 128, Pool.Options.NONE.maxQueued(1));
+      Slot s1 = connectNew(A);
+      Request r2 = allocate(A);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertAnswered(r2, FromCache.DEFERRED, s1);
+      Request r3 = allocate(A);
+      assertThat(r3.phase).isEqualTo(Request.Phase.QUEUED);
+    }
+
+    @Test
+    void requestsStillResolvingDoNotCount() {
+      pool(1, 128, Pool.Options.NONE.maxQueued(1));
+      Request r1 = allocate(NAMED);
+      List<java.net.InetAddress> addresses = List.of(InetAddress.getLoopbackAddress());
+      pool.resolved(r1, addresses);
+      pool.connected(io.lastConnect());
+      Request r2 = allocate(NAMED);
+      Request r3 = allocate(NAMED);
+      Request r4 = allocate(NAMED);
+      assertThat(List.of(r2, r3, r4)).allMatch(r -> r.phase == Request.Phase.RESOLVING);
+      assertKeyStats(NAMED, 1, 0, 1, 0, 3);
+      pool.resolved(r2, addresses);
+      assertThat(r2.phase).isEqualTo(Request.Phase.QUEUED);
+      pool.resolved(r3, addresses);
+      assertFailed(r3, Failure.QUEUE_FULL);
+      pool.resolved(r4, addresses);
+      assertFailed(r4, Failure.QUEUE_FULL);
+      assertKeyStats(NAMED, 1, 0, 1, 0, 1);
+    }
+
+    @Test
+    void aRefusedRequestOfANewKeyLeavesNoStateBehind() {
+      pool(1, 1, Pool.Options.NONE.maxQueued(0));
+      Slot a = connectNew(A);
+      assertFailed(allocate(B), Failure.QUEUE_FULL);
+      assertThat(pool.keyCount()).isEqualTo(1);
+      pool.giveBack(a, Pool.Disposal.CLOSE);
+      assertNothingLeft();
+    }
+  }
+
+  @Nested
+  class KeyStats {
+    @Test
+    void aKeysCountsAreItsOwn() {
+      pool(3, 128);
+      connectNew(A);
+      pool.giveBack(connectNew(A), Pool.Disposal.POOL);
+      allocateFresh(A); // connecting beside the idle one
+      for (int i = 0; i < 3; i++) {
+        connectNew(B);
+      }
+      allocate(B); // waits
+      allocate(NAMED); // resolving
+      assertKeyStats(A, 3, 1, 1, 1, 0);
+      assertKeyStats(B, 3, 0, 3, 0, 1);
+      assertKeyStats(NAMED, 0, 0, 0, 0, 1);
+      assertKeyStats(C, 0, 0, 0, 0, 0);
+      assertStats(6, 1, 4, 1, 2);
+    }
+
+    @Test
+    void aKeysCountsFollowEachOfItsSocketsAndRequests() {
+      pool(2, 128);
+      Request r1 = allocate(A);
+      assertKeyStats(A, 1, 0, 0, 1, 0);
+      Slot s1 = io.lastConnect();
+      pool.connected(s1);
+      assertAnswered(r1, FromCache.NEW, s1);
+      assertKeyStats(A, 1, 0, 1, 0, 0);
+      Request r2 = allocate(A);
+      pool.connectFailed(io.lastConnect(), REFUSED);
+      assertFailed(r2, REFUSED);
+      assertKeyStats(A, 1, 0, 1, 0, 0);
+      Request r3 = allocate(A, SECOND);
+      assertKeyStats(A, 2, 0, 1, 1, 0);
+      Slot s3 = io.lastConnect();
+      pool.connected(s3);
+      assertAnswered(r3, FromCache.NEW, s3);
+      Request r4 = allocate(A, SECOND);
+      assertKeyStats(A, 2, 0, 2, 0, 1);
+      now += SECOND;
+      pool.expire();
+      assertFailed(r4, Failure.TIMEOUT);
+      assertKeyStats(A, 2, 0, 2, 0, 0);
+      pool.giveBack(s1, Pool.Disposal.POOL);
+      assertKeyStats(A, 2, 1, 1, 0, 0);
+      pool.giveBack(s3, Pool.Disposal.CLOSE);
+      assertKeyStats(A, 1, 1, 0, 0, 0);
+      pool.idleActivity(s1, false);
+      assertKeyStats(A, 0, 0, 0, 0, 0);
+      assertNothingLeft();
+    }
+  }
+
+  @Nested
+  class EvictIdle {
+    @Test
+    void closesEveryIdleSocketOfEveryKeyAndLeavesTheOthers() {
+      pool(4, 128);
+      Slot a1 = connectNew(A);
+      Slot a2 = connectNew(A);
+      Slot leased = connectNew(A);
+      Slot b1 = connectNew(B);
+      Request connecting = allocate(C);
+      pool.giveBack(a1, Pool.Disposal.POOL);
+      pool.giveBack(a2, Pool.Disposal.POOL, 2 * SECOND, Pool.NO_LIMIT); // due early
+      pool.giveBack(b1, Pool.Disposal.POOL);
+      pool.evictIdle();
+      assertThat(io.closed).containsOnlyKeys(a1, a2, b1).doesNotContainValue(true);
+      assertStats(2, 0, 1, 1, 0);
+      assertThat(pool.keyCount()).as("B is forgotten").isEqualTo(2);
+      assertThat(pool.nextDeadline()).as("only the request's deadline is left")
+          .isEqualTo(connecting.deadline);
+      pool.giveBack(leased, Pool.Disposal.POOL);
+      assertStats(2, 1, 0, 1, 0);
+      assertThat(io.watched).contains(leased);
+    }
+
+    @Test
+    void withNothingIdleItDoesNothing() {
+      pool(4, 128);
+      Slot s1 = connectNew(A);
+      pool.evictIdle();
+      assertThat(io.closed).isEmpty();
+      assertKeyStats(A, 1, 0, 1, 0, 0);
+      pool.giveBack(s1, Pool.Disposal.CLOSE);
+      pool.evictIdle();
+      assertNothingLeft();
+    }
+  }
+
+  @Nested
+  class WarmUps {
+    @Test
+    void aWarmUpConnectsASocketStraightIntoTheIdlePool() {
+      pool(4, 128);
+      Request w1 = warm(A, 2);
+      Request w2 = warm(A, 2);
+      assertThat(io.connects).hasSize(2);
+      assertKeyStats(A, 2, 0, 0, 2, 0);
+      Slot s1 = io.connects.get(0);
+      Slot s2 = io.connects.get(1);
+      pool.connected(s1);
+      pool.connected(s2);
+      assertWarmed(w1, true);
+      assertWarmed(w2, true);
+      assertThat(io.watched).containsExactly(s1, s2);
+      assertKeyStats(A, 2, 2, 0, 0, 0);
+      assertThat(pool.trackedCount()).isZero();
+      assertAnswered(allocate(A), FromCache.IMMEDIATE, s2); // the newest
+      assertThat(s2.handOuts).isEqualTo(1);
+      assertThat(pool.nextDeadline()).isEqualTo(now + KEEP_ALIVE); // s1 idle
+    }
+
+    @Test
+    void aWarmUpOpensNothingWhenTheKeyAlreadyHasItsTarget() {
+      pool(4, 128);
+      connectNew(A); // leased
+      pool.giveBack(connectNew(A), Pool.Disposal.POOL); // idle
+      allocateFresh(A); // connecting
+      Request w = warm(A, 3);
+      assertWarmed(w, false);
+      assertThat(io.connects).hasSize(3);
+      Request w4 = warm(A, 4);
+      assertThat(io.connects).as("one more to reach 4").hasSize(4);
+      pool.connected(io.lastConnect());
+      assertWarmed(w4, true);
+    }
+
+    @Test
+    void roomIsLimitedByMaxPerHost() {
+      pool(2, 128);
+      List<Request> ws = new ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        ws.add(warm(A, 5));
+      }
+      assertThat(io.connects).hasSize(2);
+      for (int i = 2; i < 5; i++) {
+        assertWarmed(ws.get(i), false);
+      }
+      assertKeyStats(A, 2, 0, 0, 2, 0);
+    }
+
+    @Test
+    void roomIsLimitedByMaxOpenAndAWarmUpNeverEvicts() {
+      pool(4, 3);
+      Slot b1 = connectNew(B);
+      Slot b2 = connectNew(B);
+      pool.giveBack(b1, Pool.Disposal.POOL);
+      pool.giveBack(b2, Pool.Disposal.POOL);
+      Request w1 = warm(A, 3);
+      Request w2 = warm(A, 3);
+      assertThat(io.connects).as("one left below maxOpen").hasSize(3);
+      assertWarmed(w2, false);
+      assertThat(io.closed).as("B's idle sockets stay").isEmpty();
+      pool.connected(io.lastConnect());
+      assertWarmed(w1, true);
+      assertStats(3, 3, 0, 0, 0);
+      // a request would have evicted B's oldest
+      Request r = allocate(C);
+      assertThat(io.closed).containsOnlyKeys(b1);
+      assertThat(r.phase).isEqualTo(Request.Phase.CONNECTING);
+    }
+
+    @Test
+    void aWarmUpNeverQueuesNorCountsAgainstMaxQueued() {
+      pool(1, 128, Pool.Options.NONE.maxQueued(0));
+      connectNew(A);
+      Request w = warm(A, 1);
+      assertWarmed(w, false);
+      Request w2 = warm(A, 2);
+      assertWarmed(w2, false); // at maxPerHost: no room, and no "queue" failure
+      assertStats(1, 0, 1, 0, 0);
+    }
+
+    @Test
+    void aRequestArrivingWhileAWarmUpConnectsWaitsForItsSocket() {
+      pool(1, 128);
+      Request w = warm(A, 1);
+      Slot s1 = io.lastConnect();
+      Request r = allocate(A);
+      assertThat(r.phase).as("the key is at its limit").isEqualTo(Request.Phase.QUEUED);
+      pool.connected(s1);
+      assertWarmed(w, true);
+      assertAnswered(r, FromCache.DEFERRED, s1);
+      assertKeyStats(A, 1, 0, 1, 0, 0);
+    }
+
+    @Test
+    void aWarmUpResolvesLikeARequest() {
+      pool(4, 128);
+      Request w = warm(NAMED, 1);
+      assertThat(io.resolves).containsExactly(w);
+      assertKeyStats(NAMED, 0, 0, 0, 0, 1);
+      pool.resolved(w, List.of(InetAddress.getLoopbackAddress()));
+      pool.connected(io.lastConnect());
+      assertWarmed(w, true);
+      assertKeyStats(NAMED, 1, 1, 0, 0, 0);
+    }
+
+    @Test
+    void aFailedWarmUpIsAnsweredWithItsFailureAndLeavesNothing() {
+      pool(4, 128);
+      Request w = warm(A, 1);
+      pool.connectFailed(io.lastConnect(), REFUSED);
+      assertFailed(w, REFUSED);
+      assertNothingLeft();
+    }
+
+    @Test
+    void aWarmUpTimesOutLikeARequest() {
+      pool(4, 128);
+      Request w = warm(A, 1);
+      now += TIMEOUT;
+      pool.expire();
+      assertFailed(w, Failure.TIMEOUT);
+      assertThat(io.closed).containsOnlyKeys(io.lastConnect());
+      assertNothingLeft();
+    }
+
+    @Test
+    void aWarmUpAfterShutdownIsAnsweredShutdown() {
+      pool(4, 128);
+      Request w = warm(A, 1);
+      pool.shutdown();
+      assertFailed(w, Failure.SHUTDOWN);
+      assertFailed(warm(A, 1), Failure.SHUTDOWN);
+      assertNothingLeft();
     }
   }
 

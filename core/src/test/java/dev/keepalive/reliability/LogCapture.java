@@ -15,14 +15,14 @@ import java.util.stream.Collectors;
  *
  * <p>The JUL types are reached reflectively: the test sources are compiled inside the library's
  * module, which does not read java.logging; at run time the tests are on the class path, where
- * everything is readable.
+ * everything is readable. Public for the tests of other packages (LifecycleRulesTest).
  */
-final class LogCapture implements AutoCloseable {
-  static final String ERROR = "SEVERE";
-  static final String WARNING = "WARNING";
+public final class LogCapture implements AutoCloseable {
+  public static final String ERROR = "SEVERE";
+  public static final String WARNING = "WARNING";
 
   /** One record: its JUL level name, its message with the parameters filled in, its throwable. */
-  record Entry(String level, String text, Throwable thrown) {
+  public record Entry(String level, String text, Throwable thrown) {
     @Override
     public String toString() {
       return level + " " + text + (thrown == null ? "" : " [" + thrown + "]");
@@ -34,7 +34,7 @@ final class LogCapture implements AutoCloseable {
   private final Method setFilter;
   private final List<Entry> entries = new CopyOnWriteArrayList<>();
 
-  LogCapture() {
+  public LogCapture() {
     try {
       Class<?> loggerClass = Class.forName("java.util.logging.Logger");
       Class<?> filterClass = Class.forName("java.util.logging.Filter");
@@ -79,13 +79,13 @@ final class LogCapture implements AutoCloseable {
   }
 
   /** Every record at {@code level} whose message starts with {@code prefix}. */
-  List<Entry> at(String level, String prefix) {
+  public List<Entry> at(String level, String prefix) {
     return entries.stream()
         .filter(e -> e.level().equals(level) && e.text() != null && e.text().startsWith(prefix))
         .collect(Collectors.toList());
   }
 
-  List<Entry> all() {
+  public List<Entry> all() {
     return List.copyOf(entries);
   }
 }
