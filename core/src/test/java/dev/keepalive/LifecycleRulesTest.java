@@ -2,10 +2,11 @@ package dev.keepalive;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.reliability.LogCapture;
-import dev.keepalive.testing.LoopbackServer;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.Loopback;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
@@ -31,13 +32,13 @@ import org.junit.jupiter.api.Test;
 class LifecycleRulesTest {
   private static final PoolStats EMPTY = new PoolStats(0, 0, 0, 0, 0);
 
-  private LoopbackServer server;
+  private AcceptingServer server;
   private final List<ConnectionManager> managers = new ArrayList<>();
   private Allocation to;
 
   @BeforeEach
   void start() {
-    server = new LoopbackServer();
+    server = new AcceptingServer();
     to = Allocation.to("http", "127.0.0.1", server.port());
   }
 
@@ -118,7 +119,7 @@ class LifecycleRulesTest {
   @Test
   void prewarmCompletesExceptionallyWithTheFirstFailure() {
     ConnectionManager m = manager(ConnectionManager.builder());
-    Allocation refused = Allocation.to("http", "127.0.0.1", LoopbackServer.closedPort());
+    Allocation refused = Allocation.to("http", "127.0.0.1", Loopback.closedPort());
     CompletableFuture<Integer> f = m.prewarm(refused, 2);
     assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
@@ -268,7 +269,7 @@ class LifecycleRulesTest {
 
   @Test
   void aConnectionHeldTooLongIsReportedOnceWithItsAllocateCall() throws Exception {
-    try (LoopbackServer other = new LoopbackServer(); LogCapture log = new LogCapture()) {
+    try (AcceptingServer other = new AcceptingServer(); LogCapture log = new LogCapture()) {
       ConnectionManager m = manager(ConnectionManager.builder()
           .leakDetection(Duration.ofMillis(100)));
       Allocation toOther = Allocation.to("http", "127.0.0.1", other.port());

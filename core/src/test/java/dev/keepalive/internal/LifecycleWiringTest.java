@@ -1,7 +1,7 @@
 package dev.keepalive.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
+import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
@@ -9,7 +9,8 @@ import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import dev.keepalive.Resolver;
 import dev.keepalive.reliability.LogCapture;
-import dev.keepalive.testing.LoopbackServer;
+import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.Loopback;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -30,13 +31,13 @@ class LifecycleWiringTest {
 
   private final AtomicLong now = new AtomicLong(1_000 * SECOND);
   private final AtomicLong ids = new AtomicLong();
-  private LoopbackServer server;
+  private AcceptingServer server;
   private Manager core;
   private Allocation to;
 
   @BeforeEach
   void startServer() {
-    server = new LoopbackServer();
+    server = new AcceptingServer();
     to = Allocation.to("http", "127.0.0.1", server.port());
   }
 
