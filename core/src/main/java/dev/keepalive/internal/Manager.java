@@ -335,7 +335,7 @@ final class Manager
         break;
       case IDLE: {
         int n = s.probe(probe);
-        if (n != 0) {
+        if (n != 0 && n != SocketIo.PART_RECORD) { // a part record: its rest raises another event
           pool.idleActivity(slot, n > 0);
         }
         break;
@@ -446,7 +446,9 @@ final class Manager
       disposal = Pool.Disposal.CLOSE;
     } else {
       int n = s.probe(probe);
-      disposal = n == 0 ? Pool.Disposal.POOL : n > 0 ? Pool.Disposal.RESET : Pool.Disposal.CLOSE;
+      // part of a TLS record: pooled, but not handed out until the record is whole (isClean)
+      disposal = n == 0 || n == SocketIo.PART_RECORD ? Pool.Disposal.POOL
+          : n > 0 ? Pool.Disposal.RESET : Pool.Disposal.CLOSE;
       s.cleanTurn = n == 0 ? loop.turn() : -1;
     }
     pool.giveBack((Slot) s.owner, disposal, lease.keepAliveTimeoutNanos, lease.keepAliveMax);

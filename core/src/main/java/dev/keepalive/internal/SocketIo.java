@@ -84,11 +84,20 @@ final class SocketIo {
   }
 
   /**
+   * {@link #probe} of a TLS socket whose TLS layer holds part of a record and nothing decrypted.
+   * TLS 1.3 sends every record after the handshake as application_data (the real type is
+   * encrypted inside), so until its last byte is in, the part of a post-handshake message (a
+   * NewSessionTicket, a KeyUpdate) cannot be told from the part of an answer: such a socket is
+   * not clean (never handed out), but not dirty either (not closed for it, idle or given back);
+   * once the record is whole, the next probe decides (a ticket is consumed: clean; data: dirty).
+   */
+  static final int PART_RECORD = 2;
+
+  /**
    * Reads at most one byte into {@code one}: 0 when the socket has nothing to say (fit for
-   * reuse), 1 when it had unread data, -1 at EOF (TLS: close_notify), error or closed. For TLS it
-   * reads through the TLS layer, which also sees plaintext it already decrypted and consumes
-   * handshake records (session tickets) that are no data for a holder; part of a record
-   * buffered and not yet decryptable counts as data.
+   * reuse), 1 when it had unread data, {@link #PART_RECORD}, -1 at EOF (TLS: close_notify), error
+   * or closed. For TLS it reads through the TLS layer, which also sees plaintext it already
+   * decrypted and consumes handshake records (session tickets) that are no data for a holder.
    */
   int probe(ByteBuffer one) {
     SocketChannel ch = channel;
@@ -101,7 +110,7 @@ final class SocketIo {
         return ch.read(one);
       }
       int n = transport.read(one);
-      return n == 0 && records.midRecord() ? 1 : n;
+      return n == 0 && records.midRecord() ? PART_RECORD : n;
     } catch (IOException e) {
       return -1;
     }
