@@ -1,6 +1,7 @@
 package dev.keepalive;
 
 import static dev.keepalive.testing.Managers.ascii;
+import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.buf;
 import static dev.keepalive.testing.Managers.get;
 import static dev.keepalive.testing.Managers.peerOf;
@@ -68,9 +69,7 @@ class ConnectionIoTest {
       assertThat(h.owners()).containsExactly(c);
 
       c.close(); // at EOF: not pooled (the next request is handled after the give-back)
-      Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW);
 
       m.close(); // no event can follow
       assertThat(h.eofs.get()).isEqualTo(1);
@@ -117,9 +116,7 @@ class ConnectionIoTest {
       peer.close(); // RST
       await().until(() -> h.errors.get() + h.eofs.get() > 0);
       c.close(); // broken: not pooled
-      Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW);
       m.close();
       assertThat(h.errors.get()).isEqualTo(1);
       assertThat(h.eofs.get()).isZero();
@@ -248,9 +245,7 @@ class ConnectionIoTest {
       assertThat(h.errors.get() + h.eofs.get()).isZero();
 
       c.close(); // everything written and read: reusable
-      Connection again = get(m.allocate(a));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
     }
   }
 
@@ -309,9 +304,7 @@ class ConnectionIoTest {
         t.start();
       });
       c.close();
-      Connection again = get(m.allocate(a));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
     }
   }
 
@@ -354,9 +347,7 @@ class ConnectionIoTest {
       assertThat(thrown).hasSize(4)
           .allSatisfy(t -> assertThat(t).isInstanceOf(IllegalStateException.class));
       // nothing was written by the refused calls: the socket was clean and went back
-      Connection again = get(m.allocate(Allocation.to("http", "127.0.0.1", echo.port())));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(m, Allocation.to("http", "127.0.0.1", echo.port()), FromCache.IMMEDIATE);
     }
   }
 
@@ -442,9 +433,7 @@ class ConnectionIoTest {
       Connection c = get(m.allocate(a));
       c.channel().close();
       assertThat(c.isOpen()).isFalse();
-      Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW);
     }
   }
 
@@ -535,9 +524,7 @@ class ConnectionIoTest {
       return m.stats().leased() == 0;
     });
     // the socket was discarded, not pooled
-    Connection next = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
-    assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-    next.close();
+    assertNextServed(m, Allocation.to("http", "127.0.0.1", server.port()), FromCache.NEW);
     Socket peer = peerOf(server, port);
     peer.setSoTimeout((int) LONG.toMillis());
     assertThat(peer.getInputStream().read()).isEqualTo(-1);

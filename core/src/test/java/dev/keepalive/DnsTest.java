@@ -1,5 +1,6 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.get;
 import static dev.keepalive.testkit.Await.await;
@@ -46,9 +47,7 @@ class DnsTest {
     try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder().resolver(resolver)
             .timeout(Duration.ofSeconds(5)).build()) {
-      Connection c = get(m.allocate(Allocation.to("http", "service.test", server.port())));
-      assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
-      c.close();
+      assertNextServed(m, Allocation.to("http", "service.test", server.port()), FromCache.NEW);
     }
   }
 

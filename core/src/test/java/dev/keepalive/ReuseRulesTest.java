@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,6 +42,14 @@ class ReuseRulesTest {
     return manager.allocate(a).get(10, TimeUnit.SECONDS);
   }
 
+  /** Leases a connection for {@code to}, gives it back with {@code rules} set; its peer. */
+  private Socket givenBackWith(UnaryOperator<Connection> rules) throws Exception {
+    Connection c = get(to);
+    Socket peer = server.nextAccepted();
+    rules.apply(c).close();
+    return peer;
+  }
+
   /** True once the peer of {@code c} sees the client close (EOF). */
   private static boolean peerSawClose(Socket peer) throws Exception {
     peer.setSoTimeout(10_000);
@@ -71,18 +80,14 @@ class ReuseRulesTest {
 
   @Test
   void aZeroKeepAliveTimeoutClosesTheSocketAtGiveBack() throws Exception {
-    Connection c = get(to);
-    Socket peer = server.nextAccepted();
-    c.keepAliveTimeout(Duration.ZERO).close();
+    Socket peer = givenBackWith(c -> c.keepAliveTimeout(Duration.ZERO));
     assertThat(peerSawClose(peer)).isTrue();
     await().until(() -> manager.stats().open() == 0);
   }
 
   @Test
   void aKeepAliveTimeoutClosesTheIdleSocketWhenItPasses() throws Exception {
-    Connection c = get(to);
-    Socket peer = server.nextAccepted();
-    c.keepAliveTimeout(Duration.ofMillis(100)).close();
+    Socket peer = givenBackWith(c -> c.keepAliveTimeout(Duration.ofMillis(100)));
     assertThat(peerSawClose(peer)).isTrue(); // closed by the pool, long before its keep-alive
     await().until(() -> manager.stats().open() == 0);
     assertThat(get(to).fromCache()).isEqualTo(FromCache.NEW);
@@ -96,9 +101,7 @@ class ReuseRulesTest {
 
   @Test
   void keepAliveMaxAllowsThatManyMoreHandOutsThenCloses() throws Exception {
-    Connection c = get(to);
-    Socket peer = server.nextAccepted();
-    c.keepAliveMax(1).close();
+    Socket peer = givenBackWith(c -> c.keepAliveMax(1));
     Connection again = get(to);
     assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
     again.close(); // its last use: closed, not pooled
@@ -108,9 +111,7 @@ class ReuseRulesTest {
 
   @Test
   void aZeroKeepAliveMaxClosesAtGiveBack() throws Exception {
-    Connection c = get(to);
-    Socket peer = server.nextAccepted();
-    c.keepAliveMax(0).close();
+    Socket peer = givenBackWith(c -> c.keepAliveMax(0));
     assertThat(peerSawClose(peer)).isTrue();
   }
 

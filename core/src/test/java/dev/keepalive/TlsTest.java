@@ -2,6 +2,7 @@ package dev.keepalive;
 
 import static dev.keepalive.testing.Managers.EMPTY;
 import static dev.keepalive.testing.Managers.ascii;
+import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.failureOf;
 import static dev.keepalive.testing.Managers.get;
@@ -220,9 +221,7 @@ class TlsTest {
       assertThat(c.scheme()).isEqualTo("wss");
       echoThroughStreams(c, "web socket over tls");
       c.close();
-      Connection again = get(wss.allocate(Allocation.to("wss", "localhost", tls.port())));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(wss, Allocation.to("wss", "localhost", tls.port()), FromCache.IMMEDIATE);
 
       // "https" stays TLS when other schemes are added
       Connection h = get(wss.allocate(https(tls)));
@@ -512,9 +511,7 @@ class TlsTest {
       assertThat(c2.sslSession().getId()).isEqualTo(sessionId);
       echoThroughStreams(c2, "second");
       c2.close();
-      Connection c3 = get(m.allocate(a));
-      assertThat(c3.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      c3.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
       assertThat(server.acceptedCount()).isEqualTo(1);
     }
   }
@@ -542,9 +539,7 @@ class TlsTest {
       assertThat(c2.localAddress().getPort()).isEqualTo(port);
       echoThroughStreams(c2, "after the tickets");
       c2.close();
-      Connection c3 = get(m.allocate(a));
-      assertThat(c3.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      c3.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
       assertThat(server.acceptedCount()).isEqualTo(1);
     }
   }
@@ -611,9 +606,7 @@ class TlsTest {
       byte[] again = next.inputStream().readNBytes(100);
       assertThat(again).isEqualTo(greeting);
       next.close(); // read to the end: reusable
-      Connection third = get(m.allocate(a));
-      assertThat(third.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      third.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
     }
   }
 
@@ -762,9 +755,7 @@ class TlsTest {
       c.readTimeout(null); // no limit again
       echoThroughStreams(c, "and again");
       c.close();
-      Connection again = get(m.allocate(a));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
     }
   }
 
@@ -800,9 +791,7 @@ class TlsTest {
       Peer peer = peerOf(sink, c);
       await().until(() -> peer.received() == big + tail.length);
       c.close(); // everything written, nothing to read: reusable
-      Connection again = get(m.allocate(a));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
     }
   }
 
@@ -830,9 +819,7 @@ class TlsTest {
       assertThat(h.bytes()).isEqualTo(sent.toByteArray());
       assertThat(h.eofs.get() + h.errors.get()).isZero();
       c.close();
-      Connection again = get(m.allocate(a));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
     }
   }
 
@@ -860,9 +847,7 @@ class TlsTest {
       out.flush();
       assertThat(within(read)).isEqualTo(payload);
       c.close();
-      Connection again = get(m.allocate(a));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
     }
   }
 
@@ -889,9 +874,7 @@ class TlsTest {
       assertThat(in.array()).isEqualTo(payload);
       assertThat(ch.read(ByteBuffer.allocate(64))).isZero();
       c.close();
-      Connection again = get(m.allocate(a));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      again.close();
+      assertNextServed(m, a, FromCache.IMMEDIATE);
     }
   }
 
@@ -921,9 +904,7 @@ class TlsTest {
       await().until(() -> m.stats().equals(new PoolStats(0, 0, 0, 0, 0)));
 
       // the manager still works
-      Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
-      assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
-      c.close();
+      assertNextServed(m, Allocation.to("http", "127.0.0.1", server.port()), FromCache.NEW);
     }
   }
 }

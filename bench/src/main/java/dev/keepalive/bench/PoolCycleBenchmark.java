@@ -66,9 +66,7 @@ public class PoolCycleBenchmark extends JmhSettings {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-      sink = SinkProcess.start();
-      manager = Pools.manager(MAX_PER_HOST, 128);
-      queue = Pools.BlockedQueue.besideOneIdleKey(manager, sink.port(), MAX_PER_HOST, QUEUED);
+      queue = startWithBlockedQueue(MAX_PER_HOST, QUEUED);
       chain = new Chain(manager, queue.measured, false);
     }
 

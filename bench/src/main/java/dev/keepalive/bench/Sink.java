@@ -57,37 +57,48 @@ public final class Sink {
     System.out.flush();
 
     ByteBuffer buffer = ByteBuffer.allocateDirect(64 * 1024);
+    selectForever(selector, key -> {
+      if (key.isAcceptable()) {
+        ServerSocketChannel server = (ServerSocketChannel) key.channel();
+        SocketChannel ch;
+        while ((ch = server.accept()) != null) {
+          ch.configureBlocking(false);
+          ch.register(selector, SelectionKey.OP_READ);
+        }
+      } else if (key.isReadable()) {
+        SocketChannel ch = (SocketChannel) key.channel();
+        int n;
+        try {
+          do {
+            buffer.clear();
+            n = ch.read(buffer);
+          } while (n > 0);
+        } catch (IOException e) {
+          n = -1;
+        }
+        if (n < 0) {
+          key.cancel();
+          ch.close();
+        }
+      }
+    });
+  }
+
+  /** What a selector loop does with one selected, valid key. */
+  interface KeyHandler {
+    void handle(SelectionKey key) throws IOException;
+  }
+
+  /** Selects for ever, handing each selected key that is still valid to {@code handler}. */
+  static void selectForever(Selector selector, KeyHandler handler) throws IOException {
     while (true) {
       selector.select();
       Iterator<SelectionKey> it = selector.selectedKeys().iterator();
       while (it.hasNext()) {
         SelectionKey key = it.next();
         it.remove();
-        if (!key.isValid()) {
-          continue;
-        }
-        if (key.isAcceptable()) {
-          ServerSocketChannel server = (ServerSocketChannel) key.channel();
-          SocketChannel ch;
-          while ((ch = server.accept()) != null) {
-            ch.configureBlocking(false);
-            ch.register(selector, SelectionKey.OP_READ);
-          }
-        } else if (key.isReadable()) {
-          SocketChannel ch = (SocketChannel) key.channel();
-          int n;
-          try {
-            do {
-              buffer.clear();
-              n = ch.read(buffer);
-            } while (n > 0);
-          } catch (IOException e) {
-            n = -1;
-          }
-          if (n < 0) {
-            key.cancel();
-            ch.close();
-          }
+        if (key.isValid()) {
+          handler.handle(key);
         }
       }
     }

@@ -13,6 +13,16 @@ public abstract class SinkFixture {
   SinkProcess sink;
   ConnectionManager manager;
 
+  /**
+   * Starts the sink and a manager of {@code maxPerHost} connections a key, and blocks
+   * {@code queued} requests beside one idle key (the queue the "with queue" states measure by).
+   */
+  Pools.BlockedQueue startWithBlockedQueue(int maxPerHost, int queued) throws Exception {
+    sink = SinkProcess.start();
+    manager = Pools.manager(maxPerHost, 128);
+    return Pools.BlockedQueue.besideOneIdleKey(manager, sink.port(), maxPerHost, queued);
+  }
+
   /** A line printed before the manager is closed, or null. */
   String report() {
     return null;

@@ -70,9 +70,7 @@ public class ThreadCachedBenchmark extends JmhSettings {
 
     @Setup(Level.Trial)
     public void setUp() throws Exception {
-      sink = SinkProcess.start();
-      manager = Pools.manager(MAX_PER_HOST, 128);
-      queue = Pools.BlockedQueue.besideOneIdleKey(manager, sink.port(), MAX_PER_HOST, QUEUED);
+      queue = startWithBlockedQueue(MAX_PER_HOST, QUEUED);
       allocations = queue.measured;
     }
 
@@ -86,23 +84,15 @@ public class ThreadCachedBenchmark extends JmhSettings {
   }
 
   /** What one benchmark thread saw, and the keys it cycles over. */
-  abstract static class Cycler {
+  abstract static class Cycler extends KeyCycle<Allocation> {
     long immediate;
     long other;
-    Allocation[] mine;
-    int next;
 
     void verify() {
       if (other != 0 || immediate == 0) {
         throw new IllegalStateException("not a cached benchmark: IMMEDIATE " + immediate
             + ", other " + other);
       }
-    }
-
-    Allocation next() {
-      Allocation a = mine[next];
-      next = next + 1 == mine.length ? 0 : next + 1;
-      return a;
     }
   }
 

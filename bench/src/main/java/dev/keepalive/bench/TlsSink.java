@@ -28,7 +28,6 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.Date;
 import java.util.IdentityHashMap;
-import java.util.Iterator;
 import java.util.Map;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
@@ -145,22 +144,13 @@ public final class TlsSink {
       System.out.flush();
     }
 
-    while (true) {
-      selector.select();
-      Iterator<SelectionKey> it = selector.selectedKeys().iterator();
-      while (it.hasNext()) {
-        SelectionKey key = it.next();
-        it.remove();
-        if (!key.isValid()) {
-          continue;
-        }
-        if (key.isAcceptable()) {
-          accept(selector, key);
-        } else {
-          serve((Conn) key.attachment());
-        }
+    Sink.selectForever(selector, key -> {
+      if (key.isAcceptable()) {
+        accept(selector, key);
+      } else {
+        serve((Conn) key.attachment());
       }
-    }
+    });
   }
 
   /** Reads commands from standard input; exits at EOF. */

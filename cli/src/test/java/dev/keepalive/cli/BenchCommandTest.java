@@ -38,10 +38,7 @@ class BenchCommandTest {
 
   @Test
   void jsonReportParsesAndAddsUp() throws Exception {
-    Cli.Run run = Cli.run("bench", "--json", "-n", "300", "-c", "4", server.url("/"));
-
-    assertThat(run.status()).as(run.toString()).isZero();
-    JsonNode r = JSON.readTree(run.out());
+    JsonNode r = benchJson("-n", "300", "-c", "4", server.url("/"));
     assertThat(r.get("url").asText()).isEqualTo(server.url("/"));
     assertThat(r.get("embeddedServer").asBoolean()).isFalse();
     assertThat(r.get("settings").get("concurrency").asInt()).isEqualTo(4);
@@ -79,11 +76,7 @@ class BenchCommandTest {
 
   @Test
   void noKeepAliveOpensAConnectionPerRequest() throws Exception {
-    Cli.Run run = Cli.run("bench", "--json", "--no-keepalive", "-n", "30", "-c", "3",
-        server.url("/"));
-
-    assertThat(run.status()).as(run.toString()).isZero();
-    JsonNode r = JSON.readTree(run.out());
+    JsonNode r = benchJson("--no-keepalive", "-n", "30", "-c", "3", server.url("/"));
     assertThat(r.get("settings").get("keepAlive").asBoolean()).isFalse();
     assertThat(r.get("requests").asLong()).isEqualTo(30);
     assertThat(r.get("servedBy").get("NEW").asLong()).isEqualTo(30);
@@ -96,11 +89,7 @@ class BenchCommandTest {
 
   @Test
   void moreThreadsThanConnectionsAreServedDeferred() throws Exception {
-    Cli.Run run = Cli.run("bench", "--json", "-n", "200", "-c", "8", "--max-per-host", "2",
-        server.url("/"));
-
-    assertThat(run.status()).as(run.toString()).isZero();
-    JsonNode r = JSON.readTree(run.out());
+    JsonNode r = benchJson("-n", "200", "-c", "8", "--max-per-host", "2", server.url("/"));
     assertThat(r.get("settings").get("maxPerHost").asInt()).isEqualTo(2);
     assertThat(r.get("requests").asLong()).isEqualTo(200);
     assertThat(r.get("connectionsOpened").asLong()).isBetween(1L, 2L);
@@ -110,10 +99,7 @@ class BenchCommandTest {
 
   @Test
   void durationLimitStopsTheRun() throws Exception {
-    Cli.Run run = Cli.run("bench", "--json", "-d", "300ms", "-c", "2", server.url("/"));
-
-    assertThat(run.status()).as(run.toString()).isZero();
-    JsonNode r = JSON.readTree(run.out());
+    JsonNode r = benchJson("-d", "300ms", "-c", "2", server.url("/"));
     assertThat(r.get("settings").get("durationLimitSeconds").asDouble()).isEqualTo(0.3);
     assertThat(r.get("settings").get("requestLimit").isNull()).isTrue();
     assertThat(r.get("elapsedSeconds").asDouble()).isBetween(0.3, 10.0);
@@ -122,11 +108,7 @@ class BenchCommandTest {
 
   @Test
   void warmupIsSentButNotCounted() throws Exception {
-    Cli.Run run = Cli.run("bench", "--json", "--warmup", "200ms", "-n", "100", "-c", "2",
-        server.url("/"));
-
-    assertThat(run.status()).as(run.toString()).isZero();
-    JsonNode r = JSON.readTree(run.out());
+    JsonNode r = benchJson("--warmup", "200ms", "-n", "100", "-c", "2", server.url("/"));
     assertThat(r.get("settings").get("warmupSeconds").asDouble()).isEqualTo(0.2);
     long warm = r.get("warmup").get("requests").asLong();
     assertThat(warm).isPositive();
@@ -144,10 +126,7 @@ class BenchCommandTest {
 
   @Test
   void withoutUrlItBenchmarksTheEmbeddedServer() throws Exception {
-    Cli.Run run = Cli.run("bench", "--json", "-n", "100", "-c", "2");
-
-    assertThat(run.status()).as(run.toString()).isZero();
-    JsonNode r = JSON.readTree(run.out());
+    JsonNode r = benchJson("-n", "100", "-c", "2");
     assertThat(r.get("embeddedServer").asBoolean()).isTrue();
     assertThat(r.get("url").asText()).matches("http://127\\.0\\.0\\.1:\\d+/");
     assertThat(r.get("requests").asLong()).isEqualTo(100);
@@ -221,5 +200,16 @@ class BenchCommandTest {
     assertThat(unknown.status()).isEqualTo(2);
     assertThat(unknown.err()).contains("Unknown option: '--bogus'");
     assertThat(server.requests()).isZero();
+  }
+
+  /** Runs {@code bench --json} with these arguments, expects success, and parses the report. */
+  private static JsonNode benchJson(String... args) throws Exception {
+    String[] all = new String[args.length + 2];
+    all[0] = "bench";
+    all[1] = "--json";
+    System.arraycopy(args, 0, all, 2, args.length);
+    Cli.Run run = Cli.run(all);
+    assertThat(run.status()).as(run.toString()).isZero();
+    return JSON.readTree(run.out());
   }
 }

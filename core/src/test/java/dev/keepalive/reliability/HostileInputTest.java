@@ -3,6 +3,7 @@ package dev.keepalive.reliability;
 import static dev.keepalive.reliability.Harness.onLoop;
 import static dev.keepalive.testing.Managers.EMPTY;
 import static dev.keepalive.testing.Managers.ascii;
+import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.buf;
 import static dev.keepalive.testing.Managers.get;
@@ -355,10 +356,7 @@ class HostileInputTest {
       assertThat(written).as("bytes the peer wrote before it was cut off")
           .isBetween(0L, bound);
       awaitStats(m, EMPTY);
-      Connection next = get(m.allocate(a));
-      peerOf(server, next); // accepted before the server closes
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW, server);
     }
   }
 
@@ -377,9 +375,7 @@ class HostileInputTest {
       long written = within(floodUntilCutOff(peer.tls().getOutputStream(), bound + (64L << 20)));
       assertThat(written).isBetween(0L, bound);
       awaitStats(m, EMPTY);
-      Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW);
       awaitStats(m, stats(1, 1, 0, 0, 0));
     }
   }
@@ -526,9 +522,7 @@ class HostileInputTest {
       }
       other.close();
       for (int i = 0; i < 50; i++) {
-        Connection c = get(m.allocate(a));
-        assertThat(c.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-        c.close();
+        assertNextServed(m, a, FromCache.IMMEDIATE);
       }
       assertThat(flood).as("the flood went on all along").isNotDone();
       long before = reader.received.get();
@@ -582,9 +576,7 @@ class HostileInputTest {
             .isInstanceOf(ClosedChannelException.class);
       }
       awaitStats(m, EMPTY);
-      Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW);
     }
   }
 
@@ -620,9 +612,7 @@ class HostileInputTest {
         c.close();
       }
       awaitStats(m, EMPTY);
-      Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW);
       awaitStats(m, stats(1, 1, 0, 0, 0));
       m.close();
       assertThat(h.errors.get()).isEqualTo(phase == Phase.LEASED ? 1 : 0);

@@ -3,6 +3,7 @@ package dev.keepalive.reliability;
 import static dev.keepalive.reliability.Harness.onLoop;
 import static dev.keepalive.testing.Managers.EMPTY;
 import static dev.keepalive.testing.Managers.assertFailure;
+import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.buf;
 import static dev.keepalive.testing.Managers.get;
@@ -235,9 +236,7 @@ class LifecycleRacesTest {
           case QUEUED -> {
             r.blocker.close(); // to the pool, not to the cancelled request
             awaitStats(m, stats(1, 1, 0, 0, 0));
-            Connection c = get(m.allocate(r.target));
-            assertThat(c.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-            c.close();
+            assertNextServed(m, r.target, FromCache.IMMEDIATE);
           }
           default -> {
             Connection c = get(m.allocate(plain(r.server.port()))); // its slot is free

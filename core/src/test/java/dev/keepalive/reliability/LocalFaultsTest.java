@@ -3,6 +3,7 @@ package dev.keepalive.reliability;
 import static dev.keepalive.reliability.Harness.onLoop;
 import static dev.keepalive.testing.Managers.EMPTY;
 import static dev.keepalive.testing.Managers.assertFailure;
+import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.assertTimedOut;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.get;
@@ -180,10 +181,7 @@ class LocalFaultsTest {
       m.allocate(a, rec); // not remembered: asked again, fails again
       assertFailure(rec.next(), "resolve", null, bad.errorStr);
       assertThat(lookups.get()).isEqualTo(2);
-      Connection c = get(m.allocate(plain(server.port())));
-      peerOf(server, c); // accepted before the server closes
-      assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
-      c.close();
+      assertNextServed(m, plain(server.port()), FromCache.NEW, server);
       m.close();
       assertThat(rec.all()).hasSize(4);
     }
@@ -215,10 +213,8 @@ class LocalFaultsTest {
       meanwhile.close();
       awaitStats(m, stats(2, 2, 0, 0, 0));
 
-      Connection late = get(m2.allocate(Allocation.to("http", "slow.test", server.port())));
-      peerOf(server, late); // accepted before the server closes
-      assertThat(late.fromCache()).isEqualTo(FromCache.NEW);
-      late.close();
+      assertNextServed(m2, Allocation.to("http", "slow.test", server.port()),
+          FromCache.NEW, server);
       m.close();
       assertThat(slow.all()).hasSize(1);
     }
@@ -390,10 +386,7 @@ class LocalFaultsTest {
           .size() == 1);
       c2.close();
       awaitStats(m, EMPTY);
-      Connection c3 = get(m.allocate(a));
-      peerOf(server, c3); // accepted before the server closes
-      assertThat(c3.fromCache()).isEqualTo(FromCache.NEW);
-      c3.close();
+      assertNextServed(m, a, FromCache.NEW, server);
       m.close();
       assertThat(h.seen.eofs.get()).isEqualTo(1);
       assertThat(h.seen.errors.get()).isZero();
@@ -447,10 +440,7 @@ class LocalFaultsTest {
         assertThat(PeerIo.awaitClosed(peerOf(server, port)))
             .isEqualTo(PeerIo.Ending.EOF);
       }
-      Connection next = get(m.allocate(a));
-      peerOf(server, next); // accepted before the server closes
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW, server);
       assertThat(server.acceptedCount()).isEqualTo(21);
       assertThat(log.at(LogCapture.ERROR, "")).isEmpty();
     }

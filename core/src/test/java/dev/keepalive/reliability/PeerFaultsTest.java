@@ -4,6 +4,7 @@ import static dev.keepalive.reliability.Harness.onLoop;
 import static dev.keepalive.testing.Managers.EMPTY;
 import static dev.keepalive.testing.Managers.ascii;
 import static dev.keepalive.testing.Managers.assertFailure;
+import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.assertRefused;
 import static dev.keepalive.testing.Managers.assertRoundTrip;
 import static dev.keepalive.testing.Managers.assertTimedOut;
@@ -172,10 +173,16 @@ class PeerFaultsTest {
   // ---------------------------------------------------------------- leased
 
   static Stream<Arguments> faultsAndReaders() {
+    return everyFaultWith(true, false);
+  }
+
+  /** Every fault paired with each of {@code seconds}: the arguments of a two-way matrix. */
+  static Stream<Arguments> everyFaultWith(Object... seconds) {
     List<Arguments> out = new ArrayList<>();
     for (Fault f : Fault.values()) {
-      out.add(Arguments.of(f, true));
-      out.add(Arguments.of(f, false));
+      for (Object second : seconds) {
+        out.add(Arguments.of(f, second));
+      }
     }
     return out.stream();
   }
@@ -252,22 +259,14 @@ class PeerFaultsTest {
       assertThat(t).hasCauseInstanceOf(IOException.class);
       c.close();
       awaitStats(m, EMPTY);
-      Connection next = get(m.allocate(a));
-      peerOf(server, next); // accepted before the server closes
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      next.close();
+      assertNextServed(m, a, FromCache.NEW, server);
     }
   }
 
   // ---------------------------------------------------------------- handed out
 
   static Stream<Arguments> faultsAndHandOuts() {
-    List<Arguments> out = new ArrayList<>();
-    for (Fault f : Fault.values()) {
-      out.add(Arguments.of(f, FromCache.IMMEDIATE));
-      out.add(Arguments.of(f, FromCache.DEFERRED));
-    }
-    return out.stream();
+    return everyFaultWith(FromCache.IMMEDIATE, FromCache.DEFERRED);
   }
 
   /**
@@ -405,10 +404,7 @@ class PeerFaultsTest {
       assertRefused(failureOf(m.allocate(plain(closed))).result());
       awaitStats(m, EMPTY);
       assertThat(onLoop(m, () -> Internals.books(m))).isEqualTo(Internals.Books.NONE);
-      Connection c = get(m.allocate(plain(server.port())));
-      peerOf(server, c); // accepted before the server closes
-      assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
-      c.close();
+      assertNextServed(m, plain(server.port()), FromCache.NEW, server);
       m.close();
       assertThat(rec.all()).hasSize(20);
     }

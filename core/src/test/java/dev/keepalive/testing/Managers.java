@@ -9,6 +9,7 @@ import dev.keepalive.AllocationException;
 import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
+import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Await;
@@ -55,6 +56,29 @@ public final class Managers {
   /** The connection {@code f} completes with (waits). */
   public static Connection get(CompletableFuture<Connection> f) throws Exception {
     return within(f);
+  }
+
+  /**
+   * Allocates for {@code a}, asserts how the connection was served, and gives it back (a new
+   * connection, an idle one reused, ...: the common check that a socket was or was not pooled).
+   */
+  public static void assertNextServed(ConnectionManager m, Allocation a, FromCache expected)
+      throws Exception {
+    assertNextServed(m, a, expected, null);
+  }
+
+  /**
+   * The same; a new connection is first accepted by {@code server} (when not null), so that it
+   * is not refused by a server about to close.
+   */
+  public static void assertNextServed(ConnectionManager m, Allocation a, FromCache expected,
+      AcceptingServer server) throws Exception {
+    Connection next = get(m.allocate(a));
+    if (server != null) {
+      peerOf(server, next);
+    }
+    assertThat(next.fromCache()).isEqualTo(expected);
+    next.close();
   }
 
   /** The AllocationException {@code f} fails with (waits; asserts it fails). */

@@ -148,10 +148,7 @@ public final class HttpClient implements AutoCloseable {
      * nothing.
      */
     public Builder timeout(Duration timeout) {
-      if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
-        throw new IllegalArgumentException("timeout must be positive, was " + timeout);
-      }
-      this.timeout = timeout;
+      this.timeout = HttpRequest.checkTimeout(timeout);
       return this;
     }
 

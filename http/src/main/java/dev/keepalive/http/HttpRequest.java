@@ -338,15 +338,20 @@ public final class HttpRequest {
      * @throws IllegalArgumentException if zero or negative
      */
     public Builder timeout(Duration timeout) {
-      if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
-        throw new IllegalArgumentException("timeout must be positive, was " + timeout);
-      }
-      this.timeout = timeout;
+      this.timeout = checkTimeout(timeout);
       return this;
     }
 
     public HttpRequest build() {
       return new HttpRequest(this);
     }
+  }
+
+  /** A request's or a client's timeout: null (none given) or positive; else throws. */
+  static Duration checkTimeout(Duration timeout) {
+    if (timeout != null && (timeout.isZero() || timeout.isNegative())) {
+      throw new IllegalArgumentException("timeout must be positive, was " + timeout);
+    }
+    return timeout;
   }
 }

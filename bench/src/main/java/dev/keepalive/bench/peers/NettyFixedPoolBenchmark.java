@@ -1,6 +1,7 @@
 package dev.keepalive.bench.peers;
 
 import dev.keepalive.bench.JmhSettings;
+import dev.keepalive.bench.KeyCycle;
 import dev.keepalive.bench.SinkProcess;
 import dev.keepalive.bench.ThreadCachedBenchmark;
 import io.netty.bootstrap.Bootstrap;
@@ -186,16 +187,7 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
   }
 
   /** A benchmark thread's keys. */
-  public abstract static class Worker {
-    String[] mine;
-    int next;
-
-    String next() {
-      String key = mine[next];
-      next = next + 1 == mine.length ? 0 : next + 1;
-      return key;
-    }
-  }
+  public abstract static class Worker extends KeyCycle<String> {}
 
   @State(Scope.Thread)
   public static class KeysWorker extends Worker {
