@@ -23,8 +23,16 @@ public final class Allocation {
   private final int forPort;
   private final boolean fresh;
 
-  private Allocation(String scheme, String addr, int port, Object context, Duration timeout,
-      String forScheme, String forAddr, int forPort, boolean fresh) {
+  private Allocation(
+      String scheme,
+      String addr,
+      int port,
+      Object context,
+      Duration timeout,
+      String forScheme,
+      String forAddr,
+      int forPort,
+      boolean fresh) {
     this.scheme = scheme;
     this.addr = addr;
     this.port = port;
@@ -42,14 +50,21 @@ public final class Allocation {
    * name or a literal IPv4 or IPv6 address (brackets optional).
    */
   public static Allocation to(String scheme, String addr, int port) {
-    return new Allocation(requireText(scheme, "scheme"), requireHost(addr, "addr"),
-        requirePort(port, "port"), null, null, null, null, 0, false);
+    return new Allocation(
+        requireText(scheme, "scheme"),
+        requireHost(addr, "addr"),
+        requirePort(port, "port"),
+        null,
+        null,
+        null,
+        null,
+        0,
+        false);
   }
 
   /** Data echoed back in the result; may be null. */
   public Allocation context(Object context) {
-    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort,
-        fresh);
+    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh);
   }
 
   /** How long the request may take in all (resolving, queueing, connecting); overrides the manager's. */
@@ -57,8 +72,7 @@ public final class Allocation {
     if (timeout == null || timeout.isZero() || timeout.isNegative()) {
       throw new IllegalArgumentException("timeout must be positive, was " + timeout);
     }
-    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort,
-        fresh);
+    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh);
   }
 
   /**
@@ -83,8 +97,16 @@ public final class Allocation {
    * proxy for different targets are never mixed.
    */
   public Allocation forTarget(String forScheme, String forAddr, int forPort) {
-    return new Allocation(scheme, addr, port, context, timeout, requireText(forScheme, "forScheme"),
-        requireHost(forAddr, "forAddr"), requirePort(forPort, "forPort"), fresh);
+    return new Allocation(
+        scheme,
+        addr,
+        port,
+        context,
+        timeout,
+        requireText(forScheme, "forScheme"),
+        requireHost(forAddr, "forAddr"),
+        requirePort(forPort, "forPort"),
+        fresh);
   }
 
   public String scheme() {

@@ -13,8 +13,14 @@ public final class AllocationResult {
   private final Integer errorNum;
   private final String errorStr;
 
-  AllocationResult(long requestId, Allocation request, Connection connection, FromCache fromCache,
-      String function, Integer errorNum, String errorStr) {
+  AllocationResult(
+      long requestId,
+      Allocation request,
+      Connection connection,
+      FromCache fromCache,
+      String function,
+      Integer errorNum,
+      String errorStr) {
     this.requestId = requestId;
     this.request = request;
     this.connection = connection;
@@ -102,7 +108,7 @@ public final class AllocationResult {
     if (isSuccess()) {
       return "AllocationResult[#" + requestId + " " + target + " " + fromCache + "]";
     }
-    return "AllocationResult[#" + requestId + " " + target + " " + function + " error "
-        + errorNum + ": " + errorStr + "]";
+    return "AllocationResult[#" + requestId + " " + target + " " + function + " error " + errorNum
+        + ": " + errorStr + "]";
   }
 }

@@ -4,11 +4,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.time.Duration;
-import javax.net.ssl.SSLSession;
 import java.nio.ByteBuffer;
 import java.nio.channels.ByteChannel;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import javax.net.ssl.SSLSession;
 
 /**
  * A connected socket lent by a {@link ConnectionManager}: one object per hand-out.

@@ -6,6 +6,9 @@ import dev.keepalive.internal.Settings;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -13,9 +16,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
-import java.util.HashSet;
-import java.util.Locale;
-import java.util.Set;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
@@ -42,15 +42,28 @@ public final class ConnectionManager implements AutoCloseable {
   private final AtomicLong ids = new AtomicLong();
   /** Capture the stack of each allocate() call (leak detection is on). */
   private final boolean leakDetection;
+
   private volatile boolean shutdown;
 
   private ConnectionManager(Builder b) {
     this.leakDetection = b.leakDetection != null;
-    this.core = new ManagerCore(new Settings(b.maxPerHost, b.maxOpen, nanos(b.keepAlive),
-        nanos(b.timeout), b.resolver, b.bindAddress, b.sslContext, b.sslParameters,
-        Set.copyOf(b.tlsSchemes), b.maxPendingWriteBytes).withProductionRules(
-            b.maxLifetime == null ? 0 : nanos(b.maxLifetime), b.lifetimeJitter, b.maxUses,
-            b.maxQueued, nanos(b.connectAttemptDelay),
+    this.core = new ManagerCore(new Settings(
+            b.maxPerHost,
+            b.maxOpen,
+            nanos(b.keepAlive),
+            nanos(b.timeout),
+            b.resolver,
+            b.bindAddress,
+            b.sslContext,
+            b.sslParameters,
+            Set.copyOf(b.tlsSchemes),
+            b.maxPendingWriteBytes)
+        .withProductionRules(
+            b.maxLifetime == null ? 0 : nanos(b.maxLifetime),
+            b.lifetimeJitter,
+            b.maxUses,
+            b.maxQueued,
+            nanos(b.connectAttemptDelay),
             b.leakDetection == null ? 0 : nanos(b.leakDetection)));
   }
 
@@ -416,9 +429,12 @@ public final class ConnectionManager implements AutoCloseable {
       throw new IllegalStateException("connection manager is shut down");
     }
     CompletableFuture<Integer> opened = new CompletableFuture<>();
-    boolean started = core.prewarm(key, n, opened::complete,
-        f -> opened.completeExceptionally(new AllocationException(new AllocationResult(0, key,
-            null, null, f.functionName(), f.errorNum(), f.errorStr()))));
+    boolean started = core.prewarm(
+        key,
+        n,
+        opened::complete,
+        f -> opened.completeExceptionally(new AllocationException(new AllocationResult(
+            0, key, null, null, f.functionName(), f.errorNum(), f.errorStr()))));
     if (!started) {
       throw new IllegalStateException("connection manager is closed");
     }
@@ -457,8 +473,12 @@ public final class ConnectionManager implements AutoCloseable {
     return ids.incrementAndGet();
   }
 
-  private void submit(long id, Allocation a, BiConsumer<Connection, FromCache> onConnection,
-      Consumer<Failure> onFailure, Throwable site) {
+  private void submit(
+      long id,
+      Allocation a,
+      BiConsumer<Connection, FromCache> onConnection,
+      Consumer<Failure> onFailure,
+      Throwable site) {
     if (!core.submit(id, a, a.isFresh(), onConnection, onFailure, site)) {
       throw new IllegalStateException("connection manager is closed");
     }
@@ -499,8 +519,8 @@ public final class ConnectionManager implements AutoCloseable {
 
     @Override
     public void accept(Failure f) {
-      deliver(new AllocationResult(id, allocation, null, null, f.functionName(), f.errorNum(),
-          f.errorStr()));
+      deliver(new AllocationResult(
+          id, allocation, null, null, f.functionName(), f.errorNum(), f.errorStr()));
     }
 
     private void deliver(AllocationResult result) {
@@ -534,8 +554,8 @@ public final class ConnectionManager implements AutoCloseable {
 
     @Override
     public void accept(Failure f) {
-      future.completeExceptionally(new AllocationException(new AllocationResult(id, allocation,
-          null, null, f.functionName(), f.errorNum(), f.errorStr())));
+      future.completeExceptionally(new AllocationException(new AllocationResult(
+          id, allocation, null, null, f.functionName(), f.errorNum(), f.errorStr())));
     }
   }
 

@@ -24,8 +24,8 @@ final class SystemResolver implements Resolver {
 
   private SystemResolver() {
     AtomicInteger n = new AtomicInteger();
-    executor = new ThreadPoolExecutor(THREADS, THREADS, 30, TimeUnit.SECONDS,
-        new LinkedBlockingQueue<>(), r -> {
+    executor = new ThreadPoolExecutor(
+        THREADS, THREADS, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
           Thread t = new Thread(r, "keepalive-dns-" + n.incrementAndGet());
           t.setDaemon(true);
           return t;
@@ -35,13 +35,15 @@ final class SystemResolver implements Resolver {
 
   @Override
   public CompletionStage<List<InetAddress>> resolve(String host) {
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return List.of(InetAddress.getAllByName(host));
-      } catch (UnknownHostException e) {
-        throw new CompletionException(e);
-      }
-    }, executor);
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return List.of(InetAddress.getAllByName(host));
+          } catch (UnknownHostException e) {
+            throw new CompletionException(e);
+          }
+        },
+        executor);
   }
 
   @Override

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Timeout;
 class ArgumentsTest {
   /** Asserts an IllegalArgumentException whose message names {@code argument}, as a word. */
   private static void rejects(ThrowingCallable call, String argument) {
-    assertThatThrownBy(call).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(call)
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageMatching("(?s).*\\b" + argument + "\\b.*");
   }
 
@@ -94,10 +95,16 @@ class ArgumentsTest {
   void builderRejectsEveryBadArgumentNamingIt() throws Exception {
     assertBuilderRejectsBadSettings(ConnectionManager::builder);
     // the good values are taken
-    ConnectionManager.builder().maxPerHost(1).maxOpen(1).keepAlive(Duration.ofNanos(1))
-        .timeout(Duration.ofNanos(1)).resolver(Resolver.system())
-        .bindAddress(InetAddress.getLoopbackAddress()).sslContext(SSLContext.getDefault())
-        .build().close();
+    ConnectionManager.builder()
+        .maxPerHost(1)
+        .maxOpen(1)
+        .keepAlive(Duration.ofNanos(1))
+        .timeout(Duration.ofNanos(1))
+        .resolver(Resolver.system())
+        .bindAddress(InetAddress.getLoopbackAddress())
+        .sslContext(SSLContext.getDefault())
+        .build()
+        .close();
   }
 
   @Test
@@ -115,7 +122,9 @@ class ArgumentsTest {
       assertManagerRejectsNulls(m, a);
       Connection foreign = get(other.allocate(a));
       rejects(() -> m.free(foreign), "connection");
-      assertThat(foreign.isOpen()).as("a refused free leaves the connection alone").isTrue();
+      assertThat(foreign.isOpen())
+          .as("a refused free leaves the connection alone")
+          .isTrue();
       other.free(foreign);
       assertThat(foreign.isOpen()).isFalse();
       await().until(() -> other.stats().idle() == 1);

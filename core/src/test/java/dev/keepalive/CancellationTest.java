@@ -101,13 +101,13 @@ class CancellationTest {
       ResultRecorder cancelled = new ResultRecorder();
       long id = m.allocate(Allocation.to("http", "127.0.0.1", hanging.port()), cancelled);
       awaitStats(m, 1, 0, 0, 1, 0);
-      await().until(
-          () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 1);
+      await()
+          .until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 1);
 
       assertThat(m.deallocate(id)).isTrue();
       awaitStats(m, 0, 0, 0, 0, 0);
-      await().until(
-          () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
+      await()
+          .until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
       assertThat(m.deallocate(id)).isFalse();
 
       // its global slot is free again: with maxOpen=1 the next request connects at once
@@ -190,8 +190,8 @@ class CancellationTest {
     try (HangingListener hang = new HangingListener();
         ConnectionManager m = ConnectionManager.builder().maxPerHost(1).build()) {
       Allocation stuck = Allocation.to("http", "127.0.0.1", hang.port());
-      java.util.concurrent.ExecutorService other = java.util.concurrent.Executors
-          .newSingleThreadExecutor();
+      java.util.concurrent.ExecutorService other =
+          java.util.concurrent.Executors.newSingleThreadExecutor();
       try {
         for (int i = 0; i < 300; i++) {
           CompletableFuture<Connection> f = m.allocate(stuck); // queued or connecting for ever
@@ -203,7 +203,8 @@ class CancellationTest {
           start.await();
           boolean mine = f.cancel(true);
           assertThat(mine ^ theirs.get(LONG.toSeconds(), TimeUnit.SECONDS))
-              .as("exactly one of two racing cancels returns true (round %d)", i).isTrue();
+              .as("exactly one of two racing cancels returns true (round %d)", i)
+              .isTrue();
           assertThat(f.isCancelled()).isTrue();
         }
       } finally {

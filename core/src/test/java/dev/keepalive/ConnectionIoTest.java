@@ -207,7 +207,8 @@ class ConnectionIoTest {
           b[j] = pattern(total + j);
         }
         total += b.length;
-        ByteBuffer src = i % 2 == 0 ? ByteBuffer.wrap(b)
+        ByteBuffer src = i % 2 == 0
+            ? ByteBuffer.wrap(b)
             : ByteBuffer.allocateDirect(b.length).put(b).flip();
         CompletableFuture<Void> f = c.write(src);
         final int index = i;
@@ -277,8 +278,9 @@ class ConnectionIoTest {
     };
     starter.start(readTask);
     // the reader is waiting for input before anything was sent
-    await().until(() -> reader.get() != null
-        && (reader.get().getState() == Thread.State.WAITING || read.isDone()));
+    await()
+        .until(() -> reader.get() != null
+            && (reader.get().getState() == Thread.State.WAITING || read.isDone()));
     assertThat(read).isNotDone();
     OutputStream out = c.outputStream();
     out.write(payload, 0, 1);
@@ -316,8 +318,8 @@ class ConnectionIoTest {
     } catch (NoSuchMethodException e) {
       ofVirtual = null;
     }
-    Assumptions.assumeTrue(ofVirtual != null, "no virtual threads on Java "
-        + Runtime.version().feature());
+    Assumptions.assumeTrue(
+        ofVirtual != null, "no virtual threads on Java " + Runtime.version().feature());
     Object builder = ofVirtual.invoke(null);
     Method start = Class.forName("java.lang.Thread$Builder").getMethod("start", Runnable.class);
     try (EchoServer echo = new EchoServer();
@@ -344,7 +346,8 @@ class ConnectionIoTest {
         outcome.complete(thrown);
       });
       List<Throwable> thrown = outcome.get(LONG.toSeconds(), TimeUnit.SECONDS);
-      assertThat(thrown).hasSize(4)
+      assertThat(thrown)
+          .hasSize(4)
           .allSatisfy(t -> assertThat(t).isInstanceOf(IllegalStateException.class));
       // nothing was written by the refused calls: the socket was clean and went back
       assertNextServed(m, Allocation.to("http", "127.0.0.1", echo.port()), FromCache.IMMEDIATE);
@@ -504,16 +507,14 @@ class ConnectionIoTest {
   // ---------------------------------------------------------------- reclaiming
 
   /** Leases a connection through a callback and keeps no reference to it; its local port. */
-  private static int leaseAndForgetViaCallback(ConnectionManager m, Allocation a)
-      throws Exception {
+  private static int leaseAndForgetViaCallback(ConnectionManager m, Allocation a) throws Exception {
     CompletableFuture<Integer> port = new CompletableFuture<>();
     m.allocate(a, r -> port.complete(r.connection().localAddress().getPort()));
     return port.get(LONG.toSeconds(), TimeUnit.SECONDS);
   }
 
   /** Leases a connection through a future and keeps no reference to either; its local port. */
-  private static int leaseAndForgetViaFuture(ConnectionManager m, Allocation a)
-      throws Exception {
+  private static int leaseAndForgetViaFuture(ConnectionManager m, Allocation a) throws Exception {
     return get(m.allocate(a)).localAddress().getPort();
   }
 

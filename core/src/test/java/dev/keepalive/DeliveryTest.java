@@ -169,11 +169,12 @@ class DeliveryTest {
     try (AcceptingServer server = new AcceptingServer();
         HangingListener hang = new HangingListener();
         TlsServer notTls = TlsServer.notTls();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(1).resolver(resolver)
-            .build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().maxPerHost(1).resolver(resolver).build()) {
       Map<Long, List<AllocationResult>> answers = new ConcurrentHashMap<>();
-      Consumer<AllocationResult> cb = r ->
-          answers.computeIfAbsent(r.requestId(), id -> new CopyOnWriteArrayList<>()).add(r);
+      Consumer<AllocationResult> cb = r -> answers
+          .computeIfAbsent(r.requestId(), id -> new CopyOnWriteArrayList<>())
+          .add(r);
       Allocation ok = Allocation.to("http", "127.0.0.1", server.port());
 
       Connection held = get(m.allocate(ok));
@@ -186,10 +187,9 @@ class DeliveryTest {
       List<Long> timedOut = new ArrayList<>();
       List<Long> unresolved = new ArrayList<>();
       for (int i = 0; i < 2; i++) {
-        refused.add(m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort()),
-            cb));
-        timedOut.add(m.allocate(Allocation.to("http", "127.0.0.1", hang.port())
-            .timeout(Duration.ofMillis(200)), cb));
+        refused.add(m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort()), cb));
+        timedOut.add(m.allocate(
+            Allocation.to("http", "127.0.0.1", hang.port()).timeout(Duration.ofMillis(200)), cb));
         unresolved.add(m.allocate(Allocation.to("http", "no-such-host.invalid", 80), cb));
       }
       long tls = m.allocate(Allocation.to("https", "127.0.0.1", notTls.port()), cb);
@@ -248,8 +248,8 @@ class DeliveryTest {
       m.close(); // the loop has ended: no answer can come any more
       assertThat(answers).doesNotContainKey(withdrawn);
       assertThat(answers).hasSize(queued.size() + early.size());
-      answers.forEach((id, list) ->
-          assertThat(list).as("answers to request %d", id).hasSize(1));
+      answers.forEach(
+          (id, list) -> assertThat(list).as("answers to request %d", id).hasSize(1));
       Set<Long> allIds = new java.util.HashSet<>(answers.keySet());
       allIds.add(withdrawn);
       assertThat(allIds).allSatisfy(id -> assertThat(id).isPositive());

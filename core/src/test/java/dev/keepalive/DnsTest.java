@@ -31,8 +31,8 @@ class DnsTest {
   @Test
   void hostNamesConnectThroughTheSystemResolver() throws Exception {
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().timeout(Duration.ofSeconds(5))
-            .build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().timeout(Duration.ofSeconds(5)).build()) {
       Connection c = get(m.allocate(Allocation.to("http", "localhost", server.port())));
       assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(c.remoteAddress().getPort()).isEqualTo(server.port());
@@ -42,11 +42,13 @@ class DnsTest {
 
   @Test
   void aResolverMayAnswerWithAnImmutableList() throws Exception {
-    Resolver resolver = host ->
-        CompletableFuture.completedFuture(List.of(InetAddress.getLoopbackAddress()));
+    Resolver resolver =
+        host -> CompletableFuture.completedFuture(List.of(InetAddress.getLoopbackAddress()));
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().resolver(resolver)
-            .timeout(Duration.ofSeconds(5)).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .resolver(resolver)
+            .timeout(Duration.ofSeconds(5))
+            .build()) {
       assertNextServed(m, Allocation.to("http", "service.test", server.port()), FromCache.NEW);
     }
   }
@@ -54,10 +56,8 @@ class DnsTest {
   /** Two managers, each with its own resolver, work side by side. */
   @Test
   void twoManagersWithTheirOwnResolversWorkSideBySide() {
-    TestResolver resolver1 = TestResolver.answering(
-        Map.of("alpha.test", List.of(Loopback.ipv4())));
-    TestResolver resolver2 = TestResolver.answering(
-        Map.of("beta.test", List.of(Loopback.ipv4())));
+    TestResolver resolver1 = TestResolver.answering(Map.of("alpha.test", List.of(Loopback.ipv4())));
+    TestResolver resolver2 = TestResolver.answering(Map.of("beta.test", List.of(Loopback.ipv4())));
     try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m1 = ConnectionManager.builder().resolver(resolver1).build();
         ConnectionManager m2 = ConnectionManager.builder().resolver(resolver2).build()) {
@@ -107,7 +107,8 @@ class DnsTest {
     AcceptingServer server = AcceptingServer.tryBind(v6);
     assumeTrue(server != null, "::1 cannot be bound on this machine");
     TestResolver forbidden = TestResolver.forbidden();
-    try (server; ConnectionManager m = ConnectionManager.builder().resolver(forbidden).build()) {
+    try (server;
+        ConnectionManager m = ConnectionManager.builder().resolver(forbidden).build()) {
       ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("http", "[::1]", server.port()), rec);
       AllocationResult r1 = rec.next();

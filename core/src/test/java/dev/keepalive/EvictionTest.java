@@ -160,7 +160,8 @@ class EvictionTest {
       AllocationResult a3 = rec.next();
       assertThat(a3.fromCache()).isEqualTo(FromCache.IMMEDIATE);
       assertThat(a3.connection().localAddress().getPort()).isEqualTo(portA);
-      a3.connection().write(ByteBuffer.wrap("alive".getBytes(StandardCharsets.US_ASCII)))
+      a3.connection()
+          .write(ByteBuffer.wrap("alive".getBytes(StandardCharsets.US_ASCII)))
           .get(10, SECONDS);
       assertThat(PeerIo.read(peerOf(server, portA), 5)).isEqualTo("alive");
       await().until(() -> server.acceptedCount() == 5);

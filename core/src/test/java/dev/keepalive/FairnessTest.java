@@ -65,10 +65,11 @@ class FairnessTest {
   @Test
   void aKeyAtItsLimitDoesNotBlockAnotherKey() throws Exception {
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(1).maxOpen(2).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().maxPerHost(1).maxOpen(2).build()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Allocation b = Allocation.to("http", "127.0.0.1", server.port())
-          .forTarget("http", "b.example", 80);
+      Allocation b =
+          Allocation.to("http", "127.0.0.1", server.port()).forTarget("http", "b.example", 80);
       Connection heldA = get(m.allocate(a));
       CompletableFuture<Connection> waitingA = m.allocate(a);
       await().until(() -> m.stats().pending() == 1);

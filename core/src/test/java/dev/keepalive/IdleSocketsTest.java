@@ -33,8 +33,8 @@ class IdleSocketsTest {
   @Test
   void idleSocketsAreClosedAfterKeepAlive() throws Exception {
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().keepAlive(Duration.ofMillis(500))
-            .build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().keepAlive(Duration.ofMillis(500)).build()) {
       CompletableFuture<PoolStats> afterGiveBack = new CompletableFuture<>();
       CompletableFuture<Integer> localPort = new CompletableFuture<>();
       m.allocate(Allocation.to("http", "127.0.0.1", server.port()), r -> {
@@ -61,7 +61,9 @@ class IdleSocketsTest {
     TestResolver resolver = TestResolver.manual();
     try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder()
-            .keepAlive(Duration.ofSeconds(1)).resolver(resolver).build()) {
+            .keepAlive(Duration.ofSeconds(1))
+            .resolver(resolver)
+            .build()) {
       Allocation a = Allocation.to("http", "seed-host.test", server.port());
       ResultRecorder rec = new ResultRecorder();
 
@@ -90,7 +92,9 @@ class IdleSocketsTest {
       m.allocate(a, rec);
       m.allocate(a, rec);
       awaitStats(m, 0, 0, 0, 0, 2);
-      assertThat(resolver.callCount()).as("one lookup for two concurrent requests").isEqualTo(2);
+      assertThat(resolver.callCount())
+          .as("one lookup for two concurrent requests")
+          .isEqualTo(2);
       resolver.completeAll(Loopback.ipv4());
       AllocationResult r3 = rec.next();
       AllocationResult r4 = rec.next();
@@ -164,8 +168,8 @@ class IdleSocketsTest {
    * Makes a connection to {@code server} and gives it back, idle in the pool: the server's side
    * of it (its port is the pooled socket's local port).
    */
-  private static Socket pooledPeer(ConnectionManager m, AcceptingServer server,
-      ResultRecorder rec) {
+  private static Socket pooledPeer(
+      ConnectionManager m, AcceptingServer server, ResultRecorder rec) {
     m.allocate(plain(server.port()), rec);
     Connection c = rec.next().connection();
     int port = c.localAddress().getPort();

@@ -1,8 +1,8 @@
 package dev.keepalive;
 
+import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.reliability.LogCapture;
 import dev.keepalive.testkit.AcceptingServer;
@@ -98,7 +98,9 @@ class LifecycleRulesTest {
     assertThat(m.prewarm(to, 2).get(10, TimeUnit.SECONDS)).as("it has 2").isZero();
     Connection c = get(m, to);
     assertThat(c.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-    assertThat(m.prewarm(to, 2).get(10, TimeUnit.SECONDS)).as("1 leased + 1 idle").isZero();
+    assertThat(m.prewarm(to, 2).get(10, TimeUnit.SECONDS))
+        .as("1 leased + 1 idle")
+        .isZero();
     assertThat(m.stats(to)).isEqualTo(new PoolStats(2, 1, 1, 0, 0));
     c.close();
   }
@@ -108,7 +110,8 @@ class LifecycleRulesTest {
     ConnectionManager m = manager(ConnectionManager.builder().maxOpen(3));
     Allocation other = to.forTarget("http", "other.example", 80);
     assertThat(m.prewarm(other, 2).get(10, TimeUnit.SECONDS)).isEqualTo(2);
-    assertThat(m.prewarm(to, 3).get(10, TimeUnit.SECONDS)).as("one left below maxOpen")
+    assertThat(m.prewarm(to, 3).get(10, TimeUnit.SECONDS))
+        .as("one left below maxOpen")
         .isEqualTo(1);
     assertThat(m.stats(other)).isEqualTo(new PoolStats(2, 2, 0, 0, 0));
     assertThat(m.stats(to)).isEqualTo(new PoolStats(1, 1, 0, 0, 0));
@@ -123,7 +126,8 @@ class LifecycleRulesTest {
     CompletableFuture<Integer> f = m.prewarm(refused, 2);
     assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
-        .cause().isInstanceOfSatisfying(AllocationException.class, e -> {
+        .cause()
+        .isInstanceOfSatisfying(AllocationException.class, e -> {
           assertThat(e.function()).isEqualTo("connect");
           assertThat(e.errorNum()).isEqualTo(111);
           assertThat(e.errorStr()).isEqualTo("Connection refused");
@@ -188,7 +192,8 @@ class LifecycleRulesTest {
     CompletableFuture<Connection> refused = m.allocate(to);
     assertThatThrownBy(() -> refused.get(10, TimeUnit.SECONDS))
         .isInstanceOf(ExecutionException.class)
-        .cause().isInstanceOfSatisfying(AllocationException.class, e -> {
+        .cause()
+        .isInstanceOfSatisfying(AllocationException.class, e -> {
           assertThat(e.function()).isEqualTo("queue");
           assertThat(e.errorNum()).isEqualTo(11);
           assertThat(e.errorStr()).isEqualTo("Resource temporarily unavailable");
@@ -219,7 +224,8 @@ class LifecycleRulesTest {
     assertThat(r.errorNum()).isEqualTo(11);
     assertThat(r.errorStr()).isEqualTo("Resource temporarily unavailable");
     c1.close();
-    assertThat(get(m, to).fromCache()).as("served at once: never refused")
+    assertThat(get(m, to).fromCache())
+        .as("served at once: never refused")
         .isEqualTo(FromCache.IMMEDIATE);
   }
 
@@ -228,7 +234,8 @@ class LifecycleRulesTest {
   @Test
   void anIdleSocketIsClosedWhenItsLifetimeEnds() throws Exception {
     ConnectionManager m = manager(ConnectionManager.builder()
-        .maxLifetime(Duration.ofMillis(200)).lifetimeJitter(0)); // keep-alive 15 s
+        .maxLifetime(Duration.ofMillis(200))
+        .lifetimeJitter(0)); // keep-alive 15 s
     get(m, to).close();
     Socket peer = server.nextAccepted();
     assertThat(peerSawClose(peer)).isTrue();
@@ -238,8 +245,8 @@ class LifecycleRulesTest {
 
   @Test
   void aSocketWhoseLifetimeEndedWhileLeasedIsClosedWhenGivenBack() throws Exception {
-    ConnectionManager m = manager(ConnectionManager.builder()
-        .maxLifetime(Duration.ofMillis(300)).lifetimeJitter(0));
+    ConnectionManager m =
+        manager(ConnectionManager.builder().maxLifetime(Duration.ofMillis(300)).lifetimeJitter(0));
     Connection first = get(m, to);
     Socket firstPeer = server.nextAccepted();
     // A second socket, connected after the first with the same lifetime, shows when the
@@ -269,9 +276,10 @@ class LifecycleRulesTest {
 
   @Test
   void aConnectionHeldTooLongIsReportedOnceWithItsAllocateCall() throws Exception {
-    try (AcceptingServer other = new AcceptingServer(); LogCapture log = new LogCapture()) {
-      ConnectionManager m = manager(ConnectionManager.builder()
-          .leakDetection(Duration.ofMillis(100)));
+    try (AcceptingServer other = new AcceptingServer();
+        LogCapture log = new LogCapture()) {
+      ConnectionManager m =
+          manager(ConnectionManager.builder().leakDetection(Duration.ofMillis(100)));
       Allocation toOther = Allocation.to("http", "127.0.0.1", other.port());
       String held = "a connection to http://127.0.0.1:" + server.port() + " has been held";
       String closedInTime = "a connection to http://127.0.0.1:" + other.port();
@@ -286,10 +294,13 @@ class LifecycleRulesTest {
       LogCapture.Entry e = log.at(LogCapture.WARNING, held).get(0);
       assertThat(e.thrown()).as("the allocate() call's stack").isNotNull();
       List<StackTraceElement> frames = Arrays.asList(e.thrown().getStackTrace());
-      assertThat(frames).anyMatch(f -> f.getClassName().equals(ConnectionManager.class.getName())
-          && f.getMethodName().equals("allocate"));
-      assertThat(frames).anyMatch(f -> f.getClassName().equals(getClass().getName())
-          && f.getMethodName().equals("aConnectionHeldTooLongIsReportedOnceWithItsAllocateCall"));
+      assertThat(frames)
+          .anyMatch(f -> f.getClassName().equals(ConnectionManager.class.getName())
+              && f.getMethodName().equals("allocate"));
+      assertThat(frames)
+          .anyMatch(f -> f.getClassName().equals(getClass().getName())
+              && f.getMethodName()
+                  .equals("aConnectionHeldTooLongIsReportedOnceWithItsAllocateCall"));
       assertThat(leaked.isOpen()).as("it keeps working").isTrue();
       assertWorks(leaked, peer);
 
@@ -335,8 +346,9 @@ class LifecycleRulesTest {
     assertRejected(() -> b.maxLifetime(null), "maxLifetime");
     assertRejected(() -> b.maxLifetime(Duration.ZERO), "maxLifetime");
     assertRejected(() -> b.maxLifetime(Duration.ofSeconds(-1)), "maxLifetime");
-    for (double bad : new double[] {Double.NaN, -0.1, 1.0, 1.5, Double.POSITIVE_INFINITY,
-        Double.NEGATIVE_INFINITY}) {
+    for (double bad :
+        new double[] {Double.NaN, -0.1, 1.0, 1.5, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY
+        }) {
       assertRejected(() -> b.lifetimeJitter(bad), "lifetimeJitter");
     }
     assertRejected(() -> b.maxUses(0), "maxUses");
@@ -348,8 +360,12 @@ class LifecycleRulesTest {
     assertRejected(() -> b.leakDetection(Duration.ZERO), "leakDetection");
     assertRejected(() -> b.leakDetection(Duration.ofMillis(-5)), "leakDetection");
     // the edges that are allowed
-    b.lifetimeJitter(0).lifetimeJitter(Math.nextDown(1.0)).maxUses(1).maxQueued(0)
-        .maxLifetime(Duration.ofNanos(1)).connectAttemptDelay(Duration.ofMillis(100))
+    b.lifetimeJitter(0)
+        .lifetimeJitter(Math.nextDown(1.0))
+        .maxUses(1)
+        .maxQueued(0)
+        .maxLifetime(Duration.ofNanos(1))
+        .connectAttemptDelay(Duration.ofMillis(100))
         .leakDetection(Duration.ofDays(365_000_000L));
 
     ConnectionManager m = manager(ConnectionManager.builder());
@@ -361,7 +377,8 @@ class LifecycleRulesTest {
   }
 
   private static void assertRejected(Runnable call, String name) {
-    assertThatThrownBy(call::run).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(call::run)
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageStartingWith(name + " ");
   }
 }

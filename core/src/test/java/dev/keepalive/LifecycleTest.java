@@ -55,14 +55,13 @@ class LifecycleTest {
       try {
         await().until(() -> Descriptors.count() == before);
       } catch (ConditionTimeoutException e) {
-        throw new AssertionError("descriptors left open: "
-            + Descriptors.openedSince(beforeList), e);
+        throw new AssertionError(
+            "descriptors left open: " + Descriptors.openedSince(beforeList), e);
       }
     }
   }
 
-  private static void fdScenario(AcceptingServer server, HangingListener hang)
-      throws Exception {
+  private static void fdScenario(AcceptingServer server, HangingListener hang) throws Exception {
     int acceptedBefore = server.acceptedCount();
     ConnectionManager m = ConnectionManager.builder().maxPerHost(10).build();
     try {
@@ -80,8 +79,8 @@ class LifecycleTest {
       }
       cs.get(3).discard(); // closed while the manager runs
       cs.get(4).channel().close(); // likewise
-      AllocationException refused = failureOf(
-          m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort())));
+      AllocationException refused =
+          failureOf(m.allocate(Allocation.to("http", "127.0.0.1", Loopback.closedPort())));
       assertThat(refused.errorNum()).isEqualTo(111);
       CompletableFuture<Connection> hanging =
           m.allocate(Allocation.to("http", "127.0.0.1", hang.port()));
@@ -110,14 +109,14 @@ class LifecycleTest {
         shut.shutdown();
         shut.shutdown(); // idempotent
         assertThatThrownBy(() -> shut.allocate(a)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> shut.allocate(a, r -> { }))
+        assertThatThrownBy(() -> shut.allocate(a, r -> {}))
             .isInstanceOf(IllegalStateException.class);
 
         get(closed.allocate(a)).close();
         closed.close();
         closed.close(); // idempotent
         assertThatThrownBy(() -> closed.allocate(a)).isInstanceOf(IllegalStateException.class);
-        assertThatThrownBy(() -> closed.allocate(a, r -> { }))
+        assertThatThrownBy(() -> closed.allocate(a, r -> {}))
             .isInstanceOf(IllegalStateException.class);
         assertThat(closed.stats()).isEqualTo(new PoolStats(0, 0, 0, 0, 0));
         await().until(() -> shut.stats().open() == 0);
@@ -172,8 +171,8 @@ class LifecycleTest {
     TestResolver resolver = TestResolver.manual();
     try (AcceptingServer server = new AcceptingServer();
         HangingListener hanging = new HangingListener();
-        ConnectionManager m = ConnectionManager.builder()
-            .maxPerHost(1).resolver(resolver).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().maxPerHost(1).resolver(resolver).build()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       ResultRecorder recHeld = new ResultRecorder();
       m.allocate(a, recHeld);
@@ -188,12 +187,12 @@ class LifecycleTest {
       long idConnecting = m.allocate(plain(hanging.port()), connecting);
       CompletableFuture<Connection> futureQueued = m.allocate(a);
       awaitStats(m, 2, 0, 1, 1, 3);
-      await().until(
-          () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 1);
+      await()
+          .until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 1);
 
       m.shutdown();
-      Map<Long, ResultRecorder> pending = Map.of(
-          idQueued, queued, idResolving, resolving, idConnecting, connecting);
+      Map<Long, ResultRecorder> pending =
+          Map.of(idQueued, queued, idResolving, resolving, idConnecting, connecting);
       for (Map.Entry<Long, ResultRecorder> e : pending.entrySet()) {
         AllocationResult r = e.getValue().next();
         assertThat(r.requestId()).isEqualTo(e.getKey());
@@ -206,11 +205,11 @@ class LifecycleTest {
       assertThatThrownBy(() -> futureQueued.get(10, SECONDS))
           .isInstanceOf(ExecutionException.class)
           .cause()
-          .isInstanceOfSatisfying(AllocationException.class,
-              e -> assertThat(e.function()).isEqualTo("shutdown"));
+          .isInstanceOfSatisfying(
+              AllocationException.class, e -> assertThat(e.function()).isEqualTo("shutdown"));
       awaitStats(m, 1, 0, 1, 0, 0);
-      await().until(
-          () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
+      await()
+          .until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
 
       // late events reach nobody: the lookup answers now; a write is a loop task run after it
       resolver.completeAll(Loopback.ipv4());

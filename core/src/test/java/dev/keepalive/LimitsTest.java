@@ -43,8 +43,8 @@ class LimitsTest {
   /** A connection a hammering thread holds, with its key. */
   private record Held(int key, Connection connection) {}
 
-  private static void checkCounts(PoolStats s, int maxOpen, int activeCap, String where,
-      Queue<String> violations) {
+  private static void checkCounts(
+      PoolStats s, int maxOpen, int activeCap, String where, Queue<String> violations) {
     if (s.open() > maxOpen) {
       violations.add(where + ": open " + s.open() + " > maxOpen " + maxOpen + " in " + s);
     }
@@ -52,8 +52,8 @@ class LimitsTest {
       violations.add(where + ": open != idle + leased + connecting in " + s);
     }
     if (s.leased() + s.connecting() > activeCap) {
-      violations.add(where + ": leased + connecting > keys * maxPerHost (" + activeCap + ") in "
-          + s);
+      violations.add(
+          where + ": leased + connecting > keys * maxPerHost (" + activeCap + ") in " + s);
     }
     if (s.idle() < 0 || s.leased() < 0 || s.connecting() < 0 || s.pending() < 0) {
       violations.add(where + ": negative count in " + s);
@@ -71,8 +71,8 @@ class LimitsTest {
     final int activeCap = schemes.length * maxPerHost;
 
     try (SinkServer server = new SinkServer();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(maxPerHost)
-            .maxOpen(maxOpen).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().maxPerHost(maxPerHost).maxOpen(maxOpen).build()) {
       Allocation[] keys = new Allocation[schemes.length];
       for (int k = 0; k < keys.length; k++) {
         keys[k] = Allocation.to(schemes[k], "127.0.0.1", server.port());
@@ -133,12 +133,14 @@ class LimitsTest {
 
       AtomicBoolean stop = new AtomicBoolean();
       AtomicLong samples = new AtomicLong();
-      Thread sampler = new Thread(() -> {
-        while (!stop.get()) {
-          checkCounts(m.stats(), maxOpen, activeCap, "sample", violations);
-          samples.incrementAndGet();
-        }
-      }, "stats-sampler");
+      Thread sampler = new Thread(
+          () -> {
+            while (!stop.get()) {
+              checkCounts(m.stats(), maxOpen, activeCap, "sample", violations);
+              samples.incrementAndGet();
+            }
+          },
+          "stats-sampler");
       sampler.setDaemon(true);
       sampler.start();
 
@@ -146,32 +148,34 @@ class LimitsTest {
       AtomicReference<Throwable> workerFailure = new AtomicReference<>();
       for (int t = 0; t < threads; t++) {
         final int me = t;
-        Thread w = new Thread(() -> {
-          Random rnd = new Random(1000 + me);
-          Queue<Held> held = heldBy.get(me);
-          Semaphore sem = permits.get(me);
-          try {
-            for (int op = 0; op < opsPerThread; op++) {
-              // never block while holding connections others may be waiting for
-              while (!sem.tryAcquire(1, TimeUnit.MILLISECONDS)) {
+        Thread w = new Thread(
+            () -> {
+              Random rnd = new Random(1000 + me);
+              Queue<Held> held = heldBy.get(me);
+              Semaphore sem = permits.get(me);
+              try {
+                for (int op = 0; op < opsPerThread; op++) {
+                  // never block while holding connections others may be waiting for
+                  while (!sem.tryAcquire(1, TimeUnit.MILLISECONDS)) {
+                    giveBack(held, Integer.MAX_VALUE, rnd, leasedPerKey);
+                  }
+                  int k = rnd.nextInt(keys.length);
+                  long id = m.allocate(keys[k].context(new Tag(k, me)), callback);
+                  if (rnd.nextInt(100) < 3 && m.deallocate(id)) {
+                    cancelled.add(id);
+                    sem.release();
+                  }
+                  giveBack(held, 2, rnd, leasedPerKey);
+                }
+                while (!sem.tryAcquire(permitsPerThread, 1, TimeUnit.MILLISECONDS)) {
+                  giveBack(held, Integer.MAX_VALUE, rnd, leasedPerKey);
+                }
                 giveBack(held, Integer.MAX_VALUE, rnd, leasedPerKey);
+              } catch (Throwable e) {
+                workerFailure.compareAndSet(null, e);
               }
-              int k = rnd.nextInt(keys.length);
-              long id = m.allocate(keys[k].context(new Tag(k, me)), callback);
-              if (rnd.nextInt(100) < 3 && m.deallocate(id)) {
-                cancelled.add(id);
-                sem.release();
-              }
-              giveBack(held, 2, rnd, leasedPerKey);
-            }
-            while (!sem.tryAcquire(permitsPerThread, 1, TimeUnit.MILLISECONDS)) {
-              giveBack(held, Integer.MAX_VALUE, rnd, leasedPerKey);
-            }
-            giveBack(held, Integer.MAX_VALUE, rnd, leasedPerKey);
-          } catch (Throwable e) {
-            workerFailure.compareAndSet(null, e);
-          }
-        }, "hammer-" + t);
+            },
+            "hammer-" + t);
         workers.add(w);
         w.start();
       }
@@ -182,12 +186,15 @@ class LimitsTest {
       sampler.join();
       assertThat(workerFailure.get()).isNull();
 
-      await().untilAsserted(() -> assertThat(m.stats().leased() + m.stats().connecting()
-          + m.stats().pending()).isZero());
+      await()
+          .untilAsserted(() -> assertThat(
+                  m.stats().leased() + m.stats().connecting() + m.stats().pending())
+              .isZero());
       assertThat(violations).isEmpty();
       assertThat(samples.get()).isPositive();
       assertThat(loopChecks.get()).isPositive();
-      assertThat(server.acceptedCount()).as("sockets were discarded and evicted")
+      assertThat(server.acceptedCount())
+          .as("sockets were discarded and evicted")
           .isGreaterThan(maxOpen);
       m.close();
 
@@ -201,8 +208,8 @@ class LimitsTest {
   }
 
   /** Gives back held connections (close, sometimes discard) until at most {@code keep} remain. */
-  private static void giveBack(Queue<Held> held, int keep, Random rnd,
-      AtomicIntegerArray leasedPerKey) {
+  private static void giveBack(
+      Queue<Held> held, int keep, Random rnd, AtomicIntegerArray leasedPerKey) {
     if (keep == Integer.MAX_VALUE) {
       keep = 0;
     }
@@ -299,7 +306,8 @@ class LimitsTest {
   void givingAConnectionUpReleasesBothLimitSlots() {
     try (AcceptingServer serverA = new AcceptingServer();
         AcceptingServer serverB = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(1).maxOpen(1).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().maxPerHost(1).maxOpen(1).build()) {
       ResultRecorder rec = new ResultRecorder();
       m.allocate(plain(serverA.port()), rec);
       Connection c1 = rec.next().connection();
@@ -339,8 +347,8 @@ class LimitsTest {
    * With {@code held} the only socket there may be, a request for {@code a} waits; when
    * {@code held} is given back, the request gets it (DEFERRED).
    */
-  private static AllocationResult waitThenTakeOver(ConnectionManager m, Allocation a,
-      ResultRecorder rec, Connection held) {
+  private static AllocationResult waitThenTakeOver(
+      ConnectionManager m, Allocation a, ResultRecorder rec, Connection held) {
     m.allocate(a, rec);
     awaitStats(m, 1, 0, 1, 0, 1);
     held.close();

@@ -130,7 +130,8 @@ class NginxTlsTest {
     c.readTimeout(LONG);
     OutputStream out = c.outputStream();
     out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: keepalive-test"
-        + "\r\nConnection: keep-alive\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            + "\r\nConnection: keep-alive\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
     out.flush();
     InputStream in = c.inputStream();
     String statusLine = readLine(in);
@@ -140,10 +141,12 @@ class NginxTlsTest {
     Map<String, String> headers = new java.util.TreeMap<>();
     for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
       int colon = line.indexOf(':');
-      headers.put(line.substring(0, colon).trim().toLowerCase(Locale.ROOT),
+      headers.put(
+          line.substring(0, colon).trim().toLowerCase(Locale.ROOT),
           line.substring(colon + 1).trim());
     }
-    assertThat(headers).as("nginx frames a return body with Content-Length")
+    assertThat(headers)
+        .as("nginx frames a return body with Content-Length")
         .containsKey("content-length");
     int length = Integer.parseInt(headers.get("content-length"));
     byte[] body = in.readNBytes(length);
@@ -212,8 +215,11 @@ class NginxTlsTest {
     SSLParameters tls12 = ctx.getDefaultSSLParameters();
     tls12.setProtocols(new String[] {"TLSv1.2"});
     tls12.setEndpointIdentificationAlgorithm("HTTPS");
-    try (ConnectionManager m = ConnectionManager.builder().sslContext(ctx).sslParameters(tls12)
-        .resolver(toLoopback()).build()) {
+    try (ConnectionManager m = ConnectionManager.builder()
+        .sslContext(ctx)
+        .sslParameters(tls12)
+        .resolver(toLoopback())
+        .build()) {
       Connection[] both = checkResumption(m, "TLSv1.2");
       assertThat(both[1].sslSession().getId())
           .as("the client resumed the session it had")
@@ -239,7 +245,8 @@ class NginxTlsTest {
     assertThat(c2.fromCache()).isEqualTo(FromCache.NEW);
     assertThat(c2.localAddress().getPort()).isNotEqualTo(c1.localAddress().getPort());
     Response r2 = request(c2, "localhost", "/session");
-    assertThat(r2.body()).as("nginx resumed the session of the first connection")
+    assertThat(r2.body())
+        .as("nginx resumed the session of the first connection")
         .isEqualTo("reused=r protocol=" + p + "\n");
     return new Connection[] {c1, c2};
   }
@@ -278,7 +285,9 @@ class NginxTlsTest {
   }
 
   private static void await(ConnectionManager m, PoolStats expected) {
-    org.awaitility.Awaitility.await().atMost(LONG).pollDelay(Duration.ZERO)
+    org.awaitility.Awaitility.await()
+        .atMost(LONG)
+        .pollDelay(Duration.ZERO)
         .pollInterval(Duration.ofMillis(5))
         .untilAsserted(() -> assertThat(m.stats()).isEqualTo(expected));
   }

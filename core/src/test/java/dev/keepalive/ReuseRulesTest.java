@@ -1,8 +1,8 @@
 package dev.keepalive;
 
+import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.testkit.AcceptingServer;
 import java.io.InputStream;
@@ -66,7 +66,9 @@ class ReuseRulesTest {
     Connection fresh = get(to.fresh());
     assertThat(fresh.fromCache()).isEqualTo(FromCache.NEW);
     await().until(() -> server.acceptedCount() == 2); // the server accepts on its own thread
-    assertThat(get(to).fromCache()).as("the idle one is still there").isEqualTo(FromCache.IMMEDIATE);
+    assertThat(get(to).fromCache())
+        .as("the idle one is still there")
+        .isEqualTo(FromCache.IMMEDIATE);
   }
 
   @Test
@@ -119,13 +121,17 @@ class ReuseRulesTest {
   void badReuseLimitsAreRejectedNamingTheArgument() throws Exception {
     Connection c = get(to);
     assertThatThrownBy(() -> c.keepAliveTimeout(null))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timeout");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("timeout");
     assertThatThrownBy(() -> c.keepAliveTimeout(Duration.ofSeconds(-1)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timeout");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("timeout");
     assertThatThrownBy(() -> c.keepAliveMax(-1))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("moreUses");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("moreUses");
     c.close();
-    assertThat(get(to).fromCache()).as("a rejected limit changes nothing")
+    assertThat(get(to).fromCache())
+        .as("a rejected limit changes nothing")
         .isEqualTo(FromCache.IMMEDIATE);
   }
 }

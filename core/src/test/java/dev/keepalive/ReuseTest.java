@@ -92,7 +92,9 @@ class ReuseTest {
         }
       });
       AllocationResult r3 = inner.get(10, SECONDS);
-      assertThat(answeredInside.get(10, SECONDS)).as("answered on allocate()'s stack").isFalse();
+      assertThat(answeredInside.get(10, SECONDS))
+          .as("answered on allocate()'s stack")
+          .isFalse();
       assertThat(r3.fromCache()).isEqualTo(FromCache.IMMEDIATE);
       r3.connection().close();
       awaitStats(m, 1, 1, 0, 0, 0);

@@ -35,8 +35,8 @@ class TimeoutTest {
     try (HangingListener hanging = new HangingListener()) {
       Allocation a = Allocation.to("http", "127.0.0.1", hanging.port());
       // the manager's timeout, callback style
-      try (ConnectionManager m = ConnectionManager.builder()
-          .timeout(Duration.ofMillis(400)).build()) {
+      try (ConnectionManager m =
+          ConnectionManager.builder().timeout(Duration.ofMillis(400)).build()) {
         ResultRecorder rec = new ResultRecorder();
         long id = m.allocate(a.context("ctx"), rec);
         AllocationResult r = rec.next();
@@ -74,7 +74,9 @@ class TimeoutTest {
     TestResolver resolver = TestResolver.manual();
     try (AcceptingServer server = new AcceptingServer();
         ConnectionManager m = ConnectionManager.builder()
-            .resolver(resolver).timeout(Duration.ofMillis(300)).build()) {
+            .resolver(resolver)
+            .timeout(Duration.ofMillis(300))
+            .build()) {
       ResultRecorder never = new ResultRecorder();
       ResultRecorder late = new ResultRecorder();
       long idNever = m.allocate(Allocation.to("http", "never.test", server.port()), never);
@@ -91,7 +93,8 @@ class TimeoutTest {
       awaitStats(m, 0, 0, 0, 0, 0);
 
       // the lookup of late.test answers after its request timed out: nobody is answered again
-      resolver.calls().stream().filter(l -> l.host().equals("late.test"))
+      resolver.calls().stream()
+          .filter(l -> l.host().equals("late.test"))
           .forEach(l -> l.answer().complete(List.of(Loopback.ipv4())));
       // a later request is answered after the loop handled that late answer
       ResultRecorder barrier = new ResultRecorder();
@@ -122,8 +125,11 @@ class TimeoutTest {
     TestResolver resolver = TestResolver.manual();
     try (AcceptingServer server = new AcceptingServer();
         HangingListener hanging = new HangingListener()) {
-      try (ConnectionManager m = ConnectionManager.builder().maxPerHost(1)
-          .timeout(Duration.ofMillis(300)).resolver(resolver).build()) {
+      try (ConnectionManager m = ConnectionManager.builder()
+          .maxPerHost(1)
+          .timeout(Duration.ofMillis(300))
+          .resolver(resolver)
+          .build()) {
         int before = Descriptors.count();
         Allocation a = Allocation.to("http", "127.0.0.1", server.port());
         Allocation named = Allocation.to("http", "leak.test", server.port());
@@ -157,8 +163,9 @@ class TimeoutTest {
 
         // no descriptor left but the server's side of the connections it accepted
         await().until(() -> Descriptors.count() <= before + server.acceptedCount());
-        await().until(
-            () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
+        await()
+            .until(
+                () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 0);
         assertThat(queued.all()).hasSize(1);
         assertThat(resolving.all()).hasSize(1);
         assertThat(connecting.all()).hasSize(1);

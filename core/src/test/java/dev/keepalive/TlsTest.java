@@ -78,7 +78,8 @@ class TlsTest {
 
   /** A manager that trusts the test CA and resolves localhost to 127.0.0.1. */
   private static ConnectionManager.Builder trusting() {
-    return ConnectionManager.builder().sslContext(FIX.clientContext())
+    return ConnectionManager.builder()
+        .sslContext(FIX.clientContext())
         .resolver(localhostResolver());
   }
 
@@ -138,8 +139,9 @@ class TlsTest {
       assertThat(s).isNotNull();
       assertThat(s.isValid()).isTrue();
       assertThat(s.getProtocol()).isEqualTo("TLSv1.3");
-      assertThat(s.getPeerHost()).as("the engine is made with the peer's host").isEqualTo(
-          "localhost");
+      assertThat(s.getPeerHost())
+          .as("the engine is made with the peer's host")
+          .isEqualTo("localhost");
       assertThat(s.getPeerPort()).as("and port").isEqualTo(server.port());
       Certificate[] chain = s.getPeerCertificates();
       assertThat(chain[0]).isEqualTo(FIX.certificate(Identity.LOCALHOST));
@@ -244,8 +246,11 @@ class TlsTest {
     onlyTls12NoVerification.setEndpointIdentificationAlgorithm(null);
     try (TlsServer wrongName = TlsServer.builder().identity(Identity.WRONG_HOST).build();
         TlsServer tls13Only = TlsServer.builder().protocols("TLSv1.3").build();
-        ConnectionManager m = ConnectionManager.builder().sslContext(ctx)
-            .sslParameters(onlyTls12NoVerification).resolver(localhostResolver()).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .sslContext(ctx)
+            .sslParameters(onlyTls12NoVerification)
+            .resolver(localhostResolver())
+            .build()) {
       // no host name verification: the wrong name is accepted; TLS 1.2 as asked
       Connection c = get(m.allocate(https("localhost", wrongName)));
       assertThat(c.sslSession().getProtocol()).isEqualTo("TLSv1.2");
@@ -260,8 +265,8 @@ class TlsTest {
       // a protocol the server does not speak: the handshake fails with the SSL error
       SSLParameters reference = ctx.getDefaultSSLParameters();
       reference.setProtocols(new String[] {"TLSv1.2"});
-      String expected = TlsReferenceClient.handshakeError(FIX.clientContext(), reference,
-          "127.0.0.1", tls13Only.port());
+      String expected = TlsReferenceClient.handshakeError(
+          FIX.clientContext(), reference, "127.0.0.1", tls13Only.port());
       assertSslify(failureOf(m.allocate(https(tls13Only))).result(), expected);
       awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
     }
@@ -277,18 +282,19 @@ class TlsTest {
 
   @ParameterizedTest(name = "{0} certificate, https://{1}")
   @CsvSource({
-      "UNTRUSTED,  127.0.0.1",
-      "UNTRUSTED,  localhost",
-      "WRONG_HOST, localhost",
-      "WRONG_HOST, 127.0.0.1",
-      "EXPIRED,    localhost"})
+    "UNTRUSTED,  127.0.0.1",
+    "UNTRUSTED,  localhost",
+    "WRONG_HOST, localhost",
+    "WRONG_HOST, 127.0.0.1",
+    "EXPIRED,    localhost"
+  })
   void aCertificateThatFailsVerificationAnswersSslify(Identity identity, String host)
       throws Exception {
     try (TlsServer server = TlsServer.builder().identity(identity).build();
         ConnectionManager m = trusting().build()) {
       SSLContext ctx = FIX.clientContext();
-      String expected = TlsReferenceClient.handshakeError(ctx,
-          TlsReferenceClient.defaultParameters(ctx, host), host, server.port());
+      String expected = TlsReferenceClient.handshakeError(
+          ctx, TlsReferenceClient.defaultParameters(ctx, host), host, server.port());
 
       ResultRecorder rec = new ResultRecorder();
       long id = m.allocate(https(host, server).context("ctx"), rec);
@@ -319,8 +325,8 @@ class TlsTest {
     try (TlsServer server = TlsServer.echo();
         ConnectionManager m = ConnectionManager.create()) {
       SSLContext ctx = SSLContext.getDefault();
-      String expected = TlsReferenceClient.handshakeError(ctx,
-          TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", server.port());
+      String expected = TlsReferenceClient.handshakeError(
+          ctx, TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", server.port());
       assertSslify(failureOf(m.allocate(https(server))).result(), expected);
       awaitStats(m, EMPTY);
     }
@@ -343,8 +349,8 @@ class TlsTest {
     try (TlsServer garbage = TlsServer.builder().behaviour(Behaviour.GARBAGE).build();
         ConnectionManager m = trusting().build()) {
       SSLContext ctx = FIX.clientContext();
-      String expected = TlsReferenceClient.handshakeError(ctx,
-          TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", garbage.port());
+      String expected = TlsReferenceClient.handshakeError(
+          ctx, TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", garbage.port());
       AllocationException e = failureOf(m.allocate(https(garbage)));
       assertSslify(e.result(), expected);
       awaitStats(m, EMPTY);
@@ -442,8 +448,8 @@ class TlsTest {
       within(first.ended()); // the socket was closed
 
       // the request's own timeout, future style
-      AllocationException e = failureOf(
-          m.allocate(https("localhost", silent).timeout(Duration.ofMillis(200))));
+      AllocationException e =
+          failureOf(m.allocate(https("localhost", silent).timeout(Duration.ofMillis(200))));
       assertThat(e.function()).isEqualTo("connect");
       assertThat(e.errorNum()).isEqualTo(110);
       assertThat(e.errorStr()).isEqualTo("Connection timed out");
@@ -462,8 +468,7 @@ class TlsTest {
       AtomicInteger called = new AtomicInteger();
       long id = m.allocate(https(silent), r -> called.incrementAndGet());
       // the ClientHello arrived: the request is in its handshake
-      await().until(() -> silent.acceptedCount() == 1
-          && silent.peers().get(0).rawReceived() > 0);
+      await().until(() -> silent.acceptedCount() == 1 && silent.peers().get(0).rawReceived() > 0);
       awaitStats(m, new PoolStats(1, 0, 0, 1, 0));
       CompletableFuture<Connection> queued = m.allocate(https(echo)); // waits for the only slot
       await().until(() -> m.stats().pending() == 1);
@@ -477,8 +482,7 @@ class TlsTest {
 
       // future style: cancel() deallocates
       CompletableFuture<Connection> f = m.allocate(https(silent));
-      await().until(() -> silent.acceptedCount() == 2
-          && silent.peers().get(1).rawReceived() > 0);
+      await().until(() -> silent.acceptedCount() == 2 && silent.peers().get(1).rawReceived() > 0);
       assertThat(f.cancel(true)).isTrue();
       assertThat(f.isCancelled()).isTrue();
       awaitStats(m, EMPTY);
@@ -591,8 +595,10 @@ class TlsTest {
   @Test
   void unreadPlaintextThroughTheStreamPreventsReuse() throws Exception {
     byte[] greeting = randomBytes(100, 1);
-    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
-            .greeting(greeting).build();
+    try (TlsServer server = TlsServer.builder()
+            .behaviour(Behaviour.WRITE_THEN_IDLE)
+            .greeting(greeting)
+            .build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
@@ -613,8 +619,10 @@ class TlsTest {
   @Test
   void unreadPlaintextThroughTheChannelPreventsReuse() throws Exception {
     byte[] greeting = randomBytes(100, 2);
-    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
-            .greeting(greeting).build();
+    try (TlsServer server = TlsServer.builder()
+            .behaviour(Behaviour.WRITE_THEN_IDLE)
+            .greeting(greeting)
+            .build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
@@ -634,8 +642,10 @@ class TlsTest {
 
   @Test
   void applicationDataTheClientNeverReadsPreventsReuse() throws Exception {
-    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.WRITE_THEN_IDLE)
-            .greeting(randomBytes(5_000, 3)).build();
+    try (TlsServer server = TlsServer.builder()
+            .behaviour(Behaviour.WRITE_THEN_IDLE)
+            .greeting(randomBytes(5_000, 3))
+            .build();
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
@@ -707,7 +717,8 @@ class TlsTest {
       assertThat(within(peer.ended())).as("%s", peer).isEqualTo(Ending.EOF);
       assertThat(peer.readError()).isNull();
       if (protocol.equals("TLSv1.2")) {
-        assertThat(peer.lastRecordType()).as("the last record is an alert (close_notify)")
+        assertThat(peer.lastRecordType())
+            .as("the last record is an alert (close_notify)")
             .isEqualTo(TlsServer.RECORD_ALERT);
       }
       awaitStats(m, EMPTY);
@@ -811,8 +822,10 @@ class TlsTest {
       for (int i = 0; i < sizes.length; i++) {
         byte[] b = randomBytes(sizes[i], 10 + i);
         sent.write(b);
-        writes.add(c.write(i % 2 == 0 ? ByteBuffer.wrap(b)
-            : ByteBuffer.allocateDirect(b.length).put(b).flip()));
+        writes.add(c.write(
+            i % 2 == 0
+                ? ByteBuffer.wrap(b)
+                : ByteBuffer.allocateDirect(b.length).put(b).flip()));
       }
       within(CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0])));
       await().until(() -> h.size() == sent.size());
@@ -831,13 +844,15 @@ class TlsTest {
       Connection c = get(m.allocate(a));
       byte[] payload = randomBytes(300_000, 3);
       CompletableFuture<byte[]> read = new CompletableFuture<>();
-      Thread reader = new Thread(() -> {
-        try {
-          read.complete(c.inputStream().readNBytes(payload.length));
-        } catch (Throwable e) {
-          read.completeExceptionally(e);
-        }
-      }, "tls-stream-reader");
+      Thread reader = new Thread(
+          () -> {
+            try {
+              read.complete(c.inputStream().readNBytes(payload.length));
+            } catch (Throwable e) {
+              read.completeExceptionally(e);
+            }
+          },
+          "tls-stream-reader");
       reader.setDaemon(true);
       reader.start();
       OutputStream out = c.outputStream();
@@ -858,7 +873,8 @@ class TlsTest {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
       ByteChannel ch = c.channel();
-      assertThat(ch.read(ByteBuffer.allocate(64))).as("nothing there: a read returns 0")
+      assertThat(ch.read(ByteBuffer.allocate(64)))
+          .as("nothing there: a read returns 0")
           .isZero();
       byte[] payload = randomBytes(200_000, 4);
       ByteBuffer out = ByteBuffer.wrap(payload);

@@ -29,8 +29,14 @@ public final class BenchMain {
    * A result row; {@code loopCpu} and {@code sinkCpu} are the TLS benchmarks' secondary results
    * (CPU ns per second of the loop thread and of the sink's thread), NaN elsewhere.
    */
-  private record Row(String name, String params, int threads, double score, double error,
-      double loopCpu, double sinkCpu) {
+  private record Row(
+      String name,
+      String params,
+      int threads,
+      double score,
+      double error,
+      double loopCpu,
+      double sinkCpu) {
     double nsPerCycle() {
       return 1e9 / score;
     }
@@ -46,8 +52,11 @@ public final class BenchMain {
 
   public static void main(String[] args) throws Exception {
     CommandLineOptions cli = new CommandLineOptions(args);
-    if (cli.shouldHelp() || cli.shouldList() || cli.shouldListWithParams()
-        || cli.shouldListProfilers() || cli.shouldListResultFormats()) {
+    if (cli.shouldHelp()
+        || cli.shouldList()
+        || cli.shouldListWithParams()
+        || cli.shouldListProfilers()
+        || cli.shouldListResultFormats()) {
       org.openjdk.jmh.Main.main(args);
       return;
     }
@@ -77,20 +86,38 @@ public final class BenchMain {
         }
         params.append(key).append('=').append(r.getParams().getParam(key));
       }
-      rows.add(new Row(name, params.toString(), r.getParams().getThreads(),
-          r.getPrimaryResult().getScore(), r.getPrimaryResult().getScoreError(),
-          secondary(r, "loopCpu"), secondary(r, "sinkCpu")));
+      rows.add(new Row(
+          name,
+          params.toString(),
+          r.getParams().getThreads(),
+          r.getPrimaryResult().getScore(),
+          r.getPrimaryResult().getScoreError(),
+          secondary(r, "loopCpu"),
+          secondary(r, "sinkCpu")));
     }
 
     StringBuilder out = new StringBuilder();
     Lines p = new Lines(out);
     p.line("== keepalive pool benchmarks: summary ==");
-    p.line(String.format(Locale.ROOT, "%-40s %-14s %7s %14s %12s %10s", "benchmark", "params",
-        "threads", "cycles/s", "± (99.9%)", "ns/cycle"));
+    p.line(String.format(
+        Locale.ROOT,
+        "%-40s %-14s %7s %14s %12s %10s",
+        "benchmark",
+        "params",
+        "threads",
+        "cycles/s",
+        "± (99.9%)",
+        "ns/cycle"));
     for (Row r : rows) {
-      p.line(String.format(Locale.ROOT, "%-40s %-14s %7d %,14.0f %,12.0f %10.0f", r.name,
-          r.params.isEmpty() ? "-" : r.params, r.threads, r.score,
-          Double.isNaN(r.error) ? 0 : r.error, r.nsPerCycle()));
+      p.line(String.format(
+          Locale.ROOT,
+          "%-40s %-14s %7d %,14.0f %,12.0f %10.0f",
+          r.name,
+          r.params.isEmpty() ? "-" : r.params,
+          r.threads,
+          r.score,
+          Double.isNaN(r.error) ? 0 : r.error,
+          r.nsPerCycle()));
     }
 
     Row one = find(rows, "PoolCycleBenchmark.loopCached", "keys=1");
@@ -111,9 +138,11 @@ public final class BenchMain {
       floor(p, "1 socket / keys=1", floor1, one);
       floor(p, "10000 sockets / keys=10000", floorN, many);
       if (floor1 != null && floorN != null && one != null && many != null) {
-        p.line(String.format(Locale.ROOT,
+        p.line(String.format(
+            Locale.ROOT,
             "  keys=10000 - keys=1: %+.0f ns/cycle, of which the two reads on cold sockets %+.0f",
-            many.nsPerCycle() - one.nsPerCycle(), floorN.nsPerCycle() - floor1.nsPerCycle()));
+            many.nsPerCycle() - one.nsPerCycle(),
+            floorN.nsPerCycle() - floor1.nsPerCycle()));
       }
     }
 
@@ -131,8 +160,11 @@ public final class BenchMain {
     Row thread1 = find(rows, "ThreadCachedBenchmark.threadCached", "keys=1");
     Row threadN = find(rows, "ThreadCachedBenchmark.threadCached", "keys=10000");
     target(p, "threadCached keys=1 >= 150,000 cycles/s", thread1, 150_000);
-    target(p, "newConnection >= 15,000 cycles/s",
-        find(rows, "NewConnectionBenchmark.newConnection", null), 15_000);
+    target(
+        p,
+        "newConnection >= 15,000 cycles/s",
+        find(rows, "NewConnectionBenchmark.newConnection", null),
+        15_000);
     if (many != null && one != null) {
       costTarget(p, "cost keys=10000 <= 1.5x keys=1", many, one);
     }
@@ -148,8 +180,12 @@ public final class BenchMain {
       // machine: shown next to the verdict so that a MISSED under load can be told apart
       double cpu = (https.loopCpuPerCycle() + https.sinkCpuPerCycle())
           / (http.loopCpuPerCycle() + http.sinkCpuPerCycle());
-      p.line(String.format(Locale.ROOT, "  %-48s %11.2fx  %s (CPU per request, loop + sink: "
-          + "%.2fx)", "pooled https cost <= 2.0x pooled http", x, x <= 2.0 ? "MET" : "MISSED",
+      p.line(String.format(
+          Locale.ROOT,
+          "  %-48s %11.2fx  %s (CPU per request, loop + sink: " + "%.2fx)",
+          "pooled https cost <= 2.0x pooled http",
+          x,
+          x <= 2.0 ? "MET" : "MISSED",
           cpu));
     }
     return out.toString();
@@ -161,8 +197,14 @@ public final class BenchMain {
     p.line("TLS (TlsBenchmark: one 64-byte request and its echo per op; CPU = ns of CPU per "
         + "request of the manager's");
     p.line("loop thread and of the sink's serving thread; the rest of ns/request is waiting):");
-    p.line(String.format(Locale.ROOT, "  %-30s %12s %10s %12s %12s", "", "requests/s",
-        "ns/req", "loop CPU", "sink CPU"));
+    p.line(String.format(
+        Locale.ROOT,
+        "  %-30s %12s %10s %12s %12s",
+        "",
+        "requests/s",
+        "ns/req",
+        "loop CPU",
+        "sink CPU"));
     tlsRow(p, "pooled http", http);
     tlsRow(p, "pooled https", https);
     tlsRow(p, "new https (resumed session)", resumed);
@@ -179,8 +221,14 @@ public final class BenchMain {
       p.line(String.format(Locale.ROOT, "  %-30s (not run)", label));
       return;
     }
-    p.line(String.format(Locale.ROOT, "  %-30s %,12.0f %,10.0f %,12.0f %,12.0f", label, r.score,
-        r.nsPerCycle(), r.loopCpuPerCycle(), r.sinkCpuPerCycle()));
+    p.line(String.format(
+        Locale.ROOT,
+        "  %-30s %,12.0f %,10.0f %,12.0f %,12.0f",
+        label,
+        r.score,
+        r.nsPerCycle(),
+        r.loopCpuPerCycle(),
+        r.sinkCpuPerCycle()));
   }
 
   private static void tlsRatio(Lines p, String label, Row num, Row den) {
@@ -188,8 +236,11 @@ public final class BenchMain {
       p.line(String.format(Locale.ROOT, "    %-46s (not run)", label));
       return;
     }
-    p.line(String.format(Locale.ROOT, "    %-46s %7.2fx   loop CPU %6.2fx   sink CPU %6.2fx",
-        label, num.nsPerCycle() / den.nsPerCycle(),
+    p.line(String.format(
+        Locale.ROOT,
+        "    %-46s %7.2fx   loop CPU %6.2fx   sink CPU %6.2fx",
+        label,
+        num.nsPerCycle() / den.nsPerCycle(),
         num.loopCpuPerCycle() / den.loopCpuPerCycle(),
         num.sinkCpuPerCycle() / den.sinkCpuPerCycle()));
   }
@@ -215,35 +266,47 @@ public final class BenchMain {
       p.line(String.format(Locale.ROOT, "  %-48s (not run)", label));
       return;
     }
-    p.line(String.format(Locale.ROOT, "  %-48s throughput %.2f; cost per cycle %.2fx", label,
-        num.score / den.score, den.score / num.score));
+    p.line(String.format(
+        Locale.ROOT,
+        "  %-48s throughput %.2f; cost per cycle %.2fx",
+        label,
+        num.score / den.score,
+        den.score / num.score));
   }
 
   private static void floor(Lines p, String label, Row floor, Row cycle) {
     if (floor == null) {
       return;
     }
-    String rest = cycle == null ? "" : String.format(Locale.ROOT,
-        "; loopCached %.0f, so %.0f ns (%.0f%%) above the floor", cycle.nsPerCycle(),
-        cycle.nsPerCycle() - floor.nsPerCycle(),
-        100 * (cycle.nsPerCycle() - floor.nsPerCycle()) / cycle.nsPerCycle());
-    p.line(String.format(Locale.ROOT, "  %-28s two reads %.0f%s", label, floor.nsPerCycle(),
-        rest));
+    String rest = cycle == null
+        ? ""
+        : String.format(
+            Locale.ROOT,
+            "; loopCached %.0f, so %.0f ns (%.0f%%) above the floor",
+            cycle.nsPerCycle(),
+            cycle.nsPerCycle() - floor.nsPerCycle(),
+            100 * (cycle.nsPerCycle() - floor.nsPerCycle()) / cycle.nsPerCycle());
+    p.line(String.format(Locale.ROOT, "  %-28s two reads %.0f%s", label, floor.nsPerCycle(), rest));
   }
 
   private static void costTarget(Lines p, String label, Row r, Row base) {
     double x = r.nsPerCycle() / base.nsPerCycle();
-    p.line(String.format(Locale.ROOT, "  %-48s %11.2fx  %s", label, x,
-        x <= 1.5 ? "MET" : "MISSED"));
+    p.line(
+        String.format(Locale.ROOT, "  %-48s %11.2fx  %s", label, x, x <= 1.5 ? "MET" : "MISSED"));
   }
 
   private static void target(Lines p, String label, Row r, double min) {
     if (r == null) {
       return;
     }
-    p.line(String.format(Locale.ROOT, "  %-48s %,12.0f  %s", label, r.score,
-        r.score >= min ? "MET" : String.format(Locale.ROOT, "MISSED (%.0f%% of target)",
-            100 * r.score / min)));
+    p.line(String.format(
+        Locale.ROOT,
+        "  %-48s %,12.0f  %s",
+        label,
+        r.score,
+        r.score >= min
+            ? "MET"
+            : String.format(Locale.ROOT, "MISSED (%.0f%% of target)", 100 * r.score / min)));
   }
 
   /** Appends lines to a StringBuilder (the summary goes to stdout and to a file). */

@@ -29,6 +29,7 @@ final class EchoChain extends LoopChain implements ConnectionHandler {
   private final Allocation allocation;
   /** Runs on each connection once its echo is complete, before it is given back; may be null. */
   private final Consumer<Connection> afterResponse;
+
   private final byte[] expected;
   private final ByteBuffer request;
   private final BiConsumer<Void, Throwable> writeCheck = (v, e) -> {
@@ -48,7 +49,11 @@ final class EchoChain extends LoopChain implements ConnectionHandler {
   /** The manager's event-loop thread, as seen by the first callback. */
   volatile Thread loopThread;
 
-  EchoChain(ConnectionManager manager, Allocation allocation, int size, boolean discard,
+  EchoChain(
+      ConnectionManager manager,
+      Allocation allocation,
+      int size,
+      boolean discard,
       Consumer<Connection> afterResponse) {
     super(manager, discard, MAX_WAIT_SECONDS);
     this.allocation = allocation;

@@ -9,6 +9,7 @@ package dev.keepalive.bench;
 public abstract class KeyCycle<T> {
   /** This thread's keys; set by the subclass's setup. */
   protected T[] mine;
+
   private int next;
 
   /** The next of {@link #mine}, from the first again after the last. */

@@ -50,8 +50,8 @@ abstract class LoopChain implements Consumer<AllocationResult> {
     done = latch;
     manager.allocate(nextAllocation(), this);
     if (!latch.await(maxWaitSeconds, TimeUnit.SECONDS)) {
-      throw new IllegalStateException("chain did not finish in " + maxWaitSeconds + " s: "
-          + this + "; pool " + manager.stats());
+      throw new IllegalStateException("chain did not finish in " + maxWaitSeconds + " s: " + this
+          + "; pool " + manager.stats());
     }
     if (error != null) {
       throw new IllegalStateException("chain failed: " + this, error);

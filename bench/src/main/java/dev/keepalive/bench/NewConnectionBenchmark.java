@@ -40,9 +40,7 @@ public class NewConnectionBenchmark extends JmhSettings {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
       sink = SinkProcess.start(ports);
-      manager = ConnectionManager.builder()
-          .keepAlive(Duration.ofHours(1))
-          .build();
+      manager = ConnectionManager.builder().keepAlive(Duration.ofHours(1)).build();
       int[] p = sink.ports();
       Allocation[] allocations = new Allocation[p.length];
       for (int i = 0; i < p.length; i++) {
@@ -53,8 +51,7 @@ public class NewConnectionBenchmark extends JmhSettings {
 
     @TearDown(Level.Iteration)
     public void check() throws InterruptedException {
-      if (chain.immediate != 0 || chain.deferred != 0 || chain.failed != 0
-          || chain.fresh == 0) {
+      if (chain.immediate != 0 || chain.deferred != 0 || chain.failed != 0 || chain.fresh == 0) {
         throw new IllegalStateException("not a new-connection benchmark: " + chain);
       }
       Pools.awaitStats(manager, s -> s.open() == 0 && s.pending() == 0, "no socket open");

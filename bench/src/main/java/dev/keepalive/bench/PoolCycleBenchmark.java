@@ -91,8 +91,12 @@ public class PoolCycleBenchmark extends JmhSettings {
     if (chain.fresh != 0 || chain.deferred != 0 || chain.failed != 0 || chain.cycles() == 0) {
       throw new IllegalStateException("not a cached cycle benchmark: " + chain);
     }
-    return Pools.awaitStats(manager, s -> s.idle() == idle && s.leased() == leased
-            && s.connecting() == 0 && s.open() == idle + leased,
+    return Pools.awaitStats(
+        manager,
+        s -> s.idle() == idle
+            && s.leased() == leased
+            && s.connecting() == 0
+            && s.open() == idle + leased,
         idle + " idle and " + leased + " leased");
   }
 

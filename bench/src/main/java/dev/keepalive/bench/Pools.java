@@ -4,10 +4,10 @@ import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.PoolStats;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
@@ -65,13 +65,15 @@ final class Pools {
      * The with-queue set-up: one key (h0) pre-warmed with one idle socket, the one measured, and
      * the blocked key beside it; returns once the pool shows both.
      */
-    static BlockedQueue besideOneIdleKey(ConnectionManager manager, int port, int slots,
-        int queued) throws Exception {
+    static BlockedQueue besideOneIdleKey(ConnectionManager manager, int port, int slots, int queued)
+        throws Exception {
       Allocation[] measured = distinctKeys(port, 1);
       prewarm(manager, measured, 1);
       BlockedQueue q = new BlockedQueue(manager, port, slots, queued);
       q.measured = measured;
-      awaitStats(manager, s -> s.pending() == queued && s.leased() == slots && s.idle() == 1,
+      awaitStats(
+          manager,
+          s -> s.pending() == queued && s.leased() == slots && s.idle() == 1,
           queued + " pending, " + slots + " leased, 1 idle");
       return q;
     }
@@ -115,7 +117,9 @@ final class Pools {
       c.close();
     }
     int expected = allocations.length * perKey;
-    awaitStats(manager, s -> s.idle() == expected && s.open() == expected,
+    awaitStats(
+        manager,
+        s -> s.idle() == expected && s.open() == expected,
         "every pre-warmed socket idle (" + expected + ")");
   }
 
@@ -131,8 +135,9 @@ final class Pools {
    * Waits until the stats other threads see (published by the loop each turn) satisfy
    * {@code condition}; throws with {@code what} after 10 s.
    */
-  static PoolStats awaitStats(ConnectionManager manager, Predicate<PoolStats> condition,
-      String what) throws InterruptedException {
+  static PoolStats awaitStats(
+      ConnectionManager manager, Predicate<PoolStats> condition, String what)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     PoolStats s;
     while (!condition.test(s = manager.stats())) {

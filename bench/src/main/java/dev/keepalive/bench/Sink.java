@@ -39,17 +39,19 @@ public final class Sink {
       ports.append(' ').append(server.socket().getLocalPort());
     }
 
-    Thread watchdog = new Thread(() -> {
-      try {
-        InputStream in = System.in;
-        while (in.read() >= 0) {
-          // the parent never writes; EOF means it is gone or wants us gone
-        }
-      } catch (IOException ignored) {
-        // same as EOF
-      }
-      System.exit(0);
-    }, "sink-stdin");
+    Thread watchdog = new Thread(
+        () -> {
+          try {
+            InputStream in = System.in;
+            while (in.read() >= 0) {
+              // the parent never writes; EOF means it is gone or wants us gone
+            }
+          } catch (IOException ignored) {
+            // same as EOF
+          }
+          System.exit(0);
+        },
+        "sink-stdin");
     watchdog.setDaemon(true);
     watchdog.start();
 

@@ -23,8 +23,8 @@ public final class SinkProcess implements AutoCloseable {
   private final Map<String, String> header;
   private final BufferedReader stdout;
 
-  private SinkProcess(Process process, int[] ports, Map<String, String> header,
-      BufferedReader stdout) {
+  private SinkProcess(
+      Process process, int[] ports, Map<String, String> header, BufferedReader stdout) {
     this.process = process;
     this.ports = ports;
     this.header = header;
@@ -40,8 +40,16 @@ public final class SinkProcess implements AutoCloseable {
 
   /** Starts a sink with {@code listeners} listening ports. */
   public static SinkProcess start(int listeners) throws IOException {
-    return launch(List.of("-Xms32m", "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-        "-XX:-UsePerfData", "-Xshare:auto"), Sink.class.getName(), String.valueOf(listeners));
+    return launch(
+        List.of(
+            "-Xms32m",
+            "-Xmx128m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData",
+            "-Xshare:auto"),
+        Sink.class.getName(),
+        String.valueOf(listeners));
   }
 
   /**
@@ -50,8 +58,11 @@ public final class SinkProcess implements AutoCloseable {
    * trip the benchmark measures.
    */
   public static SinkProcess startTls(int plain, int tls) throws IOException {
-    return launch(List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData",
-        "-Xshare:auto"), TlsSink.class.getName(), String.valueOf(plain), String.valueOf(tls));
+    return launch(
+        List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xshare:auto"),
+        TlsSink.class.getName(),
+        String.valueOf(plain),
+        String.valueOf(tls));
   }
 
   /**
@@ -66,12 +77,11 @@ public final class SinkProcess implements AutoCloseable {
     cmd.addAll(jvmArgs);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main));
     cmd.addAll(List.of(args));
-    ProcessBuilder pb = new ProcessBuilder(cmd)
-        .redirectError(ProcessBuilder.Redirect.INHERIT);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
     Process p = pb.start();
     try {
-      BufferedReader out = new BufferedReader(
-          new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII));
+      BufferedReader out =
+          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.US_ASCII));
       Map<String, String> header = new HashMap<>();
       String line;
       while ((line = out.readLine()) != null && !line.startsWith("PORTS ")) {

@@ -31,6 +31,7 @@ public class ThreadCachedBenchmark extends JmhSettings {
   static final int IDLE_ONE_KEY = 2;
   /** Requests left waiting on a blocked key in {@link #threadCachedWithQueue}. */
   static final int QUEUED = PoolCycleBenchmark.QUEUED;
+
   static final int MAX_PER_HOST = PoolCycleBenchmark.MAX_PER_HOST;
 
   @State(Scope.Benchmark)
@@ -53,7 +54,9 @@ public class ThreadCachedBenchmark extends JmhSettings {
 
     @TearDown(Level.Iteration)
     public void check() throws InterruptedException {
-      Pools.awaitStats(manager, s -> s.idle() == idle && s.open() == idle,
+      Pools.awaitStats(
+          manager,
+          s -> s.idle() == idle && s.open() == idle,
           idle + " idle sockets and nothing else");
     }
   }
@@ -77,8 +80,12 @@ public class ThreadCachedBenchmark extends JmhSettings {
     @TearDown(Level.Iteration)
     public void check() throws InterruptedException {
       queue.check();
-      Pools.awaitStats(manager, s -> s.pending() == QUEUED && s.leased() == MAX_PER_HOST
-          && s.idle() == 1 && s.open() == MAX_PER_HOST + 1,
+      Pools.awaitStats(
+          manager,
+          s -> s.pending() == QUEUED
+              && s.leased() == MAX_PER_HOST
+              && s.idle() == 1
+              && s.open() == MAX_PER_HOST + 1,
           QUEUED + " pending, " + MAX_PER_HOST + " leased, 1 idle");
     }
   }
@@ -90,8 +97,8 @@ public class ThreadCachedBenchmark extends JmhSettings {
 
     void verify() {
       if (other != 0 || immediate == 0) {
-        throw new IllegalStateException("not a cached benchmark: IMMEDIATE " + immediate
-            + ", other " + other);
+        throw new IllegalStateException(
+            "not a cached benchmark: IMMEDIATE " + immediate + ", other " + other);
       }
     }
   }

@@ -64,8 +64,8 @@ public class TlsBenchmark extends JmhSettings {
       if (w.length < 6 || !w[0].equals("STATS")) {
         throw new IllegalStateException("unexpected answer from the sink: " + line);
       }
-      return new SinkStats(Long.parseLong(w[1]), Long.parseLong(w[2]), Long.parseLong(w[3]),
-          Long.parseLong(w[5]));
+      return new SinkStats(
+          Long.parseLong(w[1]), Long.parseLong(w[2]), Long.parseLong(w[3]), Long.parseLong(w[5]));
     }
   }
 
@@ -138,28 +138,31 @@ public class TlsBenchmark extends JmhSettings {
       clientFull = client.fullHandshakes();
       server = SinkStats.of(sink);
       if (https && (clientFull != 1 || server.handshakes() != 1 || server.full() != 1)) {
-        throw new IllegalStateException("expected one full handshake, client saw " + clientFull
-            + ", server " + server);
+        throw new IllegalStateException(
+            "expected one full handshake, client saw " + clientFull + ", server " + server);
       }
     }
 
     @TearDown(Level.Iteration)
     public void check() throws Exception {
-      if (chain.fresh != 0 || chain.deferred != 0 || chain.failed != 0 || chain.immediate == 0
+      if (chain.fresh != 0
+          || chain.deferred != 0
+          || chain.failed != 0
+          || chain.immediate == 0
           || chain.responses != chain.immediate) {
         throw new IllegalStateException("not a pooled request benchmark: " + chain);
       }
       if (scheme.equals("https") != chain.tls.startsWith("TLS")) {
         throw new IllegalStateException(scheme + " connection speaks " + chain.tls);
       }
-      Pools.awaitStats(manager, s -> s.idle() == 1 && s.open() == 1 && s.leased() == 0,
-          "1 idle socket");
+      Pools.awaitStats(
+          manager, s -> s.idle() == 1 && s.open() == 1 && s.leased() == 0, "1 idle socket");
       SinkStats now = SinkStats.of(sink);
       long full = client.fullHandshakes();
       long requests = chain.responses - responses;
       if (now.handshakes() != server.handshakes() || full != clientFull) {
-        throw new IllegalStateException("handshakes while pooled: server " + server + " -> "
-            + now + ", client full " + clientFull + " -> " + full);
+        throw new IllegalStateException("handshakes while pooled: server " + server + " -> " + now
+            + ", client full " + clientFull + " -> " + full);
       }
       if (now.echoes() - server.echoes() < requests) {
         throw new IllegalStateException("the sink echoed " + (now.echoes() - server.echoes())
@@ -185,7 +188,11 @@ public class TlsBenchmark extends JmhSettings {
     public void setUp() throws Exception {
       start(0, 1);
       int port = sink.headerPorts("TLS")[0];
-      chain = new EchoChain(manager, Allocation.to("https", "127.0.0.1", port), SIZE, true,
+      chain = new EchoChain(
+          manager,
+          Allocation.to("https", "127.0.0.1", port),
+          SIZE,
+          true,
           resume ? null : c -> client.forgetSessions(c.sslSession()));
       chain.run(1); // the first handshake is full either way; resume=true resumes from it
       Pools.awaitStats(manager, s -> s.open() == 0, "no socket open");
@@ -193,15 +200,19 @@ public class TlsBenchmark extends JmhSettings {
       clientFull = client.fullHandshakes();
       server = SinkStats.of(sink);
       if (clientFull != 1 || server.full() != 1) {
-        throw new IllegalStateException("expected one full handshake, client saw " + clientFull
-            + ", server " + server);
+        throw new IllegalStateException(
+            "expected one full handshake, client saw " + clientFull + ", server " + server);
       }
     }
 
     @TearDown(Level.Iteration)
     public void check() throws Exception {
-      if (chain.immediate != 0 || chain.deferred != 0 || chain.failed != 0 || chain.fresh == 0
-          || chain.responses != chain.fresh || !chain.tls.startsWith("TLS")) {
+      if (chain.immediate != 0
+          || chain.deferred != 0
+          || chain.failed != 0
+          || chain.fresh == 0
+          || chain.responses != chain.fresh
+          || !chain.tls.startsWith("TLS")) {
         throw new IllegalStateException("not a new-connection TLS benchmark: " + chain);
       }
       Pools.awaitStats(manager, s -> s.open() == 0 && s.pending() == 0, "no socket open");
@@ -216,8 +227,8 @@ public class TlsBenchmark extends JmhSettings {
         throw new IllegalStateException("not one handshake per request: " + seen);
       }
       if (full != serverFull || full != (resume ? 0 : requests)) {
-        throw new IllegalStateException((resume ? "sessions not resumed: " : "sessions resumed: ")
-            + seen);
+        throw new IllegalStateException(
+            (resume ? "sessions not resumed: " : "sessions resumed: ") + seen);
       }
       responses = chain.responses;
       clientFull = client.fullHandshakes();

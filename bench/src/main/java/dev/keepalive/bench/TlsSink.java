@@ -156,15 +156,15 @@ public final class TlsSink {
   /** Reads commands from standard input; exits at EOF. */
   private static void control() {
     try {
-      BufferedReader in = new BufferedReader(
-          new InputStreamReader(System.in, StandardCharsets.US_ASCII));
+      BufferedReader in =
+          new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII));
       String line;
       while ((line = in.readLine()) != null) {
         if (line.trim().equals("STATS")) {
           synchronized (System.out) {
             System.out.println("STATS " + handshakes + " " + fullHandshakes + " " + echoes + " "
-                + bytes + " " + ManagementFactory.getThreadMXBean().getThreadCpuTime(
-                    selectorThread.getId()));
+                + bytes + " "
+                + ManagementFactory.getThreadMXBean().getThreadCpuTime(selectorThread.getId()));
             System.out.flush();
           }
         }
@@ -265,21 +265,27 @@ public final class TlsSink {
   private static X509Certificate selfSigned(KeyPair keys) throws Exception {
     Instant now = Instant.now();
     X500Name name = new X500Name("CN=127.0.0.1,O=keepalive bench");
-    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name,
-        BigInteger.valueOf(now.toEpochMilli()), Date.from(now.minus(Duration.ofHours(1))),
-        Date.from(now.plus(Duration.ofDays(2))), name, keys.getPublic());
+    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+        name,
+        BigInteger.valueOf(now.toEpochMilli()),
+        Date.from(now.minus(Duration.ofHours(1))),
+        Date.from(now.plus(Duration.ofDays(2))),
+        name,
+        keys.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-    b.addExtension(Extension.extendedKeyUsage, false,
-        new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
-    b.addExtension(Extension.subjectAlternativeName, false,
+    b.addExtension(
+        Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+    b.addExtension(
+        Extension.subjectAlternativeName,
+        false,
         new GeneralNames(new GeneralName(GeneralName.iPAddress, "127.0.0.1")));
-    return new JcaX509CertificateConverter().getCertificate(
-        b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
+    return new JcaX509CertificateConverter()
+        .getCertificate(
+            b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate())));
   }
 
-  private static SSLContext serverContext(PrivateKey key, X509Certificate cert)
-      throws Exception {
+  private static SSLContext serverContext(PrivateKey key, X509Certificate cert) throws Exception {
     char[] password = "bench".toCharArray();
     KeyStore ks = KeyStore.getInstance("PKCS12");
     ks.load(null, null);
@@ -321,8 +327,7 @@ public final class TlsSink {
     }
 
     @Override
-    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers,
-        SSLEngine engine) {
+    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
       return delegate.chooseEngineClientAlias(keyType, issuers, engine);
     }
 

@@ -123,9 +123,22 @@ public final class Soak {
     }
   }
 
-  record Sample(double seconds, long heapAfterGc, int fds, int unaccounted, int threads,
-      long requests, long ok, long failed, long newConns, long immediate, long deferred,
-      long discards, PoolStats stats, int proxySockets, boolean quiet) {}
+  record Sample(
+      double seconds,
+      long heapAfterGc,
+      int fds,
+      int unaccounted,
+      int threads,
+      long requests,
+      long ok,
+      long failed,
+      long newConns,
+      long immediate,
+      long deferred,
+      long discards,
+      PoolStats stats,
+      int proxySockets,
+      boolean quiet) {}
 
   public static void main(String[] args) throws Exception {
     System.exit(run(args) ? 0 : 1);
@@ -158,8 +171,9 @@ public final class Soak {
         case "--tls-session-cache" -> tlsSessionCache = Integer.parseInt(v);
         case "--csv" -> csvPath = Path.of(v);
         case "--summary" -> summaryPath = Path.of(v);
-        default -> throw new IllegalArgumentException("unknown argument " + a + "; see the "
-            + "options in bench/soak.sh");
+        default ->
+          throw new IllegalArgumentException(
+              "unknown argument " + a + "; see the " + "options in bench/soak.sh");
       }
       i++;
     }
@@ -215,12 +229,23 @@ public final class Soak {
     hanging = Allocation.to("http", host, hang.port()).timeout(Duration.ofMillis(200));
 
     PrintStream out = System.out;
-    out.printf("soak: %s against nginx http://%s:%d and https://%s:%d, %d threads, maxPerHost %d,"
-            + " maxOpen %d, sample every %s (warm-up %s first)%n", fmt(duration), host,
-        httpPort, host, httpsPort, threads, maxPerHost, maxOpen, fmt(sampleEvery), fmt(warmup));
+    out.printf(
+        "soak: %s against nginx http://%s:%d and https://%s:%d, %d threads, maxPerHost %d,"
+            + " maxOpen %d, sample every %s (warm-up %s first)%n",
+        fmt(duration),
+        host,
+        httpPort,
+        host,
+        httpsPort,
+        threads,
+        maxPerHost,
+        maxOpen,
+        fmt(sampleEvery),
+        fmt(warmup));
 
-    PrintStream csv = csvPath == null ? null : new PrintStream(Files.newOutputStream(csvPath),
-        true, StandardCharsets.UTF_8);
+    PrintStream csv = csvPath == null
+        ? null
+        : new PrintStream(Files.newOutputStream(csvPath), true, StandardCharsets.UTF_8);
     // warm-up with a manager of its own: classes, JIT, TLS, lazily opened files
     manager = newManager(tls);
     runWorkers(warmup);
@@ -229,7 +254,8 @@ public final class Soak {
     System.gc();
     int fdsBefore = fds();
     Map<Integer, String> fdListBefore = fdList();
-    out.printf("warm-up done: %,d requests; descriptors before the soak's manager: %d%n",
+    out.printf(
+        "warm-up done: %,d requests; descriptors before the soak's manager: %d%n",
         counters.requests.sum(), fdsBefore);
     counters.requests.reset(); // the figures below are the soak's own
     counters.ok.reset();
@@ -285,8 +311,8 @@ public final class Soak {
       now.keySet().removeAll(fdListBefore.keySet());
       Map<Integer, String> gone = new TreeMap<>(fdListBefore);
       gone.keySet().removeAll(fdList().keySet());
-      System.out.println("descriptors opened since the manager was made: " + now
-          + "; closed: " + gone);
+      System.out.println(
+          "descriptors opened since the manager was made: " + now + "; closed: " + gone);
     }
     proxy.close();
     hang.close();
@@ -297,8 +323,12 @@ public final class Soak {
   }
 
   private ConnectionManager newManager(SSLContext tls) {
-    return ConnectionManager.builder().maxPerHost(maxPerHost).maxOpen(maxOpen)
-        .keepAlive(Duration.ofSeconds(15)).timeout(Duration.ofSeconds(10)).sslContext(tls)
+    return ConnectionManager.builder()
+        .maxPerHost(maxPerHost)
+        .maxOpen(maxOpen)
+        .keepAlive(Duration.ofSeconds(15))
+        .timeout(Duration.ofSeconds(10))
+        .sslContext(tls)
         .build();
   }
 
@@ -470,8 +500,11 @@ public final class Soak {
       counters.discards.increment();
       return;
     } catch (IOException e) {
-      failed(proxied, c.fromCache() == FromCache.NEW ? "io on a new connection: " + e
-          : "io on a reused connection: " + e.getClass().getSimpleName());
+      failed(
+          proxied,
+          c.fromCache() == FromCache.NEW
+              ? "io on a new connection: " + e
+              : "io on a reused connection: " + e.getClass().getSimpleName());
       c.discard();
       counters.discards.increment();
       return;
@@ -550,8 +583,12 @@ public final class Soak {
   // ---- invariants and samples ----
 
   private void check(PoolStats s, String where) {
-    if (s.open() > maxOpen || s.open() != s.idle() + s.leased() + s.connecting()
-        || s.idle() < 0 || s.leased() < 0 || s.connecting() < 0 || s.pending() < 0) {
+    if (s.open() > maxOpen
+        || s.open() != s.idle() + s.leased() + s.connecting()
+        || s.idle() < 0
+        || s.leased() < 0
+        || s.connecting() < 0
+        || s.pending() < 0) {
       violation(where + ": inconsistent " + s);
     }
   }
@@ -594,10 +631,22 @@ public final class Soak {
       int fds = fds();
       int proxySockets = proxy.sockets();
       check(s, "sample");
-      return new Sample((System.nanoTime() - start) / 1e9, heap, fds,
-          fds - s.open() - proxySockets, Thread.activeCount(), counters.requests.sum(),
-          counters.ok.sum(), failedSum(), counters.served[0].sum(), counters.served[1].sum(),
-          counters.served[2].sum(), counters.discards.sum(), s, proxySockets, quiet);
+      return new Sample(
+          (System.nanoTime() - start) / 1e9,
+          heap,
+          fds,
+          fds - s.open() - proxySockets,
+          Thread.activeCount(),
+          counters.requests.sum(),
+          counters.ok.sum(),
+          failedSum(),
+          counters.served[0].sum(),
+          counters.served[1].sum(),
+          counters.served[2].sum(),
+          counters.discards.sum(),
+          s,
+          proxySockets,
+          quiet);
     } finally {
       gate.writeLock().unlock();
     }
@@ -635,17 +684,45 @@ public final class Soak {
 
   private static String csvLine(Sample s) {
     PoolStats p = s.stats();
-    return String.format(Locale.ROOT, "%.1f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%s",
-        s.seconds(), s.heapAfterGc(), s.fds(), s.unaccounted(), s.threads(), s.requests(), s.ok(),
-        s.failed(), s.newConns(), s.immediate(), s.deferred(), s.discards(), p.open(), p.idle(),
-        p.leased(), p.connecting(), p.pending(), s.proxySockets(), s.quiet());
+    return String.format(
+        Locale.ROOT,
+        "%.1f,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%d,%s",
+        s.seconds(),
+        s.heapAfterGc(),
+        s.fds(),
+        s.unaccounted(),
+        s.threads(),
+        s.requests(),
+        s.ok(),
+        s.failed(),
+        s.newConns(),
+        s.immediate(),
+        s.deferred(),
+        s.discards(),
+        p.open(),
+        p.idle(),
+        p.leased(),
+        p.connecting(),
+        p.pending(),
+        s.proxySockets(),
+        s.quiet());
   }
 
   private static String progress(Sample s) {
-    return String.format(Locale.ROOT, "%7.1f s  heap %6.2f MiB  fds %4d (unaccounted %3d)  "
-            + "requests %,d  ok %,d  failed %,d  NEW %,d  %s%s", s.seconds(),
-        s.heapAfterGc() / 1048576.0, s.fds(), s.unaccounted(), s.requests(), s.ok(), s.failed(),
-        s.newConns(), s.stats(), s.quiet() ? "" : "  (not quiet)");
+    return String.format(
+        Locale.ROOT,
+        "%7.1f s  heap %6.2f MiB  fds %4d (unaccounted %3d)  "
+            + "requests %,d  ok %,d  failed %,d  NEW %,d  %s%s",
+        s.seconds(),
+        s.heapAfterGc() / 1048576.0,
+        s.fds(),
+        s.unaccounted(),
+        s.requests(),
+        s.ok(),
+        s.failed(),
+        s.newConns(),
+        s.stats(),
+        s.quiet() ? "" : "  (not quiet)");
   }
 
   private boolean summarize(int fdsBefore, int fdsAfter) throws IOException {
@@ -653,20 +730,45 @@ public final class Soak {
     StringBuilder b = new StringBuilder();
     double secs = samples.isEmpty() ? 0 : samples.get(samples.size() - 1).seconds();
     long requests = counters.requests.sum();
-    b.append(String.format(Locale.ROOT, "soak: %s (%.0f s) against nginx http://%s:%d and "
-            + "https://%s:%d; %d threads, maxPerHost %d, maxOpen %d%n", fmt(duration), secs, host,
-        httpPort, host, httpsPort, threads, maxPerHost, maxOpen));
-    b.append(String.format(Locale.ROOT, "requests   %,d (%,.0f/s), ok %,d, failed %,d "
-            + "(on direct nginx keys: %,d), discarded %,d, deallocated %,d%n", requests,
-        secs > 0 ? requests / secs : 0.0, counters.ok.sum(), failedSum(),
-        counters.directFailures.sum(), counters.discards.sum(), counters.deallocated.sum()));
-    b.append(String.format(Locale.ROOT, "served     NEW %,d  IMMEDIATE %,d  DEFERRED %,d%n",
-        counters.served[0].sum(), counters.served[1].sum(), counters.served[2].sum()));
+    b.append(String.format(
+        Locale.ROOT,
+        "soak: %s (%.0f s) against nginx http://%s:%d and "
+            + "https://%s:%d; %d threads, maxPerHost %d, maxOpen %d%n",
+        fmt(duration),
+        secs,
+        host,
+        httpPort,
+        host,
+        httpsPort,
+        threads,
+        maxPerHost,
+        maxOpen));
+    b.append(String.format(
+        Locale.ROOT,
+        "requests   %,d (%,.0f/s), ok %,d, failed %,d "
+            + "(on direct nginx keys: %,d), discarded %,d, deallocated %,d%n",
+        requests,
+        secs > 0 ? requests / secs : 0.0,
+        counters.ok.sum(),
+        failedSum(),
+        counters.directFailures.sum(),
+        counters.discards.sum(),
+        counters.deallocated.sum()));
+    b.append(String.format(
+        Locale.ROOT,
+        "served     NEW %,d  IMMEDIATE %,d  DEFERRED %,d%n",
+        counters.served[0].sum(),
+        counters.served[1].sum(),
+        counters.served[2].sum()));
     Map<String, Long> failures = new TreeMap<>();
     counters.failures.forEach((k, v) -> failures.put(k, v.sum()));
     b.append("failures   ").append(failures).append('\n');
-    b.append(String.format(Locale.ROOT, "proxy      connections %,d: reset %,d, stalled %,d, "
-            + "closed %,d%n", proxy.accepted.sum(), proxy.resets.sum(), proxy.stalls.sum(),
+    b.append(String.format(
+        Locale.ROOT,
+        "proxy      connections %,d: reset %,d, stalled %,d, " + "closed %,d%n",
+        proxy.accepted.sum(),
+        proxy.resets.sum(),
+        proxy.stalls.sum(),
         proxy.closes.sum()));
     // the first sample after the first 10 % of the run (at least the second one) is the
     // baseline: the first ones still include the JIT and lazily made buffers
@@ -683,14 +785,30 @@ public final class Soak {
         maxUnaccounted = Math.max(maxUnaccounted, s.unaccounted());
       }
       double growthMb = (last.heapAfterGc() - first.heapAfterGc()) / 1048576.0;
-      b.append(String.format(Locale.ROOT, "heap       after GC: %.2f MiB at %.0f s, %.2f MiB at "
+      b.append(String.format(
+          Locale.ROOT,
+          "heap       after GC: %.2f MiB at %.0f s, %.2f MiB at "
               + "%.0f s (%+.2f MiB), max %.2f MiB; limit +%d MiB%n",
-          first.heapAfterGc() / 1048576.0, first.seconds(), last.heapAfterGc() / 1048576.0,
-          last.seconds(), growthMb, maxHeap / 1048576.0, maxHeapGrowthMb));
-      b.append(String.format(Locale.ROOT, "fds        %d at %.0f s, %d at %.0f s, max %d; "
+          first.heapAfterGc() / 1048576.0,
+          first.seconds(),
+          last.heapAfterGc() / 1048576.0,
+          last.seconds(),
+          growthMb,
+          maxHeap / 1048576.0,
+          maxHeapGrowthMb));
+      b.append(String.format(
+          Locale.ROOT,
+          "fds        %d at %.0f s, %d at %.0f s, max %d; "
               + "unaccounted (fds - manager's open - proxy's) %d -> %d, max %d; limit +%d%n",
-          first.fds(), first.seconds(), last.fds(), last.seconds(), maxFds, first.unaccounted(),
-          last.unaccounted(), maxUnaccounted, maxFdGrowth));
+          first.fds(),
+          first.seconds(),
+          last.fds(),
+          last.seconds(),
+          maxFds,
+          first.unaccounted(),
+          last.unaccounted(),
+          maxUnaccounted,
+          maxFdGrowth));
       if (growthMb > maxHeapGrowthMb) {
         problems.add(String.format(Locale.ROOT, "heap grew %.2f MiB", growthMb));
       }
@@ -704,8 +822,8 @@ public final class Soak {
     } else {
       problems.add("fewer than 2 samples: run longer than " + fmt(sampleEvery));
     }
-    b.append(String.format(Locale.ROOT, "after close descriptors %d, before the manager %d%n",
-        fdsAfter, fdsBefore));
+    b.append(String.format(
+        Locale.ROOT, "after close descriptors %d, before the manager %d%n", fdsAfter, fdsBefore));
     if (fdsAfter - fdsBefore > 0) {
       problems.add((fdsAfter - fdsBefore) + " descriptors left open after close()");
     }
@@ -764,8 +882,8 @@ public final class Soak {
   static final class FaultProxy implements AutoCloseable {
     private final ServerSocket server;
     private final InetSocketAddress upstream;
-    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
-        r -> daemon(r, "soak-proxy-timer"));
+    private final ScheduledExecutorService timer =
+        Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "soak-proxy-timer"));
     private final AtomicInteger sockets = new AtomicInteger();
     private final SplittableRandom random = new SplittableRandom(42);
     final LongAdder accepted = new LongAdder();
@@ -817,20 +935,29 @@ public final class Soak {
           delay = 50 + random.nextInt(2_950);
         }
         if (fault < 3) {
-          timer.schedule(() -> {
-            resets.increment();
-            p.close(true);
-          }, delay, TimeUnit.MILLISECONDS);
+          timer.schedule(
+              () -> {
+                resets.increment();
+                p.close(true);
+              },
+              delay,
+              TimeUnit.MILLISECONDS);
         } else if (fault < 4) {
-          timer.schedule(() -> {
-            closes.increment();
-            p.close(false);
-          }, delay, TimeUnit.MILLISECONDS);
+          timer.schedule(
+              () -> {
+                closes.increment();
+                p.close(false);
+              },
+              delay,
+              TimeUnit.MILLISECONDS);
         } else if (fault < 5) {
-          timer.schedule(() -> {
-            stalls.increment();
-            p.stalled = true;
-          }, delay, TimeUnit.MILLISECONDS);
+          timer.schedule(
+              () -> {
+                stalls.increment();
+                p.stalled = true;
+              },
+              delay,
+              TimeUnit.MILLISECONDS);
         }
         daemon(() -> p.pump(true), "soak-proxy-up").start();
         daemon(() -> p.pump(false), "soak-proxy-down").start();
@@ -912,8 +1039,8 @@ public final class Soak {
 
     HangingListener() throws IOException {
       server = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"));
-      InetSocketAddress where = new InetSocketAddress(server.getInetAddress(),
-          server.getLocalPort());
+      InetSocketAddress where =
+          new InetSocketAddress(server.getInetAddress(), server.getLocalPort());
       for (int i = 0; i < 2; i++) {
         Socket s = new Socket();
         fillers.add(s);

@@ -30,7 +30,9 @@ class SoakTest {
     if (!more.isEmpty()) {
       args.addAll(List.of(more.split("\\s+")));
     }
-    assertTrue(Soak.run(args.toArray(String[]::new)), "soak FAIL: the heap or the descriptors "
-        + "grew, an invariant broke or nothing succeeded (see the summary printed above)");
+    assertTrue(
+        Soak.run(args.toArray(String[]::new)),
+        "soak FAIL: the heap or the descriptors "
+            + "grew, an invariant broke or nothing succeeded (see the summary printed above)");
   }
 }

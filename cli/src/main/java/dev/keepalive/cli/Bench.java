@@ -12,8 +12,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BiConsumer;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiConsumer;
 import org.HdrHistogram.Histogram;
 
 /**
@@ -42,8 +42,8 @@ final class Bench {
    * @param requests how many requests in all, or 0 for no limit
    * @param durationNanos for how long to send requests, or 0 for no limit
    */
-  Bench(HttpClient client, HttpRequest request, int concurrency, long requests,
-      long durationNanos) {
+  Bench(
+      HttpClient client, HttpRequest request, int concurrency, long requests, long durationNanos) {
     if (requests <= 0 && durationNanos <= 0) {
       throw new IllegalArgumentException("a request count or a duration is needed");
     }
@@ -181,8 +181,10 @@ final class Bench {
         }
         done.increment();
       } else {
-        failure(error instanceof CompletionException && error.getCause() != null
-            ? error.getCause() : error);
+        failure(
+            error instanceof CompletionException && error.getCause() != null
+                ? error.getCause()
+                : error);
       }
       next();
     }

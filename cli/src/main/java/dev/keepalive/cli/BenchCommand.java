@@ -12,66 +12,93 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
-    usageHelpAutoWidth = true, versionProvider = Main.Version.class,
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    versionProvider = Main.Version.class,
     description = {
-        "Sends the same request again and again, CONCURRENCY at a time, through one "
-            + "connection manager (each response starts the next request on its event loop), then reports requests/s, latency percentiles, status counts, "
-            + "errors, connections opened and how requests were served (NEW, IMMEDIATE, "
-            + "DEFERRED).",
-        "With no URL it benchmarks an embedded HTTP server on 127.0.0.1 for 10 s."},
-    footer = {"", "Examples:",
-        "  keepalive bench",
-        "  keepalive bench -c 64 -d 30s http://127.0.0.1:8080/",
-        "  keepalive bench -n 2000 --no-keepalive",
-        "  keepalive bench --json http://127.0.0.1:8080/ > report.json"})
+      "Sends the same request again and again, CONCURRENCY at a time, through one "
+          + "connection manager (each response starts the next request on its event loop), then reports requests/s, latency percentiles, status counts, "
+          + "errors, connections opened and how requests were served (NEW, IMMEDIATE, "
+          + "DEFERRED).",
+      "With no URL it benchmarks an embedded HTTP server on 127.0.0.1 for 10 s."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  keepalive bench",
+      "  keepalive bench -c 64 -d 30s http://127.0.0.1:8080/",
+      "  keepalive bench -n 2000 --no-keepalive",
+      "  keepalive bench --json http://127.0.0.1:8080/ > report.json"
+    })
 final class BenchCommand implements Callable<Integer> {
   static final Duration DEFAULT_DURATION = Duration.ofSeconds(10);
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
 
-  @Spec CommandSpec spec;
-  @ParentCommand Main main;
+  @Spec
+  CommandSpec spec;
 
-  @Parameters(arity = "0..1", paramLabel = "URL",
-      description = "http:// or https:// URL to benchmark (default: an embedded server on "
-          + "127.0.0.1).")
+  @ParentCommand
+  Main main;
+
+  @Parameters(
+      arity = "0..1",
+      paramLabel = "URL",
+      description =
+          "http:// or https:// URL to benchmark (default: an embedded server on " + "127.0.0.1).")
   String url;
 
-  @Option(names = {"-c", "--concurrency"}, paramLabel = "N", defaultValue = "16",
+  @Option(
+      names = {"-c", "--concurrency"},
+      paramLabel = "N",
+      defaultValue = "16",
       description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
   int concurrency;
 
-  @Option(names = {"-n", "--requests"}, paramLabel = "N",
+  @Option(
+      names = {"-n", "--requests"},
+      paramLabel = "N",
       description = "Stop after N requests.")
   Long requests;
 
-  @Option(names = {"-d", "--duration"}, paramLabel = "DURATION",
+  @Option(
+      names = {"-d", "--duration"},
+      paramLabel = "DURATION",
       converter = Durations.Converter.class,
       description = "Stop after this long (default: 10s unless -n is given).")
   Duration duration;
 
-  @Option(names = "--warmup", paramLabel = "DURATION", converter = Durations.Converter.class,
+  @Option(
+      names = "--warmup",
+      paramLabel = "DURATION",
+      converter = Durations.Converter.class,
       description = "Send requests for this long first, without counting them (the JVM "
           + "compiles its hot code in the first seconds).")
   Duration warmup;
 
-  @Option(names = "--no-keepalive",
+  @Option(
+      names = "--no-keepalive",
       description = "Send 'Connection: close': a new connection per request, to compare.")
   boolean noKeepAlive;
 
   @Option(names = "--json", description = "Print the report as JSON.")
   boolean json;
 
-  @Option(names = "--progress", negatable = true,
+  @Option(
+      names = "--progress",
+      negatable = true,
       description = "Draw a progress bar on stderr (default: when stderr is a terminal).")
   Boolean progress;
 
-  @Mixin ClientOptions options;
+  @Mixin
+  ClientOptions options;
 
   @Override
   public Integer call() throws Exception {
@@ -100,9 +127,18 @@ final class BenchCommand implements Callable<Integer> {
         ? EmbeddedServer.start(Math.max(2, Runtime.getRuntime().availableProcessors()))
         : null;
     String target = server != null ? server.url() : url;
-    BenchReport.Setup setup = new BenchReport.Setup(target, server != null, concurrency,
-        maxPerHost, maxOpen, options.keepAliveOrDefault(), !noKeepAlive, timeout,
-        requests == null ? 0 : requests, limit, warmup);
+    BenchReport.Setup setup = new BenchReport.Setup(
+        target,
+        server != null,
+        concurrency,
+        maxPerHost,
+        maxOpen,
+        options.keepAliveOrDefault(),
+        !noKeepAlive,
+        timeout,
+        requests == null ? 0 : requests,
+        limit,
+        warmup);
     HttpRequest request = options.request(target, "GET", timeout, noKeepAlive);
 
     Bench.Result result;
@@ -111,18 +147,20 @@ final class BenchCommand implements Callable<Integer> {
     try (server;
         ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout);
         HttpClient client = HttpClient.create(manager)) {
-      Bench bench = new Bench(client, request, concurrency, setup.requestLimit(),
-          limit == null ? 0 : limit.toNanos());
+      Bench bench = new Bench(
+          client, request, concurrency, setup.requestLimit(), limit == null ? 0 : limit.toNanos());
       // Ctrl-C: stop sending, let the requests in flight finish, print what was measured.
       CountDownLatch reported = new CountDownLatch(1);
-      Thread hook = new Thread(() -> {
-        bench.stop();
-        try {
-          reported.await(timeout.toMillis() + 2000, TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }, "keepalive-bench-interrupt");
+      Thread hook = new Thread(
+          () -> {
+            bench.stop();
+            try {
+              reported.await(timeout.toMillis() + 2000, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          },
+          "keepalive-bench-interrupt");
       Runtime.getRuntime().addShutdownHook(hook);
       try {
         boolean drawProgress = progress != null ? progress : main.stderrIsTerminal();
@@ -131,11 +169,17 @@ final class BenchCommand implements Callable<Integer> {
           bench.onStop(warming::stop);
           warm = run(warming, drawProgress ? err : null, "warm-up ", 0, warmup.toNanos());
         }
-        result = run(bench, drawProgress ? err : null, "", setup.requestLimit(),
+        result = run(
+            bench,
+            drawProgress ? err : null,
+            "",
+            setup.requestLimit(),
             limit == null ? 0 : limit.toNanos());
         interrupted = bench.stopped();
-        out.print(json ? BenchReport.json(setup, warm, result, interrupted)
-            : BenchReport.text(setup, warm, result, interrupted));
+        out.print(
+            json
+                ? BenchReport.json(setup, warm, result, interrupted)
+                : BenchReport.text(setup, warm, result, interrupted));
         out.flush();
       } finally {
         reported.countDown();
@@ -154,9 +198,11 @@ final class BenchCommand implements Callable<Integer> {
   }
 
   /** Runs {@code bench}, with a progress bar on {@code err} unless it is null. */
-  private static Bench.Result run(Bench bench, PrintWriter err, String label, long requests,
-      long durationNanos) throws InterruptedException {
-    Progress bar = err == null ? null
+  private static Bench.Result run(
+      Bench bench, PrintWriter err, String label, long requests, long durationNanos)
+      throws InterruptedException {
+    Progress bar = err == null
+        ? null
         : Progress.start(err, label, bench::done, bench::failed, requests, durationNanos);
     try {
       return bench.run();

@@ -10,9 +10,18 @@ import org.HdrHistogram.Histogram;
 /** The bench report, as text for people or as JSON (the same fields). */
 final class BenchReport {
   /** What was run; printed above the results. */
-  record Setup(String url, boolean embedded, int concurrency, int maxPerHost, int maxOpen,
-      Duration keepAlive, boolean keepAliveOn, Duration timeout, long requestLimit,
-      Duration durationLimit, Duration warmup) {}
+  record Setup(
+      String url,
+      boolean embedded,
+      int concurrency,
+      int maxPerHost,
+      int maxOpen,
+      Duration keepAlive,
+      boolean keepAliveOn,
+      Duration timeout,
+      long requestLimit,
+      Duration durationLimit,
+      Duration warmup) {}
 
   private static final double[] PERCENTILES = {50, 90, 99};
 
@@ -24,31 +33,57 @@ final class BenchReport {
    */
   static String text(Setup s, Bench.Result warm, Bench.Result r, boolean interrupted) {
     StringBuilder sb = new StringBuilder();
-    sb.append("keepalive bench ").append(s.url()).append(s.embedded() ? " (embedded server)" : "")
+    sb.append("keepalive bench ")
+        .append(s.url())
+        .append(s.embedded() ? " (embedded server)" : "")
         .append('\n');
-    sb.append(String.format(Locale.ROOT, "  %d concurrent, max %d per host, %d open, %s, "
-        + "timeout %s; %s%n", s.concurrency(), s.maxPerHost(), s.maxOpen(),
-        s.keepAliveOn() ? "keep-alive " + Durations.format(s.keepAlive())
+    sb.append(String.format(
+        Locale.ROOT,
+        "  %d concurrent, max %d per host, %d open, %s, " + "timeout %s; %s%n",
+        s.concurrency(),
+        s.maxPerHost(),
+        s.maxOpen(),
+        s.keepAliveOn()
+            ? "keep-alive " + Durations.format(s.keepAlive())
             : "no keep-alive (Connection: close)",
-        Durations.format(s.timeout()), limits(s)));
+        Durations.format(s.timeout()),
+        limits(s)));
     if (warm != null) {
       long opened = warm.connectionsOpened();
-      sb.append(String.format(Locale.ROOT, "  after a %s warm-up (%,d requests, %,d connection%s "
-          + "opened, %,d failed: not counted)%n", Durations.format(s.warmup()), warm.requests(),
-          opened, opened == 1 ? "" : "s", warm.failed));
+      sb.append(String.format(
+          Locale.ROOT,
+          "  after a %s warm-up (%,d requests, %,d connection%s "
+              + "opened, %,d failed: not counted)%n",
+          Durations.format(s.warmup()),
+          warm.requests(),
+          opened,
+          opened == 1 ? "" : "s",
+          warm.failed));
     }
     if (interrupted) {
       sb.append("  interrupted: the counts are those of the requests finished so far\n");
     }
     sb.append('\n');
-    row(sb, "Requests", String.format(Locale.ROOT, "%,d in %.2f s = %,.1f/s%s",
-        r.requests(), r.elapsedNanos / 1e9, r.requestsPerSecond(),
-        r.failed == 0 ? "" : String.format(Locale.ROOT, "  (%,d failed)", r.failed)));
+    row(
+        sb,
+        "Requests",
+        String.format(
+            Locale.ROOT,
+            "%,d in %.2f s = %,.1f/s%s",
+            r.requests(),
+            r.elapsedNanos / 1e9,
+            r.requestsPerSecond(),
+            r.failed == 0 ? "" : String.format(Locale.ROOT, "  (%,d failed)", r.failed)));
     row(sb, "Body bytes", String.format(Locale.ROOT, "%,d", r.bytes));
     if (r.cpuMicrosPerRequest() >= 0) {
-      row(sb, "CPU", String.format(Locale.ROOT, "%.1f us per request (this process, every "
-          + "thread%s)", r.cpuMicrosPerRequest(), s.embedded() ? ", embedded server included"
-          : ""));
+      row(
+          sb,
+          "CPU",
+          String.format(
+              Locale.ROOT,
+              "%.1f us per request (this process, every " + "thread%s)",
+              r.cpuMicrosPerRequest(),
+              s.embedded() ? ", embedded server included" : ""));
     }
     Histogram h = r.latency;
     if (h.getTotalCount() == 0) {
@@ -56,11 +91,14 @@ final class BenchReport {
     } else {
       StringBuilder l = new StringBuilder();
       for (double p : PERCENTILES) {
-        l.append(String.format(Locale.ROOT, "p%d %s   ", (int) p,
-            millis(h.getValueAtPercentile(p))));
+        l.append(
+            String.format(Locale.ROOT, "p%d %s   ", (int) p, millis(h.getValueAtPercentile(p))));
       }
-      l.append("max ").append(millis(h.getMaxValue()))
-          .append("   (mean ").append(millis((long) h.getMean())).append(')');
+      l.append("max ")
+          .append(millis(h.getMaxValue()))
+          .append("   (mean ")
+          .append(millis((long) h.getMean()))
+          .append(')');
       row(sb, "Latency", l.toString());
     }
     StringBuilder st = new StringBuilder();
@@ -72,8 +110,15 @@ final class BenchReport {
     } else {
       String label = "Errors";
       for (Map.Entry<String, Long> e : r.errors.entrySet()) {
-        row(sb, label, String.format(Locale.ROOT, "%-8s %,d   %s", e.getKey(), e.getValue(),
-            r.errorSamples.get(e.getKey())));
+        row(
+            sb,
+            label,
+            String.format(
+                Locale.ROOT,
+                "%-8s %,d   %s",
+                e.getKey(),
+                e.getValue(),
+                r.errorSamples.get(e.getKey())));
         label = "";
       }
     }
@@ -92,8 +137,8 @@ final class BenchReport {
 
   private static String limits(Setup s) {
     if (s.requestLimit() > 0 && s.durationLimit() != null) {
-      return String.format(Locale.ROOT, "%,d requests or %s", s.requestLimit(),
-          Durations.format(s.durationLimit()));
+      return String.format(
+          Locale.ROOT, "%,d requests or %s", s.requestLimit(), Durations.format(s.durationLimit()));
     }
     if (s.requestLimit() > 0) {
       return String.format(Locale.ROOT, "%,d requests", s.requestLimit());
@@ -121,7 +166,8 @@ final class BenchReport {
     settings.put("keepAliveSeconds", s.keepAlive().toNanos() / 1e9);
     settings.put("timeoutSeconds", s.timeout().toNanos() / 1e9);
     settings.put("requestLimit", s.requestLimit() > 0 ? s.requestLimit() : null);
-    settings.put("durationLimitSeconds",
+    settings.put(
+        "durationLimitSeconds",
         s.durationLimit() == null ? null : s.durationLimit().toNanos() / 1e9);
     settings.put("warmupSeconds", s.warmup() == null ? null : s.warmup().toNanos() / 1e9);
 

@@ -11,25 +11,37 @@ import picocli.CommandLine.ParameterException;
 
 /** The connection manager's and the requests' settings, shared by every command. */
 final class ClientOptions {
-  @Option(names = "--max-per-host", paramLabel = "N",
+  @Option(
+      names = "--max-per-host",
+      paramLabel = "N",
       description = "Most connections to one host at once (bench: the concurrency; get: 4).")
   Integer maxPerHost;
 
-  @Option(names = "--max-open", paramLabel = "N",
+  @Option(
+      names = "--max-open",
+      paramLabel = "N",
       description = "Most connections open at once, idle ones included (default: 128, or more "
           + "for a larger concurrency).")
   Integer maxOpen;
 
-  @Option(names = "--keep-alive", paramLabel = "DURATION", converter = Durations.Converter.class,
+  @Option(
+      names = "--keep-alive",
+      paramLabel = "DURATION",
+      converter = Durations.Converter.class,
       description = "How long an idle connection is kept for reuse (default: 15s).")
   Duration keepAlive;
 
-  @Option(names = "--timeout", paramLabel = "DURATION", converter = Durations.Converter.class,
+  @Option(
+      names = "--timeout",
+      paramLabel = "DURATION",
+      converter = Durations.Converter.class,
       description = "Time limit of one request: connecting and waiting for the response "
           + "(bench: 10s; get: 30s).")
   Duration timeout;
 
-  @Option(names = {"-H", "--header"}, paramLabel = "'NAME: VALUE'",
+  @Option(
+      names = {"-H", "--header"},
+      paramLabel = "'NAME: VALUE'",
       description = "Adds a request header (repeatable).")
   List<String> headers = new ArrayList<>();
 
@@ -47,8 +59,8 @@ final class ClientOptions {
     for (String h : headers) {
       int colon = h.indexOf(':');
       if (colon <= 0 || h.substring(0, colon).isBlank()) {
-        throw new ParameterException(spec.commandLine(),
-            "header '" + h + "' is not of the form 'NAME: VALUE'");
+        throw new ParameterException(
+            spec.commandLine(), "header '" + h + "' is not of the form 'NAME: VALUE'");
       }
       try {
         HttpRequest.newBuilder("http://127.0.0.1/")

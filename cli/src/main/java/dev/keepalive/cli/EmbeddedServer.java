@@ -51,7 +51,8 @@ final class EmbeddedServer implements AutoCloseable {
   }
 
   private static void handle(HttpExchange exchange) throws IOException {
-    try (exchange; InputStream in = exchange.getRequestBody()) {
+    try (exchange;
+        InputStream in = exchange.getRequestBody()) {
       in.transferTo(OutputStream.nullOutputStream());
       exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=us-ascii");
       boolean head = exchange.getRequestMethod().equals("HEAD");

@@ -30,7 +30,10 @@ final class Errors {
     static Allocation of(Throwable t) {
       AllocationException ae = find(t, AllocationException.class);
       if (ae != null) {
-        return new Allocation(ae.function(), ae.errorNum(), ae.errorStr(),
+        return new Allocation(
+            ae.function(),
+            ae.errorNum(),
+            ae.errorStr(),
             ae.result().addr() + ":" + ae.result().port());
       }
       HttpException he = find(t, HttpException.class);
@@ -108,11 +111,14 @@ final class Errors {
     Throwable top = he != null ? he : t;
     String text = message(top);
     Throwable cause = top.getCause();
-    if (cause != null && cause != top && cause.getMessage() != null
+    if (cause != null
+        && cause != top
+        && cause.getMessage() != null
         && !text.contains(cause.getMessage())) {
       text += ": " + cause.getMessage();
     }
-    return stage == null || text.toLowerCase(java.util.Locale.ROOT).contains(stage) ? text
+    return stage == null || text.toLowerCase(java.util.Locale.ROOT).contains(stage)
+        ? text
         : stage + " failed: " + text;
   }
 
@@ -123,8 +129,8 @@ final class Errors {
     switch (a.function()) {
       case "resolve": {
         // the manager's text is the resolver's: "x.invalid: Name or service not known"
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("([^\\s:]+): (.+)")
-            .matcher(str);
+        java.util.regex.Matcher m =
+            java.util.regex.Pattern.compile("([^\\s:]+): (.+)").matcher(str);
         if (m.matches()) {
           return "unknown host " + m.group(1) + " (" + m.group(2) + ")";
         }
@@ -160,13 +166,15 @@ final class Errors {
     int depth = 0;
     for (Throwable c = t; c != null && depth < 20; c = c.getCause(), depth++) {
       // SocketTimeoutException, TimeoutException, HttpTimeoutException and the like
-      if (c instanceof SocketTimeoutException || c instanceof TimeoutException
+      if (c instanceof SocketTimeoutException
+          || c instanceof TimeoutException
           || c.getClass().getSimpleName().contains("Timeout")) {
         return true;
       }
       String m = c.getMessage();
-      if (c instanceof HttpException && m != null && m.toLowerCase(java.util.Locale.ROOT)
-          .contains("timed out")) {
+      if (c instanceof HttpException
+          && m != null
+          && m.toLowerCase(java.util.Locale.ROOT).contains("timed out")) {
         return true;
       }
     }

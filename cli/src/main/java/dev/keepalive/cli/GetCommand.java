@@ -24,41 +24,56 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "get", mixinStandardHelpOptions = true, sortOptions = false,
-    usageHelpAutoWidth = true, versionProvider = Main.Version.class,
+@Command(
+    name = "get",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    versionProvider = Main.Version.class,
     description = {
-        "Fetches the URLs concurrently through one connection manager and prints, per URL in "
-            + "the order given: the status, the body size, the time taken and how the "
-            + "connection was served (NEW, IMMEDIATE or DEFERRED).",
-        "Exits with status 1 when any fetch fails (bad URL, unknown host, refused, timeout, "
-            + "TLS failure...); an HTTP error status is not a failure unless --fail is given."},
-    footer = {"", "Examples:",
-        "  keepalive get http://127.0.0.1:8080/ http://127.0.0.1:8080/about",
-        "  keepalive get -v -o pages https://example.org/"})
+      "Fetches the URLs concurrently through one connection manager and prints, per URL in "
+          + "the order given: the status, the body size, the time taken and how the "
+          + "connection was served (NEW, IMMEDIATE or DEFERRED).",
+      "Exits with status 1 when any fetch fails (bad URL, unknown host, refused, timeout, "
+          + "TLS failure...); an HTTP error status is not a failure unless --fail is given."
+    },
+    footer = {
+      "",
+      "Examples:",
+      "  keepalive get http://127.0.0.1:8080/ http://127.0.0.1:8080/about",
+      "  keepalive get -v -o pages https://example.org/"
+    })
 final class GetCommand implements Callable<Integer> {
   static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(30);
 
-  @Spec CommandSpec spec;
+  @Spec
+  CommandSpec spec;
 
   @Parameters(arity = "1..*", paramLabel = "URL", description = "http:// or https:// URLs.")
   List<String> urls;
 
-  @Option(names = {"-o", "--output-dir"}, paramLabel = "DIR",
+  @Option(
+      names = {"-o", "--output-dir"},
+      paramLabel = "DIR",
       description = "Save each body in DIR (named after the URL's last path segment, "
           + "index.html for none).")
   Path dir;
 
-  @Option(names = {"-v", "--verbose"}, description = "Print the response headers.")
+  @Option(
+      names = {"-v", "--verbose"},
+      description = "Print the response headers.")
   boolean verbose;
 
-  @Option(names = {"-f", "--fail"}, description = "Exit with status 1 on an HTTP status >= 400 "
-      + "too.")
+  @Option(
+      names = {"-f", "--fail"},
+      description = "Exit with status 1 on an HTTP status >= 400 " + "too.")
   boolean failOnHttpError;
 
   @Option(names = "--head", description = "Send HEAD instead of GET.")
   boolean head;
 
-  @Mixin ClientOptions options;
+  @Mixin
+  ClientOptions options;
 
   /** One URL's fetch. */
   private static final class Fetch {
@@ -133,9 +148,15 @@ final class GetCommand implements Callable<Integer> {
           Files.write(file, r.body());
           saved = "  -> " + file;
         }
-        out.println(String.format(Locale.ROOT, "%-18s %,10d bytes %9s  %-9s  %s%s",
-            r.status() + " " + (r.reason() == null ? "" : r.reason()), r.bodySize(),
-            BenchReport.millis(f.end - f.start), r.servedBy(), f.url, saved));
+        out.println(String.format(
+            Locale.ROOT,
+            "%-18s %,10d bytes %9s  %-9s  %s%s",
+            r.status() + " " + (r.reason() == null ? "" : r.reason()),
+            r.bodySize(),
+            BenchReport.millis(f.end - f.start),
+            r.servedBy(),
+            f.url,
+            saved));
         if (verbose) {
           printHeaders(out, "< ", r.headers());
           if (r.trailers() != null && !r.trailers().names().isEmpty()) {
@@ -161,8 +182,8 @@ final class GetCommand implements Callable<Integer> {
 
   /** The URL's last path segment, made safe ("index.html" for none), unique within this run. */
   static String fileName(String url, Set<String> taken) {
-    String path = url.replaceFirst("^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", "")
-        .replaceFirst("[?#].*$", "");
+    String path =
+        url.replaceFirst("^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", "").replaceFirst("[?#].*$", "");
     String last = path.substring(path.lastIndexOf('/') + 1);
     String name = last.isEmpty() ? "index.html" : last.replaceAll("[^A-Za-z0-9._-]", "_");
     if (name.equals(".") || name.equals("..")) {

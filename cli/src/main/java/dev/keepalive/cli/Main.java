@@ -16,15 +16,22 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.UnmatchedArgumentException;
 
 /** The {@code keepalive} command. */
-@Command(name = "keepalive", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+@Command(
+    name = "keepalive",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
     usageHelpAutoWidth = true,
     description = "A keep-alive HTTP load generator (bench) and fetcher (get) built on the "
         + "keepalive connection manager.",
     subcommands = {BenchCommand.class, GetCommand.class, HelpCommand.class},
-    footer = {"", "Run 'keepalive bench' to benchmark an embedded server on 127.0.0.1 for 10 s.",
-        "'keepalive help COMMAND' tells more about a command."})
+    footer = {
+      "",
+      "Run 'keepalive bench' to benchmark an embedded server on 127.0.0.1 for 10 s.",
+      "'keepalive help COMMAND' tells more about a command."
+    })
 public final class Main implements Callable<Integer> {
-  @Spec CommandSpec spec;
+  @Spec
+  CommandSpec spec;
 
   private final boolean stderrIsTerminal;
 
@@ -127,9 +134,11 @@ public final class Main implements Callable<Integer> {
     @Override
     public String[] getVersion() {
       String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"keepalive " + (v == null ? "(development build)" : v),
-          "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name")
-              + ")"};
+      return new String[] {
+        "keepalive " + (v == null ? "(development build)" : v),
+        "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name")
+            + ")"
+      };
     }
   }
 }

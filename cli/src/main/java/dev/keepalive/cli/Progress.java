@@ -30,8 +30,13 @@ final class Progress implements AutoCloseable {
    * @param total the request limit, or 0
    * @param durationNanos the time limit, or 0
    */
-  private Progress(PrintWriter err, String label, LongSupplier done, LongSupplier failed,
-      long total, long durationNanos) {
+  private Progress(
+      PrintWriter err,
+      String label,
+      LongSupplier done,
+      LongSupplier failed,
+      long total,
+      long durationNanos) {
     this.err = err;
     this.label = label;
     this.done = done;
@@ -46,8 +51,13 @@ final class Progress implements AutoCloseable {
   }
 
   /** Starts drawing; {@code label} goes before the bar ("warm-up " or ""). */
-  static Progress start(PrintWriter err, String label, LongSupplier done, LongSupplier failed,
-      long total, long durationNanos) {
+  static Progress start(
+      PrintWriter err,
+      String label,
+      LongSupplier done,
+      LongSupplier failed,
+      long total,
+      long durationNanos) {
     Progress p = new Progress(err, label, done, failed, total, durationNanos);
     p.timer.scheduleAtFixedRate(p::draw, 0, 200, TimeUnit.MILLISECONDS);
     return p;
@@ -66,17 +76,25 @@ final class Progress implements AutoCloseable {
     int filled = (int) Math.round(fraction * WIDTH);
     double seconds = elapsedNanos / 1e9;
     double rate = seconds > 0 ? done / seconds : 0;
-    return String.format(Locale.ROOT, "[%s%s] %3d%%  %.1f s  %,d requests  %,.0f/s  %,d errors",
-        "#".repeat(filled), ".".repeat(WIDTH - filled), Math.round(fraction * 100), seconds, done,
-        rate, failed);
+    return String.format(
+        Locale.ROOT,
+        "[%s%s] %3d%%  %.1f s  %,d requests  %,.0f/s  %,d errors",
+        "#".repeat(filled),
+        ".".repeat(WIDTH - filled),
+        Math.round(fraction * 100),
+        seconds,
+        done,
+        rate,
+        failed);
   }
 
   private synchronized void draw() {
     if (closed) {
       return;
     }
-    String s = label + line(System.nanoTime() - start, done.getAsLong(), failed.getAsLong(), total,
-        durationNanos);
+    String s = label
+        + line(
+            System.nanoTime() - start, done.getAsLong(), failed.getAsLong(), total, durationNanos);
     // pad over a longer previous line
     String pad = s.length() < lastLength ? " ".repeat(lastLength - s.length()) : "";
     err.print("\r" + s + pad);

@@ -22,7 +22,8 @@ class BenchCommandTest {
     assertThat(run.status()).as(run.toString()).isZero();
     assertThat(run.err()).as("no progress bar when stderr is not a terminal").isEmpty();
     String out = run.out();
-    assertThat(out).contains("keepalive bench " + server.url("/"))
+    assertThat(out)
+        .contains("keepalive bench " + server.url("/"))
         .contains("4 concurrent, max 4 per host, 128 open, keep-alive 15 s, timeout 10 s; "
             + "200 requests")
         .containsPattern("Requests +200 in \\d+\\.\\d\\d s = [\\d,]+\\.\\d/s\\n")
@@ -48,14 +49,17 @@ class BenchCommandTest {
     assertThat(r.get("succeeded").asLong()).isEqualTo(300);
     assertThat(r.get("failed").asLong()).isZero();
     assertThat(r.get("requestsPerSecond").asDouble()).isPositive();
-    assertThat(r.get("cpuMicrosPerRequest").asDouble()).as("process CPU per request").isPositive();
+    assertThat(r.get("cpuMicrosPerRequest").asDouble())
+        .as("process CPU per request")
+        .isPositive();
     assertThat(r.get("elapsedSeconds").asDouble()).isPositive();
     assertThat(r.get("bodyBytes").asLong()).isEqualTo(300L * TestServer.BODY.length);
     assertThat(r.get("status").get("200").asLong()).isEqualTo(300);
     assertThat(r.get("errors").size()).isZero();
 
     JsonNode lat = r.get("latencyMs");
-    assertThat(lat.get("p50").asDouble()).isPositive()
+    assertThat(lat.get("p50").asDouble())
+        .isPositive()
         .isLessThanOrEqualTo(lat.get("p90").asDouble());
     assertThat(lat.get("p90").asDouble()).isLessThanOrEqualTo(lat.get("p99").asDouble());
     assertThat(lat.get("p99").asDouble()).isLessThanOrEqualTo(lat.get("max").asDouble());
@@ -67,8 +71,9 @@ class BenchCommandTest {
     assertThat(newOnes + reused).isEqualTo(300);
     assertThat(newOnes).isBetween(1L, 4L);
     assertThat(r.get("connectionsOpened").asLong()).isEqualTo(newOnes);
-    assertThat(r.get("reuseRatio").asDouble()).isCloseTo(reused / 300.0,
-        org.assertj.core.data.Offset.offset(1e-6)).isGreaterThan(0.9);
+    assertThat(r.get("reuseRatio").asDouble())
+        .isCloseTo(reused / 300.0, org.assertj.core.data.Offset.offset(1e-6))
+        .isGreaterThan(0.9);
     // the client's count of new connections is the server's
     assertThat(server.connections()).isEqualTo((int) newOnes);
     assertThat(server.requests()).isEqualTo(300);
@@ -120,8 +125,9 @@ class BenchCommandTest {
     assertThat(r.get("reuseRatio").asDouble()).isEqualTo(1.0);
 
     Cli.Run text = Cli.run("bench", "--warmup", "100ms", "-n", "10", "-c", "1", server.url("/"));
-    assertThat(text.out()).containsPattern("after a 100 ms warm-up \\([\\d,]+ requests, 1 "
-        + "connection opened, 0 failed: not counted\\)");
+    assertThat(text.out())
+        .containsPattern("after a 100 ms warm-up \\([\\d,]+ requests, 1 "
+            + "connection opened, 0 failed: not counted\\)");
   }
 
   @Test
@@ -140,7 +146,8 @@ class BenchCommandTest {
     Cli.Run run = Cli.run("bench", "--progress", "-n", "50", "-c", "2", server.url("/"));
 
     assertThat(run.status()).as(run.toString()).isZero();
-    assertThat(run.err()).containsPattern("\\r\\[[#.]{24}\\] +\\d+%  [\\d.]+ s  [\\d,]+ requests")
+    assertThat(run.err())
+        .containsPattern("\\r\\[[#.]{24}\\] +\\d+%  [\\d.]+ s  [\\d,]+ requests")
         .endsWith("\r");
     assertThat(run.out()).contains("Requests     50 in");
   }
@@ -158,7 +165,9 @@ class BenchCommandTest {
     assertThat(r.get("errors").get("connect").get("example").asText())
         .startsWith("connection refused");
     assertThat(r.get("latencyMs").get("p50").isNull()).isTrue();
-    assertThat(run.errLines()).singleElement().asString()
+    assertThat(run.errLines())
+        .singleElement()
+        .asString()
         .isEqualTo("keepalive: " + url + ": every request failed: "
             + r.get("errors").get("connect").get("example").asText());
   }
@@ -169,7 +178,8 @@ class BenchCommandTest {
     Cli.Run run = Cli.run("bench", "-n", "3", "-c", "1", url);
 
     assertThat(run.status()).isEqualTo(1);
-    assertThat(run.out()).containsPattern("Requests +3 in [\\d.]+ s = [\\d,.]+/s +\\(3 failed\\)")
+    assertThat(run.out())
+        .containsPattern("Requests +3 in [\\d.]+ s = [\\d,.]+/s +\\(3 failed\\)")
         .containsPattern("Errors +connect +3 +connection refused")
         .containsPattern("Latency +-\\n")
         .containsPattern("Connections +0 opened");
@@ -181,7 +191,9 @@ class BenchCommandTest {
 
     assertThat(run.status()).isEqualTo(1);
     assertThat(run.out()).isEmpty();
-    assertThat(run.errLines()).singleElement().asString()
+    assertThat(run.errLines())
+        .singleElement()
+        .asString()
         .startsWith("keepalive: ftp://127.0.0.1/: bad URL");
   }
 
@@ -189,7 +201,8 @@ class BenchCommandTest {
   void usageErrorsExitWithTwo() {
     Cli.Run zero = Cli.run("bench", "-c", "0", server.url("/"));
     assertThat(zero.status()).isEqualTo(2);
-    assertThat(zero.err()).startsWith("keepalive: --concurrency must be at least 1")
+    assertThat(zero.err())
+        .startsWith("keepalive: --concurrency must be at least 1")
         .contains("keepalive bench --help");
 
     Cli.Run badDuration = Cli.run("bench", "-d", "soon", server.url("/"));

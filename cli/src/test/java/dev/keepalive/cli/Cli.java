@@ -33,7 +33,7 @@ final class Cli {
         PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
       status = Main.run(o, e, args);
     }
-    return new Run(status, out.toString(StandardCharsets.UTF_8),
-        err.toString(StandardCharsets.UTF_8));
+    return new Run(
+        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 }

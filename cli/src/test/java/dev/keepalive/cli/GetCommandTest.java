@@ -27,21 +27,21 @@ class GetCommandTest {
     List<String> lines = run.outLines();
     assertThat(lines).hasSize(3);
     assertThat(lines.get(0)).matches(String.format(LINE, 200, "OK", "13", server.url("/")));
-    assertThat(lines.get(1)).matches(String.format(LINE, 200, "OK", "100,000",
-        server.url("/big")));
-    assertThat(lines.get(2)).matches(String.format(LINE, 404, "Not Found", "10",
-        server.url("/missing")));
+    assertThat(lines.get(1)).matches(String.format(LINE, 200, "OK", "100,000", server.url("/big")));
+    assertThat(lines.get(2))
+        .matches(String.format(LINE, 404, "Not Found", "10", server.url("/missing")));
   }
 
   @Test
   void oneConnectionPerHostServesTheRestDeferred() {
-    Cli.Run run = Cli.run("get", "--max-per-host", "1", server.url("/a"), server.url("/b"),
-        server.url("/c"));
+    Cli.Run run =
+        Cli.run("get", "--max-per-host", "1", server.url("/a"), server.url("/b"), server.url("/c"));
 
     assertThat(run.status()).as(run.toString()).isZero();
     assertThat(run.outLines()).hasSize(3);
     long fresh = run.outLines().stream().filter(l -> l.contains(" NEW ")).count();
-    long deferred = run.outLines().stream().filter(l -> l.contains(" DEFERRED ")).count();
+    long deferred =
+        run.outLines().stream().filter(l -> l.contains(" DEFERRED ")).count();
     assertThat(fresh).isEqualTo(1);
     assertThat(deferred).isEqualTo(2);
     assertThat(server.connections()).isEqualTo(1);
@@ -55,7 +55,9 @@ class GetCommandTest {
     Cli.Run run = Cli.run("get", server.url("/"), refused, unknown, bad);
 
     assertThat(run.status()).as(run.toString()).isEqualTo(1);
-    assertThat(run.outLines()).singleElement().asString()
+    assertThat(run.outLines())
+        .singleElement()
+        .asString()
         .matches(String.format(LINE, 200, "OK", "13", server.url("/")));
     assertThat(run.errLines()).hasSize(3);
     assertThat(run.errLines().get(0)).startsWith("keepalive: " + refused + ": connection refused");
@@ -70,7 +72,9 @@ class GetCommandTest {
 
     assertThat(run.status()).as(run.toString()).isEqualTo(1);
     assertThat(run.out()).isEmpty();
-    assertThat(run.errLines()).singleElement().asString()
+    assertThat(run.errLines())
+        .singleElement()
+        .asString()
         .startsWith("keepalive: " + server.url("/hang") + ": timed out");
   }
 
@@ -82,7 +86,9 @@ class GetCommandTest {
       Cli.Run run = Cli.run("get", "--timeout", "5s", url);
 
       assertThat(run.status()).as(run.toString()).isEqualTo(1);
-      assertThat(run.errLines()).singleElement().asString()
+      assertThat(run.errLines())
+          .singleElement()
+          .asString()
           .startsWith("keepalive: " + url + ": TLS failure");
     }
   }
@@ -102,17 +108,18 @@ class GetCommandTest {
     Cli.Run run = Cli.run("get", "-v", server.url("/"));
 
     assertThat(run.status()).as(run.toString()).isZero();
-    assertThat(run.outLines().get(0)).matches(String.format(LINE, 200, "OK", "13",
-        server.url("/")));
-    assertThat(run.out()).containsPattern("(?im)^    < x-test: yes$")
+    assertThat(run.outLines().get(0))
+        .matches(String.format(LINE, 200, "OK", "13", server.url("/")));
+    assertThat(run.out())
+        .containsPattern("(?im)^    < x-test: yes$")
         .containsPattern("(?im)^    < content-length: 13$");
   }
 
   @Test
   void outputDirReceivesTheBodies(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("pages");
-    Cli.Run run = Cli.run("get", "-o", out.toString(), server.url("/"), server.url("/big"),
-        server.url("/big?q=1"));
+    Cli.Run run = Cli.run(
+        "get", "-o", out.toString(), server.url("/"), server.url("/big"), server.url("/big?q=1"));
 
     assertThat(run.status()).as(run.toString()).isZero();
     assertThat(Files.readAllBytes(out.resolve("index.html"))).isEqualTo(TestServer.BODY);

@@ -50,12 +50,15 @@ class JarIT {
     File out = File.createTempFile("keepalive-out", ".txt");
     File err = File.createTempFile("keepalive-err", ".txt");
     try {
-      Process p = new ProcessBuilder(command).redirectOutput(out).redirectError(err).start();
+      Process p =
+          new ProcessBuilder(command).redirectOutput(out).redirectError(err).start();
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         throw new AssertionError("keepalive " + String.join(" ", args) + " did not end in 60 s");
       }
-      return new Run(p.exitValue(), Files.readString(out.toPath(), StandardCharsets.UTF_8),
+      return new Run(
+          p.exitValue(),
+          Files.readString(out.toPath(), StandardCharsets.UTF_8),
           Files.readString(err.toPath(), StandardCharsets.UTF_8));
     } finally {
       out.delete();
@@ -71,7 +74,8 @@ class JarIT {
     JsonNode r = new ObjectMapper().readTree(run.out());
     assertThat(r.get("requests").asLong()).isEqualTo(500);
     assertThat(r.get("status").get("200").asLong()).isEqualTo(500);
-    assertThat(r.get("connectionsOpened").asLong()).isBetween(1L, 4L)
+    assertThat(r.get("connectionsOpened").asLong())
+        .isBetween(1L, 4L)
         .isEqualTo(server.connections());
     assertThat(r.get("reuseRatio").asDouble()).isGreaterThan(0.9);
   }
@@ -81,8 +85,8 @@ class JarIT {
     Run run = keepalive("bench", "-n", "300", "-c", "2");
 
     assertThat(run.status()).as(run.err()).isZero();
-    assertThat(run.out()).containsPattern("keepalive bench http://127\\.0\\.0\\.1:\\d+/ "
-            + "\\(embedded server\\)")
+    assertThat(run.out())
+        .containsPattern("keepalive bench http://127\\.0\\.0\\.1:\\d+/ " + "\\(embedded server\\)")
         .containsPattern("Requests +300 in")
         .containsPattern("Status +200: 300")
         .containsPattern("Served +NEW [12] +IMMEDIATE");
@@ -95,7 +99,9 @@ class JarIT {
 
     assertThat(run.status()).isEqualTo(1);
     assertThat(run.out()).startsWith("200 OK").contains("NEW").contains(server.url("/"));
-    assertThat(run.err().lines().toList()).singleElement().asString()
+    assertThat(run.err().lines().toList())
+        .singleElement()
+        .asString()
         .startsWith("keepalive: " + refused + ": connection refused");
   }
 

@@ -75,7 +75,8 @@ final class TestServer implements AutoCloseable, BeforeEachCallback, AfterEachCa
   }
 
   private void handle(HttpExchange exchange) throws IOException {
-    try (exchange; InputStream in = exchange.getRequestBody()) {
+    try (exchange;
+        InputStream in = exchange.getRequestBody()) {
       in.transferTo(OutputStream.nullOutputStream());
       requests.incrementAndGet();
       connections.add(exchange.getRemoteAddress().toString());

@@ -86,8 +86,10 @@ final class Connector implements ConnectStage {
 
   /** True when connected at once. */
   private boolean attempt(SocketIo s, InetAddress address) throws IOException {
-    SocketChannel ch = SocketChannel.open(address instanceof Inet6Address
-        ? StandardProtocolFamily.INET6 : StandardProtocolFamily.INET);
+    SocketChannel ch = SocketChannel.open(
+        address instanceof Inet6Address
+            ? StandardProtocolFamily.INET6
+            : StandardProtocolFamily.INET);
     s.channel = ch;
     ch.configureBlocking(false);
     ch.setOption(StandardSocketOptions.TCP_NODELAY, true);

@@ -111,7 +111,8 @@ final class Dns<W> {
       try {
         usable = List.copyOf(addresses); // also rejects null elements
       } catch (RuntimeException e) {
-        failure = new Failure(Failure.Function.RESOLVE, null, "The resolver answered an invalid address list: " + e);
+        failure = new Failure(
+            Failure.Function.RESOLVE, null, "The resolver answered an invalid address list: " + e);
       }
     }
     List<W> waiters = new ArrayList<>(l.waiters);
@@ -136,6 +137,7 @@ final class Dns<W> {
     if (e instanceof UnknownHostException) {
       return new Failure(Failure.Function.RESOLVE, null, text == null ? "Unknown host" : text);
     }
-    return new Failure(Failure.Function.RESOLVE, null, text == null ? e.getClass().getName() : text);
+    return new Failure(
+        Failure.Function.RESOLVE, null, text == null ? e.getClass().getName() : text);
   }
 }

@@ -10,6 +10,7 @@ import java.util.Map;
 final class Errno {
   /** Resource temporarily unavailable: a full request queue (maxQueued). */
   static final int EAGAIN = 11;
+
   static final int EMFILE = 24;
   static final int ECONNRESET = 104;
   static final int ETIMEDOUT = 110;
@@ -44,7 +45,8 @@ final class Errno {
         // e.g. "Connection refused: connect": the longest known text the message starts with
         String best = null;
         for (Map.Entry<String, Integer> en : BY_TEXT.entrySet()) {
-          if (text.startsWith(en.getKey()) && (best == null || en.getKey().length() > best.length())) {
+          if (text.startsWith(en.getKey())
+              && (best == null || en.getKey().length() > best.length())) {
             best = en.getKey();
             num = en.getValue();
           }

@@ -20,10 +20,12 @@ final class KeyState implements LongHeap.Entry {
   int active;
   /** Of the active sockets, those still connecting. */
   int connecting;
+
   int idleCount;
   int resolving;
   /** Requests in the waiter list. */
   int queued;
+
   Slot idleHead;
   Slot idleTail;
   Request waitHead;

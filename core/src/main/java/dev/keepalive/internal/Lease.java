@@ -99,6 +99,7 @@ final class Lease extends PhantomReference<LeasedConnection>
    * by that deadline until it is given back ({@link #leakIndex}, written by that heap).
    */
   final Throwable allocationSite;
+
   final long leakDeadline;
   private int leakIndex = -1;
 
@@ -107,6 +108,7 @@ final class Lease extends PhantomReference<LeasedConnection>
   private volatile int holderDone;
   /** True once the loop ended it: given back, discarded, or closed with the manager. */
   volatile boolean ended;
+
   volatile boolean outputShutdown;
   /** Bytes queued by write() and not yet taken by the socket. */
   volatile long pendingBytes;
@@ -125,8 +127,17 @@ final class Lease extends PhantomReference<LeasedConnection>
   private CompletableFuture<Void> readWaiter;
   private int readWaiterOps;
 
-  Lease(LeasedConnection connection, Owner owner, SocketIo socket, String scheme, String addr,
-      int port, FromCache fromCache, boolean ended, Throwable allocationSite, long leakDeadline) {
+  Lease(
+      LeasedConnection connection,
+      Owner owner,
+      SocketIo socket,
+      String scheme,
+      String addr,
+      int port,
+      FromCache fromCache,
+      boolean ended,
+      Throwable allocationSite,
+      long leakDeadline) {
     super(connection, Reaper.queue());
     this.owner = owner;
     this.socket = socket;
@@ -199,7 +210,8 @@ final class Lease extends PhantomReference<LeasedConnection>
     }
     boolean queued = writes != null && !writes.isEmpty();
     if (queued && pendingBytes + src.remaining() > owner.maxPendingWriteBytes()) {
-      done.completeExceptionally(new WritePendingException()); // backpressure: wait for earlier writes
+      done.completeExceptionally(
+          new WritePendingException()); // backpressure: wait for earlier writes
       return;
     }
     if (!queued) {

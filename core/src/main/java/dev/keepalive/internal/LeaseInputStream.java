@@ -3,13 +3,13 @@ package dev.keepalive.internal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.net.SocketTimeoutException;
 
 /**
  * A blocking read view: reads the socket (through TLS for TLS schemes) on the caller's thread,

@@ -29,10 +29,18 @@ final class LeasedConnection implements Connection {
    *     detection is off
    * @param leakDeadline when holding it becomes a leak, in clock nanos (with a site only)
    */
-  LeasedConnection(Lease.Owner owner, SocketIo socket, String scheme, String addr, int port,
-      FromCache fromCache, boolean ended, Throwable allocationSite, long leakDeadline) {
-    this.lease = new Lease(this, owner, socket, scheme, addr, port, fromCache, ended,
-        allocationSite, leakDeadline);
+  LeasedConnection(
+      Lease.Owner owner,
+      SocketIo socket,
+      String scheme,
+      String addr,
+      int port,
+      FromCache fromCache,
+      boolean ended,
+      Throwable allocationSite,
+      long leakDeadline) {
+    this.lease = new Lease(
+        this, owner, socket, scheme, addr, port, fromCache, ended, allocationSite, leakDeadline);
   }
 
   @Override

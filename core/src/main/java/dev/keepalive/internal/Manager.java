@@ -63,8 +63,14 @@ final class Manager
     this.loop = new EventLoop("keepalive-loop-" + LOOPS.incrementAndGet(), settings.clock());
     this.dns = new Dns<>(settings.resolver(), loop, this);
     this.dialer = new Dialer(loop, settings, this);
-    this.pool = new Pool(settings.maxPerHost(), settings.maxOpen(), settings.keepAliveNanos(),
-        settings.timeoutNanos(), settings.expireBatch(), settings.poolOptions(), settings.clock(),
+    this.pool = new Pool(
+        settings.maxPerHost(),
+        settings.maxOpen(),
+        settings.keepAliveNanos(),
+        settings.timeoutNanos(),
+        settings.expireBatch(),
+        settings.poolOptions(),
+        settings.clock(),
         this);
     this.leakNanos = Math.min(settings.leakDetectionNanos(), MAX_NANOS);
     loop.start(this);
@@ -79,8 +85,12 @@ final class Manager
    *
    * @param fresh never served from the pool: always a NEW connection
    */
-  boolean submit(long id, Allocation a, boolean fresh,
-      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure) {
+  boolean submit(
+      long id,
+      Allocation a,
+      boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection,
+      Consumer<Failure> onFailure) {
     return submit(id, a, fresh, onConnection, onFailure, null);
   }
 
@@ -88,11 +98,15 @@ final class Manager
    * {@link #submit(long, Allocation, boolean, BiConsumer, Consumer)} with the stack of the
    * allocate() call, for leak reports (null when leak detection is off).
    */
-  boolean submit(long id, Allocation a, boolean fresh,
-      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure,
+  boolean submit(
+      long id,
+      Allocation a,
+      boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection,
+      Consumer<Failure> onFailure,
       Throwable site) {
-    Request r = new Request(id, PoolKey.of(a), a, timeoutOf(a), fresh, onConnection, onFailure,
-        site, 0);
+    Request r =
+        new Request(id, PoolKey.of(a), a, timeoutOf(a), fresh, onConnection, onFailure, site, 0);
     return onLoop(() -> pool.allocate(r));
   }
 
@@ -139,11 +153,13 @@ final class Manager
 
   /** Closes every idle socket now, and returns once they are closed. */
   void evictIdle() {
-    call(() -> {
-      pool.evictIdle();
-      publishStats();
-      return null;
-    }, null);
+    call(
+        () -> {
+          pool.evictIdle();
+          publishStats();
+          return null;
+        },
+        null);
   }
 
   void shutdown() {
@@ -222,14 +238,21 @@ final class Manager
     loop.execute(() -> {
       if (!lease.ended) {
         if (lease.allocationSite == null) {
-          LOG.log(Level.WARNING, "a connection to {0}://{1}:{2} was never closed; its socket was "
-              + "discarded (call close() or discard() on every Connection)",
-              lease.scheme, lease.addr, String.valueOf(lease.port));
+          LOG.log(
+              Level.WARNING,
+              "a connection to {0}://{1}:{2} was never closed; its socket was "
+                  + "discarded (call close() or discard() on every Connection)",
+              lease.scheme,
+              lease.addr,
+              String.valueOf(lease.port));
         } else {
-          LOG.log(Level.WARNING, "a connection to " + lease.scheme + "://" + lease.addr + ":"
-              + lease.port + " was never closed; its socket was discarded (call close() or "
-              + "discard() on every Connection); the stack trace shows the allocate() call that "
-              + "obtained it", lease.allocationSite);
+          LOG.log(
+              Level.WARNING,
+              "a connection to " + lease.scheme + "://" + lease.addr + ":"
+                  + lease.port + " was never closed; its socket was discarded (call close() or "
+                  + "discard() on every Connection); the stack trace shows the allocate() call that "
+                  + "obtained it",
+              lease.allocationSite);
         }
         takeBack(lease, true);
       }
@@ -251,8 +274,8 @@ final class Manager
   @Override
   public Failure connect(Slot slot, Request r) {
     KeyState k = slot.owner;
-    SocketIo s = new SocketIo(slot, k.key.scheme, k.key.host, k.literal != null, k.key.port,
-        r.addresses);
+    SocketIo s =
+        new SocketIo(slot, k.key.scheme, k.key.host, k.literal != null, k.key.port, r.addresses);
     slot.io = s;
     return dialer.dial(s);
   }
@@ -394,8 +417,16 @@ final class Manager
     Allocation a = r.allocation;
     Throwable site = r.site; // null unless leak detection is on
     long leakDeadline = site == null ? 0 : settings.clock().nanoTime() + leakNanos;
-    LeasedConnection c = new LeasedConnection(this, s, a.scheme(), a.addr(), a.port(),
-        r.fromCache, slot.state != Slot.State.LEASED, site, leakDeadline);
+    LeasedConnection c = new LeasedConnection(
+        this,
+        s,
+        a.scheme(),
+        a.addr(),
+        a.port(),
+        r.fromCache,
+        slot.state != Slot.State.LEASED,
+        site,
+        leakDeadline);
     if (!c.lease.ended) {
       s.listener = c.lease; // also keeps the lease (a phantom reference) reachable while leased
       if (site != null) {
@@ -415,10 +446,14 @@ final class Manager
     Lease l;
     while ((l = leaks.peek()) != null && l.leakDeadline - now <= 0) {
       leaks.remove(l);
-      LOG.log(Level.WARNING, "a connection to " + l.scheme + "://" + l.addr + ":" + l.port
-          + " has been held for more than " + Duration.ofNanos(leakNanos) + " without close() or "
-          + "discard() (leak detection); it keeps working. The stack trace shows the allocate() "
-          + "call that obtained it", l.allocationSite);
+      LOG.log(
+          Level.WARNING,
+          "a connection to " + l.scheme + "://" + l.addr + ":" + l.port
+              + " has been held for more than " + Duration.ofNanos(leakNanos)
+              + " without close() or "
+              + "discard() (leak detection); it keeps working. The stack trace shows the allocate() "
+              + "call that obtained it",
+          l.allocationSite);
     }
     if (l != null && l.leakDeadline - next < 0) {
       next = l.leakDeadline;
@@ -447,7 +482,8 @@ final class Manager
     } else {
       int n = s.probe(probe);
       // part of a TLS record: pooled, but not handed out until the record is whole (isClean)
-      disposal = n == 0 || n == SocketIo.PART_RECORD ? Pool.Disposal.POOL
+      disposal = n == 0 || n == SocketIo.PART_RECORD
+          ? Pool.Disposal.POOL
           : n > 0 ? Pool.Disposal.RESET : Pool.Disposal.CLOSE;
       s.cleanTurn = n == 0 ? loop.turn() : -1;
     }
@@ -462,7 +498,9 @@ final class Manager
     int leased = pool.leasedCount();
     int connecting = pool.connectingCount();
     int pending = pool.pendingCount();
-    if (p.idle() != idle || p.leased() != leased || p.connecting() != connecting
+    if (p.idle() != idle
+        || p.leased() != leased
+        || p.connecting() != connecting
         || p.pending() != pending) {
       published = new PoolStats(idle + leased + connecting, idle, leased, connecting, pending);
     }

@@ -29,8 +29,12 @@ public final class ManagerCore {
    *
    * @param fresh never served from the pool: always a NEW connection
    */
-  public boolean submit(long id, Allocation a, boolean fresh,
-      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure) {
+  public boolean submit(
+      long id,
+      Allocation a,
+      boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection,
+      Consumer<Failure> onFailure) {
     return manager.submit(id, a, fresh, onConnection, onFailure);
   }
 
@@ -38,8 +42,12 @@ public final class ManagerCore {
    * {@link #submit(long, Allocation, boolean, BiConsumer, Consumer)}, remembering {@code site}
    * (the stack of the allocate() call) for leak reports; pass one only when leak detection is on.
    */
-  public boolean submit(long id, Allocation a, boolean fresh,
-      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure,
+  public boolean submit(
+      long id,
+      Allocation a,
+      boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection,
+      Consumer<Failure> onFailure,
       Throwable site) {
     return manager.submit(id, a, fresh, onConnection, onFailure, site);
   }

@@ -84,11 +84,15 @@ final class Pool {
    * @param maxUses most hand-outs per socket (>= 1)
    * @param maxQueued most requests waiting for a slot (>= 0)
    */
-  record Options(long maxLifetimeNanos, double lifetimeJitter, DoubleSupplier random, int maxUses,
+  record Options(
+      long maxLifetimeNanos,
+      double lifetimeJitter,
+      DoubleSupplier random,
+      int maxUses,
       int maxQueued) {
     /** Every rule off. */
-    static final Options NONE = new Options(0, 0, Options::uniform, Integer.MAX_VALUE,
-        Integer.MAX_VALUE);
+    static final Options NONE =
+        new Options(0, 0, Options::uniform, Integer.MAX_VALUE, Integer.MAX_VALUE);
 
     /** Uniform in [0, 1), from the calling thread's generator. */
     static double uniform() {
@@ -131,6 +135,7 @@ final class Pool {
   private final int expireBatch;
   /** 0 when sockets live as long as they are reused; else the longest lifetime, before jitter. */
   private final long maxLifetimeNanos;
+
   private final double lifetimeJitter;
   private final DoubleSupplier random;
   private final int maxUses;
@@ -152,24 +157,49 @@ final class Pool {
   /** The last expire() left idle sockets past their keep-alive for the next turn. */
   private boolean expiryBehind;
 
-  Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos, Clock clock,
+  Pool(
+      int maxPerHost,
+      int maxOpen,
+      long keepAliveNanos,
+      long defaultTimeoutNanos,
+      Clock clock,
       Io io) {
     this(maxPerHost, maxOpen, keepAliveNanos, defaultTimeoutNanos, DEFAULT_EXPIRE_BATCH, clock, io);
   }
 
   /** @param expireBatch most idle sockets closed per {@link #expire()} (>= 1) */
-  Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos,
-      int expireBatch, Clock clock, Io io) {
-    this(maxPerHost, maxOpen, keepAliveNanos, defaultTimeoutNanos, expireBatch, Options.NONE,
-        clock, io);
+  Pool(
+      int maxPerHost,
+      int maxOpen,
+      long keepAliveNanos,
+      long defaultTimeoutNanos,
+      int expireBatch,
+      Clock clock,
+      Io io) {
+    this(
+        maxPerHost,
+        maxOpen,
+        keepAliveNanos,
+        defaultTimeoutNanos,
+        expireBatch,
+        Options.NONE,
+        clock,
+        io);
   }
 
   /**
    * @param expireBatch most idle sockets closed per {@link #expire()} (>= 1)
    * @param options lifetimes, hand-outs per socket, queue bound
    */
-  Pool(int maxPerHost, int maxOpen, long keepAliveNanos, long defaultTimeoutNanos,
-      int expireBatch, Options options, Clock clock, Io io) {
+  Pool(
+      int maxPerHost,
+      int maxOpen,
+      long keepAliveNanos,
+      long defaultTimeoutNanos,
+      int expireBatch,
+      Options options,
+      Clock clock,
+      Io io) {
     if (expireBatch < 1) {
       throw new IllegalArgumentException("expireBatch must be >= 1, was " + expireBatch);
     }
@@ -352,8 +382,11 @@ final class Pool {
     if (moreHandOuts >= 0) {
       s.maxHandOuts = (int) Math.min(s.maxHandOuts, s.handOuts + Math.min(moreHandOuts, MAX_NANOS));
     }
-    boolean reusable = disposal == Disposal.POOL && !shutdown && maxIdleNanos != 0
-        && s.handOuts < s.maxHandOuts && park(s, clock.nanoTime(), maxIdleNanos);
+    boolean reusable = disposal == Disposal.POOL
+        && !shutdown
+        && maxIdleNanos != 0
+        && s.handOuts < s.maxHandOuts
+        && park(s, clock.nanoTime(), maxIdleNanos);
     if (!reusable) {
       s.state = Slot.State.CLOSED;
       io.close(s, disposal == Disposal.RESET);
@@ -487,8 +520,8 @@ final class Pool {
     if (k == null) {
       return new PoolStats(0, 0, 0, 0, 0);
     }
-    return new PoolStats(k.active + k.idleCount, k.idleCount, k.leased(), k.connecting,
-        k.resolving + k.queued);
+    return new PoolStats(
+        k.active + k.idleCount, k.idleCount, k.leased(), k.connecting, k.resolving + k.queued);
   }
 
   int idleCount() {

@@ -35,7 +35,8 @@ final class PoolKey {
 
   /** The key of an allocation (its scheme, address, port and target). */
   static PoolKey of(Allocation a) {
-    boolean target = !a.forScheme().equals(a.scheme()) || !a.forAddr().equals(a.addr())
+    boolean target = !a.forScheme().equals(a.scheme())
+        || !a.forAddr().equals(a.addr())
         || a.forPort() != a.port();
     return target
         ? new PoolKey(a.scheme(), a.addr(), a.port(), a.forScheme(), a.forAddr(), a.forPort())
@@ -59,8 +60,13 @@ final class PoolKey {
       return false;
     }
     PoolKey k = (PoolKey) o;
-    return hash == k.hash && port == k.port && forPort == k.forPort && host.equals(k.host)
-        && scheme.equals(k.scheme) && forHost.equals(k.forHost) && forScheme.equals(k.forScheme);
+    return hash == k.hash
+        && port == k.port
+        && forPort == k.forPort
+        && host.equals(k.host)
+        && scheme.equals(k.scheme)
+        && forHost.equals(k.forHost)
+        && forScheme.equals(k.forScheme);
   }
 
   @Override

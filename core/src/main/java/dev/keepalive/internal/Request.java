@@ -35,6 +35,7 @@ final class Request implements LongHeap.Entry {
   final long timeoutNanos;
   /** Never served from the pool: it always gets a NEW connection. */
   final boolean fresh;
+
   final BiConsumer<Connection, FromCache> onConnection;
   final Consumer<Failure> onFailure;
   /**
@@ -55,6 +56,7 @@ final class Request implements LongHeap.Entry {
   long deadline;
   /** Arrival order in the queue. */
   long seq;
+
   int heapIndex = -1;
   Request prevWaiting;
   Request nextWaiting;
@@ -65,14 +67,27 @@ final class Request implements LongHeap.Entry {
   FromCache fromCache;
   Failure failure;
 
-  Request(long id, PoolKey key, Allocation allocation, long timeoutNanos, boolean fresh,
-      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure) {
+  Request(
+      long id,
+      PoolKey key,
+      Allocation allocation,
+      long timeoutNanos,
+      boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection,
+      Consumer<Failure> onFailure) {
     this(id, key, allocation, timeoutNanos, fresh, onConnection, onFailure, null, 0);
   }
 
-  Request(long id, PoolKey key, Allocation allocation, long timeoutNanos, boolean fresh,
-      BiConsumer<Connection, FromCache> onConnection, Consumer<Failure> onFailure,
-      Throwable site, int warmTarget) {
+  Request(
+      long id,
+      PoolKey key,
+      Allocation allocation,
+      long timeoutNanos,
+      boolean fresh,
+      BiConsumer<Connection, FromCache> onConnection,
+      Consumer<Failure> onFailure,
+      Throwable site,
+      int warmTarget) {
     this.id = id;
     this.key = key;
     this.allocation = allocation;

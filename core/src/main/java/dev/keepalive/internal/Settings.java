@@ -26,11 +26,26 @@ import javax.net.ssl.SSLParameters;
  *     tried one after another
  * @param leakDetectionNanos how long a connection may be held before it is reported; 0 for off
  */
-public record Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
-    Resolver resolver, InetAddress bindAddress, SSLContext sslContext,
-    SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes, Clock clock,
-    int expireBatch, long maxLifetimeNanos, double lifetimeJitter, DoubleSupplier lifetimeRandom,
-    int maxUses, int maxQueued, long connectAttemptDelayNanos, long leakDetectionNanos) {
+public record Settings(
+    int maxPerHost,
+    int maxOpen,
+    long keepAliveNanos,
+    long timeoutNanos,
+    Resolver resolver,
+    InetAddress bindAddress,
+    SSLContext sslContext,
+    SSLParameters sslParameters,
+    Set<String> tlsSchemes,
+    long maxPendingWriteBytes,
+    Clock clock,
+    int expireBatch,
+    long maxLifetimeNanos,
+    double lifetimeJitter,
+    DoubleSupplier lifetimeRandom,
+    int maxUses,
+    int maxQueued,
+    long connectAttemptDelayNanos,
+    long leakDetectionNanos) {
 
   /** The default share of maxLifetime a socket's lifetime may fall short by. */
   public static final double DEFAULT_LIFETIME_JITTER = 0.1;
@@ -38,31 +53,96 @@ public record Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long ti
   public static final long DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS = 250_000_000L;
 
   /** Settings with every production rule off (lifetime, uses, queue bound, leak detection). */
-  public Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
-      Resolver resolver, InetAddress bindAddress, SSLContext sslContext,
-      SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes, Clock clock,
+  public Settings(
+      int maxPerHost,
+      int maxOpen,
+      long keepAliveNanos,
+      long timeoutNanos,
+      Resolver resolver,
+      InetAddress bindAddress,
+      SSLContext sslContext,
+      SSLParameters sslParameters,
+      Set<String> tlsSchemes,
+      long maxPendingWriteBytes,
+      Clock clock,
       int expireBatch) {
-    this(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, resolver, bindAddress, sslContext,
-        sslParameters, tlsSchemes, maxPendingWriteBytes, clock, expireBatch, 0,
-        DEFAULT_LIFETIME_JITTER, Pool.Options::uniform, Integer.MAX_VALUE, Integer.MAX_VALUE,
-        DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS, 0);
+    this(
+        maxPerHost,
+        maxOpen,
+        keepAliveNanos,
+        timeoutNanos,
+        resolver,
+        bindAddress,
+        sslContext,
+        sslParameters,
+        tlsSchemes,
+        maxPendingWriteBytes,
+        clock,
+        expireBatch,
+        0,
+        DEFAULT_LIFETIME_JITTER,
+        Pool.Options::uniform,
+        Integer.MAX_VALUE,
+        Integer.MAX_VALUE,
+        DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS,
+        0);
   }
 
   /** Settings with the system clock and the default keep-alive expiry batch. */
-  public Settings(int maxPerHost, int maxOpen, long keepAliveNanos, long timeoutNanos,
-      Resolver resolver, InetAddress bindAddress, SSLContext sslContext,
-      SSLParameters sslParameters, Set<String> tlsSchemes, long maxPendingWriteBytes) {
-    this(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, resolver, bindAddress, sslContext,
-        sslParameters, tlsSchemes, maxPendingWriteBytes, Clock.SYSTEM, Pool.DEFAULT_EXPIRE_BATCH);
+  public Settings(
+      int maxPerHost,
+      int maxOpen,
+      long keepAliveNanos,
+      long timeoutNanos,
+      Resolver resolver,
+      InetAddress bindAddress,
+      SSLContext sslContext,
+      SSLParameters sslParameters,
+      Set<String> tlsSchemes,
+      long maxPendingWriteBytes) {
+    this(
+        maxPerHost,
+        maxOpen,
+        keepAliveNanos,
+        timeoutNanos,
+        resolver,
+        bindAddress,
+        sslContext,
+        sslParameters,
+        tlsSchemes,
+        maxPendingWriteBytes,
+        Clock.SYSTEM,
+        Pool.DEFAULT_EXPIRE_BATCH);
   }
 
   /** A copy with the settings for production networks (see the builder for their meaning). */
-  public Settings withProductionRules(long maxLifetimeNanos, double lifetimeJitter, int maxUses,
-      int maxQueued, long connectAttemptDelayNanos, long leakDetectionNanos) {
-    return new Settings(maxPerHost, maxOpen, keepAliveNanos, timeoutNanos, resolver, bindAddress,
-        sslContext, sslParameters, tlsSchemes, maxPendingWriteBytes, clock, expireBatch,
-        maxLifetimeNanos, lifetimeJitter, lifetimeRandom, maxUses, maxQueued,
-        connectAttemptDelayNanos, leakDetectionNanos);
+  public Settings withProductionRules(
+      long maxLifetimeNanos,
+      double lifetimeJitter,
+      int maxUses,
+      int maxQueued,
+      long connectAttemptDelayNanos,
+      long leakDetectionNanos) {
+    return new Settings(
+        maxPerHost,
+        maxOpen,
+        keepAliveNanos,
+        timeoutNanos,
+        resolver,
+        bindAddress,
+        sslContext,
+        sslParameters,
+        tlsSchemes,
+        maxPendingWriteBytes,
+        clock,
+        expireBatch,
+        maxLifetimeNanos,
+        lifetimeJitter,
+        lifetimeRandom,
+        maxUses,
+        maxQueued,
+        connectAttemptDelayNanos,
+        leakDetectionNanos);
   }
 
   /** The pool's share of these settings. */

@@ -42,6 +42,7 @@ final class Slot implements LongHeap.Entry {
    * given back at it, it is closed.
    */
   int maxHandOuts = Integer.MAX_VALUE;
+
   int heapIndex = -1;
 
   // Links in its key's idle list (most recently used first).

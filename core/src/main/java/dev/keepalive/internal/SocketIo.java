@@ -27,9 +27,11 @@ final class SocketIo {
 
   /** The pool's record of this socket; opaque here, for the manager. */
   final Object owner;
+
   final String scheme;
   /** The host name or literal address to reach, normalized; and whether it is a literal. */
   final String host;
+
   final boolean literalHost;
   final int port;
   /**
@@ -39,9 +41,11 @@ final class SocketIo {
   long tcpConnectedAt;
   /** The addresses to try, in order; the next one to try. */
   List<InetAddress> addresses;
+
   int addressIndex;
   /** The connect stages of this socket and the one running (set by the {@link Dialer}). */
   ConnectStage[] stages;
+
   int stage;
 
   SocketChannel channel;
@@ -62,7 +66,12 @@ final class SocketIo {
   /** The loop turn in which a probe last found this socket clean as it came back, else -1. */
   long cleanTurn = -1;
 
-  SocketIo(Object owner, String scheme, String host, boolean literalHost, int port,
+  SocketIo(
+      Object owner,
+      String scheme,
+      String host,
+      boolean literalHost,
+      int port,
       List<InetAddress> addresses) {
     this.owner = owner;
     this.scheme = scheme;

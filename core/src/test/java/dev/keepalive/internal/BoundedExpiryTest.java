@@ -1,7 +1,7 @@
 package dev.keepalive.internal;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static dev.keepalive.testkit.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
@@ -19,8 +19,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BiConsumer;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,8 +43,19 @@ class BoundedExpiryTest {
     int expiring = 40;
     int batch = 4;
     try (AcceptingServer server = new AcceptingServer()) {
-      Manager core = new Manager(new Settings(64, 128, KEEP_ALIVE, 60 * SECOND,
-          Resolver.system(), null, null, null, Set.of("https"), 16L << 20, now::get, batch));
+      Manager core = new Manager(new Settings(
+          64,
+          128,
+          KEEP_ALIVE,
+          60 * SECOND,
+          Resolver.system(),
+          null,
+          null,
+          null,
+          Set.of("https"),
+          16L << 20,
+          now::get,
+          batch));
       try {
         PoolKey a = new PoolKey("http", "127.0.0.1", server.port(), null, null, 0);
         PoolKey b = new PoolKey("http", "127.0.0.1", server.port(), "http", "b.example", 80);
@@ -63,8 +72,7 @@ class BoundedExpiryTest {
         Connection cb = allocate(core, b).get(10, TimeUnit.SECONDS);
         int bPort = cb.localAddress().getPort();
         cb.close();
-        await().atMost(Duration.ofSeconds(10))
-            .until(() -> core.stats().idle() == expiring + 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> core.stats().idle() == expiring + 1);
 
         // A's sockets are due at t0 + KEEP_ALIVE, B's half a keep-alive later. One task on the
         // loop moves the clock past A's and starts a chain on B: each answer (a loop task)
@@ -79,24 +87,29 @@ class BoundedExpiryTest {
         });
         done.get(60, TimeUnit.SECONDS);
 
-        assertThat(seen.get(0)).as("the first answer came before the expiry began")
+        assertThat(seen.get(0))
+            .as("the first answer came before the expiry began")
             .isEqualTo(expiring);
         assertThat(seen.get(seen.size() - 1)).isZero();
         for (int i = 1; i < seen.size(); i++) {
           int drop = seen.get(i - 1) - seen.get(i);
-          assertThat(drop).as("sockets closed between two answers of B, in %s", seen)
+          assertThat(drop)
+              .as("sockets closed between two answers of B, in %s", seen)
               .isBetween(1, batch);
         }
-        assertThat(seen).as("B was answered while A's expiry was under way")
+        assertThat(seen)
+            .as("B was answered while A's expiry was under way")
             .anyMatch(n -> n > 0 && n < expiring);
         // (counts seen from this thread are published once per loop turn)
-        await().atMost(Duration.ofSeconds(10))
+        await()
+            .atMost(Duration.ofSeconds(10))
             .until(() -> core.stats().open() == 1 && core.stats().idle() == 1);
 
         // every socket of A was closed (the server reads EOF), B's is still open
         for (Socket peer : server.accepted()) {
           if (peer.getPort() != bPort) {
-            assertThat(readWithin(peer, 10_000)).as("server end of an expired socket")
+            assertThat(readWithin(peer, 10_000))
+                .as("server end of an expired socket")
                 .isEqualTo(-1);
           }
         }
@@ -108,32 +121,40 @@ class BoundedExpiryTest {
     }
   }
 
-  private void chain(Manager core, PoolKey b, List<Integer> seen, int[] answers,
-      CompletableFuture<Void> done) {
-    core.submit(ids.incrementAndGet(), Requests.allocation(b), false, (c, how) -> {
-      int idle = core.stats().idle();
-      if (seen.isEmpty() || seen.get(seen.size() - 1) != idle) {
-        seen.add(idle);
-      }
-      c.close();
-      if (how != FromCache.IMMEDIATE) {
-        done.completeExceptionally(new AssertionError("B's request answered " + how));
-      } else if (idle == 0) {
-        done.complete(null);
-      } else if (++answers[0] > 5_000_000) {
-        done.completeExceptionally(new AssertionError("the expiry never ended: " + seen));
-      } else {
-        chain(core, b, seen, answers, done);
-      }
-    }, f -> done.completeExceptionally(new AssertionError(f.toString())));
+  private void chain(
+      Manager core, PoolKey b, List<Integer> seen, int[] answers, CompletableFuture<Void> done) {
+    core.submit(
+        ids.incrementAndGet(),
+        Requests.allocation(b),
+        false,
+        (c, how) -> {
+          int idle = core.stats().idle();
+          if (seen.isEmpty() || seen.get(seen.size() - 1) != idle) {
+            seen.add(idle);
+          }
+          c.close();
+          if (how != FromCache.IMMEDIATE) {
+            done.completeExceptionally(new AssertionError("B's request answered " + how));
+          } else if (idle == 0) {
+            done.complete(null);
+          } else if (++answers[0] > 5_000_000) {
+            done.completeExceptionally(new AssertionError("the expiry never ended: " + seen));
+          } else {
+            chain(core, b, seen, answers, done);
+          }
+        },
+        f -> done.completeExceptionally(new AssertionError(f.toString())));
   }
 
   @Test
   void manySocketsExpiringTogetherAreAllClosed() throws Exception {
     int n = 3 * Pool.DEFAULT_EXPIRE_BATCH + 5; // several batches
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(n).maxOpen(n + 8)
-            .keepAlive(Duration.ofMillis(300)).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .maxPerHost(n)
+            .maxOpen(n + 8)
+            .keepAlive(Duration.ofMillis(300))
+            .build()) {
       Allocation a = Allocation.to("http", "127.0.0.1", server.port());
       List<CompletableFuture<Connection>> fs = new ArrayList<>();
       for (int i = 0; i < n; i++) {
@@ -146,7 +167,9 @@ class BoundedExpiryTest {
       held.forEach(Connection::close); // all idle within a few ms: they expire together
       await().atMost(Duration.ofSeconds(20)).until(() -> m.stats().open() == 0);
       for (Socket peer : server.accepted()) {
-        assertThat(readWithin(peer, 10_000)).as("server end of an expired socket").isEqualTo(-1);
+        assertThat(readWithin(peer, 10_000))
+            .as("server end of an expired socket")
+            .isEqualTo(-1);
       }
       assertThat(server.acceptedCount()).isEqualTo(n);
     }

@@ -1,11 +1,10 @@
 package dev.keepalive.internal;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static dev.keepalive.testkit.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
-import dev.keepalive.FromCache;
 import dev.keepalive.Resolver;
 import dev.keepalive.testkit.AcceptingServer;
 import java.lang.ref.Reference;
@@ -13,7 +12,6 @@ import java.lang.ref.WeakReference;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -27,8 +25,17 @@ class ClosedManagerRetentionTest {
   private static final long SECOND = 1_000_000_000L;
 
   private static Manager manager() {
-    return new Manager(new Settings(4, 16, 3600 * SECOND, 60 * SECOND, Resolver.system(),
-        null, null, null, Set.of("https"), 16L << 20));
+    return new Manager(new Settings(
+        4,
+        16,
+        3600 * SECOND,
+        60 * SECOND,
+        Resolver.system(),
+        null,
+        null,
+        null,
+        Set.of("https"),
+        16L << 20));
   }
 
   /** Connects, gives the connection back to the pool; returns its channel. */
@@ -51,8 +58,8 @@ class ClosedManagerRetentionTest {
   void aClosedManagerStillReferencedKeepsNoSocket() throws Exception {
     try (AcceptingServer server = new AcceptingServer()) {
       Manager core = manager();
-      WeakReference<SocketChannel> channel =
-          new WeakReference<>(pooledSocket(core, Allocation.to("http", "127.0.0.1", server.port())));
+      WeakReference<SocketChannel> channel = new WeakReference<>(
+          pooledSocket(core, Allocation.to("http", "127.0.0.1", server.port())));
       core.close();
       assertThat(core.stats().open()).isZero();
       awaitCollected(channel);

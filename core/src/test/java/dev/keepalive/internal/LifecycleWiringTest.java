@@ -1,7 +1,7 @@
 package dev.keepalive.internal;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static dev.keepalive.testkit.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
@@ -10,7 +10,6 @@ import dev.keepalive.PoolStats;
 import dev.keepalive.Resolver;
 import dev.keepalive.reliability.LogCapture;
 import dev.keepalive.testkit.AcceptingServer;
-import dev.keepalive.testkit.Loopback;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -50,17 +49,38 @@ class LifecycleWiringTest {
   }
 
   private Manager manager(long maxLifetimeNanos, long leakNanos) {
-    core = new Manager(new Settings(4, 16, 3600 * SECOND, 60 * SECOND, Resolver.system(), null,
-        null, null, Set.of("https"), 16L << 20, now::get, Pool.DEFAULT_EXPIRE_BATCH,
-        maxLifetimeNanos, 0, () -> 0.5, Integer.MAX_VALUE, Integer.MAX_VALUE,
-        Settings.DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS, leakNanos));
+    core = new Manager(new Settings(
+        4,
+        16,
+        3600 * SECOND,
+        60 * SECOND,
+        Resolver.system(),
+        null,
+        null,
+        null,
+        Set.of("https"),
+        16L << 20,
+        now::get,
+        Pool.DEFAULT_EXPIRE_BATCH,
+        maxLifetimeNanos,
+        0,
+        () -> 0.5,
+        Integer.MAX_VALUE,
+        Integer.MAX_VALUE,
+        Settings.DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS,
+        leakNanos));
     return core;
   }
 
   private Connection get(Throwable site) throws Exception {
     CompletableFuture<Connection> f = new CompletableFuture<>();
-    core.submit(ids.incrementAndGet(), to, false, (c, how) -> f.complete(c),
-        failure -> f.completeExceptionally(new AssertionError(failure.toString())), site);
+    core.submit(
+        ids.incrementAndGet(),
+        to,
+        false,
+        (c, how) -> f.complete(c),
+        failure -> f.completeExceptionally(new AssertionError(failure.toString())),
+        site);
     return f.get(10, TimeUnit.SECONDS);
   }
 
@@ -108,7 +128,8 @@ class LifecycleWiringTest {
       assertThat(log.at(LogCapture.WARNING, held)).isEmpty();
       now.addAndGet(1);
       turn();
-      assertThat(log.at(LogCapture.WARNING, held)).hasSize(1)
+      assertThat(log.at(LogCapture.WARNING, held))
+          .hasSize(1)
           .allSatisfy(e -> assertThat(e.thrown()).hasMessage("allocate() called here"));
       now.addAndGet(3600 * SECOND);
       turn();

@@ -1,7 +1,5 @@
 package dev.keepalive.internal;
 
-import dev.keepalive.Connection;
-import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -21,11 +19,11 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import net.jqwik.api.statistics.Statistics;
 import net.jqwik.api.Tuple;
 import net.jqwik.api.state.Action;
 import net.jqwik.api.state.ActionChain;
 import net.jqwik.api.state.Transformer;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * Stateful model-based test of the {@link Pool}'s decisions (jqwik {@link ActionChain}): random
@@ -54,9 +52,12 @@ import net.jqwik.api.state.Transformer;
 class PoolModelTest {
   static final long UNIT = 1_000_000L; // 1 ms of clock nanos
   static final long MAX_NANOS = Long.MAX_VALUE / 4; // the pool's cap for far-future times
-  static final Failure REFUSED = new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS = new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
-  static final Failure NXDOMAIN = new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
+  static final Failure REFUSED =
+      new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
+  static final Failure NO_FDS =
+      new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
+  static final Failure NXDOMAIN =
+      new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
   static final List<InetAddress> RESOLVED = List.of(InetAddress.getLoopbackAddress());
 
   /**
@@ -71,15 +72,15 @@ class PoolModelTest {
   }
 
   static final K[] KEYS = {
-      new K("A", new PoolKey("http", "10.0.0.1", 80, null, null, 0), true),
-      new K("A", new PoolKey("HTTP", "10.0.0.1", 80, null, null, 0), true),
-      new K("B", new PoolKey("http", "10.0.0.2", 80, null, null, 0), true),
-      new K("C", new PoolKey("https", "[::1]", 443, null, null, 0), true),
-      new K("C", new PoolKey("HTTPS", "::1", 443, null, null, 0), true),
-      new K("P1", new PoolKey("http", "10.0.0.9", 3128, "http", "example.org", 80), true),
-      new K("P2", new PoolKey("http", "10.0.0.9", 3128, "https", "example.org", 443), true),
-      new K("N", new PoolKey("http", "named.example", 80, null, null, 0), false),
-      new K("N", new PoolKey("http", "Named.EXAMPLE", 80, null, null, 0), false),
+    new K("A", new PoolKey("http", "10.0.0.1", 80, null, null, 0), true),
+    new K("A", new PoolKey("HTTP", "10.0.0.1", 80, null, null, 0), true),
+    new K("B", new PoolKey("http", "10.0.0.2", 80, null, null, 0), true),
+    new K("C", new PoolKey("https", "[::1]", 443, null, null, 0), true),
+    new K("C", new PoolKey("HTTPS", "::1", 443, null, null, 0), true),
+    new K("P1", new PoolKey("http", "10.0.0.9", 3128, "http", "example.org", 80), true),
+    new K("P2", new PoolKey("http", "10.0.0.9", 3128, "https", "example.org", 443), true),
+    new K("N", new PoolKey("http", "named.example", 80, null, null, 0), false),
+    new K("N", new PoolKey("http", "Named.EXAMPLE", 80, null, null, 0), false),
   };
 
   record Config(int maxPerHost, int maxOpen, long keepAlive, long defaultTimeout) {
@@ -98,8 +99,17 @@ class PoolModelTest {
     m.finish();
     // the generator must reach every kind of decision, over all tries
     Statistics.label("events").coverage(c -> {
-      for (String kind : List.of("NEW", "IMMEDIATE", "DEFERRED", "connect/110", "connect/111",
-          "connect/24", "resolve/null", "shutdown/null", "eviction", "deallocated")) {
+      for (String kind : List.of(
+          "NEW",
+          "IMMEDIATE",
+          "DEFERRED",
+          "connect/110",
+          "connect/111",
+          "connect/24",
+          "resolve/null",
+          "shutdown/null",
+          "eviction",
+          "deallocated")) {
         c.check(kind).count(n -> n >= 10);
       }
     });
@@ -108,35 +118,44 @@ class PoolModelTest {
   @Provide
   Arbitrary<ActionChain<Machine>> chains() {
     Arbitrary<Config> configs = Combinators.combine(
-        Arbitraries.integers().between(1, 3),
-        Arbitraries.integers().between(1, 6),
-        Arbitraries.of(3L, 10L, 40L, MAX_NANOS / UNIT).map(u -> u * UNIT),
-        Arbitraries.of(8L, 25L, 1_000L).map(u -> u * UNIT)).as(Config::new);
+            Arbitraries.integers().between(1, 3),
+            Arbitraries.integers().between(1, 6),
+            Arbitraries.of(3L, 10L, 40L, MAX_NANOS / UNIT).map(u -> u * UNIT),
+            Arbitraries.of(8L, 25L, 1_000L).map(u -> u * UNIT))
+        .as(Config::new);
     return configs.flatMap(config -> ActionChain.startWith(() -> new Machine(config))
         .withAction(20, allocate())
         .withAction(18, onSocket(Slot.State.CONNECTING, "connected", Machine::connected))
         .withAction(4, onSocket(Slot.State.CONNECTING, "connectFailed", Machine::connectFailed))
-        .withAction(2, Action.just("next connect fails at once",
-            Transformer.mutate("next connect fails at once", Machine::armSyncFailure)))
+        .withAction(
+            2,
+            Action.just(
+                "next connect fails at once",
+                Transformer.mutate("next connect fails at once", Machine::armSyncFailure)))
         .withAction(5, onRequest(Model.RESOLVING, "resolved", Machine::resolved))
         .withAction(2, onRequest(Model.RESOLVING, "resolveFailed", Machine::resolveFailed))
-        .withAction(20, onSocket(Slot.State.LEASED, "free",
-            (m, s) -> m.release(s, Pool.Disposal.POOL)))
-        .withAction(4, onSocket(Slot.State.LEASED, "discard",
-            (m, s) -> m.release(s, Pool.Disposal.CLOSE)))
-        .withAction(2, onSocket(Slot.State.LEASED, "discard (reset)",
-            (m, s) -> m.release(s, Pool.Disposal.RESET)))
-        .withAction(3, onSocket(Slot.State.IDLE, "peer sends data on idle",
-            (m, s) -> m.idleActivity(s, true)))
-        .withAction(3, onSocket(Slot.State.IDLE, "peer closes idle",
-            (m, s) -> m.idleActivity(s, false)))
-        .withAction(3, onSocket(Slot.State.IDLE, "data arrives unnoticed on idle",
-            Machine::dirty))
+        .withAction(
+            20, onSocket(Slot.State.LEASED, "free", (m, s) -> m.release(s, Pool.Disposal.POOL)))
+        .withAction(
+            4, onSocket(Slot.State.LEASED, "discard", (m, s) -> m.release(s, Pool.Disposal.CLOSE)))
+        .withAction(
+            2,
+            onSocket(
+                Slot.State.LEASED, "discard (reset)", (m, s) -> m.release(s, Pool.Disposal.RESET)))
+        .withAction(
+            3,
+            onSocket(Slot.State.IDLE, "peer sends data on idle", (m, s) -> m.idleActivity(s, true)))
+        .withAction(
+            3, onSocket(Slot.State.IDLE, "peer closes idle", (m, s) -> m.idleActivity(s, false)))
+        .withAction(3, onSocket(Slot.State.IDLE, "data arrives unnoticed on idle", Machine::dirty))
         .withAction(6, deallocate())
         .withAction(7, advance())
         // late in a chain: everything after it is answered "shutdown" at once
-        .withAction(2, Action.<Machine>when(m -> m.steps >= 40).describeAs("shutdown")
-            .justMutate(Machine::shutdown))
+        .withAction(
+            2,
+            Action.<Machine>when(m -> m.steps >= 40)
+                .describeAs("shutdown")
+                .justMutate(Machine::shutdown))
         .withMaxTransformations(80));
   }
 
@@ -149,16 +168,17 @@ class PoolModelTest {
             Tuple.of(4, Arbitraries.longs().between(1, 30).map(u -> u * UNIT)),
             Tuple.of(1, Arbitraries.just(Long.MAX_VALUE)));
         return Combinators.combine(Arbitraries.integers().between(0, KEYS.length - 1), timeouts)
-            .as((k, t) -> Transformer.mutate("allocate " + KEYS[k]
-                + (t < 0 ? "" : " timeout " + (t == Long.MAX_VALUE ? "MAX" : t / UNIT + " ms")),
+            .as((k, t) -> Transformer.mutate(
+                "allocate " + KEYS[k]
+                    + (t < 0 ? "" : " timeout " + (t == Long.MAX_VALUE ? "MAX" : t / UNIT + " ms")),
                 m -> m.allocate(k, t)));
       }
     };
   }
 
   /** An action on one socket the model has in {@code state}, named by its stable name. */
-  static Action.Dependent<Machine> onSocket(Slot.State state, String verb,
-      BiConsumer<Machine, String> act) {
+  static Action.Dependent<Machine> onSocket(
+      Slot.State state, String verb, BiConsumer<Machine, String> act) {
     return new Action.Dependent<>() {
       @Override
       public boolean precondition(Machine m) {
@@ -174,8 +194,8 @@ class PoolModelTest {
   }
 
   /** An action on one request the model has in {@code state}, named by its id. */
-  static Action.Dependent<Machine> onRequest(Request.Phase state, String verb,
-      BiConsumer<Machine, Long> act) {
+  static Action.Dependent<Machine> onRequest(
+      Request.Phase state, String verb, BiConsumer<Machine, Long> act) {
     return new Action.Dependent<>() {
       @Override
       public boolean precondition(Machine m) {
@@ -218,8 +238,7 @@ class PoolModelTest {
         return Arbitraries.frequencyOf(
                 Tuple.of(9, Arbitraries.longs().between(1, 15)),
                 Tuple.of(1, Arbitraries.just(5_000L)))
-            .map(u -> Transformer.mutate("advance " + u + " ms, expire",
-                m -> m.advance(u * UNIT)));
+            .map(u -> Transformer.mutate("advance " + u + " ms, expire", m -> m.advance(u * UNIT)));
       }
     };
   }
@@ -286,6 +305,7 @@ class PoolModelTest {
     final Map<Slot, String> names = new IdentityHashMap<>();
     /** The state each socket is in as the I/O calls tell it. */
     final Map<Slot, Slot.State> ioState = new IdentityHashMap<>();
+
     final Events events = new Events();
     int allocations;
     int steps;
@@ -298,8 +318,13 @@ class PoolModelTest {
 
     Machine(Config config) {
       this.config = config;
-      this.pool = new Pool(config.maxPerHost(), config.maxOpen(), config.keepAlive(),
-          config.defaultTimeout(), () -> now, this);
+      this.pool = new Pool(
+          config.maxPerHost(),
+          config.maxOpen(),
+          config.keepAlive(),
+          config.defaultTimeout(),
+          () -> now,
+          this);
       this.model = new Model(config, this);
     }
 
@@ -331,8 +356,9 @@ class PoolModelTest {
       String got = events.canonical();
       String expected = model.events.canonical();
       if (!got.equals(expected)) {
-        throw fail("after \"%s\" the pool did\n      %s\n    the model expected\n      %s", what,
-            got, expected);
+        throw fail(
+            "after \"%s\" the pool did\n      %s\n    the model expected\n      %s",
+            what, got, expected);
       }
       compareState(what);
       trace.add("    -> " + got.replaceAll("\\s+", " "));
@@ -344,12 +370,21 @@ class PoolModelTest {
       long id = 1 + (n * 7919L) % 100_003; // unique, not in arrival order
       Request r = Requests.of(id, key.key(), timeout);
       requests.put(id, r);
-      step("allocate #" + id + " " + key + (timeout < 0 ? ""
-              : " timeout " + (timeout == Long.MAX_VALUE ? "MAX" : timeout / UNIT + " ms")),
-          () -> pool.allocate(r), () -> model.allocate(id, key.label(), key.literal(), timeout));
+      step(
+          "allocate #" + id + " " + key
+              + (timeout < 0
+                  ? ""
+                  : " timeout " + (timeout == Long.MAX_VALUE ? "MAX" : timeout / UNIT + " ms")),
+          () -> pool.allocate(r),
+          () -> model.allocate(id, key.label(), key.literal(), timeout));
       if (r.phase != Request.Phase.ANSWERED) {
-        check(r.phase == Request.Phase.RESOLVING || r.phase == Request.Phase.QUEUED
-            || r.phase == Request.Phase.CONNECTING, "#%d left in state %d", id, r.phase);
+        check(
+            r.phase == Request.Phase.RESOLVING
+                || r.phase == Request.Phase.QUEUED
+                || r.phase == Request.Phase.CONNECTING,
+            "#%d left in state %d",
+            id,
+            r.phase);
       }
     }
 
@@ -360,7 +395,9 @@ class PoolModelTest {
 
     void connectFailed(String name) {
       Slot s = sockets.get(name);
-      step("connectFailed " + name, () -> pool.connectFailed(s, REFUSED),
+      step(
+          "connectFailed " + name,
+          () -> pool.connectFailed(s, REFUSED),
           () -> model.connectFailed(name));
     }
 
@@ -377,7 +414,9 @@ class PoolModelTest {
 
     void resolveFailed(long id) {
       Request r = requests.get(id);
-      step("resolveFailed #" + id, () -> pool.resolveFailed(r, NXDOMAIN),
+      step(
+          "resolveFailed #" + id,
+          () -> pool.resolveFailed(r, NXDOMAIN),
           () -> model.resolveFailed(id));
     }
 
@@ -388,7 +427,9 @@ class PoolModelTest {
       }
       releasing = name;
       try {
-        step("release " + name + " " + disposal, () -> pool.giveBack(s, disposal),
+        step(
+            "release " + name + " " + disposal,
+            () -> pool.giveBack(s, disposal),
             () -> model.release(name, disposal));
       } finally {
         releasing = null;
@@ -397,8 +438,10 @@ class PoolModelTest {
 
     void idleActivity(String name, boolean reset) {
       Slot s = sockets.get(name);
-      step("activity on idle " + name + (reset ? " (data)" : " (eof)"),
-          () -> pool.idleActivity(s, reset), () -> model.idleActivity(name, reset));
+      step(
+          "activity on idle " + name + (reset ? " (data)" : " (eof)"),
+          () -> pool.idleActivity(s, reset),
+          () -> model.idleActivity(name, reset));
     }
 
     void dirty(String name) {
@@ -419,7 +462,9 @@ class PoolModelTest {
 
     void advance(long by) {
       now += by;
-      step("advance " + by / UNIT + " ms to " + now / UNIT + ", expire", pool::expire,
+      step(
+          "advance " + by / UNIT + " ms to " + now / UNIT + ", expire",
+          pool::expire,
           model::expire);
     }
 
@@ -433,35 +478,72 @@ class PoolModelTest {
     void compareState(String what) {
       for (Model.MReq mr : model.requests) {
         Request r = requests.get(mr.id);
-        check(r.phase == mr.phase, "after \"%s\": #%d in pool state %d, model state %d", what,
-            mr.id, r.phase, mr.phase);
+        check(
+            r.phase == mr.phase,
+            "after \"%s\": #%d in pool state %d, model state %d",
+            what,
+            mr.id,
+            r.phase,
+            mr.phase);
       }
-      check(sockets.size() == model.sockets.size(), "after \"%s\": %d sockets, model %d", what,
-          sockets.size(), model.sockets.size());
+      check(
+          sockets.size() == model.sockets.size(),
+          "after \"%s\": %d sockets, model %d",
+          what,
+          sockets.size(),
+          model.sockets.size());
       for (Model.MSock ms : model.sockets) {
         Slot s = sockets.get(ms.name);
-        check(s != null && s.state == ms.state, "after \"%s\": %s in pool state %s, model %d",
-            what, ms.name, s == null ? "none" : s.state, ms.state);
-        check(java.util.Objects.equals(ioState.get(s), ms.state),
-            "after \"%s\": %s in state %s by the I/O calls, model %d", what, ms.name,
-            ioState.get(s), ms.state);
+        check(
+            s != null && s.state == ms.state,
+            "after \"%s\": %s in pool state %s, model %d",
+            what,
+            ms.name,
+            s == null ? "none" : s.state,
+            ms.state);
+        check(
+            java.util.Objects.equals(ioState.get(s), ms.state),
+            "after \"%s\": %s in state %s by the I/O calls, model %d",
+            what,
+            ms.name,
+            ioState.get(s),
+            ms.state);
         if (ms.state == Slot.State.IDLE) {
-          check(s.idleSince == ms.idleSince, "after \"%s\": %s idle since %d, model %d", what,
-              ms.name, s.idleSince, ms.idleSince);
+          check(
+              s.idleSince == ms.idleSince,
+              "after \"%s\": %s idle since %d, model %d",
+              what,
+              ms.name,
+              s.idleSince,
+              ms.idleSince);
         }
       }
       PoolStats st = pool.stats();
-      check(st.equals(model.stats()), "after \"%s\": stats %s, model %s", what, st,
-          model.stats());
-      check(pool.keyCount() == model.keyCount(), "after \"%s\": %d hosts, model %d", what,
-          pool.keyCount(), model.keyCount());
-      check(pool.trackedCount() == model.trackedCount(), "after \"%s\": %d tracked, model %d",
-          what, pool.trackedCount(), model.trackedCount());
-      check(pool.nextDeadline() == model.nextDeadline(),
-          "after \"%s\": next deadline %d, model %d", what, pool.nextDeadline(),
+      check(st.equals(model.stats()), "after \"%s\": stats %s, model %s", what, st, model.stats());
+      check(
+          pool.keyCount() == model.keyCount(),
+          "after \"%s\": %d hosts, model %d",
+          what,
+          pool.keyCount(),
+          model.keyCount());
+      check(
+          pool.trackedCount() == model.trackedCount(),
+          "after \"%s\": %d tracked, model %d",
+          what,
+          pool.trackedCount(),
+          model.trackedCount());
+      check(
+          pool.nextDeadline() == model.nextDeadline(),
+          "after \"%s\": next deadline %d, model %d",
+          what,
+          pool.nextDeadline(),
           model.nextDeadline());
-      check(pool.isShutdown() == model.shutdown, "after \"%s\": shutdown %s, model %s", what,
-          pool.isShutdown(), model.shutdown);
+      check(
+          pool.isShutdown() == model.shutdown,
+          "after \"%s\": shutdown %s, model %s",
+          what,
+          pool.isShutdown(),
+          model.shutdown);
     }
 
     // ---- invariants, from the pool's side only ----
@@ -483,7 +565,11 @@ class PoolModelTest {
         if (s.state != Slot.State.CLOSED) {
           open++;
           int a = active(s.owner.key);
-          check(a <= config.maxPerHost(), "%s: %d sockets active for %s > maxPerHost", when, a,
+          check(
+              a <= config.maxPerHost(),
+              "%s: %d sockets active for %s > maxPerHost",
+              when,
+              a,
               s.owner.key);
         }
       }
@@ -500,11 +586,19 @@ class PoolModelTest {
         if (q == r || q.phase != Request.Phase.QUEUED || q.seq > r.seq) {
           continue;
         }
-        check(!q.key.equals(r.key), "%s: #%d served before the older #%d of its key", when,
-            r.id, q.id);
-        check(active(q.key) >= config.maxPerHost(),
-            "%s: #%d served before the older #%d whose key %s is below its limit", when, r.id,
-            q.id, q.key);
+        check(
+            !q.key.equals(r.key),
+            "%s: #%d served before the older #%d of its key",
+            when,
+            r.id,
+            q.id);
+        check(
+            active(q.key) >= config.maxPerHost(),
+            "%s: #%d served before the older #%d whose key %s is below its limit",
+            when,
+            r.id,
+            q.id,
+            q.key);
       }
     }
 
@@ -520,43 +614,66 @@ class PoolModelTest {
         switch (s.state) {
           case IDLE -> {
             idle++;
-            check(s.idleSince + config.keepAlive() - now > 0,
-                "%s idle since %d, older than keep-alive at %d", names.get(s), s.idleSince, now);
+            check(
+                s.idleSince + config.keepAlive() - now > 0,
+                "%s idle since %d, older than keep-alive at %d",
+                names.get(s),
+                s.idleSince,
+                now);
           }
           case LEASED -> leased++;
           case CONNECTING -> connecting++;
-          default -> {
-          }
+          default -> {}
         }
       }
-      check(st.equals(new PoolStats(idle + leased + connecting, idle, leased, connecting,
-          st.pending())), "stats %s, sockets: %d idle, %d leased, %d connecting", st, idle,
-          leased, connecting);
+      check(
+          st.equals(
+              new PoolStats(idle + leased + connecting, idle, leased, connecting, st.pending())),
+          "stats %s, sockets: %d idle, %d leased, %d connecting",
+          st,
+          idle,
+          leased,
+          connecting);
       Set<Slot> inLeasedList = Collections.newSetFromMap(new IdentityHashMap<>());
       pool.forEachLeased(s -> {
         check(inLeasedList.add(s), "%s twice in the leased list", names.get(s));
-        check(s.state == Slot.State.LEASED, "%s in the leased list in state %d (idle is %d)",
-            names.get(s), s.state, Slot.State.IDLE);
+        check(
+            s.state == Slot.State.LEASED,
+            "%s in the leased list in state %d (idle is %d)",
+            names.get(s),
+            s.state,
+            Slot.State.IDLE);
       });
-      check(inLeasedList.size() == leased, "%d in the leased list, %d leased sockets",
-          inLeasedList.size(), leased);
+      check(
+          inLeasedList.size() == leased,
+          "%d in the leased list, %d leased sockets",
+          inLeasedList.size(),
+          leased);
       for (Map.Entry<Long, Integer> e : answerCount.entrySet()) {
         check(e.getValue() == 1, "#%d answered %d times", e.getKey(), e.getValue());
         check(!cancelled.contains(e.getKey()), "deallocated #%d answered", e.getKey());
       }
       int tracked = 0;
       for (Request r : requests.values()) {
-        boolean waiting = r.phase == Request.Phase.RESOLVING || r.phase == Request.Phase.QUEUED
+        boolean waiting = r.phase == Request.Phase.RESOLVING
+            || r.phase == Request.Phase.QUEUED
             || r.phase == Request.Phase.CONNECTING;
         if (waiting) {
           tracked++;
           check(r.deadline - now > 0, "#%d past its deadline still waits", r.id);
         }
-        check(waiting == (!answerCount.containsKey(r.id) && !cancelled.contains(r.id)),
-            "#%d in state %d, answered %s, cancelled %s", r.id, r.phase,
-            answerCount.get(r.id), cancelled.contains(r.id));
+        check(
+            waiting == (!answerCount.containsKey(r.id) && !cancelled.contains(r.id)),
+            "#%d in state %d, answered %s, cancelled %s",
+            r.id,
+            r.phase,
+            answerCount.get(r.id),
+            cancelled.contains(r.id));
       }
-      check(pool.trackedCount() == tracked, "trackedCount %d, %d waiting", pool.trackedCount(),
+      check(
+          pool.trackedCount() == tracked,
+          "trackedCount %d, %d waiting",
+          pool.trackedCount(),
           tracked);
     }
 
@@ -580,7 +697,10 @@ class PoolModelTest {
         }
       }
       for (Map.Entry<String, Slot> e : sockets.entrySet()) {
-        check(e.getValue().state == Slot.State.CLOSED, "%s left in state %d", e.getKey(),
+        check(
+            e.getValue().state == Slot.State.CLOSED,
+            "%s left in state %d",
+            e.getKey(),
             e.getValue().state);
       }
       check(pool.stats().equals(new PoolStats(0, 0, 0, 0, 0)), "left over: %s", pool.stats());
@@ -631,8 +751,10 @@ class PoolModelTest {
     @Override
     public void watchIdle(Slot s) {
       String name = names.get(s);
-      check(ioState.get(s) == Slot.State.LEASED && name.equals(releasing),
-          "watchIdle of %s outside its release", name);
+      check(
+          ioState.get(s) == Slot.State.LEASED && name.equals(releasing),
+          "watchIdle of %s outside its release",
+          name);
       check(!pool.isShutdown(), "%s pooled after shutdown", name);
       ioState.put(s, Slot.State.IDLE);
       events.pooled.add(name);
@@ -644,8 +766,10 @@ class PoolModelTest {
       check(name != null, "close of an unknown socket");
       Slot.State was = ioState.get(s);
       check(was != Slot.State.CLOSED, "%s closed twice", name);
-      check(was != Slot.State.LEASED || name.equals(releasing),
-          "%s closed by the pool while its holder has it", name);
+      check(
+          was != Slot.State.LEASED || name.equals(releasing),
+          "%s closed by the pool while its holder has it",
+          name);
       ioState.put(s, Slot.State.CLOSED);
       events.closes.add(name + (reset ? " reset" : ""));
     }
@@ -667,8 +791,7 @@ class PoolModelTest {
       String name = names.get(s);
       check(name != null, "#%d answered with an unknown socket", r.id);
       check(s.owner.key.equals(r.key), "#%d answered with %s of another key", r.id, name);
-      check(s.state == Slot.State.LEASED, "#%d answered with %s in state %d", r.id, name,
-          s.state);
+      check(s.state == Slot.State.LEASED, "#%d answered with %s in state %d", r.id, name, s.state);
       check(!dirty.contains(name), "dirty %s handed out to #%d", name, r.id);
       Slot.State was = ioState.get(s);
       String when = "answer #" + r.id + " " + r.fromCache + " " + name;
@@ -677,8 +800,11 @@ class PoolModelTest {
         case IMMEDIATE -> {
           check(was == Slot.State.IDLE, "%s: was %d", when, was);
           for (Request q : requests.values()) {
-            check(q.phase != Request.Phase.QUEUED || !q.key.equals(r.key),
-                "%s while the older #%d of its key waits", when, q.id);
+            check(
+                q.phase != Request.Phase.QUEUED || !q.key.equals(r.key),
+                "%s while the older #%d of its key waits",
+                when,
+                q.id);
           }
         }
         case DEFERRED -> {
@@ -825,8 +951,12 @@ class PoolModelTest {
           pending++;
         }
       }
-      return new PoolStats(open(), count(Slot.State.IDLE), count(Slot.State.LEASED),
-          count(Slot.State.CONNECTING), pending);
+      return new PoolStats(
+          open(),
+          count(Slot.State.IDLE),
+          count(Slot.State.LEASED),
+          count(Slot.State.CONNECTING),
+          pending);
     }
 
     int keyCount() {
@@ -1000,7 +1130,8 @@ class PoolModelTest {
       while (true) {
         MReq next = null;
         for (MReq q : requests) {
-          if (q.phase == QUEUED && active(q.key) < config.maxPerHost()
+          if (q.phase == QUEUED
+              && active(q.key) < config.maxPerHost()
               && (next == null || q.arrival < next.arrival)) {
             next = q;
           }
@@ -1050,7 +1181,8 @@ class PoolModelTest {
       while (true) {
         MSock best = null;
         for (MSock s : sockets) {
-          if (s.state == Slot.State.IDLE && s.key.equals(key)
+          if (s.state == Slot.State.IDLE
+              && s.key.equals(key)
               && (best == null || s.idleOrder > best.idleOrder)) {
             best = s;
           }

@@ -1,6 +1,5 @@
 package dev.keepalive.internal;
 
-import dev.keepalive.Connection;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import java.util.ArrayList;
@@ -29,18 +28,30 @@ class PoolPropertiesTest {
   static final long UNIT = 1_000_000L; // 1 ms of clock nanos
   static final long KEEP_ALIVE = 10 * UNIT;
   static final long DEFAULT_TIMEOUT = 25 * UNIT;
-  static final Failure REFUSED = new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS = new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
+  static final Failure REFUSED =
+      new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
+  static final Failure NO_FDS =
+      new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
   static final PoolKey[] KEYS = {
-      new PoolKey("http", "10.0.0.1", 80, null, null, 0),
-      new PoolKey("http", "10.0.0.2", 80, null, null, 0),
-      new PoolKey("http", "10.0.0.3", 8080, null, null, 0),
-      new PoolKey("http", "::1", 80, null, null, 0),
+    new PoolKey("http", "10.0.0.1", 80, null, null, 0),
+    new PoolKey("http", "10.0.0.2", 80, null, null, 0),
+    new PoolKey("http", "10.0.0.3", 8080, null, null, 0),
+    new PoolKey("http", "::1", 80, null, null, 0),
   };
 
   enum Kind {
-    ALLOCATE, CONNECTED, CONNECT_FAIL, SYNC_FAIL_NEXT, RELEASE_POOL, RELEASE_CLOSE, RELEASE_RESET,
-    DIRTY, IDLE_ACTIVITY, CANCEL, ADVANCE, SHUTDOWN
+    ALLOCATE,
+    CONNECTED,
+    CONNECT_FAIL,
+    SYNC_FAIL_NEXT,
+    RELEASE_POOL,
+    RELEASE_CLOSE,
+    RELEASE_RESET,
+    DIRTY,
+    IDLE_ACTIVITY,
+    CANCEL,
+    ADVANCE,
+    SHUTDOWN
   }
 
   /** One step; {@code a} and {@code b} pick its target and details among what exists then. */
@@ -59,27 +70,26 @@ class PoolPropertiesTest {
 
   // ---- properties ----
 
-  @Property(tries = 400, shrinking = ShrinkingMode.FULL,
-      edgeCases = EdgeCasesMode.NONE)
+  @Property(tries = 400, shrinking = ShrinkingMode.FULL, edgeCases = EdgeCasesMode.NONE)
   void poolInvariantsHold(@ForAll("configs") Config config, @ForAll("ops") List<Op> ops) {
     new Sim(config).run(ops);
   }
 
-  @Property(tries = 300, shrinking = ShrinkingMode.FULL,
-      edgeCases = EdgeCasesMode.NONE)
-  void poolInvariantsHoldWithSynchronousConnectFailures(@ForAll("configs") Config config,
-      @ForAll("opsWithSyncFailures") List<Op> ops) {
+  @Property(tries = 300, shrinking = ShrinkingMode.FULL, edgeCases = EdgeCasesMode.NONE)
+  void poolInvariantsHoldWithSynchronousConnectFailures(
+      @ForAll("configs") Config config, @ForAll("opsWithSyncFailures") List<Op> ops) {
     new Sim(config).run(ops);
   }
 
   @Provide
   Arbitrary<Config> configs() {
     return Combinators.combine(
-        Arbitraries.integers().between(1, 3),
-        Arbitraries.integers().between(1, 5),
-        Arbitraries.integers().between(1, KEYS.length),
-        Arbitraries.of(1, 2, Pool.DEFAULT_EXPIRE_BATCH),
-        Arbitraries.of(0, 1, 3, Integer.MAX_VALUE, Integer.MAX_VALUE)).as(Config::new);
+            Arbitraries.integers().between(1, 3),
+            Arbitraries.integers().between(1, 5),
+            Arbitraries.integers().between(1, KEYS.length),
+            Arbitraries.of(1, 2, Pool.DEFAULT_EXPIRE_BATCH),
+            Arbitraries.of(0, 1, 3, Integer.MAX_VALUE, Integer.MAX_VALUE))
+        .as(Config::new);
   }
 
   @Provide
@@ -106,11 +116,10 @@ class PoolPropertiesTest {
         Tuple.of(5, Arbitraries.just(Kind.CANCEL)),
         Tuple.of(6, Arbitraries.just(Kind.ADVANCE)),
         Tuple.of(1, Arbitraries.just(Kind.SHUTDOWN)));
-    Arbitrary<Op> op = Combinators.combine(kind,
-        Arbitraries.integers().between(0, 99),
-        Arbitraries.integers().between(0, 99)).as(Op::new);
-    return op.list().ofMinSize(1).ofMaxSize(80)
-        .withSizeDistribution(RandomDistribution.uniform());
+    Arbitrary<Op> op = Combinators.combine(
+            kind, Arbitraries.integers().between(0, 99), Arbitraries.integers().between(0, 99))
+        .as(Op::new);
+    return op.list().ofMinSize(1).ofMaxSize(80).withSizeDistribution(RandomDistribution.uniform());
   }
 
   // ---- the simulation ----
@@ -187,6 +196,7 @@ class PoolPropertiesTest {
     Kind phase;
     /** Idle sockets closed during the current step. */
     int idleClosed;
+
     MSock target;
     MReq allocating;
     boolean syncFailArmed;
@@ -194,8 +204,14 @@ class PoolPropertiesTest {
 
     Sim(Config config) {
       this.config = config;
-      this.pool = new Pool(config.maxPerHost(), config.maxOpen(), KEEP_ALIVE, DEFAULT_TIMEOUT,
-          config.expireBatch(), Pool.Options.NONE.maxQueued(config.maxQueued()), () -> now,
+      this.pool = new Pool(
+          config.maxPerHost(),
+          config.maxOpen(),
+          KEEP_ALIVE,
+          DEFAULT_TIMEOUT,
+          config.expireBatch(),
+          Pool.Options.NONE.maxQueued(config.maxQueued()),
+          () -> now,
           this);
     }
 
@@ -221,8 +237,10 @@ class PoolPropertiesTest {
       int i = 0;
       for (MSock ms : new ArrayList<>(sockList)) {
         if (ms.state == Slot.State.LEASED) {
-          step(new Op(i++ % 2 == 0 ? Kind.RELEASE_POOL : Kind.RELEASE_CLOSE,
-              live(Slot.State.LEASED).indexOf(ms), 0));
+          step(new Op(
+              i++ % 2 == 0 ? Kind.RELEASE_POOL : Kind.RELEASE_CLOSE,
+              live(Slot.State.LEASED).indexOf(ms),
+              0));
           checkInvariants();
         }
       }
@@ -230,8 +248,12 @@ class PoolPropertiesTest {
         if (mr.state == MReq.CANCELLED) {
           check(mr.answers == 0, "cancelled %s was answered", mr);
         } else {
-          check(mr.answers == 1 && mr.state == MReq.ANSWERED,
-              "%s answered %d times, model state %d", mr, mr.answers, mr.state);
+          check(
+              mr.answers == 1 && mr.state == MReq.ANSWERED,
+              "%s answered %d times, model state %d",
+              mr,
+              mr.answers,
+              mr.state);
         }
       }
       for (MSock ms : sockList) {
@@ -276,8 +298,11 @@ class PoolPropertiesTest {
             trace.add("allocate " + mr + (timeout > 0 ? " timeout " + timeout / UNIT : ""));
             allocating = mr;
             pool.allocate(r);
-            check(mr.state != MReq.WAITING || r.phase == Request.Phase.QUEUED,
-                "%s neither answered, connecting nor queued: state %d", mr, r.phase);
+            check(
+                mr.state != MReq.WAITING || r.phase == Request.Phase.QUEUED,
+                "%s neither answered, connecting nor queued: state %d",
+                mr,
+                r.phase);
             break;
           }
           case CONNECTED: {
@@ -288,8 +313,11 @@ class PoolPropertiesTest {
             MReq mr = target.holder;
             trace.add("connected " + target + " for " + mr);
             pool.connected(target.s);
-            check(mr.state == MReq.ANSWERED && target.state == Slot.State.LEASED,
-                "connected %s but %s was not answered with it", target, mr);
+            check(
+                mr.state == MReq.ANSWERED && target.state == Slot.State.LEASED,
+                "connected %s but %s was not answered with it",
+                target,
+                mr);
             break;
           }
           case CONNECT_FAIL: {
@@ -300,8 +328,11 @@ class PoolPropertiesTest {
             MReq mr = target.holder;
             trace.add("connectFailed " + target + " for " + mr);
             pool.connectFailed(target.s, REFUSED);
-            check(mr.state == MReq.ANSWERED && target.state == Slot.State.CLOSED,
-                "connect of %s failed but %s was not answered / socket not closed", target, mr);
+            check(
+                mr.state == MReq.ANSWERED && target.state == Slot.State.CLOSED,
+                "connect of %s failed but %s was not answered / socket not closed",
+                target,
+                mr);
             break;
           }
           case SYNC_FAIL_NEXT:
@@ -315,16 +346,19 @@ class PoolPropertiesTest {
             if (target == null) {
               return;
             }
-            Pool.Disposal d = op.kind() == Kind.RELEASE_POOL ? Pool.Disposal.POOL
+            Pool.Disposal d = op.kind() == Kind.RELEASE_POOL
+                ? Pool.Disposal.POOL
                 : op.kind() == Kind.RELEASE_CLOSE ? Pool.Disposal.CLOSE : Pool.Disposal.RESET;
             trace.add("release " + target + " " + d + " (held by " + target.holder + ")");
             resetRequested = d == Pool.Disposal.RESET;
             target.disposed = false;
             pool.giveBack(target.s, d);
             check(target.disposed, "release of %s neither pooled nor closed it", target);
-            check(d == Pool.Disposal.POOL && !pool.isShutdown()
-                    || target.state == Slot.State.CLOSED,
-                "%s released with %s but not closed", target, d);
+            check(
+                d == Pool.Disposal.POOL && !pool.isShutdown() || target.state == Slot.State.CLOSED,
+                "%s released with %s but not closed",
+                target,
+                d);
             break;
           }
           case DIRTY: {
@@ -355,8 +389,8 @@ class PoolPropertiesTest {
               mr = reqList.get(op.a() % reqList.size());
               id = mr.r.id;
             }
-            boolean expected = mr != null
-                && (mr.state == MReq.WAITING || mr.state == MReq.CONNECTING);
+            boolean expected =
+                mr != null && (mr.state == MReq.WAITING || mr.state == MReq.CONNECTING);
             MSock connecting = mr != null && mr.state == MReq.CONNECTING ? mr.socket : null;
             trace.add("cancel " + (mr == null ? "#" + id : mr.toString()) + " expect " + expected);
             boolean got = pool.cancel(id);
@@ -364,11 +398,17 @@ class PoolPropertiesTest {
             if (got) {
               check(mr.answers == 0, "%s answered while being cancelled", mr);
               mr.state = MReq.CANCELLED;
-              check(mr.r.phase == Request.Phase.CANCELLED, "cancelled %s in pool state %d", mr,
+              check(
+                  mr.r.phase == Request.Phase.CANCELLED,
+                  "cancelled %s in pool state %d",
+                  mr,
                   mr.r.phase);
               if (connecting != null) {
-                check(connecting.state == Slot.State.CLOSED,
-                    "cancel of %s left its socket %s open", mr, connecting);
+                check(
+                    connecting.state == Slot.State.CLOSED,
+                    "cancel of %s left its socket %s open",
+                    mr,
+                    connecting);
               }
             }
             break;
@@ -380,9 +420,13 @@ class PoolPropertiesTest {
             pool.expire();
             for (MSock ms : live(Slot.State.IDLE)) {
               // a batch at most per expire(): the rest waits for the next one
-              check(ms.idleSince + KEEP_ALIVE - now > 0 || idleClosed >= config.expireBatch(),
-                  "%s idle since %d survived expire() at %d, which closed %d", ms, ms.idleSince,
-                  now, idleClosed);
+              check(
+                  ms.idleSince + KEEP_ALIVE - now > 0 || idleClosed >= config.expireBatch(),
+                  "%s idle since %d survived expire() at %d, which closed %d",
+                  ms,
+                  ms.idleSince,
+                  now,
+                  idleClosed);
             }
             for (MReq mr : reqList) {
               if (mr.state == MReq.WAITING || mr.state == MReq.CONNECTING) {
@@ -405,9 +449,11 @@ class PoolPropertiesTest {
             pool.shutdown();
             check(pool.isShutdown(), "not shut down");
             if (first) {
-              check(shutdownAnswers.equals(pending),
+              check(
+                  shutdownAnswers.equals(pending),
                   "shutdown answered %s, expected every pending request once in id order: %s",
-                  shutdownAnswers, pending);
+                  shutdownAnswers,
+                  pending);
             } else {
               check(shutdownAnswers.isEmpty(), "a second shutdown answered %s", shutdownAnswers);
             }
@@ -447,7 +493,11 @@ class PoolPropertiesTest {
       }
       check(open <= config.maxOpen(), "%d sockets open, maxOpen %d", open, config.maxOpen());
       int a = active(key);
-      check(a <= config.maxPerHost(), "%d sockets active for %s, maxPerHost %d", a, key,
+      check(
+          a <= config.maxPerHost(),
+          "%d sockets active for %s, maxPerHost %d",
+          a,
+          key,
           config.maxPerHost());
     }
 
@@ -465,8 +515,11 @@ class PoolPropertiesTest {
           continue;
         }
         check(!q.key().equals(mr.key()), "%s served before the older %s of the same key", mr, q);
-        check(active(q.key()) >= config.maxPerHost(),
-            "%s served before the older %s whose key is below its limit (%d active)", mr, q,
+        check(
+            active(q.key()) >= config.maxPerHost(),
+            "%s served before the older %s whose key is below its limit (%d active)",
+            mr,
+            q,
             active(q.key()));
       }
     }
@@ -483,8 +536,7 @@ class PoolPropertiesTest {
             case IDLE -> idle++;
             case LEASED -> leased++;
             case CONNECTING -> connecting++;
-            default -> {
-            }
+            default -> {}
           }
         }
       }
@@ -493,8 +545,8 @@ class PoolPropertiesTest {
           waiting++;
         }
       }
-      PoolStats expected = new PoolStats(idle + leased + connecting, idle, leased, connecting,
-          waiting);
+      PoolStats expected =
+          new PoolStats(idle + leased + connecting, idle, leased, connecting, waiting);
       PoolStats st = pool.stats(key);
       check(st.equals(expected), "stats of %s %s, model %s", key, st, expected);
     }
@@ -515,14 +567,13 @@ class PoolPropertiesTest {
       int connecting = 0;
       Set<PoolKey> liveKeys = new HashSet<>();
       for (MSock ms : sockList) {
-        check(ms.s.state == ms.state, "%s: pool state %d, model state %d", ms, ms.s.state,
-            ms.state);
+        check(
+            ms.s.state == ms.state, "%s: pool state %d, model state %d", ms, ms.s.state, ms.state);
         switch (ms.state) {
           case IDLE -> idle++;
           case LEASED -> leased++;
           case CONNECTING -> connecting++;
-          default -> {
-          }
+          default -> {}
         }
         if (ms.state != Slot.State.CLOSED) {
           liveKeys.add(ms.key);
@@ -542,37 +593,47 @@ class PoolPropertiesTest {
           waiting++;
         }
         if (mr.connectAborted) {
-          check(mr.state == MReq.ANSWERED || mr.state == MReq.CANCELLED,
-              "the connect of %s was closed but it was neither answered nor cancelled", mr);
+          check(
+              mr.state == MReq.ANSWERED || mr.state == MReq.CANCELLED,
+              "the connect of %s was closed but it was neither answered nor cancelled",
+              mr);
         }
         check(mr.answers <= 1, "%s answered %d times", mr, mr.answers);
       }
       for (MSock ms : live(Slot.State.IDLE)) {
         next = Math.min(next, ms.idleSince + KEEP_ALIVE);
       }
-      check(waiting <= config.maxQueued(), "%d waiting, maxQueued %d", waiting,
-          config.maxQueued());
+      check(waiting <= config.maxQueued(), "%d waiting, maxQueued %d", waiting, config.maxQueued());
       for (PoolKey key : KEYS) {
         checkKeyStats(key);
       }
-      PoolStats expected = new PoolStats(idle + leased + connecting, idle, leased, connecting,
-          waiting);
+      PoolStats expected =
+          new PoolStats(idle + leased + connecting, idle, leased, connecting, waiting);
       PoolStats st = pool.stats();
       check(st.equals(expected), "stats %s, model %s", st, expected);
       check(st.open() == st.idle() + st.leased() + st.connecting(), "inconsistent stats %s", st);
       check(st.open() <= config.maxOpen(), "open %d > maxOpen", st.open());
       check(pool.open() == st.open(), "open() %d, stats %s", pool.open(), st);
-      check(pool.trackedCount() == tracked, "trackedCount %d, model %d", pool.trackedCount(),
+      check(
+          pool.trackedCount() == tracked,
+          "trackedCount %d, model %d",
+          pool.trackedCount(),
           tracked);
-      check(pool.keyCount() == liveKeys.size(), "hostCount %d, keys in use %s",
-          pool.keyCount(), liveKeys);
+      check(
+          pool.keyCount() == liveKeys.size(),
+          "hostCount %d, keys in use %s",
+          pool.keyCount(),
+          liveKeys);
       check(pool.nextDeadline() == next, "nextDeadline %d, model %d", pool.nextDeadline(), next);
       // work conservation: a waiter that could proceed has been served
       for (MReq q : reqList) {
         if (q.state == MReq.WAITING) {
           boolean room = st.open() < config.maxOpen() || st.idle() > 0;
-          check(!(active(q.key()) < config.maxPerHost() && room),
-              "%s waits although its key is below its limit and there is room (%s)", q, st);
+          check(
+              !(active(q.key()) < config.maxPerHost() && room),
+              "%s waits although its key is below its limit and there is room (%s)",
+              q,
+              st);
         }
       }
     }
@@ -624,9 +685,13 @@ class PoolPropertiesTest {
     @Override
     public void watchIdle(Slot s) {
       MSock ms = socks.get(s);
-      check(ms != null && ms == target && ms.state == Slot.State.LEASED
+      check(
+          ms != null
+              && ms == target
+              && ms.state == Slot.State.LEASED
               && (phase == Kind.RELEASE_POOL),
-          "watchIdle of %s outside its release to the pool", ms);
+          "watchIdle of %s outside its release to the pool",
+          ms);
       check(!pool.isShutdown(), "%s pooled after shutdown", ms);
       ms.state = Slot.State.IDLE;
       ms.idleSince = now;
@@ -644,8 +709,11 @@ class PoolPropertiesTest {
       switch (ms.state) {
         case CLOSED -> check(false, "%s closed twice", ms);
         case LEASED -> {
-          check(ms == target && phase != null && phase.name().startsWith("RELEASE"),
-              "%s closed by the pool while leased to %s", ms, ms.holder);
+          check(
+              ms == target && phase != null && phase.name().startsWith("RELEASE"),
+              "%s closed by the pool while leased to %s",
+              ms,
+              ms.holder);
           check(reset == (phase == Kind.RELEASE_RESET), "release of %s: reset %s", ms, reset);
           ms.disposed = true;
         }
@@ -656,8 +724,7 @@ class PoolPropertiesTest {
             check(reset == resetRequested, "idle activity on %s: reset %s", ms, reset);
           }
           boolean expired = ms.idleSince + KEEP_ALIVE - now <= 0; // closed unprobed, as expiry
-          if (ms.dirty && !expired && phase == Kind.ALLOCATE
-              && ms.key.equals(allocating.key())) {
+          if (ms.dirty && !expired && phase == Kind.ALLOCATE && ms.key.equals(allocating.key())) {
             check(reset, "dirty %s closed without reset", ms);
           }
         }
@@ -674,8 +741,11 @@ class PoolPropertiesTest {
       mr.answers++;
       check(mr.answers == 1, "%s answered twice", mr);
       check(mr.state != MReq.CANCELLED, "cancelled %s answered", mr);
-      check(mr.state == MReq.WAITING || mr.state == MReq.CONNECTING, "%s answered in state %d",
-          mr, mr.state);
+      check(
+          mr.state == MReq.WAITING || mr.state == MReq.CONNECTING,
+          "%s answered in state %d",
+          mr,
+          mr.state);
       check(r.phase == Request.Phase.ANSWERED, "%s answered in pool state %d", mr, r.phase);
       if (pool.isShutdown()) {
         shutdownAnswers.add(r.id);
@@ -688,29 +758,49 @@ class PoolPropertiesTest {
         check(!pool.isShutdown(), "%s answered with a socket after shutdown", mr);
         trace.add("  io.answer " + mr + " " + r.fromCache + " " + ms);
         switch (r.fromCache) {
-          case NEW -> check(phase == Kind.CONNECTED && ms == target && ms.holder == mr
-                  && mr.socket == ms && ms.state == Slot.State.CONNECTING,
-              "%s answered NEW with %s outside its connected()", mr, ms);
+          case NEW ->
+            check(
+                phase == Kind.CONNECTED
+                    && ms == target
+                    && ms.holder == mr
+                    && mr.socket == ms
+                    && ms.state == Slot.State.CONNECTING,
+                "%s answered NEW with %s outside its connected()",
+                mr,
+                ms);
           case IMMEDIATE -> {
-            check(phase == Kind.ALLOCATE && allocating == mr && ms.state == Slot.State.IDLE,
-                "%s answered IMMEDIATE with %s (state %d) outside its allocate()", mr, ms,
+            check(
+                phase == Kind.ALLOCATE && allocating == mr && ms.state == Slot.State.IDLE,
+                "%s answered IMMEDIATE with %s (state %d) outside its allocate()",
+                mr,
+                ms,
                 ms.state);
             for (MReq q : reqList) {
-              check(q == mr || q.state != MReq.WAITING || !q.key().equals(mr.key()),
-                  "%s answered IMMEDIATE while the older %s of its key waits", mr, q);
+              check(
+                  q == mr || q.state != MReq.WAITING || !q.key().equals(mr.key()),
+                  "%s answered IMMEDIATE while the older %s of its key waits",
+                  mr,
+                  q);
             }
           }
           case DEFERRED -> {
             check(allocating != mr, "%s answered DEFERRED inside its own allocate()", mr);
-            check(mr.state == MReq.WAITING && ms.state == Slot.State.IDLE,
-                "%s answered DEFERRED with %s in state %d", mr, ms, ms.state);
+            check(
+                mr.state == MReq.WAITING && ms.state == Slot.State.IDLE,
+                "%s answered DEFERRED with %s in state %d",
+                mr,
+                ms,
+                ms.state);
             checkFifo(mr);
           }
           default -> check(false, "no fromCache");
         }
         check(!ms.dirty, "dirty %s handed out to %s", ms, mr);
-        check(r.fromCache == FromCache.NEW || ms.idleSince + KEEP_ALIVE - now > 0,
-            "%s handed out to %s past its keep-alive", ms, mr);
+        check(
+            r.fromCache == FromCache.NEW || ms.idleSince + KEEP_ALIVE - now > 0,
+            "%s handed out to %s past its keep-alive",
+            ms,
+            mr);
         ms.state = Slot.State.LEASED;
         ms.holder = mr;
         mr.socket = ms;
@@ -721,7 +811,10 @@ class PoolPropertiesTest {
       trace.add("  io.answer " + mr + " " + f.functionName() + "/" + f.errorNum());
       check(r.slot == null, "%s failed but names a socket", mr);
       if (mr.state == MReq.CONNECTING) {
-        check(mr.socket.state == Slot.State.CLOSED, "%s failed with its socket %s open", mr,
+        check(
+            mr.socket.state == Slot.State.CLOSED,
+            "%s failed with its socket %s open",
+            mr,
             mr.socket);
       }
       if (f.equals(Failure.TIMEOUT)) {
@@ -729,8 +822,10 @@ class PoolPropertiesTest {
       } else if (f.equals(Failure.SHUTDOWN)) {
         check(pool.isShutdown(), "%s answered shutdown before shutdown", mr);
       } else if (f.equals(REFUSED)) {
-        check(phase == Kind.CONNECT_FAIL && mr.socket == target,
-            "%s answered with the connect failure of another socket", mr);
+        check(
+            phase == Kind.CONNECT_FAIL && mr.socket == target,
+            "%s answered with the connect failure of another socket",
+            mr);
       } else if (f.equals(Failure.QUEUE_FULL)) {
         // refused in its own allocate(), because it could not proceed and the queue was full
         int open = 0;
@@ -743,16 +838,25 @@ class PoolPropertiesTest {
             idleNow++;
           }
         }
-        check(phase == Kind.ALLOCATE && allocating == mr && mr.state == MReq.WAITING,
-            "%s refused outside its allocate()", mr);
-        check(waitingCount() - 1 >= config.maxQueued(),
-            "%s refused with %d others waiting, maxQueued %d", mr, waitingCount() - 1,
+        check(
+            phase == Kind.ALLOCATE && allocating == mr && mr.state == MReq.WAITING,
+            "%s refused outside its allocate()",
+            mr);
+        check(
+            waitingCount() - 1 >= config.maxQueued(),
+            "%s refused with %d others waiting, maxQueued %d",
+            mr,
+            waitingCount() - 1,
             config.maxQueued());
-        check(active(mr.key()) >= config.maxPerHost() || open >= config.maxOpen() && idleNow == 0,
-            "%s refused although it could have proceeded", mr);
+        check(
+            active(mr.key()) >= config.maxPerHost() || open >= config.maxOpen() && idleNow == 0,
+            "%s refused although it could have proceeded",
+            mr);
       } else if (f.equals(NO_FDS)) {
-        check(mr.socket != null && mr.socket.syncFailed,
-            "%s answered with a synchronous failure it did not have", mr);
+        check(
+            mr.socket != null && mr.socket.syncFailed,
+            "%s answered with a synchronous failure it did not have",
+            mr);
       } else {
         check(false, "%s answered with unexpected %s", mr, f);
       }

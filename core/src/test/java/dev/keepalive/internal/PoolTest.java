@@ -2,7 +2,6 @@ package dev.keepalive.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keepalive.Connection;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import java.net.InetAddress;
@@ -39,9 +38,12 @@ class PoolTest {
   static final PoolKey E = literalKey("127.0.0.5");
   static final PoolKey NAMED = new PoolKey("http", "example.org", 80, null, null, 0);
 
-  static final Failure REFUSED = new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS = new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
-  static final Failure NXDOMAIN = new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
+  static final Failure REFUSED =
+      new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
+  static final Failure NO_FDS =
+      new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
+  static final Failure NXDOMAIN =
+      new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
 
   static PoolKey literalKey(String addr) {
     return new PoolKey("http", addr, 80, null, null, 0);
@@ -152,7 +154,8 @@ class PoolTest {
     }
 
     List<String> closedNames() {
-      return log.stream().filter(l -> l.startsWith("close ") || l.startsWith("reset "))
+      return log.stream()
+          .filter(l -> l.startsWith("close ") || l.startsWith("reset "))
           .collect(Collectors.toList());
     }
   }
@@ -266,7 +269,8 @@ class PoolTest {
   }
 
   void assertKeyStats(PoolKey key, int open, int idle, int leased, int connecting, int pending) {
-    assertThat(pool.stats(key)).as("stats of %s", key)
+    assertThat(pool.stats(key))
+        .as("stats of %s", key)
         .isEqualTo(new PoolStats(open, idle, leased, connecting, pending));
   }
 
@@ -432,8 +436,15 @@ class PoolTest {
   static final long LIFE = 10 * SECOND; // shorter than the keep-alive
 
   Pool pool(int maxPerHost, int maxOpen, Pool.Options options) {
-    pool = new Pool(maxPerHost, maxOpen, KEEP_ALIVE, TIMEOUT, Pool.DEFAULT_EXPIRE_BATCH, options,
-        () -> now, io);
+    pool = new Pool(
+        maxPerHost,
+        maxOpen,
+        KEEP_ALIVE,
+        TIMEOUT,
+        Pool.DEFAULT_EXPIRE_BATCH,
+        options,
+        () -> now,
+        io);
     return pool;
   }
 
@@ -449,8 +460,8 @@ class PoolTest {
 
   /** A warm-up for {@code key} with target {@code n}, allocated. */
   Request warm(PoolKey key, int n) {
-    Request r = new Request(nextId++, key, Requests.allocation(key), -1, false, null, null, null,
-        n);
+    Request r =
+        new Request(nextId++, key, Requests.allocation(key), -1, false, null, null, null, n);
     requests.add(r);
     pool.allocate(r);
     return r;
@@ -473,8 +484,7 @@ class PoolTest {
       Slot s1 = connectNew(A);
       now += 4 * SECOND;
       pool.giveBack(s1, Pool.Disposal.POOL);
-      assertThat(pool.nextDeadline()).as("its lifetime, not its keep-alive")
-          .isEqualTo(t0 + LIFE);
+      assertThat(pool.nextDeadline()).as("its lifetime, not its keep-alive").isEqualTo(t0 + LIFE);
       now = t0 + LIFE - 1;
       pool.expire();
       assertThat(io.closed).isEmpty();
@@ -586,7 +596,9 @@ class PoolTest {
         assertThat(io.closed).as("before socket %d retires", i).hasSize(us.length - 1 - i);
         now = end;
         pool.expire();
-        assertThat(io.closed).as("socket %d retired", i).hasSize(us.length - i)
+        assertThat(io.closed)
+            .as("socket %d retired", i)
+            .hasSize(us.length - i)
             .containsKey(slots.get(i));
       }
       assertNothingLeft();
@@ -609,10 +621,11 @@ class PoolTest {
         min = Math.min(min, life);
         max = Math.max(max, life);
       }
-      assertThat(lifetimes).as("sockets opened together retire apart")
+      assertThat(lifetimes)
+          .as("sockets opened together retire apart")
           .hasSizeGreaterThan(n * 9 / 10);
-      assertThat(max - min).as("spread over most of the jitter's range")
-          .isGreaterThan((long) (LIFE * jitter * 0.9));
+      assertThat(max - min).as("spread over most of the jitter's range").isGreaterThan((long)
+          (LIFE * jitter * 0.9));
     }
 
     @Test
@@ -627,10 +640,13 @@ class PoolTest {
       now = t0 + LIFE; // all retire at once
       pool.expire();
       assertThat(io.closed).hasSize(2);
-      assertThat(pool.nextDeadline()).as("more are due: the loop must not sleep")
+      assertThat(pool.nextDeadline())
+          .as("more are due: the loop must not sleep")
           .isLessThanOrEqualTo(now);
       Request r = allocate(A); // the three left are closed, not handed out
-      assertThat(io.closed).hasSize(5).containsOnlyKeys(slots.toArray(new Slot[0]))
+      assertThat(io.closed)
+          .hasSize(5)
+          .containsOnlyKeys(slots.toArray(new Slot[0]))
           .doesNotContainValue(true);
       assertThat(r.phase).isEqualTo(Request.Phase.CONNECTING);
       pool.connected(io.lastConnect());
@@ -916,7 +932,8 @@ class PoolTest {
       assertThat(io.closed).containsOnlyKeys(a1, a2, b1).doesNotContainValue(true);
       assertStats(2, 0, 1, 1, 0);
       assertThat(pool.keyCount()).as("B is forgotten").isEqualTo(2);
-      assertThat(pool.nextDeadline()).as("only the request's deadline is left")
+      assertThat(pool.nextDeadline())
+          .as("only the request's deadline is left")
           .isEqualTo(connecting.deadline);
       pool.giveBack(leased, Pool.Disposal.POOL);
       assertStats(2, 1, 0, 1, 0);
@@ -1680,7 +1697,8 @@ class PoolTest {
       // requests are never held back: C's connect (s8) ends with its timeout
       assertFailed(timesOut, Failure.TIMEOUT);
       assertThat(io.closedNames()).containsExactly("close s8", "close s1", "close s2", "close s3");
-      assertThat(pool.nextDeadline()).as("more are due: the loop must not sleep")
+      assertThat(pool.nextDeadline())
+          .as("more are due: the loop must not sleep")
           .isLessThanOrEqualTo(now);
       assertStats(4, 4, 0, 0, 0);
 
@@ -1732,8 +1750,11 @@ class PoolTest {
       assertThat(io.closed).hasSize(2);
 
       Request r = allocate(A);
-      assertThat(io.closed).as("the three left, closed, none reset").hasSize(5)
-          .containsOnlyKeys(a.toArray(new Slot[0])).doesNotContainValue(true);
+      assertThat(io.closed)
+          .as("the three left, closed, none reset")
+          .hasSize(5)
+          .containsOnlyKeys(a.toArray(new Slot[0]))
+          .doesNotContainValue(true);
       assertThat(io.connects).hasSize(6);
       assertUnanswered(r);
       Slot fresh = io.lastConnect();
@@ -1795,7 +1816,10 @@ class PoolTest {
       Request r3 = allocate(C); // default timeout
       assertThat(pool.nextDeadline()).isEqualTo(t0 + 5 * SECOND);
       pool.connected(io.connectedFor.entrySet().stream()
-          .filter(e -> e.getValue() == r2).findFirst().orElseThrow().getKey());
+          .filter(e -> e.getValue() == r2)
+          .findFirst()
+          .orElseThrow()
+          .getKey());
       assertThat(pool.nextDeadline()).isEqualTo(t0 + 30 * SECOND);
       Slot sb = r2.slot;
       now += SECOND;
@@ -1905,7 +1929,9 @@ class PoolTest {
       assertFailed(connecting, Failure.TIMEOUT);
       assertFailed(queued, Failure.TIMEOUT);
       assertThat(io.abandoned).containsExactly(resolving);
-      assertThat(io.connects).as("the queued one does not connect when it times out").hasSize(1);
+      assertThat(io.connects)
+          .as("the queued one does not connect when it times out")
+          .hasSize(1);
       assertNothingLeft();
     }
 
@@ -2261,8 +2287,8 @@ class PoolTest {
       for (int step = 0; step < 3000; step++) {
         int what = random.nextInt(10);
         if (live.size() < 5 || what < 5 && live.size() < 80) {
-          PoolKey key = new PoolKey("http", "h" + random.nextInt(7) + ".example", 80, null, null,
-              0);
+          PoolKey key =
+              new PoolKey("http", "h" + random.nextInt(7) + ".example", 80, null, null, 0);
           long timeout = (1 + random.nextInt(1000)) * SECOND;
           Request r = allocate(key, timeout);
           live.add(r);
@@ -2373,7 +2399,10 @@ class PoolTest {
         Request rc = allocate(C, SECOND);
         Request rn = allocate(NAMED, 2 * SECOND);
         pool.connected(io.connectedFor.entrySet().stream()
-            .filter(e -> e.getValue() == rb).findFirst().orElseThrow().getKey());
+            .filter(e -> e.getValue() == rb)
+            .findFirst()
+            .orElseThrow()
+            .getKey());
         Slot sb = rb.slot;
         pool.giveBack(sb, Pool.Disposal.POOL);
         now += 3 * SECOND;

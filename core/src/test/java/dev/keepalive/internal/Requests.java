@@ -11,7 +11,8 @@ final class Requests {
   /** The allocation a key stands for. */
   static Allocation allocation(PoolKey key) {
     Allocation a = Allocation.to(key.scheme, key.host, key.port);
-    if (!key.forScheme.equals(key.scheme) || !key.forHost.equals(key.host)
+    if (!key.forScheme.equals(key.scheme)
+        || !key.forHost.equals(key.host)
         || key.forPort != key.port) {
       a = a.forTarget(key.forScheme, key.forHost, key.forPort);
     }
@@ -31,7 +32,11 @@ final class Requests {
   /** Submits a request to a running manager; the future gets its connection or its failure. */
   static CompletableFuture<Connection> submit(Manager core, long id, Allocation a) {
     CompletableFuture<Connection> f = new CompletableFuture<>();
-    core.submit(id, a, a.isFresh(), (c, how) -> f.complete(c),
+    core.submit(
+        id,
+        a,
+        a.isFresh(),
+        (c, how) -> f.complete(c),
         failure -> f.completeExceptionally(new AssertionError(failure.toString())));
     return f;
   }

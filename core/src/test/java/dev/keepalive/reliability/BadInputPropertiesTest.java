@@ -80,6 +80,7 @@ class BadInputPropertiesTest {
 
   /** The manager a property shares across its tries, and how often each request was answered. */
   ConnectionManager manager;
+
   final Map<Request, AtomicInteger> answers = new ConcurrentHashMap<>();
 
   @BeforeContainer
@@ -99,8 +100,12 @@ class BadInputPropertiesTest {
 
   @BeforeProperty
   void openManager() {
-    manager = ConnectionManager.builder().resolver(LOOPBACK).maxPerHost(4).maxOpen(64)
-        .timeout(Duration.ofSeconds(30)).build();
+    manager = ConnectionManager.builder()
+        .resolver(LOOPBACK)
+        .maxPerHost(4)
+        .maxOpen(64)
+        .timeout(Duration.ofSeconds(30))
+        .build();
   }
 
   /** After close() every request of the property (pending ones: "shutdown") was answered once. */
@@ -116,10 +121,12 @@ class BadInputPropertiesTest {
   /** Throws IllegalArgumentException whose message starts with one of {@code names}. */
   static void rejects(ThrowingCallable call, List<String> names) {
     Throwable t = catchThrowable(call);
-    assertThat(t).as("a bad %s must be rejected", names)
+    assertThat(t)
+        .as("a bad %s must be rejected", names)
         .isInstanceOf(IllegalArgumentException.class);
     assertThat(names.stream().anyMatch(n -> t.getMessage().startsWith(n + " ")))
-        .as("message \"%s\" names one of %s", t.getMessage(), names).isTrue();
+        .as("message \"%s\" names one of %s", t.getMessage(), names)
+        .isTrue();
   }
 
   static void rejects(ThrowingCallable call, String name) {
@@ -131,8 +138,7 @@ class BadInputPropertiesTest {
    * {@code doubtful} (which includes every {@code bad} argument). False when it returned, which
    * it may only when no argument is bad.
    */
-  static boolean rejectedAsItMust(ThrowingCallable call, List<String> bad,
-      List<String> doubtful) {
+  static boolean rejectedAsItMust(ThrowingCallable call, List<String> bad, List<String> doubtful) {
     Throwable t = catchThrowable(call);
     if (t == null) {
       assertThat(bad).as("accepted although bad").isEmpty();
@@ -140,7 +146,8 @@ class BadInputPropertiesTest {
     }
     assertThat(t).isInstanceOf(IllegalArgumentException.class);
     assertThat(doubtful.stream().anyMatch(n -> t.getMessage().startsWith(n + " ")))
-        .as("message \"%s\" names one of %s", t.getMessage(), doubtful).isTrue();
+        .as("message \"%s\" names one of %s", t.getMessage(), doubtful)
+        .isTrue();
     return true;
   }
 
@@ -175,7 +182,9 @@ class BadInputPropertiesTest {
       first.complete(r);
     });
     assertThat(id).isPositive();
-    assertThat(answers.put(new Request(m, id), count)).as("request id %d given twice", id).isNull();
+    assertThat(answers.put(new Request(m, id), count))
+        .as("request id %d given twice", id)
+        .isNull();
     AllocationResult r = get(first);
     try {
       checkEcho(a, id, r);
@@ -217,7 +226,9 @@ class BadInputPropertiesTest {
 
   void everyRequestAnsweredOnce() {
     for (Map.Entry<Request, AtomicInteger> e : answers.entrySet()) {
-      assertThat(e.getValue().get()).as("answers to request %d", e.getKey().id()).isEqualTo(1);
+      assertThat(e.getValue().get())
+          .as("answers to request %d", e.getKey().id())
+          .isEqualTo(1);
     }
   }
 
@@ -227,7 +238,10 @@ class BadInputPropertiesTest {
     assertThat(c.isOpen()).isTrue();
     assertThat(c.port()).isEqualTo(server.port());
     c.close();
-    Awaitility.await().atMost(WAIT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(2))
+    Awaitility.await()
+        .atMost(WAIT)
+        .pollDelay(Duration.ZERO)
+        .pollInterval(Duration.ofMillis(2))
         .untilAsserted(() -> {
           PoolStats s = m.stats();
           assertThat(s.leased() + s.connecting() + s.pending()).as("%s", s).isZero();
@@ -240,29 +254,46 @@ class BadInputPropertiesTest {
   @Provide
   Arbitrary<String> texts() {
     return Arbitraries.frequencyOf(
-        Tuple.of(3, Arbitraries.of("http", "https", "127.0.0.1", "localhost", "::1", "[::1]",
-            "HTTP", "example.org", "10.0.0.1", "x")),
-        Tuple.of(2, Arbitraries.of("", " ", "\t", "\r\n", "\u2003", "\u3000 ", " \u000B\u001F ")),
-        Tuple.of(1, controlOnly()),
-        Tuple.of(3, Arbitraries.strings().alpha().numeric().withChars(".-:[]%_ ").ofMaxLength(40)),
-        Tuple.of(3, Arbitraries.strings().all().ofMaxLength(30)),
-        Tuple.of(1, Arbitraries.strings().withCharRange('a', 'z').ofLength(100_000)))
+            Tuple.of(
+                3,
+                Arbitraries.of(
+                    "http",
+                    "https",
+                    "127.0.0.1",
+                    "localhost",
+                    "::1",
+                    "[::1]",
+                    "HTTP",
+                    "example.org",
+                    "10.0.0.1",
+                    "x")),
+            Tuple.of(
+                2, Arbitraries.of("", " ", "\t", "\r\n", "\u2003", "\u3000 ", " \u000B\u001F ")),
+            Tuple.of(1, controlOnly()),
+            Tuple.of(
+                3, Arbitraries.strings().alpha().numeric().withChars(".-:[]%_ ").ofMaxLength(40)),
+            Tuple.of(3, Arbitraries.strings().all().ofMaxLength(30)),
+            Tuple.of(1, Arbitraries.strings().withCharRange('a', 'z').ofLength(100_000)))
         .injectNull(0.08);
   }
 
   /** Strings of control characters that are not whitespace to String.isBlank(). */
   @Provide
   Arbitrary<String> controlOnly() {
-    return Arbitraries.strings().withCharRange('\u0000', '\u0008')
-        .withCharRange('\u000E', '\u001B').ofMinLength(1).ofMaxLength(4);
+    return Arbitraries.strings()
+        .withCharRange('\u0000', '\u0008')
+        .withCharRange('\u000E', '\u001B')
+        .ofMinLength(1)
+        .ofMaxLength(4);
   }
 
   @Provide
   Arbitrary<Integer> ports() {
     return Arbitraries.frequencyOf(
         Tuple.of(3, Arbitraries.integers()),
-        Tuple.of(3, Arbitraries.of(Integer.MIN_VALUE, -65536, -1, 0, 1, 65535, 65536,
-            Integer.MAX_VALUE)),
+        Tuple.of(
+            3,
+            Arbitraries.of(Integer.MIN_VALUE, -65536, -1, 0, 1, 65535, 65536, Integer.MAX_VALUE)),
         Tuple.of(2, Arbitraries.integers().between(1, 65535)),
         Tuple.of(2, Arbitraries.just(server.port())));
   }
@@ -270,21 +301,28 @@ class BadInputPropertiesTest {
   @Provide
   Arbitrary<Duration> durations() {
     return Arbitraries.frequencyOf(
-        Tuple.of(3, Arbitraries.of(Duration.ZERO, Duration.ofNanos(1), Duration.ofNanos(-1),
-            Duration.ofSeconds(Long.MAX_VALUE, 999_999_999), Duration.ofSeconds(Long.MIN_VALUE),
-            Duration.ofSeconds(Long.MAX_VALUE / 1_000_000_000L + 1), Duration.ofMillis(300),
-            Duration.ofDays(365 * 300))),
-        Tuple.of(2, Arbitraries.longs().map(Duration::ofNanos)),
-        Tuple.of(2, Arbitraries.longs().map(Duration::ofSeconds)),
-        Tuple.of(1, Arbitraries.longs().between(1, 2_000_000_000L).map(Duration::ofNanos)))
+            Tuple.of(
+                3,
+                Arbitraries.of(
+                    Duration.ZERO,
+                    Duration.ofNanos(1),
+                    Duration.ofNanos(-1),
+                    Duration.ofSeconds(Long.MAX_VALUE, 999_999_999),
+                    Duration.ofSeconds(Long.MIN_VALUE),
+                    Duration.ofSeconds(Long.MAX_VALUE / 1_000_000_000L + 1),
+                    Duration.ofMillis(300),
+                    Duration.ofDays(365 * 300))),
+            Tuple.of(2, Arbitraries.longs().map(Duration::ofNanos)),
+            Tuple.of(2, Arbitraries.longs().map(Duration::ofSeconds)),
+            Tuple.of(1, Arbitraries.longs().between(1, 2_000_000_000L).map(Duration::ofNanos)))
         .injectNull(0.08);
   }
 
   // ---------------------------------------------------------------- Allocation
 
   @Property(tries = 400)
-  void allocationToEitherRejectsTheArgumentOrIsAnsweredOnce(@ForAll("texts") String scheme,
-      @ForAll("texts") String addr, @ForAll("ports") int port) {
+  void allocationToEitherRejectsTheArgumentOrIsAnsweredOnce(
+      @ForAll("texts") String scheme, @ForAll("texts") String addr, @ForAll("ports") int port) {
     List<String> bad = new ArrayList<>();
     if (!isText(scheme)) {
       bad.add("scheme");
@@ -325,8 +363,10 @@ class BadInputPropertiesTest {
   }
 
   @Property(tries = 250)
-  void forTargetEitherRejectsTheArgumentOrIsAnsweredOnce(@ForAll("texts") String forScheme,
-      @ForAll("texts") String forAddr, @ForAll("ports") int forPort) {
+  void forTargetEitherRejectsTheArgumentOrIsAnsweredOnce(
+      @ForAll("texts") String forScheme,
+      @ForAll("texts") String forAddr,
+      @ForAll("ports") int forPort) {
     List<String> bad = new ArrayList<>();
     if (!isText(forScheme)) {
       bad.add("forScheme");
@@ -400,8 +440,13 @@ class BadInputPropertiesTest {
 
   // ---------------------------------------------------------------- the builder
 
-  record Settings(int maxPerHost, int maxOpen, Duration keepAlive, Duration timeout,
-      long maxPendingWriteBytes, String tlsScheme) {}
+  record Settings(
+      int maxPerHost,
+      int maxOpen,
+      Duration keepAlive,
+      Duration timeout,
+      long maxPendingWriteBytes,
+      String tlsScheme) {}
 
   @Provide
   Arbitrary<Settings> settings() {
@@ -410,31 +455,43 @@ class BadInputPropertiesTest {
         Tuple.of(1, Arbitraries.of(Integer.MIN_VALUE, -1, 0, Integer.MAX_VALUE)),
         Tuple.of(1, Arbitraries.integers()));
     Arbitrary<Duration> durations = Arbitraries.frequencyOf(
-        Tuple.of(4, Arbitraries.of(Duration.ofSeconds(30), Duration.ofSeconds(Long.MAX_VALUE),
-            Duration.ofDays(365 * 300))),
+        Tuple.of(
+            4,
+            Arbitraries.of(
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(Long.MAX_VALUE),
+                Duration.ofDays(365 * 300))),
         Tuple.of(1, durations()));
     Arbitrary<Long> bytes = Arbitraries.frequencyOf(
         Tuple.of(3, Arbitraries.longs().between(1, Long.MAX_VALUE)),
         Tuple.of(1, Arbitraries.of(Long.MIN_VALUE, -1L, 0L, 1L, Long.MAX_VALUE)));
     Arbitrary<String> schemes = Arbitraries.frequencyOf(
-        Tuple.of(3, Arbitraries.of("wss", "HTTPS", "ftps")),
-        Tuple.of(2, texts()));
+        Tuple.of(3, Arbitraries.of("wss", "HTTPS", "ftps")), Tuple.of(2, texts()));
     return Combinators.combine(counts, counts, durations, durations, bytes, schemes)
         .as(Settings::new);
   }
 
   @Property(tries = 60)
   @SuppressWarnings("try") // close() inside try-with-resources: closing twice must be harmless
-  void builderTakesEveryValidSettingAndRejectsTheFirstBadOne(
-      @ForAll("settings") Settings s) {
+  void builderTakesEveryValidSettingAndRejectsTheFirstBadOne(@ForAll("settings") Settings s) {
     ConnectionManager.Builder b = ConnectionManager.builder();
-    String bad = s.maxPerHost() < 1 ? "maxPerHost" : s.maxOpen() < 1 ? "maxOpen"
-        : !isPositive(s.keepAlive()) ? "keepAlive" : !isPositive(s.timeout()) ? "timeout"
-        : s.maxPendingWriteBytes() < 1 ? "maxPendingWriteBytes"
-        : !isText(s.tlsScheme()) ? "scheme" : null;
-    ThrowingCallable apply = () -> b.maxPerHost(s.maxPerHost()).maxOpen(s.maxOpen())
-        .keepAlive(s.keepAlive()).timeout(s.timeout())
-        .maxPendingWriteBytes(s.maxPendingWriteBytes()).tlsScheme(s.tlsScheme());
+    String bad = s.maxPerHost() < 1
+        ? "maxPerHost"
+        : s.maxOpen() < 1
+            ? "maxOpen"
+            : !isPositive(s.keepAlive())
+                ? "keepAlive"
+                : !isPositive(s.timeout())
+                    ? "timeout"
+                    : s.maxPendingWriteBytes() < 1
+                        ? "maxPendingWriteBytes"
+                        : !isText(s.tlsScheme()) ? "scheme" : null;
+    ThrowingCallable apply = () -> b.maxPerHost(s.maxPerHost())
+        .maxOpen(s.maxOpen())
+        .keepAlive(s.keepAlive())
+        .timeout(s.timeout())
+        .maxPendingWriteBytes(s.maxPendingWriteBytes())
+        .tlsScheme(s.tlsScheme());
     if (bad != null) {
       rejects(apply, bad);
       return;
@@ -480,8 +537,16 @@ class BadInputPropertiesTest {
 
   @Provide
   Arbitrary<InetAddress> bindAddresses() {
-    return Arbitraries.of("127.0.0.1", "127.0.0.2", "0.0.0.0", "10.255.1.2", "192.0.2.1",
-            "::ffff:127.0.0.1", "::1", "::", "fe80::1")
+    return Arbitraries.of(
+            "127.0.0.1",
+            "127.0.0.2",
+            "0.0.0.0",
+            "10.255.1.2",
+            "192.0.2.1",
+            "::ffff:127.0.0.1",
+            "::1",
+            "::",
+            "fe80::1")
         .map(s -> {
           try {
             return InetAddress.getByName(s); // literals: parsed, never looked up
@@ -502,12 +567,14 @@ class BadInputPropertiesTest {
     try (ConnectionManager m = ConnectionManager.builder().bindAddress(bind).build()) {
       AllocationResult r = answerOf(m, good.timeout(Duration.ofSeconds(1)));
       if (r.isSuccess()) {
-        assertThat(r.connection().localAddress().getAddress()).isEqualTo(
-            bind.isAnyLocalAddress() ? r.connection().localAddress().getAddress() : bind);
+        assertThat(r.connection().localAddress().getAddress())
+            .isEqualTo(
+                bind.isAnyLocalAddress() ? r.connection().localAddress().getAddress() : bind);
         r.connection().close();
       } else {
         assertThat(r.function()).isEqualTo("connect");
-        assertThat(r.errorNum()).as("bind %s answered %s: the real error was lost", bind, r)
+        assertThat(r.errorNum())
+            .as("bind %s answered %s: the real error was lost", bind, r)
             .isNotEqualTo(110);
       }
       assertThat(m.stats().connecting()).as("%s", m.stats()).isZero();
@@ -520,13 +587,14 @@ class BadInputPropertiesTest {
    */
   @Property(tries = 30)
   void junkTlsParametersFailTheHandshakeOnly(
-      @ForAll("tlsNames") List<String> protocols, @ForAll("tlsNames") List<String> suites,
+      @ForAll("tlsNames") List<String> protocols,
+      @ForAll("tlsNames") List<String> suites,
       @ForAll boolean registerScheme) {
-    SSLParameters p = new SSLParameters(suites.toArray(new String[0]),
-        protocols.toArray(new String[0]));
+    SSLParameters p =
+        new SSLParameters(suites.toArray(new String[0]), protocols.toArray(new String[0]));
     String scheme = registerScheme ? "x-secure" : "https";
-    try (ConnectionManager m = ConnectionManager.builder().sslParameters(p).tlsScheme("X-Secure")
-        .build()) {
+    try (ConnectionManager m =
+        ConnectionManager.builder().sslParameters(p).tlsScheme("X-Secure").build()) {
       AllocationResult r = answerOf(m, Allocation.to(scheme, "127.0.0.1", notTls.port()));
       assertThat(r.isSuccess()).as("%s", r).isFalse();
       assertThat(r.function()).as("%s", r).isEqualTo("sslify");
@@ -537,18 +605,21 @@ class BadInputPropertiesTest {
   @Provide
   Arbitrary<List<String>> tlsNames() {
     return Arbitraries.frequencyOf(
-            Tuple.of(2, Arbitraries.of("TLSv1.3", "TLSv1.2", "TLS_AES_128_GCM_SHA256",
-                "SSLv2Hello", "TLSv1")),
+            Tuple.of(
+                2,
+                Arbitraries.of(
+                    "TLSv1.3", "TLSv1.2", "TLS_AES_128_GCM_SHA256", "SSLv2Hello", "TLSv1")),
             Tuple.of(2, Arbitraries.strings().alpha().numeric().withChars("._-").ofMaxLength(20)))
-        .list().ofMaxSize(3);
+        .list()
+        .ofMaxSize(3);
   }
 
   // ---------------------------------------------------------------- the manager
 
   @Property(tries = 200)
-  void managerCallsRejectBadArgumentsAndIgnoreUnknownIds(@ForAll long id,
-      @ForAll("texts") String context) {
-    rejects(() -> manager.allocate(null, r -> { }), "request");
+  void managerCallsRejectBadArgumentsAndIgnoreUnknownIds(
+      @ForAll long id, @ForAll("texts") String context) {
+    rejects(() -> manager.allocate(null, r -> {}), "request");
     rejects(() -> manager.allocate(good, null), "event");
     rejects(() -> manager.allocate(null), "request");
     rejects(() -> manager.free(null), "connection");
@@ -596,7 +667,13 @@ class BadInputPropertiesTest {
   }
 
   enum Late {
-    ALLOCATE, ALLOCATE_CALLBACK, DEALLOCATE, STATS, FREE_HELD, SHUTDOWN, CLOSE
+    ALLOCATE,
+    ALLOCATE_CALLBACK,
+    DEALLOCATE,
+    STATS,
+    FREE_HELD,
+    SHUTDOWN,
+    CLOSE
   }
 
   /**
@@ -625,10 +702,11 @@ class BadInputPropertiesTest {
       boolean closed = false;
       for (Late call : calls) {
         switch (call) {
-          case ALLOCATE -> assertThatThrownBy(() -> m.allocate(good))
-              .isInstanceOf(IllegalStateException.class);
-          case ALLOCATE_CALLBACK -> assertThatThrownBy(() -> m.allocate(good, r -> { }))
-              .isInstanceOf(IllegalStateException.class);
+          case ALLOCATE ->
+            assertThatThrownBy(() -> m.allocate(good)).isInstanceOf(IllegalStateException.class);
+          case ALLOCATE_CALLBACK ->
+            assertThatThrownBy(() -> m.allocate(good, r -> {}))
+                .isInstanceOf(IllegalStateException.class);
           case DEALLOCATE -> {
             assertThat(m.deallocate(id)).isFalse();
             assertThat(m.deallocate(pendingId)).isFalse();
@@ -669,7 +747,15 @@ class BadInputPropertiesTest {
   }
 
   enum Misbehaviour {
-    THROWS, RETURNS_NULL, FAILS, NULL_LIST, EMPTY_LIST, NULL_ELEMENT, NEVER, LATER, VALID
+    THROWS,
+    RETURNS_NULL,
+    FAILS,
+    NULL_LIST,
+    EMPTY_LIST,
+    NULL_ELEMENT,
+    NEVER,
+    LATER,
+    VALID
   }
 
   /** A misbehaving resolver fails its own requests ("resolve", or the timeout), nothing else. */
@@ -681,15 +767,16 @@ class BadInputPropertiesTest {
       case FAILS -> CompletableFuture.failedFuture(new UnknownHostException(host));
       case NULL_LIST -> CompletableFuture.completedFuture(null);
       case EMPTY_LIST -> CompletableFuture.completedFuture(List.of());
-      case NULL_ELEMENT -> CompletableFuture.completedFuture(
-          Arrays.asList(InetAddress.getLoopbackAddress(), null));
+      case NULL_ELEMENT ->
+        CompletableFuture.completedFuture(Arrays.asList(InetAddress.getLoopbackAddress(), null));
       case NEVER -> new CompletableFuture<>();
       case LATER -> CompletableFuture.supplyAsync(() -> List.of(InetAddress.getLoopbackAddress()));
       case VALID -> CompletableFuture.completedFuture(List.of(InetAddress.getLoopbackAddress()));
     };
     try (ConnectionManager m = ConnectionManager.builder().resolver(resolver).build()) {
-      AllocationResult r = answerOf(m, Allocation.to("http", "some.name.test", server.port())
-          .timeout(Duration.ofMillis(300)));
+      AllocationResult r = answerOf(
+          m,
+          Allocation.to("http", "some.name.test", server.port()).timeout(Duration.ofMillis(300)));
       switch (how) {
         case VALID, LATER -> {
           assertThat(r.isSuccess()).as("%s", r).isTrue();
@@ -709,9 +796,9 @@ class BadInputPropertiesTest {
    * with the loopback address.)
    */
   @Property(tries = 40)
-  void anAddressOfControlCharactersIsNeverConnectedToLoopback(
-      @ForAll("controlOnly") String addr) {
-    try (ConnectionManager m = ConnectionManager.builder().resolver(Resolver.system()).build()) {
+  void anAddressOfControlCharactersIsNeverConnectedToLoopback(@ForAll("controlOnly") String addr) {
+    try (ConnectionManager m =
+        ConnectionManager.builder().resolver(Resolver.system()).build()) {
       Allocation a;
       try {
         a = Allocation.to("http", addr, server.port());
@@ -734,18 +821,35 @@ class BadInputPropertiesTest {
   // ---------------------------------------------------------------- Connection
 
   enum Op {
-    WRITE, WRITE_NULL, READ_TIMEOUT, START, START_NULL, READ_STREAM, READ_NULL_ARRAY,
-    READ_BAD_RANGE, WRITE_STREAM, WRITE_BAD_RANGE, CHANNEL_READ, CHANNEL_WRITE, SHUTDOWN_OUTPUT,
-    ACCESSORS, CLOSE, DISCARD, FREE
+    WRITE,
+    WRITE_NULL,
+    READ_TIMEOUT,
+    START,
+    START_NULL,
+    READ_STREAM,
+    READ_NULL_ARRAY,
+    READ_BAD_RANGE,
+    WRITE_STREAM,
+    WRITE_BAD_RANGE,
+    CHANNEL_READ,
+    CHANNEL_WRITE,
+    SHUTDOWN_OUTPUT,
+    ACCESSORS,
+    CLOSE,
+    DISCARD,
+    FREE
   }
 
   record Call(Op op, Duration duration, int size) {}
 
   @Provide
   Arbitrary<List<Call>> calls() {
-    return Combinators.combine(Arbitraries.of(Op.class), durations(),
-            Arbitraries.integers().between(0, 2048))
-        .as(Call::new).list().ofMinSize(1).ofMaxSize(12);
+    return Combinators.combine(
+            Arbitraries.of(Op.class), durations(), Arbitraries.integers().between(0, 2048))
+        .as(Call::new)
+        .list()
+        .ofMinSize(1)
+        .ofMaxSize(12);
   }
 
   /**
@@ -779,14 +883,18 @@ class BadInputPropertiesTest {
           CompletableFuture<Void> f = c.write(ByteBuffer.wrap(new byte[call.size()]));
           Throwable t = catchThrowable(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS));
           if (done) {
-            assertThat(t).isInstanceOf(ExecutionException.class)
+            assertThat(t)
+                .isInstanceOf(ExecutionException.class)
                 .hasCauseInstanceOf(ClosedChannelException.class);
           } else if (outputShut && call.size() > 0) {
-            assertThat(t).isInstanceOf(ExecutionException.class)
+            assertThat(t)
+                .isInstanceOf(ExecutionException.class)
                 .hasCauseInstanceOf(IOException.class);
           } else if (outputShut) {
             // nothing to write; after a failed write the stream is broken: closed
-            assertThat(t == null || t.getCause() instanceof IOException).as("%s", t).isTrue();
+            assertThat(t == null || t.getCause() instanceof IOException)
+                .as("%s", t)
+                .isTrue();
           } else {
             assertThat(t).isNull();
           }
@@ -801,7 +909,7 @@ class BadInputPropertiesTest {
           }
         }
         case START -> {
-          ConnectionHandler h = (conn, data) -> { };
+          ConnectionHandler h = (conn, data) -> {};
           if (done) {
             assertThatThrownBy(() -> c.start(h)).isInstanceOf(IllegalStateException.class);
           } else {
@@ -818,15 +926,19 @@ class BadInputPropertiesTest {
           if (done) {
             assertThat(t).isInstanceOf(ClosedChannelException.class);
           } else if (outputShut) {
-            assertThat(t == null ? n[0] == -1 : t instanceof IOException).as("%s", t).isTrue();
+            assertThat(t == null ? n[0] == -1 : t instanceof IOException)
+                .as("%s", t)
+                .isTrue();
           } else {
             assertThat(t).isInstanceOf(SocketTimeoutException.class);
           }
         }
-        case READ_NULL_ARRAY -> assertThatThrownBy(() -> c.inputStream().read(null, 0, 1))
-            .isInstanceOf(NullPointerException.class);
-        case READ_BAD_RANGE -> assertThatThrownBy(() -> c.inputStream().read(new byte[4], 3, 5))
-            .isInstanceOf(IndexOutOfBoundsException.class);
+        case READ_NULL_ARRAY ->
+          assertThatThrownBy(() -> c.inputStream().read(null, 0, 1))
+              .isInstanceOf(NullPointerException.class);
+        case READ_BAD_RANGE ->
+          assertThatThrownBy(() -> c.inputStream().read(new byte[4], 3, 5))
+              .isInstanceOf(IndexOutOfBoundsException.class);
         case WRITE_STREAM -> {
           Throwable t = catchThrowable(() -> c.outputStream().write(new byte[call.size()]));
           if (call.size() == 0) {
@@ -837,16 +949,18 @@ class BadInputPropertiesTest {
             assertThat(t).isNull();
           }
         }
-        case WRITE_BAD_RANGE -> assertThatThrownBy(
-            () -> c.outputStream().write(new byte[4], -1, 2))
-            .isInstanceOf(IndexOutOfBoundsException.class);
+        case WRITE_BAD_RANGE ->
+          assertThatThrownBy(() -> c.outputStream().write(new byte[4], -1, 2))
+              .isInstanceOf(IndexOutOfBoundsException.class);
         case CHANNEL_READ -> {
           int[] n = new int[1];
           Throwable t = catchThrowable(() -> n[0] = c.channel().read(ByteBuffer.allocate(8)));
           if (done) {
             assertThat(t).isInstanceOf(ClosedChannelException.class);
           } else if (outputShut) {
-            assertThat(t == null ? n[0] <= 0 : t instanceof IOException).as("%s", t).isTrue();
+            assertThat(t == null ? n[0] <= 0 : t instanceof IOException)
+                .as("%s", t)
+                .isTrue();
           } else {
             assertThat(t).isNull();
             assertThat(n[0]).isZero(); // non-blocking: nothing there
@@ -902,7 +1016,8 @@ class BadInputPropertiesTest {
 
   static AllocationException failureOf(CompletableFuture<Connection> f) {
     Throwable t = catchThrowable(() -> f.get(WAIT.toSeconds(), TimeUnit.SECONDS));
-    assertThat(t).isInstanceOf(ExecutionException.class)
+    assertThat(t)
+        .isInstanceOf(ExecutionException.class)
         .hasCauseInstanceOf(AllocationException.class);
     return (AllocationException) t.getCause();
   }

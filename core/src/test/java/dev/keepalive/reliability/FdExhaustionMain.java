@@ -57,7 +57,9 @@ public final class FdExhaustionMain {
       t.printStackTrace();
       problems.add("threw " + t);
     }
-    System.out.println(VERDICT + (problems.isEmpty() ? " OK " : " FAIL ") + facts
+    System.out.println(VERDICT
+        + (problems.isEmpty() ? " OK " : " FAIL ")
+        + facts
         + (problems.isEmpty() ? "" : " problems=" + problems));
     System.out.flush();
     System.exit(problems.isEmpty() ? 0 : 1);
@@ -128,8 +130,8 @@ public final class FdExhaustionMain {
     if (hogged < 4) {
       problems.add("only " + hogged + " descriptors were free under the limit: raise it");
     }
-    check(problems, "the pooled connection while exhausted", reused.fromCache(),
-        FromCache.IMMEDIATE);
+    check(
+        problems, "the pooled connection while exhausted", reused.fromCache(), FromCache.IMMEDIATE);
     check(problems, "answers while exhausted", answers.size(), 4);
     for (AllocationResult r : answers) {
       check(problems, "function of " + r, r.function(), "connect");
@@ -137,7 +139,10 @@ public final class FdExhaustionMain {
       check(problems, "errorStr of " + r, r.errorStr(), "Too many open files");
     }
     check(problems, "stats while exhausted", whileExhausted, new PoolStats(1, 0, 1, 0, 0));
-    check(problems, "building a manager while exhausted", managerBuild,
+    check(
+        problems,
+        "building a manager while exhausted",
+        managerBuild,
         "cannot open a selector: Too many open files");
 
     Connection fresh = get(m.allocate(a)); // the pooled one is still leased: a new socket
@@ -153,8 +158,8 @@ public final class FdExhaustionMain {
     try {
       Await.await().until(() -> Descriptors.count() == before);
     } catch (RuntimeException e) {
-      problems.add("descriptors: " + Descriptors.count() + " open after close, " + before
-          + " before");
+      problems.add(
+          "descriptors: " + Descriptors.count() + " open after close, " + before + " before");
     }
     return "limit=" + limit + " before=" + before + " hogged=" + hogged + " emfileAnswers="
         + answers.size() + " after=" + Descriptors.count() + " connections=" + opened;
@@ -170,8 +175,8 @@ public final class FdExhaustionMain {
       get(m.allocate(a)).discard();
       get(m.allocate(other)).close();
       int closed = Loopback.closedPort();
-      AllocationException refused = failureOf(m.allocate(Allocation.to("http", "127.0.0.1",
-          closed)));
+      AllocationException refused =
+          failureOf(m.allocate(Allocation.to("http", "127.0.0.1", closed)));
       check(new ArrayList<>(), "warm-up", refused.errorNum(), 111);
       CompletableFuture<AllocationResult> r = new CompletableFuture<>();
       m.allocate(Allocation.to("http", "127.0.0.1", closed), r::complete);
@@ -194,8 +199,7 @@ public final class FdExhaustionMain {
     return c;
   }
 
-  private static AllocationException failureOf(CompletableFuture<Connection> f)
-      throws Exception {
+  private static AllocationException failureOf(CompletableFuture<Connection> f) throws Exception {
     try {
       Connection c = f.get(20, TimeUnit.SECONDS);
       c.discard();

@@ -152,12 +152,16 @@ class HostileInputTest {
   private static void worstMoment(Moment moment, Spoil how) throws Exception {
     TestResolver resolver = TestResolver.manual();
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(1).resolver(resolver)
-            .keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .maxPerHost(1)
+            .resolver(resolver)
+            .keepAlive(Harness.NO_EXPIRY)
+            .build()) {
       // DEFERRED: a host name, so that the waiting request waits for its lookup, not in the
       // queue (with the key's socket leased it is not served from the pool at allocate())
       Allocation a = moment == Moment.BEFORE_A_DEFERRED_HAND_OUT
-          ? Allocation.to("http", "pool.test", server.port()) : plain(server.port());
+          ? Allocation.to("http", "pool.test", server.port())
+          : plain(server.port());
       CompletableFuture<Connection> first = m.allocate(a);
       if (moment == Moment.BEFORE_A_DEFERRED_HAND_OUT) {
         await().until(() -> resolver.callCount() == 1);
@@ -242,8 +246,10 @@ class HostileInputTest {
   @Test
   void aPeerSpoilingSocketsAtRandomNeverReachesAnotherHolder() throws Exception {
     try (LinePeer peer = new LinePeer();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(3)
-            .keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .maxPerHost(3)
+            .keepAlive(Harness.NO_EXPIRY)
+            .build()) {
       Allocation a = plain(peer.port());
       Map<FromCache, AtomicInteger> served = new EnumMap<>(FromCache.class);
       for (FromCache f : FromCache.values()) {
@@ -259,19 +265,20 @@ class HostileInputTest {
         workers.add(pool.submit(() -> {
           for (int i = 0; i < 200; i++) {
             int p = rnd.nextInt(100);
-            Action action = p < 50 ? Action.OK : p < 65 ? Action.JUNK : p < 80 ? Action.LATER
-                : p < 90 ? Action.FIN : Action.RST;
+            Action action = p < 50
+                ? Action.OK
+                : p < 65 ? Action.JUNK : p < 80 ? Action.LATER : p < 90 ? Action.FIN : Action.RST;
             long n = numbers.incrementAndGet();
             Connection c = get(m.allocate(a));
             served.get(c.fromCache()).incrementAndGet();
             int port = c.localAddress().getPort();
             within(c.write(buf(LinePeer.request(n, action))));
             c.readTimeout(LONG);
-            String got = new String(c.inputStream().readNBytes(LinePeer.RESPONSE_LENGTH),
-                StandardCharsets.US_ASCII);
+            String got = new String(
+                c.inputStream().readNBytes(LinePeer.RESPONSE_LENGTH), StandardCharsets.US_ASCII);
             if (!got.equals(LinePeer.response(n))) {
-              wrong.add("request " + n + " (" + c.fromCache() + ", port " + port + ") read \""
-                  + got + "\"");
+              wrong.add("request " + n + " (" + c.fromCache() + ", port " + port + ") read \"" + got
+                  + "\"");
             }
             if (action == Action.RST) {
               within(c.write(buf(LinePeer.BYE))); // all read: now the peer may reset
@@ -295,7 +302,8 @@ class HostileInputTest {
       int opened = served.get(FromCache.NEW).get();
       assertThat(peer.acceptedCount()).isEqualTo(opened);
       awaitStats(m, stats(opened - spoiled.get(), opened - spoiled.get(), 0, 0, 0));
-      assertThat(served.get(FromCache.IMMEDIATE).get() + served.get(FromCache.DEFERRED).get())
+      assertThat(served.get(FromCache.IMMEDIATE).get()
+              + served.get(FromCache.DEFERRED).get())
           .isEqualTo(800 - opened)
           .isPositive();
       assertThat(opened).isGreaterThanOrEqualTo(spoiled.get());
@@ -306,8 +314,7 @@ class HostileInputTest {
 
   /** The most bytes the kernel may buffer for one loopback connection (both ends' maxima). */
   private static long kernelBufferBound() throws IOException {
-    return maxOf("/proc/sys/net/ipv4/tcp_rmem") + maxOf("/proc/sys/net/ipv4/tcp_wmem")
-        + (1 << 20);
+    return maxOf("/proc/sys/net/ipv4/tcp_rmem") + maxOf("/proc/sys/net/ipv4/tcp_wmem") + (1 << 20);
   }
 
   private static long maxOf(String file) throws IOException {
@@ -346,15 +353,15 @@ class HostileInputTest {
   void aPeerFloodingAnIdleSocketIsCutOffWithinTheKernelsBuffers() throws Exception {
     long bound = kernelBufferBound();
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = plain(server.port());
       Connection c = get(m.allocate(a));
       Socket peer = peerOf(server, c);
       c.close();
       awaitStats(m, stats(1, 1, 0, 0, 0));
       long written = within(floodUntilCutOff(peer.getOutputStream(), bound + (64L << 20)));
-      assertThat(written).as("bytes the peer wrote before it was cut off")
-          .isBetween(0L, bound);
+      assertThat(written).as("bytes the peer wrote before it was cut off").isBetween(0L, bound);
       awaitStats(m, EMPTY);
       assertNextServed(m, a, FromCache.NEW, server);
     }
@@ -365,8 +372,10 @@ class HostileInputTest {
   void aPeerFloodingAnIdleTlsSocketIsCutOff() throws Exception {
     long bound = kernelBufferBound();
     try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
-        ConnectionManager m = ConnectionManager.builder().sslContext(FIX.clientContext())
-            .keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .sslContext(FIX.clientContext())
+            .keepAlive(Harness.NO_EXPIRY)
+            .build()) {
       Allocation a = Allocation.to("https", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
       Peer peer = handshaken(server, c.localAddress().getPort());
@@ -464,12 +473,15 @@ class HostileInputTest {
       } while (n > 0 && written < (256L << 20));
       long stalledAt = written;
       assertThat(stalledAt).as("the flood was held back").isLessThan(256L << 20);
-      await().until(() -> { // nothing was read by anyone: all of it is in the kernel
-        TcpTable.Entry client = TcpTable.find(clientPort, server.port());
-        TcpTable.Entry serverSide = TcpTable.find(server.port(), clientPort);
-        return client != null && serverSide != null
-            && client.rxQueue() + serverSide.txQueue() == stalledAt;
-      });
+      await()
+          .until(
+              () -> { // nothing was read by anyone: all of it is in the kernel
+                TcpTable.Entry client = TcpTable.find(clientPort, server.port());
+                TcpTable.Entry serverSide = TcpTable.find(server.port(), clientPort);
+                return client != null
+                    && serverSide != null
+                    && client.rxQueue() + serverSide.txQueue() == stalledAt;
+              });
       PatternReader reader = new PatternReader();
       c.start(reader);
       peer.configureBlocking(true);
@@ -517,8 +529,9 @@ class HostileInputTest {
       for (int i = 0; i < 50; i++) {
         String text = "round trip " + i;
         within(other.write(buf(text)));
-        assertThat(new String(other.inputStream().readNBytes(text.length()),
-            StandardCharsets.US_ASCII)).isEqualTo(text);
+        assertThat(new String(
+                other.inputStream().readNBytes(text.length()), StandardCharsets.US_ASCII))
+            .isEqualTo(text);
       }
       other.close();
       for (int i = 0; i < 50; i++) {
@@ -550,16 +563,19 @@ class HostileInputTest {
     int max = 1 << 20;
     int chunk = 256 * 1024;
     try (ScriptedPeer deaf = ScriptedPeer.passive();
-        ConnectionManager m = ConnectionManager.builder().maxPendingWriteBytes(max).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().maxPendingWriteBytes(max).build()) {
       Allocation a = plain(deaf.port());
       Connection c = get(m.allocate(a));
-      List<CompletableFuture<Void>> writes = onLoop(m, () -> { // each decided in order, inline
-        List<CompletableFuture<Void>> fs = new ArrayList<>();
-        for (int i = 0; i < 100; i++) {
-          fs.add(c.write(ByteBuffer.allocate(chunk)));
-        }
-        return fs;
-      });
+      List<CompletableFuture<Void>> writes = onLoop(
+          m,
+          () -> { // each decided in order, inline
+            List<CompletableFuture<Void>> fs = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+              fs.add(c.write(ByteBuffer.allocate(chunk)));
+            }
+            return fs;
+          });
       long refused = writes.stream().filter(f -> f.isCompletedExceptionally()).count();
       assertThat(refused).isPositive();
       for (CompletableFuture<Void> f : writes) {
@@ -568,7 +584,8 @@ class HostileInputTest {
         }
       }
       assertThat(c.pendingWriteBytes()).isPositive().isLessThanOrEqualTo(max);
-      List<CompletableFuture<Void>> pending = writes.stream().filter(f -> !f.isDone()).toList();
+      List<CompletableFuture<Void>> pending =
+          writes.stream().filter(f -> !f.isDone()).toList();
       assertThat(pending).isNotEmpty();
       c.close(); // half-written: discarded
       for (CompletableFuture<Void> f : pending) {
@@ -591,8 +608,10 @@ class HostileInputTest {
   @EnumSource(value = Phase.class)
   void bytesThatAreNoTlsEndTheTlsStream(Phase phase) throws Exception {
     try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
-        ConnectionManager m = ConnectionManager.builder().sslContext(FIX.clientContext())
-            .keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .sslContext(FIX.clientContext())
+            .keepAlive(Harness.NO_EXPIRY)
+            .build()) {
       Allocation a = Allocation.to("https", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
       Peer peer = handshaken(server, c.localAddress().getPort());
@@ -623,7 +642,8 @@ class HostileInputTest {
 
   /** Where the socket is when the bytes arrive. */
   enum Phase {
-    LEASED, IDLE
+    LEASED,
+    IDLE
   }
 
   /**
@@ -638,8 +658,10 @@ class HostileInputTest {
   @EnumSource(value = Phase.class)
   void aTlsSocketHoldingHalfARecordIsNeverHandedToTheNextHolder(Phase phase) throws Exception {
     try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
-        ConnectionManager m = ConnectionManager.builder().sslContext(FIX.clientContext())
-            .keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .sslContext(FIX.clientContext())
+            .keepAlive(Harness.NO_EXPIRY)
+            .build()) {
       Allocation a = Allocation.to("https", "127.0.0.1", server.port());
       Connection c = get(m.allocate(a));
       int port = c.localAddress().getPort();
@@ -651,10 +673,12 @@ class HostileInputTest {
       peer.gate().splitNextWrite();
       peer.tls().getOutputStream().write(ascii("a stale answer"));
       peer.tls().getOutputStream().flush();
-      await().until(() -> { // the half has reached the client (or it reset the connection)
-        TcpTable.Entry e = TcpTable.find(server.port(), port);
-        return e == null || e.txQueue() == 0;
-      });
+      await()
+          .until(
+              () -> { // the half has reached the client (or it reset the connection)
+                TcpTable.Entry e = TcpTable.find(server.port(), port);
+                return e == null || e.txQueue() == 0;
+              });
       if (phase == Phase.LEASED) {
         c.close();
       }

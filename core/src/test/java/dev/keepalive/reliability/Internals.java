@@ -24,8 +24,8 @@ final class Internals {
       Object manager = manager(m);
       Object pool = field(manager, "pool");
       Object dns = field(manager, "dns");
-      return new Books((int) call(pool, "keyCount"), (int) call(pool, "trackedCount"),
-          (int) call(dns, "inflight"));
+      return new Books((int) call(pool, "keyCount"), (int) call(pool, "trackedCount"), (int)
+          call(dns, "inflight"));
     } catch (ReflectiveOperationException e) {
       throw new AssertionError("cannot read the manager's internals", e);
     }

@@ -111,9 +111,13 @@ class LifecycleRacesTest {
       this.phase = phase;
       hanging = phase == Phase.CONNECTING ? new HangingListener() : null;
       silent = phase == Phase.HANDSHAKING
-          ? TlsServer.builder().behaviour(Behaviour.SILENT).build() : null;
-      m = ConnectionManager.builder().maxPerHost(1).resolver(resolver)
-          .sslContext(FIX.clientContext()).build();
+          ? TlsServer.builder().behaviour(Behaviour.SILENT).build()
+          : null;
+      m = ConnectionManager.builder()
+          .maxPerHost(1)
+          .resolver(resolver)
+          .sslContext(FIX.clientContext())
+          .build();
       switch (phase) {
         case RESOLVING -> {
           target = Allocation.to("http", "phase.test", server.port());
@@ -131,15 +135,16 @@ class LifecycleRacesTest {
         case CONNECTING -> {
           target = plain(hanging.port());
           id = m.allocate(target, rec);
-          await().until(() ->
-              TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 1);
+          await()
+              .until(
+                  () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).size() == 1);
           awaitStats(m, stats(1, 0, 0, 1, 0));
         }
         case HANDSHAKING -> {
           target = Allocation.to("https", "127.0.0.1", silent.port());
           id = m.allocate(target, rec);
-          await().until(() -> silent.acceptedCount() == 1
-              && silent.peers().get(0).rawReceived() > 0);
+          await()
+              .until(() -> silent.acceptedCount() == 1 && silent.peers().get(0).rawReceived() > 0);
           awaitStats(m, stats(1, 0, 0, 1, 0));
         }
         case ANSWERED, IDLE -> {
@@ -181,7 +186,9 @@ class LifecycleRacesTest {
         assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.EOF);
       }
       if (hanging != null) {
-        await().until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).isEmpty());
+        await()
+            .until(
+                () -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).isEmpty());
       }
       if (silent != null) {
         within(silent.peers().get(0).ended());
@@ -248,10 +255,11 @@ class LifecycleRacesTest {
         m.close();
         assertThat(r.rec.all()).isEmpty();
       } else {
-        AllocationResult a = phase == Phase.ANSWERED ? r.rec.next() : r.rec.all().get(0);
+        AllocationResult a =
+            phase == Phase.ANSWERED ? r.rec.next() : r.rec.all().get(0);
         assertThat(a.requestId()).isEqualTo(r.id);
-        assertThat(a.fromCache()).isEqualTo(phase == Phase.ANSWERED
-            ? FromCache.IMMEDIATE : FromCache.NEW);
+        assertThat(a.fromCache())
+            .isEqualTo(phase == Phase.ANSWERED ? FromCache.IMMEDIATE : FromCache.NEW);
         if (phase == Phase.DELIVERED) { // its handler reads
           within(a.connection().write(buf("mine")));
           assertThat(PeerIo.read(r.peer, 4)).isEqualTo("mine");
@@ -357,7 +365,7 @@ class LifecycleRacesTest {
           assertThat(r.handler.errorList.get(0)).isInstanceOf(AsynchronousCloseException.class);
           assertThat(r.handler.eofs.get()).isZero();
         }
-        case IDLE -> { }
+        case IDLE -> {}
         default -> throw new AssertionError(phase);
       }
       r.assertSocketsClosed();
@@ -556,8 +564,11 @@ class LifecycleRacesTest {
     TestResolver resolver = TestResolver.manual();
     try (SinkServer server = new SinkServer();
         HangingListener hanging = new HangingListener();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(2).maxOpen(24)
-            .resolver(resolver).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .maxPerHost(2)
+            .maxOpen(24)
+            .resolver(resolver)
+            .build()) {
       List<Allocation> keys = new ArrayList<>();
       for (int k = 0; k < 3; k++) {
         keys.add(Allocation.to("k" + k, "127.0.0.1", server.port()));
@@ -643,7 +654,8 @@ class LifecycleRacesTest {
         while ((c = held.poll()) != null) {
           c.close();
         }
-        return m.stats().leased() == 0 && m.stats().connecting() == 0
+        return m.stats().leased() == 0
+            && m.stats().connecting() == 0
             && m.stats().pending() == 0;
       });
 
@@ -668,7 +680,8 @@ class LifecycleRacesTest {
       c.close();
       m.close();
       assertThat(m.stats()).isEqualTo(EMPTY);
-      await().until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).isEmpty());
+      await()
+          .until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).isEmpty());
     }
   }
 
@@ -689,5 +702,4 @@ class LifecycleRacesTest {
     }
     return n;
   }
-
 }

@@ -27,7 +27,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 final class LinePeer implements AutoCloseable {
   /** What the peer does after its answer. */
   enum Action {
-    OK, JUNK, LATER, FIN, RST;
+    OK,
+    JUNK,
+    LATER,
+    FIN,
+    RST;
 
     String word() {
       return name().toLowerCase(Locale.ROOT);
@@ -108,8 +112,8 @@ final class LinePeer implements AutoCloseable {
             // read the answer
             String bye = readLine(in);
             if (!(BYE.trim()).equals(bye)) {
-              violations.add("expected " + BYE.trim() + " from port " + clientPort + ", got "
-                  + bye);
+              violations.add(
+                  "expected " + BYE.trim() + " from port " + clientPort + ", got " + bye);
             }
             ScriptedPeer.reset(peer);
             return;

@@ -76,11 +76,14 @@ class LocalFaultsTest {
   void exhaustedDescriptorsAnswer24AndTheManagerRecovers() throws Exception {
     try (AcceptingServer server = new AcceptingServer()) {
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      ProcessBuilder pb = new ProcessBuilder("bash", "-c",
+      ProcessBuilder pb = new ProcessBuilder(
+          "bash",
+          "-c",
           "ulimit -n " + CHILD_FD_LIMIT + " && exec \"$0\" -Xmx64m -XX:TieredStopAtLevel=1"
               + " -XX:-UsePerfData -cp \"$KEEPALIVE_TEST_CLASSPATH\" "
               + FdExhaustionMain.class.getName() + " \"$1\"",
-          java, String.valueOf(server.port()));
+          java,
+          String.valueOf(server.port()));
       pb.environment().put("KEEPALIVE_TEST_CLASSPATH", System.getProperty("java.class.path"));
       pb.redirectErrorStream(true);
       Process child = pb.start();
@@ -94,14 +97,17 @@ class LocalFaultsTest {
       });
       if (!child.waitFor(45, TimeUnit.SECONDS)) {
         child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        throw new AssertionError("the child JVM did not finish in 45 s: "
-            + output.getNow("(no output yet)"));
+        throw new AssertionError(
+            "the child JVM did not finish in 45 s: " + output.getNow("(no output yet)"));
       }
       String out = within(output);
-      String verdict = out.lines().filter(l -> l.startsWith(FdExhaustionMain.VERDICT))
-          .findFirst().orElse("(no verdict line)");
+      String verdict = out.lines()
+          .filter(l -> l.startsWith(FdExhaustionMain.VERDICT))
+          .findFirst()
+          .orElse("(no verdict line)");
       System.out.println("child JVM under ulimit -n " + CHILD_FD_LIMIT + ": " + verdict);
-      assertThat(verdict).as("the child's output:%n%s", out)
+      assertThat(verdict)
+          .as("the child's output:%n%s", out)
           .startsWith(FdExhaustionMain.VERDICT + " OK ")
           .contains("limit=" + CHILD_FD_LIMIT, "emfileAnswers=4");
       assertThat(child.exitValue()).isZero();
@@ -114,34 +120,43 @@ class LocalFaultsTest {
 
   /** A resolver that goes wrong in one way, and the errorStr its requests must get. */
   enum BadResolver {
-    FAILS(h -> CompletableFuture.failedFuture(
-        new UnknownHostException(h + ": Name or service not known")),
+    FAILS(
+        h -> CompletableFuture.failedFuture(
+            new UnknownHostException(h + ": Name or service not known")),
         "bad.test: Name or service not known"),
-    FAILS_WRAPPED(h -> CompletableFuture.failedFuture(
-        new CompletionException(new UnknownHostException(h))), "bad.test"),
-    FAILS_WITHOUT_MESSAGE(h -> CompletableFuture.failedFuture(new IOException()),
-        "java.io.IOException"),
-    THROWS(h -> {
-      throw new IllegalStateException("resolver exploded");
-    }, "resolver exploded"),
-    THROWS_AN_ERROR(h -> {
-      throw new AssertionError("resolver broke");
-    }, "resolver broke"),
+    FAILS_WRAPPED(
+        h -> CompletableFuture.failedFuture(new CompletionException(new UnknownHostException(h))),
+        "bad.test"),
+    FAILS_WITHOUT_MESSAGE(
+        h -> CompletableFuture.failedFuture(new IOException()), "java.io.IOException"),
+    THROWS(
+        h -> {
+          throw new IllegalStateException("resolver exploded");
+        },
+        "resolver exploded"),
+    THROWS_AN_ERROR(
+        h -> {
+          throw new AssertionError("resolver broke");
+        },
+        "resolver broke"),
     RETURNS_NULL(h -> null, "the resolver returned no CompletionStage"),
     ANSWERS_NULL(h -> CompletableFuture.completedFuture(null), "Host has no address."),
     ANSWERS_NOTHING(h -> CompletableFuture.completedFuture(List.of()), "Host has no address."),
-    ANSWERS_A_NULL_ADDRESS(h -> CompletableFuture.completedFuture(
-        Arrays.asList(Loopback.ipv4(), null)),
+    ANSWERS_A_NULL_ADDRESS(
+        h -> CompletableFuture.completedFuture(Arrays.asList(Loopback.ipv4(), null)),
         "The resolver answered an invalid address list: java.lang.NullPointerException"),
-    FAILS_LATER_ON_ITS_OWN_THREAD(h -> CompletableFuture.supplyAsync(() -> {
-      throw new CompletionException(new UnknownHostException(h + " (late)"));
-    }, CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS)), "bad.test (late)");
+    FAILS_LATER_ON_ITS_OWN_THREAD(
+        h -> CompletableFuture.supplyAsync(
+            () -> {
+              throw new CompletionException(new UnknownHostException(h + " (late)"));
+            },
+            CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS)),
+        "bad.test (late)");
 
     final Function<String, CompletionStage<List<InetAddress>>> behaviour;
     final String errorStr;
 
-    BadResolver(Function<String, CompletionStage<List<InetAddress>>> behaviour,
-        String errorStr) {
+    BadResolver(Function<String, CompletionStage<List<InetAddress>>> behaviour, String errorStr) {
       this.behaviour = behaviour;
       this.errorStr = errorStr;
     }
@@ -165,12 +180,14 @@ class LocalFaultsTest {
         ConnectionManager m = ConnectionManager.builder().resolver(resolver).build()) {
       Allocation a = Allocation.to("http", "bad.test", server.port());
       ResultRecorder rec = new ResultRecorder();
-      onLoop(m, () -> { // all three join one lookup
-        for (int i = 0; i < 3; i++) {
-          m.allocate(a, rec);
-        }
-        return null;
-      });
+      onLoop(
+          m,
+          () -> { // all three join one lookup
+            for (int i = 0; i < 3; i++) {
+              m.allocate(a, rec);
+            }
+            return null;
+          });
       for (int i = 0; i < 3; i++) {
         assertFailure(rec.next(), "resolve", null, bad.errorStr);
       }
@@ -213,8 +230,8 @@ class LocalFaultsTest {
       meanwhile.close();
       awaitStats(m, stats(2, 2, 0, 0, 0));
 
-      assertNextServed(m2, Allocation.to("http", "slow.test", server.port()),
-          FromCache.NEW, server);
+      assertNextServed(
+          m2, Allocation.to("http", "slow.test", server.port()), FromCache.NEW, server);
       m.close();
       assertThat(slow.all()).hasSize(1);
     }
@@ -256,8 +273,10 @@ class LocalFaultsTest {
   void aResolverThatNeverAnswersLeaksNothing() throws Exception {
     TestResolver manual = TestResolver.manual();
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().resolver(manual)
-            .timeout(Duration.ofMillis(200)).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .resolver(manual)
+            .timeout(Duration.ofMillis(200))
+            .build()) {
       ResultRecorder rec = new ResultRecorder();
       for (int i = 0; i < 30; i++) {
         m.allocate(Allocation.to("http", "never" + (i % 10) + ".test", server.port()), rec);
@@ -302,9 +321,11 @@ class LocalFaultsTest {
         calls.incrementAndGet();
         throw error;
       });
-      await().until(() -> log.at(LogCapture.ERROR, "an allocation callback threw").size() == 2);
+      await()
+          .until(() -> log.at(LogCapture.ERROR, "an allocation callback threw").size() == 2);
       assertThat(log.at(LogCapture.ERROR, "an allocation callback threw"))
-          .extracting(Entry::thrown).containsExactlyInAnyOrder(boom, error);
+          .extracting(Entry::thrown)
+          .containsExactlyInAnyOrder(boom, error);
 
       Connection c = get(m.allocate(plain(server.port())));
       peerOf(server, c); // accepted before the server closes
@@ -313,10 +334,10 @@ class LocalFaultsTest {
 
       int port = within(droppedPort);
       awaitReclaimed(m);
-      assertThat(log.at(LogCapture.WARNING, "a connection to")).extracting(Entry::text)
+      assertThat(log.at(LogCapture.WARNING, "a connection to"))
+          .extracting(Entry::text)
           .containsExactly(forgottenWarning(server.port()));
-      assertThat(PeerIo.awaitClosed(peerOf(server, port)))
-          .isEqualTo(PeerIo.Ending.EOF);
+      assertThat(PeerIo.awaitClosed(peerOf(server, port))).isEqualTo(PeerIo.Ending.EOF);
       awaitStats(m, stats(1, 1, 0, 0, 0));
       Connection again = get(m.allocate(plain(server.port())));
       assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
@@ -369,8 +390,9 @@ class LocalFaultsTest {
       await().until(() -> h.seen.text().equals("onetwo"));
       peer.shutdownOutput();
       await().until(() -> h.seen.eofs.get() == 1);
-      await().until(() -> log.at(LogCapture.ERROR, "a connection handler's onEof threw").size()
-          == 1);
+      await()
+          .until(() ->
+              log.at(LogCapture.ERROR, "a connection handler's onEof threw").size() == 1);
       assertThat(log.at(LogCapture.ERROR, "a connection handler's onInput threw"))
           .hasSize(h.seen.inputs.get())
           .allSatisfy(e -> assertThat(e.thrown()).hasMessage("onInput boom"));
@@ -382,8 +404,9 @@ class LocalFaultsTest {
       ThrowingHandler h2 = new ThrowingHandler();
       c2.start(h2);
       PeerFaultsTest.inflict(PeerFaultsTest.Fault.RST, peerOf(server, c2));
-      await().until(() -> log.at(LogCapture.ERROR, "a connection handler's onError threw")
-          .size() == 1);
+      await()
+          .until(() ->
+              log.at(LogCapture.ERROR, "a connection handler's onError threw").size() == 1);
       c2.close();
       awaitStats(m, EMPTY);
       assertNextServed(m, a, FromCache.NEW, server);
@@ -393,7 +416,8 @@ class LocalFaultsTest {
       assertThat(h2.seen.errors.get()).isEqualTo(1);
       assertThat(h2.seen.eofs.get()).isZero();
       assertThat(log.at(LogCapture.ERROR, "a connection handler's onEof threw")).hasSize(1);
-      assertThat(log.at(LogCapture.ERROR, "a connection handler's onError threw")).hasSize(1);
+      assertThat(log.at(LogCapture.ERROR, "a connection handler's onError threw"))
+          .hasSize(1);
     }
   }
 
@@ -434,11 +458,12 @@ class LocalFaultsTest {
       awaitReclaimed(m);
       awaitStats(m, EMPTY);
       List<Entry> warnings = log.at(LogCapture.WARNING, "a connection to");
-      assertThat(warnings).hasSize(20).extracting(Entry::text)
+      assertThat(warnings)
+          .hasSize(20)
+          .extracting(Entry::text)
           .containsOnly(forgottenWarning(server.port()));
       for (int port : ports) {
-        assertThat(PeerIo.awaitClosed(peerOf(server, port)))
-            .isEqualTo(PeerIo.Ending.EOF);
+        assertThat(PeerIo.awaitClosed(peerOf(server, port))).isEqualTo(PeerIo.Ending.EOF);
       }
       assertNextServed(m, a, FromCache.NEW, server);
       assertThat(server.acceptedCount()).isEqualTo(21);
@@ -447,8 +472,8 @@ class LocalFaultsTest {
   }
 
   /** Leases, starts {@code h} and drops the connection; a weak reference to it. */
-  private static WeakReference<Connection> leaseStartAndDrop(ConnectionManager m, Allocation a,
-      ConnectionHandler h, AtomicInteger port) throws Exception {
+  private static WeakReference<Connection> leaseStartAndDrop(
+      ConnectionManager m, Allocation a, ConnectionHandler h, AtomicInteger port) throws Exception {
     Connection c = get(m.allocate(a));
     port.set(c.localAddress().getPort());
     c.start(h);
@@ -482,7 +507,8 @@ class LocalFaultsTest {
       awaitReclaimed(m);
       awaitStats(m, EMPTY);
       assertThat(weak.get()).isNull();
-      assertThat(log.at(LogCapture.WARNING, "a connection to")).extracting(Entry::text)
+      assertThat(log.at(LogCapture.WARNING, "a connection to"))
+          .extracting(Entry::text)
           .containsExactly(forgottenWarning(server.port()));
       assertThat(PeerIo.awaitClosed(peer)).isEqualTo(PeerIo.Ending.EOF);
       assertThat(h.errors.get()).isZero();

@@ -41,8 +41,10 @@ public final class LogCapture implements AutoCloseable {
       logger = loggerClass.getMethod("getLogger", String.class).invoke(null, "dev.keepalive");
       previous = loggerClass.getMethod("getFilter").invoke(logger);
       setFilter = loggerClass.getMethod("setFilter", filterClass);
-      Object filter = Proxy.newProxyInstance(LogCapture.class.getClassLoader(),
-          new Class<?>[] {filterClass}, (proxy, method, args) -> switch (method.getName()) {
+      Object filter = Proxy.newProxyInstance(
+          LogCapture.class.getClassLoader(),
+          new Class<?>[] {filterClass},
+          (proxy, method, args) -> switch (method.getName()) {
             case "isLoggable" -> {
               entries.add(entry(args[0]));
               yield true;
@@ -65,7 +67,8 @@ public final class LogCapture implements AutoCloseable {
     Object[] params = (Object[]) c.getMethod("getParameters").invoke(record);
     Throwable thrown = (Throwable) c.getMethod("getThrown").invoke(record);
     String text = message != null && params != null && params.length > 0 && message.contains("{0")
-        ? MessageFormat.format(message, params) : message;
+        ? MessageFormat.format(message, params)
+        : message;
     return new Entry(name, text, thrown);
   }
 

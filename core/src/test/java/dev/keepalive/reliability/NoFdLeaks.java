@@ -29,8 +29,8 @@ final class NoFdLeaks extends DescriptorLeakCheck {
         TlsServer tls = TlsServer.echo();
         TlsServer notTls = TlsServer.notTls();
         LogCapture log = new LogCapture();
-        ConnectionManager m = ConnectionManager.builder()
-            .sslContext(certificates.clientContext()).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().sslContext(certificates.clientContext()).build()) {
       Allocation a = plain(server.port());
       Connection c = get(m.allocate(a));
       c.close();

@@ -126,8 +126,7 @@ class PeerFaultsTest {
     assertThat(h.eofs.get()).isEqualTo(fault == Fault.FIN ? 1 : 0);
     assertThat(h.errors.get()).isEqualTo(fault == Fault.RST ? 1 : 0);
     if (fault == Fault.RST) {
-      assertThat(h.errorList.get(0)).isInstanceOf(IOException.class)
-          .hasMessage("Connection reset");
+      assertThat(h.errorList.get(0)).isInstanceOf(IOException.class).hasMessage("Connection reset");
     }
     assertThat(h.text()).isEqualTo(fault == Fault.GARBAGE ? "garbage" : "");
   }
@@ -143,7 +142,8 @@ class PeerFaultsTest {
   @EnumSource(Fault.class)
   void anIdleSocketHitByAPeerFaultIsDiscardedAtOnce(Fault fault) throws Exception {
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = plain(server.port());
       Connection c1 = get(m.allocate(a));
       assertThat(c1.fromCache()).isEqualTo(FromCache.NEW);
@@ -194,10 +194,11 @@ class PeerFaultsTest {
    */
   @ParameterizedTest(name = "{0}, handler started: {1}")
   @MethodSource("faultsAndReaders")
-  void aLeasedSocketHitByAPeerFaultIsNeverPooledUnlessItsHolderReadEverything(Fault fault,
-      boolean handler) throws Exception {
+  void aLeasedSocketHitByAPeerFaultIsNeverPooledUnlessItsHolderReadEverything(
+      Fault fault, boolean handler) throws Exception {
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m =
+            ConnectionManager.builder().keepAlive(Harness.NO_EXPIRY).build()) {
       Allocation a = plain(server.port());
       Connection c = get(m.allocate(a));
       int port = c.localAddress().getPort();
@@ -278,11 +279,13 @@ class PeerFaultsTest {
    */
   @ParameterizedTest(name = "{0} during a {1} hand-out")
   @MethodSource("faultsAndHandOuts")
-  void thePeerFaultingExactlyWhileTheSocketIsHandedOutReachesOnlyTheNewHolder(Fault fault,
-      FromCache via) throws Exception {
+  void thePeerFaultingExactlyWhileTheSocketIsHandedOutReachesOnlyTheNewHolder(
+      Fault fault, FromCache via) throws Exception {
     try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().maxPerHost(1)
-            .keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .maxPerHost(1)
+            .keepAlive(Harness.NO_EXPIRY)
+            .build()) {
       Allocation a = plain(server.port());
       Connection c1 = get(m.allocate(a));
       int port1 = c1.localAddress().getPort();
@@ -351,33 +354,37 @@ class PeerFaultsTest {
       Connection c = get(m.allocate(Allocation.to("https", "127.0.0.1", paused.port())));
       int chunk = 1000; // less than a record: each write is one record, all of it taken at once
       List<CompletableFuture<Void>> writes = new ArrayList<>();
-      long[] completed = onLoop(m, () -> { // each write decided inline, in order
-        long total = 0;
-        for (int i = 0; i < 100_000; i++) { // the kernel's buffers fill long before
-          CompletableFuture<Void> f = c.write(ByteBuffer.allocate(chunk));
-          writes.add(f);
-          if (!f.isDone()) {
-            return new long[] {total, 0}; // held back, as it should be when the socket is full
-          }
-          total += chunk;
-          int unsent = Internals.unsentCiphertext(c);
-          if (unsent > 0) {
-            return new long[] {total, unsent}; // reported complete, yet not all on its way
-          }
-        }
-        throw new AssertionError("100,000 writes and the socket never filled up");
-      });
+      long[] completed = onLoop(
+          m,
+          () -> { // each write decided inline, in order
+            long total = 0;
+            for (int i = 0; i < 100_000; i++) { // the kernel's buffers fill long before
+              CompletableFuture<Void> f = c.write(ByteBuffer.allocate(chunk));
+              writes.add(f);
+              if (!f.isDone()) {
+                return new long[] {total, 0}; // held back, as it should be when the socket is full
+              }
+              total += chunk;
+              int unsent = Internals.unsentCiphertext(c);
+              if (unsent > 0) {
+                return new long[] {total, unsent}; // reported complete, yet not all on its way
+              }
+            }
+            throw new AssertionError("100,000 writes and the socket never filled up");
+          });
       TlsServer.Peer peer = paused.peerOf(c.localAddress().getPort());
       paused.releaseReaders(); // the peer reads again; the holder waits for its answer
       long all = (long) writes.size() * chunk;
       try {
         await().until(() -> peer.received() == all);
       } catch (org.awaitility.core.ConditionTimeoutException e) {
-        throw new AssertionError("the peer got " + peer.received() + " of the " + completed[0]
-            + " bytes of writes reported complete (" + all + " written in all); the rest"
-            + " stays in the TLS layer (" + Internals.unsentCiphertext(c) + " bytes of"
-            + " ciphertext, " + completed[1] + " when the last write was reported complete) and"
-            + " nothing will send it", e);
+        throw new AssertionError(
+            "the peer got " + peer.received() + " of the " + completed[0]
+                + " bytes of writes reported complete (" + all + " written in all); the rest"
+                + " stays in the TLS layer (" + Internals.unsentCiphertext(c) + " bytes of"
+                + " ciphertext, " + completed[1] + " when the last write was reported complete) and"
+                + " nothing will send it",
+            e);
       }
       for (CompletableFuture<Void> f : writes) {
         within(f);
@@ -425,7 +432,8 @@ class PeerFaultsTest {
       peerOf(server, healthy); // accepted before the server closes
       assertThat(healthy.fromCache()).isEqualTo(FromCache.NEW);
       assertTimedOut(rec.next());
-      await().until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).isEmpty());
+      await()
+          .until(() -> TcpTable.byRemotePort(hanging.port(), TcpTable.SYN_SENT).isEmpty());
       healthy.close();
       awaitStats(m, stats(1, 1, 0, 0, 0));
       m.close();
@@ -465,8 +473,8 @@ class PeerFaultsTest {
         TlsServer echo = TlsServer.echo();
         ConnectionManager m = trusting().build()) {
       ResultRecorder rec = new ResultRecorder();
-      m.allocate(Allocation.to("https", "127.0.0.1", silent.port())
-          .timeout(Duration.ofMillis(400)), rec);
+      m.allocate(
+          Allocation.to("https", "127.0.0.1", silent.port()).timeout(Duration.ofMillis(400)), rec);
       Connection ok = get(m.allocate(Allocation.to("https", "127.0.0.1", echo.port())));
       assertThat(ok.fromCache()).isEqualTo(FromCache.NEW);
       assertTimedOut(rec.next());
@@ -494,13 +502,16 @@ class PeerFaultsTest {
         AcceptingServer server = new AcceptingServer();
         ConnectionManager m = trusting().build()) {
       ResultRecorder rec = new ResultRecorder();
-      m.allocate(Allocation.to("https", "127.0.0.1", stalling.port())
-          .timeout(Duration.ofMillis(400)), rec);
+      m.allocate(
+          Allocation.to("https", "127.0.0.1", stalling.port()).timeout(Duration.ofMillis(400)),
+          rec);
       Connection ok = get(m.allocate(plain(server.port())));
       peerOf(server, ok); // accepted before the server closes
       assertTimedOut(rec.next());
       await().until(() -> stalling.acceptedCount() == 1);
-      await().until(() -> TcpTable.byRemotePort(stalling.port(), TcpTable.ESTABLISHED).isEmpty());
+      await()
+          .until(
+              () -> TcpTable.byRemotePort(stalling.port(), TcpTable.ESTABLISHED).isEmpty());
       ok.close();
       awaitStats(m, stats(1, 1, 0, 0, 0));
       m.close();
@@ -520,8 +531,8 @@ class PeerFaultsTest {
         });
         ConnectionManager m = trusting().build()) {
       SSLContext ctx = FIX.clientContext();
-      String expected = TlsReferenceClient.handshakeError(ctx,
-          TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", garbage.port());
+      String expected = TlsReferenceClient.handshakeError(
+          ctx, TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", garbage.port());
       ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("https", "127.0.0.1", garbage.port()), rec);
       assertFailure(rec.next(), "sslify", null, expected);
@@ -533,7 +544,9 @@ class PeerFaultsTest {
 
   /** The peer's FIN or RST in the middle of the handshake: "sslify", once, with what happened. */
   @ParameterizedTest
-  @EnumSource(value = Fault.class, names = {"FIN", "RST"})
+  @EnumSource(
+      value = Fault.class,
+      names = {"FIN", "RST"})
   void aPeerClosingDuringTheHandshakeAnswersSslify(Fault fault) throws Exception {
     try (ScriptedPeer closing = new ScriptedPeer(peer -> {
           if (ScriptedPeer.readClientHello(peer)) {
@@ -549,8 +562,13 @@ class PeerFaultsTest {
         ConnectionManager m = trusting().build()) {
       ResultRecorder rec = new ResultRecorder();
       m.allocate(Allocation.to("https", "127.0.0.1", closing.port()), rec);
-      assertFailure(rec.next(), "sslify", null, fault == Fault.FIN
-          ? "Connection closed by peer during the TLS handshake" : "Connection reset");
+      assertFailure(
+          rec.next(),
+          "sslify",
+          null,
+          fault == Fault.FIN
+              ? "Connection closed by peer during the TLS handshake"
+              : "Connection reset");
       awaitStats(m, EMPTY);
       Connection ok = get(m.allocate(plain(server.port())));
       peerOf(server, ok); // accepted before the server closes
@@ -564,7 +582,11 @@ class PeerFaultsTest {
 
   /** The targets of the load test, each with its one right answer. */
   enum Target {
-    HEALTHY, REFUSED, HANGING, RESETTING, NOT_TLS
+    HEALTHY,
+    REFUSED,
+    HANGING,
+    RESETTING,
+    NOT_TLS
   }
 
   /**
@@ -585,8 +607,8 @@ class PeerFaultsTest {
         TlsServer notTls = TlsServer.notTls();
         ConnectionManager m = trusting().maxPerHost(4).build()) {
       SSLContext ctx = FIX.clientContext();
-      String notTlsError = TlsReferenceClient.handshakeError(ctx,
-          TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", notTls.port());
+      String notTlsError = TlsReferenceClient.handshakeError(
+          ctx, TlsReferenceClient.defaultParameters(ctx, "127.0.0.1"), "127.0.0.1", notTls.port());
       int refused = Loopback.closedPort();
       Map<Target, Allocation> targets = new EnumMap<>(Target.class);
       targets.put(Target.HEALTHY, plain(echo.port()));
@@ -606,11 +628,16 @@ class PeerFaultsTest {
         workers.add(pool.submit(() -> {
           for (int i = 0; i < 150; i++) {
             int p = rnd.nextInt(100);
-            Target t = p < 55 ? Target.HEALTHY : p < 70 ? Target.RESETTING
-                : p < 82 ? Target.REFUSED : p < 94 ? Target.NOT_TLS : Target.HANGING;
+            Target t = p < 55
+                ? Target.HEALTHY
+                : p < 70
+                    ? Target.RESETTING
+                    : p < 82 ? Target.REFUSED : p < 94 ? Target.NOT_TLS : Target.HANGING;
             CompletableFuture<AllocationResult> answer = new CompletableFuture<>();
             long id = m.allocate(targets.get(t), r -> {
-              answers.computeIfAbsent(r.requestId(), k -> new CopyOnWriteArrayList<>()).add(r);
+              answers
+                  .computeIfAbsent(r.requestId(), k -> new CopyOnWriteArrayList<>())
+                  .add(r);
               answer.complete(r);
             });
             AllocationResult r = within(answer);
@@ -647,8 +674,13 @@ class PeerFaultsTest {
   }
 
   /** One request's use of its answer, asserting the answer its target must give. */
-  private static void session(Target t, AllocationResult r, String notTlsError,
-      AtomicInteger healthyNew, AtomicInteger resettingNew) throws Exception {
+  private static void session(
+      Target t,
+      AllocationResult r,
+      String notTlsError,
+      AtomicInteger healthyNew,
+      AtomicInteger resettingNew)
+      throws Exception {
     switch (t) {
       case HEALTHY -> {
         assertThat(r.isSuccess()).isTrue();
@@ -659,8 +691,8 @@ class PeerFaultsTest {
         String text = "echo " + r.requestId();
         within(c.write(buf(text)));
         c.readTimeout(Await.LONG);
-        assertThat(new String(c.inputStream().readNBytes(text.length()),
-            StandardCharsets.US_ASCII)).isEqualTo(text);
+        assertThat(new String(c.inputStream().readNBytes(text.length()), StandardCharsets.US_ASCII))
+            .isEqualTo(text);
         c.close();
       }
       case RESETTING -> {
@@ -670,7 +702,8 @@ class PeerFaultsTest {
         within(c.write(buf("x")));
         c.readTimeout(Await.LONG);
         assertThat(catchThrowable(() -> c.inputStream().read()))
-            .isInstanceOf(IOException.class).hasMessage("Connection reset");
+            .isInstanceOf(IOException.class)
+            .hasMessage("Connection reset");
         c.close();
       }
       case REFUSED -> assertRefused(r);

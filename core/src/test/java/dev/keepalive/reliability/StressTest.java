@@ -69,8 +69,17 @@ class StressTest {
   static final Object CANCELLED = new Object();
 
   enum Kind {
-    HOT, COLD, DISCARD, PEER_RESET, PEER_DATA, PEER_CLOSE, REFUSED, HANGING, DEALLOC_OWN,
-    DEALLOC_OTHER, FUTURE
+    HOT,
+    COLD,
+    DISCARD,
+    PEER_RESET,
+    PEER_DATA,
+    PEER_CLOSE,
+    REFUSED,
+    HANGING,
+    DEALLOC_OWN,
+    DEALLOC_OTHER,
+    FUTURE
   }
 
   /** Per million operations; the rest are cached cycles on hot keys (HOT). */
@@ -120,11 +129,14 @@ class StressTest {
       }
 
       try {
-        await().until(() -> s1.openCount() + s2.openCount() + s3.openCount() == 0
-            && Descriptors.count() == baseline);
+        await()
+            .until(() -> s1.openCount() + s2.openCount() + s3.openCount() == 0
+                && Descriptors.count() == baseline);
       } catch (ConditionTimeoutException e) {
-        throw new AssertionError("descriptors: " + Descriptors.count() + ", baseline " + baseline
-            + "; new: " + Descriptors.openedSince(before), e);
+        throw new AssertionError(
+            "descriptors: " + Descriptors.count() + ", baseline " + baseline + "; new: "
+                + Descriptors.openedSince(before),
+            e);
       }
     }
   }
@@ -155,6 +167,7 @@ class StressTest {
     final AtomicLong maxOpenSeen = new AtomicLong();
     /** Each thread's recent requests, for other threads to deallocate. */
     final List<AtomicReferenceArray<Op>> recent = new ArrayList<>();
+
     long nanos;
 
     Run(int ops, SinkServer[] sinks, int refusedPort, int hangingPort) {
@@ -165,15 +178,18 @@ class StressTest {
             .forTarget("http", "t" + k + ".test", 80);
       }
       refused = Allocation.to("http", "127.0.0.1", refusedPort);
-      hanging = Allocation.to("http", "127.0.0.1", hangingPort)
-          .timeout(Duration.ofMillis(50));
+      hanging = Allocation.to("http", "127.0.0.1", hangingPort).timeout(Duration.ofMillis(50));
       answered = new AtomicIntegerArray(ops + 2);
       cancelled = new AtomicIntegerArray(ops + 2);
       for (int t = 0; t < THREADS; t++) {
         recent.add(new AtomicReferenceArray<>(16));
       }
-      m = ConnectionManager.builder().maxPerHost(MAX_PER_HOST).maxOpen(MAX_OPEN)
-          .keepAlive(Duration.ofSeconds(5)).timeout(Duration.ofSeconds(30)).build();
+      m = ConnectionManager.builder()
+          .maxPerHost(MAX_PER_HOST)
+          .maxOpen(MAX_OPEN)
+          .keepAlive(Duration.ofSeconds(5))
+          .timeout(Duration.ofSeconds(30))
+          .build();
     }
 
     long served(FromCache how) {
@@ -243,7 +259,8 @@ class StressTest {
           violation("callbacks hold more connections than leased in " + exact);
         }
       } else {
-        failures.computeIfAbsent(r.function() + "/" + r.errorNum(), f -> new LongAdder())
+        failures
+            .computeIfAbsent(r.function() + "/" + r.errorNum(), f -> new LongAdder())
             .increment();
       }
       if (op.kind == Kind.HANGING) {
@@ -251,8 +268,7 @@ class StressTest {
         if (r.isSuccess()) {
           violation("a connect to the hanging listener succeeded: " + r);
           giveBack(op, r.connection(), false);
-        } else if (!"connect".equals(r.function()) || r.errorNum() == null
-            || r.errorNum() != 110) {
+        } else if (!"connect".equals(r.function()) || r.errorNum() == null || r.errorNum() != 110) {
           violation("a hanging connect answered " + r + ", not a timeout");
         }
         return;
@@ -322,8 +338,8 @@ class StressTest {
         Kind kind = pick(rnd);
         kinds.computeIfAbsent(kind, k -> new LongAdder()).increment();
         switch (kind) {
-          case HOT, DISCARD, PEER_RESET, PEER_DATA, PEER_CLOSE -> cycle(kind, hotKey(rnd), mine,
-              rnd);
+          case HOT, DISCARD, PEER_RESET, PEER_DATA, PEER_CLOSE ->
+            cycle(kind, hotKey(rnd), mine, rnd);
           case COLD -> cycle(kind, coldKey(rnd), mine, rnd);
           case REFUSED -> {
             Op op = new Op(kind, -1);
@@ -331,8 +347,10 @@ class StressTest {
             Object r = waitFor(op);
             if (r != CANCELLED) {
               AllocationResult res = (AllocationResult) r;
-              if (res.isSuccess() || !"connect".equals(res.function())
-                  || res.errorNum() == null || res.errorNum() != 111) {
+              if (res.isSuccess()
+                  || !"connect".equals(res.function())
+                  || res.errorNum() == null
+                  || res.errorNum() != 111) {
                 violation("a connect to a closed port answered " + res);
                 if (res.isSuccess()) {
                   giveBack(op, res.connection(), true);
@@ -444,23 +462,29 @@ class StressTest {
         t.setDaemon(true);
         return t;
       });
-      sampler.scheduleAtFixedRate(() -> {
-        checkStats(m.stats(), "sampler");
-        samples.incrementAndGet();
-      }, 0, 1, TimeUnit.MILLISECONDS);
+      sampler.scheduleAtFixedRate(
+          () -> {
+            checkStats(m.stats(), "sampler");
+            samples.incrementAndGet();
+          },
+          0,
+          1,
+          TimeUnit.MILLISECONDS);
       long start = System.nanoTime();
       List<Thread> workers = new ArrayList<>();
       Queue<Throwable> crashes = new ConcurrentLinkedQueue<>();
       for (int t = 0; t < THREADS; t++) {
         final int me = t;
         final int myOps = ops / THREADS + (me < ops % THREADS ? 1 : 0);
-        Thread w = new Thread(() -> {
-          try {
-            work(me, myOps);
-          } catch (Throwable e) {
-            crashes.add(e);
-          }
-        }, "stress-" + t);
+        Thread w = new Thread(
+            () -> {
+              try {
+                work(me, myOps);
+              } catch (Throwable e) {
+                crashes.add(e);
+              }
+            },
+            "stress-" + t);
         workers.add(w);
         w.start();
       }
@@ -498,31 +522,34 @@ class StressTest {
           violation("#" + id + ": answered " + a + " times, deallocated " + c);
         }
       }
-      assertThat(unaccounted).as("requests neither answered nor deallocated")
+      assertThat(unaccounted)
+          .as("requests neither answered nor deallocated")
           .isEqualTo(futureOps.sum());
       assertThat(answered.get((int) ids + 1)).as("an id beyond those issued").isZero();
     }
 
     String report() {
       StringBuilder b = new StringBuilder();
-      b.append(String.format("stress: %,d operations on %d threads in %.1f s (%,.0f ops/s); "
-              + "%,d allocations%n", ops, THREADS, nanos / 1e9, ops / (nanos / 1e9),
-          allocations.sum()));
-      b.append(String.format("  served NEW %,d  IMMEDIATE %,d  DEFERRED %,d%n",
+      b.append(String.format(
+          "stress: %,d operations on %d threads in %.1f s (%,.0f ops/s); " + "%,d allocations%n",
+          ops, THREADS, nanos / 1e9, ops / (nanos / 1e9), allocations.sum()));
+      b.append(String.format(
+          "  served NEW %,d  IMMEDIATE %,d  DEFERRED %,d%n",
           served(FromCache.NEW), served(FromCache.IMMEDIATE), served(FromCache.DEFERRED)));
       b.append("  failures ").append(new TreeMap<>(failures)).append('\n');
       b.append("  operations ").append(new TreeMap<>(kinds)).append('\n');
-      b.append(String.format("  deallocated %,d, peer gone while held %,d, stats samples %,d, "
-              + "max open seen %d (maxOpen %d)%n", cancelledCount.sum(), peerGone.sum(),
-          samples.get(), maxOpenSeen.get(), MAX_OPEN));
+      b.append(String.format(
+          "  deallocated %,d, peer gone while held %,d, stats samples %,d, "
+              + "max open seen %d (maxOpen %d)%n",
+          cancelledCount.sum(), peerGone.sum(), samples.get(), maxOpenSeen.get(), MAX_OPEN));
       long accepted = 0;
       long resets = 0;
       for (SinkServer s : sinks) {
         accepted += s.acceptedCount();
         resets += s.resets();
       }
-      b.append(String.format("  sinks accepted %,d connections (all runs so far), reset %,d",
-          accepted, resets));
+      b.append(String.format(
+          "  sinks accepted %,d connections (all runs so far), reset %,d", accepted, resets));
       return b.toString();
     }
   }

@@ -112,8 +112,10 @@ class TlsTicketOnIdleSocketTest {
   private void ticketReachesAPooledSocket(When when, Cut cut) throws Exception {
     try (EchoTlsServer server = new EchoTlsServer();
         TicketProxy proxy = new TicketProxy(server.port());
-        ConnectionManager m = ConnectionManager.builder().sslContext(FIX.clientContext())
-            .keepAlive(Harness.NO_EXPIRY).build()) {
+        ConnectionManager m = ConnectionManager.builder()
+            .sslContext(FIX.clientContext())
+            .keepAlive(Harness.NO_EXPIRY)
+            .build()) {
       Allocation a = Allocation.to("https", "127.0.0.1", proxy.port());
       Connection c = get(m.allocate(a));
       assertThat(c.sslSession().getProtocol()).isEqualTo("TLSv1.3");
@@ -134,7 +136,9 @@ class TlsTicketOnIdleSocketTest {
       for (int i = sent == 0 ? 0 : 1; i < points.length; i++) {
         sent += link.release(points[i] - sent);
         awaitReadByClient(port, proxy.port());
-        assertThat(link.clientGone()).as("client closed its socket after %d bytes", sent).isFalse();
+        assertThat(link.clientGone())
+            .as("client closed its socket after %d bytes", sent)
+            .isFalse();
       }
       link.releaseTheRest(); // and from now on pass everything through
       awaitReadByClient(port, proxy.port());
@@ -205,8 +209,8 @@ class TlsTicketOnIdleSocketTest {
     }
 
     private void serve(Socket raw, CompletableFuture<Void> handshake) {
-      try (SSLSocket tls = (SSLSocket) context.getSocketFactory()
-          .createSocket(raw, null, raw.getPort(), true)) {
+      try (SSLSocket tls =
+          (SSLSocket) context.getSocketFactory().createSocket(raw, null, raw.getPort(), true)) {
         tls.setUseClientMode(false);
         tls.startHandshake(); // TLS 1.3: ends by writing the NewSessionTicket
         handshake.complete(null);
@@ -258,7 +262,9 @@ class TlsTicketOnIdleSocketTest {
 
     Link linkOf(int clientPort) {
       await().until(() -> links.stream().anyMatch(l -> l.client.getPort() == clientPort));
-      return links.stream().filter(l -> l.client.getPort() == clientPort).findFirst()
+      return links.stream()
+          .filter(l -> l.client.getPort() == clientPort)
+          .findFirst()
           .orElseThrow();
     }
 

@@ -30,9 +30,11 @@ public class HandlerRecorder implements ConnectionHandler {
   public final AtomicInteger errors = new AtomicInteger();
   /** Events that came after onEof or onError. */
   public final AtomicInteger afterEnd = new AtomicInteger();
+
   public final List<IOException> errorList = new CopyOnWriteArrayList<>();
   /** The last error heard. */
   public final AtomicReference<IOException> error = new AtomicReference<>();
+
   public final Set<Thread> threads = ConcurrentHashMap.newKeySet();
   /** The connections it heard on, weakly: a recorder must not keep a dropped connection alive. */
   private final List<WeakReference<Connection>> owners = new CopyOnWriteArrayList<>();

@@ -43,8 +43,8 @@ public final class Managers {
   }
 
   /** Waits until {@code m}'s counts are these. */
-  public static void awaitStats(ConnectionManager m, int open, int idle, int leased,
-      int connecting, int pending) {
+  public static void awaitStats(
+      ConnectionManager m, int open, int idle, int leased, int connecting, int pending) {
     awaitStats(m, stats(open, idle, leased, connecting, pending));
   }
 
@@ -71,8 +71,9 @@ public final class Managers {
    * The same; a new connection is first accepted by {@code server} (when not null), so that it
    * is not refused by a server about to close.
    */
-  public static void assertNextServed(ConnectionManager m, Allocation a, FromCache expected,
-      AcceptingServer server) throws Exception {
+  public static void assertNextServed(
+      ConnectionManager m, Allocation a, FromCache expected, AcceptingServer server)
+      throws Exception {
     Connection next = get(m.allocate(a));
     if (server != null) {
       peerOf(server, next);
@@ -87,8 +88,8 @@ public final class Managers {
   }
 
   /** Asserts a failed result, field by field. */
-  public static void assertFailure(AllocationResult r, String function, Integer errorNum,
-      String errorStr) {
+  public static void assertFailure(
+      AllocationResult r, String function, Integer errorNum, String errorStr) {
     assertThat(r.isSuccess()).as("%s", r).isFalse();
     assertThat(r.connection()).isNull();
     assertThat(r.fromCache()).isNull();
@@ -97,8 +98,8 @@ public final class Managers {
     assertThat(r.errorStr()).as("errorStr of %s", r).isEqualTo(errorStr);
   }
 
-  public static void assertFailure(AllocationException e, String function, Integer errorNum,
-      String errorStr) {
+  public static void assertFailure(
+      AllocationException e, String function, Integer errorNum, String errorStr) {
     assertFailure(e.result(), function, errorNum, errorStr);
   }
 

@@ -46,8 +46,8 @@ class DocReferencesTest {
       Pattern.compile("\\b([A-Z][A-Za-z0-9_]*)[#.]([a-z][A-Za-z0-9_]*\\*?)", U);
   private static final Pattern HASH_MEMBER =
       Pattern.compile("\\b([A-Z][A-Za-z0-9_]*)#([a-z][A-Za-z0-9_]*\\*?)", U);
-  private static final Pattern REPO_PATH = Pattern.compile(
-      "^((?:[\\w.-]+/)+[\\w.-]+\\.(?:java|sh|md|xml|py|png|txt|json))$", U);
+  private static final Pattern REPO_PATH =
+      Pattern.compile("^((?:[\\w.-]+/)+[\\w.-]+\\.(?:java|sh|md|xml|py|png|txt|json))$", U);
 
   private final Path root =
       Path.of(System.getProperty("doccheck.root", "..")).toAbsolutePath().normalize();
@@ -63,7 +63,8 @@ class DocReferencesTest {
     for (String rel : tree) {
       if (rel.endsWith(".java") && !("/" + rel).contains("/target/")) {
         String file = rel.substring(rel.lastIndexOf('/') + 1);
-        javaByType.computeIfAbsent(file.substring(0, file.length() - 5), k -> new ArrayList<>())
+        javaByType
+            .computeIfAbsent(file.substring(0, file.length() - 5), k -> new ArrayList<>())
             .add(root.resolve(rel));
       }
     }
@@ -88,10 +89,11 @@ class DocReferencesTest {
           continue; // not a type of this repo
         }
         checked++;
-        String name = r.member().endsWith("*") ? r.member().substring(0, r.member().length() - 1)
+        String name = r.member().endsWith("*")
+            ? r.member().substring(0, r.member().length() - 1)
             : r.member();
-        Pattern word = Pattern.compile("\\b" + Pattern.quote(name)
-            + (r.member().endsWith("*") ? "\\w*" : "\\b"), U);
+        Pattern word = Pattern.compile(
+            "\\b" + Pattern.quote(name) + (r.member().endsWith("*") ? "\\w*" : "\\b"), U);
         if (files.stream().noneMatch(f -> word.matcher(source(f)).find())) {
           dead.add(where + ":" + line(text, e.getValue()) + ": `" + r.code() + "`: " + r.type()
               + " has no " + r.member());
@@ -121,8 +123,9 @@ class DocReferencesTest {
     docs.add(root.resolve("README.md"));
     for (String rel : tree) {
       String[] parts = rel.split("/");
-      if (parts.length == 2 && (parts[0].equals("docs") && parts[1].endsWith(".md")
-          || parts[1].equals("README.md"))) {
+      if (parts.length == 2
+          && (parts[0].equals("docs") && parts[1].endsWith(".md")
+              || parts[1].equals("README.md"))) {
         docs.add(root.resolve(rel));
       }
     }
@@ -132,8 +135,11 @@ class DocReferencesTest {
 
   /** From the root, from the doc's folder, or from any folder below the root. */
   private boolean exists(String path, Path docFolder) {
-    return Files.exists(root.resolve(path)) || Files.exists(docFolder.resolve(path))
-        || tree.stream().map(root::resolve).filter(Files::isDirectory)
+    return Files.exists(root.resolve(path))
+        || Files.exists(docFolder.resolve(path))
+        || tree.stream()
+            .map(root::resolve)
+            .filter(Files::isDirectory)
             .anyMatch(dir -> Files.exists(dir.resolve(path)));
   }
 

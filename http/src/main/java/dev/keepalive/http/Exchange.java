@@ -95,7 +95,11 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       Allocation a = request.allocation(timeout);
       allocationId = client.manager.allocate(mustBeNew ? a.fresh() : a, this);
     } catch (IllegalStateException e) {
-      fail(new HttpException("connection manager is shut down", e, "shutdown", null,
+      fail(new HttpException(
+          "connection manager is shut down",
+          e,
+          "shutdown",
+          null,
           "connection manager is shut down"));
     }
   }
@@ -229,8 +233,10 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   }
 
   private HttpException tooLong() {
-    return new HttpException("receive", "response body longer than maxBodyBytes ("
-        + client.maxBodyBytes + "); use sendStreaming for large bodies");
+    return new HttpException(
+        "receive",
+        "response body longer than maxBodyBytes (" + client.maxBodyBytes
+            + "); use sendStreaming for large bodies");
   }
 
   @Override
@@ -269,10 +275,18 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     }
     end();
     giveBack(c, d, extraBytes);
-    byte[] b = body == null ? new byte[0]
-        : bodyLen == body.length ? body : Arrays.copyOf(body, bodyLen);
-    future.complete(new HttpResponse(request, d.version(), d.status(), d.reason(),
-        HttpHeaders.wrap(d.fields()), HttpHeaders.wrap(d.trailers()), b, null, c.fromCache(),
+    byte[] b =
+        body == null ? new byte[0] : bodyLen == body.length ? body : Arrays.copyOf(body, bodyLen);
+    future.complete(new HttpResponse(
+        request,
+        d.version(),
+        d.status(),
+        d.reason(),
+        HttpHeaders.wrap(d.fields()),
+        HttpHeaders.wrap(d.trailers()),
+        b,
+        null,
+        c.fromCache(),
         retried));
   }
 
@@ -285,8 +299,13 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   void giveBack(Connection c, ResponseDecoder d, boolean extraBytes) {
     long keepAliveSeconds = d.keepAliveTimeoutSeconds();
     long max = d.keepAliveMax();
-    boolean reuse = d.reusable() && !extraBytes && !requestClose && writesPending == 0
-        && writeError == null && keepAliveSeconds != 0 && max != 0;
+    boolean reuse = d.reusable()
+        && !extraBytes
+        && !requestClose
+        && writesPending == 0
+        && writeError == null
+        && keepAliveSeconds != 0
+        && max != 0;
     if (!reuse) {
       c.discard();
       return;
@@ -318,9 +337,12 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         int n = in.read(buf, 0, buf.length);
         if (n < 0) {
           if (!sawByte) {
-            failedBeforeResponse(c, writeError != null ? "send" : "receive",
-                writeError != null ? writeError : new EOFException("connection closed by the "
-                    + "server"));
+            failedBeforeResponse(
+                c,
+                writeError != null ? "send" : "receive",
+                writeError != null
+                    ? writeError
+                    : new EOFException("connection closed by the " + "server"));
           } else {
             d.endOfInput(); // throws: the head is not complete
           }
@@ -341,7 +363,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         return; // discarded by an abort or a retry: nothing to say
       }
       if (!sawByte) {
-        IOException cause = writeError != null ? writeError
+        IOException cause = writeError != null
+            ? writeError
             : e instanceof IOException ? (IOException) e : new IOException(e);
         failedBeforeResponse(c, writeError != null ? "send" : "receive", cause);
       } else {
@@ -359,8 +382,17 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       c.readTimeout(timeout); // from here on each body read waits at most the timeout
     }
     StreamingBody stream = new StreamingBody(this, c, d, rest);
-    HttpResponse response = new HttpResponse(request, d.version(), d.status(), d.reason(),
-        HttpHeaders.wrap(d.fields()), HttpHeaders.empty(), null, stream, c.fromCache(), retried);
+    HttpResponse response = new HttpResponse(
+        request,
+        d.version(),
+        d.status(),
+        d.reason(),
+        HttpHeaders.wrap(d.fields()),
+        HttpHeaders.empty(),
+        null,
+        stream,
+        c.fromCache(),
+        retried);
     stream.response(response);
     if (d.isComplete()) {
       stream.complete(); // no body: the connection goes back now
@@ -391,14 +423,15 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       allocate();
       return;
     }
-    String what = where.equals("send") ? "sending the request failed (" + cause + ")"
+    String what = where.equals("send")
+        ? "sending the request failed (" + cause + ")"
         : "the connection closed or failed before any response byte (" + cause + ")";
     String why;
     if (how == FromCache.NEW) {
       why = retried ? "; this was already the retry on a new connection" : "";
     } else {
-      why = "; the request went out on a reused (" + how + ") connection, but "
-          + request.method() + " is not idempotent, so it was not retried";
+      why = "; the request went out on a reused (" + how + ") connection, but " + request.method()
+          + " is not idempotent, so it was not retried";
     }
     fail(new HttpException(where, what + why, cause));
   }
@@ -444,7 +477,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
 
   private void onTimeout() {
     String where = stage;
-    String waiting = where.equals("connect") ? "waiting for a connection"
+    String waiting = where.equals("connect")
+        ? "waiting for a connection"
         : where.equals("send") ? "sending the request" : "waiting for the response";
     abort(new HttpException(where, "timed out after " + timeout + " " + waiting), false);
   }

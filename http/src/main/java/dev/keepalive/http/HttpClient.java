@@ -64,6 +64,7 @@ public final class HttpClient implements AutoCloseable {
   private volatile boolean closed;
   /** The manager's event loop thread, as seen in its callbacks (sendBlocking refuses it). */
   private volatile Thread loopThread;
+
   private ScheduledThreadPoolExecutor timer;
   private ExecutorService readers;
 
@@ -124,8 +125,8 @@ public final class HttpClient implements AutoCloseable {
      */
     public Builder maxBodyBytes(int n) {
       if (n < 0 || n > MAX_COLLECTED_BODY) {
-        throw new IllegalArgumentException("maxBodyBytes must be in 0.." + MAX_COLLECTED_BODY
-            + ", was " + n);
+        throw new IllegalArgumentException(
+            "maxBodyBytes must be in 0.." + MAX_COLLECTED_BODY + ", was " + n);
       }
       this.maxBodyBytes = n;
       return this;
@@ -133,7 +134,8 @@ public final class HttpClient implements AutoCloseable {
 
     /** The User-Agent sent when a request sets none; default "keepalive/0.1". */
     public Builder userAgent(String userAgent) {
-      if (userAgent == null || userAgent.isEmpty()
+      if (userAgent == null
+          || userAgent.isEmpty()
           || !dev.keepalive.http.internal.Syntax.isFieldValue(userAgent)) {
         throw new IllegalArgumentException("userAgent must be a non-empty field value, was "
             + (userAgent == null ? "null" : "\"" + userAgent + "\""));
@@ -189,8 +191,8 @@ public final class HttpClient implements AutoCloseable {
     } catch (InterruptedException e) {
       f.cancel(true);
       Thread.currentThread().interrupt();
-      InterruptedIOException ie = new InterruptedIOException("interrupted while waiting for "
-          + request);
+      InterruptedIOException ie =
+          new InterruptedIOException("interrupted while waiting for " + request);
       ie.initCause(e);
       throw ie;
     } catch (ExecutionException e) {
@@ -307,8 +309,13 @@ public final class HttpClient implements AutoCloseable {
   /** Runs a blocking response-head read of a streamed exchange on a pool thread. */
   synchronized boolean read(Runnable task) {
     if (readers == null) {
-      readers = new ThreadPoolExecutor(0, Integer.MAX_VALUE, 30, TimeUnit.SECONDS,
-          new SynchronousQueue<>(), daemon("keepalive-http-reader-"));
+      readers = new ThreadPoolExecutor(
+          0,
+          Integer.MAX_VALUE,
+          30,
+          TimeUnit.SECONDS,
+          new SynchronousQueue<>(),
+          daemon("keepalive-http-reader-"));
     }
     try {
       readers.execute(task);

@@ -60,8 +60,8 @@ public class HttpException extends IOException {
   }
 
   /** A "connect" failure with the manager's fields given directly (no AllocationException). */
-  HttpException(String message, Throwable cause, String function, Integer errorNum,
-      String errorStr) {
+  HttpException(
+      String message, Throwable cause, String function, Integer errorNum, String errorStr) {
     super(message, cause);
     this.stage = "connect";
     this.function = function;

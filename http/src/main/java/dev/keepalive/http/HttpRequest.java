@@ -240,8 +240,8 @@ public final class HttpRequest {
       }
       String s = u.getScheme() == null ? null : u.getScheme().toLowerCase(Locale.ROOT);
       if (!"http".equals(s) && !"https".equals(s)) {
-        throw new IllegalArgumentException("url must start with http:// or https://, was \""
-            + url + "\"");
+        throw new IllegalArgumentException(
+            "url must start with http:// or https://, was \"" + url + "\"");
       }
       if (u.isOpaque() || u.getHost() == null || u.getHost().isEmpty()) {
         throw new IllegalArgumentException("url must name a host, was \"" + url + "\"");

@@ -21,9 +21,17 @@ public final class HttpResponse {
   private final FromCache servedBy;
   private final boolean retried;
 
-  HttpResponse(HttpRequest request, String version, int status, String reason,
-      HttpHeaders headers, HttpHeaders trailers, byte[] body, StreamingBody stream,
-      FromCache servedBy, boolean retried) {
+  HttpResponse(
+      HttpRequest request,
+      String version,
+      int status,
+      String reason,
+      HttpHeaders headers,
+      HttpHeaders trailers,
+      byte[] body,
+      StreamingBody stream,
+      FromCache servedBy,
+      boolean retried) {
     this.request = request;
     this.version = version;
     this.status = status;
@@ -116,7 +124,7 @@ public final class HttpResponse {
 
   @Override
   public String toString() {
-    return "HttpResponse[" + version + " " + status + (reason.isEmpty() ? "" : " " + reason)
-        + ", " + request + ", " + servedBy + (retried ? ", retried" : "") + "]";
+    return "HttpResponse[" + version + " " + status + (reason.isEmpty() ? "" : " " + reason) + ", "
+        + request + ", " + servedBy + (retried ? ", retried" : "") + "]";
   }
 }

@@ -30,8 +30,8 @@ final class StreamingBody extends InputStream {
   private IOException failure;
   private volatile long delivered;
 
-  StreamingBody(Exchange exchange, Connection connection, ResponseDecoder decoder,
-      ByteBuffer rest) {
+  StreamingBody(
+      Exchange exchange, Connection connection, ResponseDecoder decoder, ByteBuffer rest) {
     this.exchange = exchange;
     this.connection = connection;
     this.decoder = decoder;
@@ -104,8 +104,8 @@ final class StreamingBody extends InputStream {
     } catch (HttpException e) {
       throw fail(e);
     } catch (SocketTimeoutException e) {
-      throw fail(new HttpException("receive", "timed out after " + exchange.timeout()
-          + " waiting for body bytes", e));
+      throw fail(new HttpException(
+          "receive", "timed out after " + exchange.timeout() + " waiting for body bytes", e));
     } catch (IOException e) {
       throw fail(new HttpException("receive", "reading the response body failed: " + e, e));
     }
@@ -152,7 +152,7 @@ final class StreamingBody extends InputStream {
     closed = true;
     if (!finished) {
       finished = true;
-        connection.discard();
+      connection.discard();
     }
   }
 }

@@ -1,8 +1,8 @@
 package dev.keepalive.http;
 
+import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.AllocationException;
 import dev.keepalive.ConnectionManager;
@@ -20,11 +20,22 @@ class ClientApiTest extends HttpTestBase {
 
   @Test
   void badUrlsNameTheArgument() {
-    for (String bad : new String[] {null, "ftp://host/", "127.0.0.1:80/", "http:///path",
-        "http://", "not a url", "http:opaque", "https://user:pw@host/", "http://host:0/",
-        "mailto:x@y"}) {
-      assertThatThrownBy(() -> HttpRequest.get(bad)).as(bad)
-          .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("url");
+    for (String bad : new String[] {
+      null,
+      "ftp://host/",
+      "127.0.0.1:80/",
+      "http:///path",
+      "http://",
+      "not a url",
+      "http:opaque",
+      "https://user:pw@host/",
+      "http://host:0/",
+      "mailto:x@y"
+    }) {
+      assertThatThrownBy(() -> HttpRequest.get(bad))
+          .as(bad)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("url");
     }
   }
 
@@ -38,12 +49,14 @@ class ClientApiTest extends HttpTestBase {
     assertThatThrownBy(() -> b.header("Bad Name", "v")).hasMessageContaining("header name");
     assertThatThrownBy(() -> b.header("X:y", "v")).hasMessageContaining("header name");
     assertThatThrownBy(() -> b.header(null, "v")).hasMessageContaining("header name");
-    assertThatThrownBy(() -> b.header("X", "a\r\nInjected: 1")).hasMessageContaining("header value");
+    assertThatThrownBy(() -> b.header("X", "a\r\nInjected: 1"))
+        .hasMessageContaining("header value");
     assertThatThrownBy(() -> b.header("X", "a\0")).hasMessageContaining("header value");
     assertThatThrownBy(() -> b.header("X", " padded")).hasMessageContaining("header value");
     assertThatThrownBy(() -> b.header("X", "\u20ac")).hasMessageContaining("header value");
     assertThatThrownBy(() -> b.header("X", null)).hasMessageContaining("header value");
-    assertThatThrownBy(() -> b.header("content-length", "1")).hasMessageContaining("Content-Length")
+    assertThatThrownBy(() -> b.header("content-length", "1"))
+        .hasMessageContaining("Content-Length")
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> b.header("Transfer-Encoding", "chunked"))
         .isInstanceOf(IllegalArgumentException.class);
@@ -60,8 +73,12 @@ class ClientApiTest extends HttpTestBase {
   @Test
   void requestsKeepWhatTheyWereGiven() {
     byte[] body = {1, 2, 3};
-    HttpRequest r = HttpRequest.newBuilder("HTTPS://[::1]:8443/a?b=c").method("DELETE")
-        .header("X-A", "1").body(body).timeout(Duration.ofSeconds(2)).build();
+    HttpRequest r = HttpRequest.newBuilder("HTTPS://[::1]:8443/a?b=c")
+        .method("DELETE")
+        .header("X-A", "1")
+        .body(body)
+        .timeout(Duration.ofSeconds(2))
+        .build();
     body[0] = 9;
     assertThat(r.method()).isEqualTo("DELETE");
     assertThat(r.uri().toString()).isEqualTo("HTTPS://[::1]:8443/a?b=c");
@@ -84,8 +101,8 @@ class ClientApiTest extends HttpTestBase {
 
   @Test
   void headersLookUpNamesIgnoringCase() {
-    HttpHeaders h = HttpHeaders.of("Content-Type", "text/plain", "Set-Cookie", "a=1",
-        "set-cookie", "b=2");
+    HttpHeaders h =
+        HttpHeaders.of("Content-Type", "text/plain", "Set-Cookie", "a=1", "set-cookie", "b=2");
     assertThat(h.first("content-type")).isEqualTo("text/plain");
     assertThat(h.first("missing")).isNull();
     assertThat(h.all("SET-COOKIE")).containsExactly("a=1", "b=2");
@@ -131,7 +148,8 @@ class ClientApiTest extends HttpTestBase {
       p.readRequest();
       p.awaitEof();
     });
-    HttpRequest r = HttpRequest.newBuilder(s.url("/")).timeout(Duration.ofMillis(200)).build();
+    HttpRequest r =
+        HttpRequest.newBuilder(s.url("/")).timeout(Duration.ofMillis(200)).build();
     assertThatThrownBy(() -> client.sendBlocking(r))
         .isInstanceOfSatisfying(HttpException.class, e -> {
           assertThat(e.stage()).isEqualTo("receive");
@@ -142,8 +160,8 @@ class ClientApiTest extends HttpTestBase {
 
   @Test
   void theClientsDefaultTimeoutAppliesToStreamedBodies() throws Exception {
-    HttpClient timed = closeLater(HttpClient.builder(manager).timeout(Duration.ofMillis(200))
-        .build());
+    HttpClient timed =
+        closeLater(HttpClient.builder(manager).timeout(Duration.ofMillis(200)).build());
     HttpScriptServer s = server(p -> {
       p.readRequest();
       p.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n12345");
@@ -184,7 +202,8 @@ class ClientApiTest extends HttpTestBase {
     CompletableFuture<HttpResponse> f = c.send(HttpRequest.get(s.url("/")));
     await().until(() -> s.requests().size() == 1);
     c.close();
-    assertThatThrownBy(f::join).hasCauseInstanceOf(HttpException.class)
+    assertThatThrownBy(f::join)
+        .hasCauseInstanceOf(HttpException.class)
         .hasMessageContaining("client was closed");
     await().until(() -> s.clientCloses() == 1);
     assertThatThrownBy(() -> c.send(HttpRequest.get(s.url("/"))))
@@ -203,7 +222,8 @@ class ClientApiTest extends HttpTestBase {
       p.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
       p.readRequest();
     });
-    CompletableFuture<Throwable> onLoop = client.send(HttpRequest.get(s.url("/")))
+    CompletableFuture<Throwable> onLoop = client
+        .send(HttpRequest.get(s.url("/")))
         .handle((r, e) -> {
           try {
             client.sendBlocking(HttpRequest.get(s.url("/")));
@@ -213,14 +233,15 @@ class ClientApiTest extends HttpTestBase {
           }
         });
     answer.countDown();
-    assertThat(onLoop.get(10, TimeUnit.SECONDS)).isInstanceOf(IllegalStateException.class)
+    assertThat(onLoop.get(10, TimeUnit.SECONDS))
+        .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("event loop");
   }
 
   @Test
   void responsesShowWhatArrived() throws Exception {
-    HttpScriptServer s = answering("HTTP/1.1 418 I'm a teapot\r\nA: 1\r\nB: 2\r\nContent-Length: 3"
-        + "\r\n\r\ntea");
+    HttpScriptServer s =
+        answering("HTTP/1.1 418 I'm a teapot\r\nA: 1\r\nB: 2\r\nContent-Length: 3" + "\r\n\r\ntea");
     HttpResponse r = get(s.url("/"));
     assertThat(r.status()).isEqualTo(418);
     assertThat(r.reason()).isEqualTo("I'm a teapot");

@@ -29,7 +29,8 @@ class FramingTest extends HttpTestBase {
     assertThat(text(second)).isEqualTo("hello");
     assertThat(second.servedBy()).isEqualTo(FromCache.IMMEDIATE);
     assertThat(s.connections()).isEqualTo(1);
-    assertThat(s.requests()).extracting(HttpScriptServer.Request::target)
+    assertThat(s.requests())
+        .extracting(HttpScriptServer.Request::target)
         .containsExactly("/one", "/two");
   }
 
@@ -37,11 +38,16 @@ class FramingTest extends HttpTestBase {
   void requestHeadAsSent() throws Exception {
     HttpScriptServer s = answering("HTTP/1.1 204 No Content\r\n\r\n");
     client.sendBlocking(HttpRequest.newBuilder(s.url("/p/a%20th?q=1&r=%C3%A9#frag"))
-        .header("X-Custom", "v1").header("X-Custom", "v2").build());
-    client.sendBlocking(HttpRequest.post(s.url("/post"), "payload".getBytes(StandardCharsets.UTF_8)));
+        .header("X-Custom", "v1")
+        .header("X-Custom", "v2")
+        .build());
+    client.sendBlocking(
+        HttpRequest.post(s.url("/post"), "payload".getBytes(StandardCharsets.UTF_8)));
     client.sendBlocking(HttpRequest.post(s.url("/empty"), null));
     client.sendBlocking(HttpRequest.newBuilder("http://localhost:" + s.port() + "/h")
-        .header("Host", "example.test").header("User-Agent", "mine/1").build());
+        .header("Host", "example.test")
+        .header("User-Agent", "mine/1")
+        .build());
 
     HttpScriptServer.Request get = s.requests().get(0);
     assertThat(get.method()).isEqualTo("GET");
@@ -79,8 +85,10 @@ class FramingTest extends HttpTestBase {
     });
     byte[] big = new byte[40_000];
     Arrays.fill(big, (byte) 'x');
-    HttpRequest small = HttpRequest.newBuilder(s.url("/small")).header("X-N", "1").build();
-    HttpRequest large = HttpRequest.newBuilder(s.url("/large")).method("PUT").body(big).build();
+    HttpRequest small =
+        HttpRequest.newBuilder(s.url("/small")).header("X-N", "1").build();
+    HttpRequest large =
+        HttpRequest.newBuilder(s.url("/large")).method("PUT").body(big).build();
     try (HttpClient other = HttpClient.builder(manager).userAgent("other/2").build()) {
       for (int i = 0; i < 3; i++) {
         assertThat(client.sendBlocking(small).status()).isEqualTo(200);
@@ -118,8 +126,8 @@ class FramingTest extends HttpTestBase {
         p.write(r.body());
       }
     });
-    HttpResponse r = client.sendBlocking(HttpRequest.newBuilder(s.url("/echo")).method("PUT")
-        .body(big).build());
+    HttpResponse r = client.sendBlocking(
+        HttpRequest.newBuilder(s.url("/echo")).method("PUT").body(big).build());
     assertThat(Arrays.equals(r.body(), big)).isTrue();
     assertThat(get(s.url("/again")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
   }

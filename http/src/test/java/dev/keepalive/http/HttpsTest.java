@@ -16,14 +16,14 @@ class HttpsTest extends HttpTestBase {
   private static final TestCertificates CERTIFICATES = TestCertificates.get();
 
   private HttpScriptServer tlsServer(HttpScriptServer.Script script) {
-    return closeLater(HttpScriptServer.overTls(
-        CERTIFICATES.serverContext(Identity.LOCALHOST), script));
+    return closeLater(
+        HttpScriptServer.overTls(CERTIFICATES.serverContext(Identity.LOCALHOST), script));
   }
 
   @Test
   void getOverHttpsReusesTheTlsConnection() throws Exception {
-    ConnectionManager tls = closeLater(ConnectionManager.builder()
-        .sslContext(CERTIFICATES.clientContext()).build());
+    ConnectionManager tls = closeLater(
+        ConnectionManager.builder().sslContext(CERTIFICATES.clientContext()).build());
     HttpClient c = closeLater(HttpClient.create(tls));
     HttpScriptServer s = tlsServer(p -> {
       while (p.readRequest() != null) {

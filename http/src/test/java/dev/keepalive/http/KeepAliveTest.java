@@ -1,7 +1,7 @@
 package dev.keepalive.http;
 
-import static org.assertj.core.api.Assertions.assertThat;
 import static dev.keepalive.testkit.Await.await;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.FromCache;
 import dev.keepalive.testkit.HttpScriptServer;
@@ -37,8 +37,8 @@ class KeepAliveTest extends HttpTestBase {
         p.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
       }
     });
-    HttpResponse r = client.sendBlocking(HttpRequest.newBuilder(s.url("/"))
-        .header("Connection", "close").build());
+    HttpResponse r = client.sendBlocking(
+        HttpRequest.newBuilder(s.url("/")).header("Connection", "close").build());
     assertThat(text(r)).isEqualTo("ok");
     assertThat(s.requests().get(0).header("Connection")).isEqualTo("close");
     await().until(() -> s.clientCloses() == 1);
@@ -58,8 +58,8 @@ class KeepAliveTest extends HttpTestBase {
   void aSocketPastTheServersKeepAliveTimeoutIsClosedNotReused() throws Exception {
     // timeout=1: reusable for 0.5 s (1 s less the margin of min(1 s, timeout / 2)); the pool
     // closes the socket when that passes, so the next request needs a new one
-    HttpScriptServer s = answering(
-        "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok");
+    HttpScriptServer s =
+        answering("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok");
     assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
     await().until(() -> s.clientCloses() == 1);
     await().until(() -> manager.stats().idle() == 0);

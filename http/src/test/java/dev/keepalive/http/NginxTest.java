@@ -47,7 +47,8 @@ class NginxTest {
   @BeforeEach
   void onlyWithNginx() throws Exception {
     String flag = setting("KEEPALIVE_NGINX", "");
-    Assumptions.assumeTrue(flag.equals("1") || flag.equalsIgnoreCase("true"),
+    Assumptions.assumeTrue(
+        flag.equals("1") || flag.equalsIgnoreCase("true"),
         "NginxTest skipped: set KEEPALIVE_NGINX=1 (and KEEPALIVE_NGINX_CA) after "
             + "scripts/nginx-tls.sh start");
     String ca = setting("KEEPALIVE_NGINX_CA", "");
@@ -103,7 +104,8 @@ class NginxTest {
     assertThat(post.status()).isEqualTo(200);
     assertThat(post.servedBy()).isEqualTo(FromCache.IMMEDIATE);
 
-    HttpResponse streamed = client.sendStreaming(HttpRequest.get(base + "/streamed")).get();
+    HttpResponse streamed =
+        client.sendStreaming(HttpRequest.get(base + "/streamed")).get();
     try (InputStream in = streamed.bodyStream()) {
       assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(BODY);
     }
@@ -120,8 +122,8 @@ class NginxTest {
     }
     assertThat(manager.stats().open()).isLessThanOrEqualTo(4); // maxPerHost: reused throughout
 
-    HttpResponse close = client.sendBlocking(HttpRequest.newBuilder(base + "/close")
-        .header("Connection", "close").build());
+    HttpResponse close = client.sendBlocking(
+        HttpRequest.newBuilder(base + "/close").header("Connection", "close").build());
     assertThat(close.status()).isEqualTo(200);
     assertThat(close.headers().first("Connection")).isEqualToIgnoringCase("close");
   }

@@ -133,19 +133,29 @@ class ResponseDecoderTest {
     assertThat(decode("HTTP/1.1 200 OK\r\n" + body, 99, false, false).decoder().reusable())
         .isTrue();
     assertThat(decode("HTTP/1.1 200 OK\r\nConnection: close\r\n" + body, 99, false, false)
-        .decoder().reusable()).isFalse();
+            .decoder()
+            .reusable())
+        .isFalse();
     assertThat(decode("HTTP/1.1 200 OK\r\nConnection: x, Close\r\n" + body, 99, false, false)
-        .decoder().reusable()).isFalse();
+            .decoder()
+            .reusable())
+        .isFalse();
     assertThat(decode("HTTP/1.0 200 OK\r\n" + body, 99, false, false).decoder().reusable())
         .isFalse();
     assertThat(decode("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n" + body, 99, false, false)
-        .decoder().reusable()).isTrue();
+            .decoder()
+            .reusable())
+        .isTrue();
   }
 
   @Test
   void transferEncodingOverridesContentLengthButForbidsReuse() throws Exception {
-    Decoded r = decode("HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n"
-        + "\r\n2\r\nok\r\n0\r\n\r\n", 6, false, false);
+    Decoded r = decode(
+        "HTTP/1.1 200 OK\r\nContent-Length: 99\r\nTransfer-Encoding: chunked\r\n"
+            + "\r\n2\r\nok\r\n0\r\n\r\n",
+        6,
+        false,
+        false);
     assertThat(r.body()).isEqualTo("ok");
     assertThat(r.decoder().isComplete()).isTrue();
     assertThat(r.decoder().reusable()).isFalse();
@@ -153,25 +163,31 @@ class ResponseDecoderTest {
 
   @Test
   void otherTransferCodingsAreCloseDelimited() throws Exception {
-    Decoded r = decode("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nraw", 99,
-        false, true);
+    Decoded r =
+        decode("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nraw", 99, false, true);
     assertThat(r.decoder().framing()).isEqualTo(Framing.UNTIL_CLOSE);
     assertThat(r.body()).isEqualTo("raw");
   }
 
   @Test
   void repeatedEqualContentLengthsAreOneLength() throws Exception {
-    Decoded r = decode("HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\nabc",
-        99, false, false);
+    Decoded r = decode(
+        "HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\nContent-Length: 3\r\n\r\nabc",
+        99,
+        false,
+        false);
     assertThat(r.body()).isEqualTo("abc");
   }
 
   @Test
   void obsFoldIsJoinedWithASpace() throws Exception {
-    Decoded r = decode("HTTP/1.1 200 OK\r\nX-Long: one\r\n  two\r\n\tthree\r\n"
-        + "Content-Length: 0\r\n\r\n", 99, false, false);
-    assertThat(r.decoder().fields()).containsExactly("X-Long", "one two three",
-        "Content-Length", "0");
+    Decoded r = decode(
+        "HTTP/1.1 200 OK\r\nX-Long: one\r\n  two\r\n\tthree\r\n" + "Content-Length: 0\r\n\r\n",
+        99,
+        false,
+        false);
+    assertThat(r.decoder().fields())
+        .containsExactly("X-Long", "one two three", "Content-Length", "0");
   }
 
   @Test
@@ -184,21 +200,31 @@ class ResponseDecoderTest {
 
   @Test
   void keepAliveTimeoutIsRead() throws Exception {
-    Decoded r = decode("HTTP/1.1 200 OK\r\nKeep-Alive: max=100, timeout=7\r\n"
-        + "Content-Length: 0\r\n\r\n", 99, false, false);
+    Decoded r = decode(
+        "HTTP/1.1 200 OK\r\nKeep-Alive: max=100, timeout=7\r\n" + "Content-Length: 0\r\n\r\n",
+        99,
+        false,
+        false);
     assertThat(r.decoder().keepAliveTimeoutSeconds()).isEqualTo(7);
   }
 
   @Test
   void malformedStatusLines() {
-    for (String bad : List.of("HTTP/1.1 OK\r\n\r\n", "SSH-2.0-OpenSSH_9.2\r\n\r\n",
-        "HTTP/1.1 20 OK\r\n\r\n", "HTTP/1.1  200 OK\r\n\r\n", "HTTP/1.1 2000 OK\r\n\r\n",
-        "http/1.1 200 OK\r\n\r\n", "\r\nHTTP/1.1 200 OK\r\n\r\n", "HTTP/1.1 200 O\0K\r\n\r\n")) {
+    for (String bad : List.of(
+        "HTTP/1.1 OK\r\n\r\n",
+        "SSH-2.0-OpenSSH_9.2\r\n\r\n",
+        "HTTP/1.1 20 OK\r\n\r\n",
+        "HTTP/1.1  200 OK\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+        "http/1.1 200 OK\r\n\r\n",
+        "\r\nHTTP/1.1 200 OK\r\n\r\n",
+        "HTTP/1.1 200 O\0K\r\n\r\n")) {
       HttpException e = failure(bad);
       assertThat(e.stage()).as(bad).isEqualTo("parse");
       assertThat(e.getMessage()).as(bad).contains("status line");
     }
-    assertThat(failure("HTTP/2.0 200 OK\r\n\r\n").getMessage()).contains("unsupported HTTP version");
+    assertThat(failure("HTTP/2.0 200 OK\r\n\r\n").getMessage())
+        .contains("unsupported HTTP version");
   }
 
   @Test
@@ -216,18 +242,18 @@ class ResponseDecoderTest {
     assertThat(failure("HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\n").getMessage())
         .contains("invalid Content-Length");
     assertThat(failure("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n")
-        .getMessage()).contains("invalid Content-Length");
+            .getMessage())
+        .contains("invalid Content-Length");
     assertThat(failure("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n").getMessage())
         .contains("invalid Content-Length");
-    assertThat(failure("HTTP/1.1 101 Switching Protocols\r\n\r\n").getMessage())
-        .contains("101");
+    assertThat(failure("HTTP/1.1 101 Switching Protocols\r\n\r\n").getMessage()).contains("101");
   }
 
   @Test
   void malformedChunks() {
     String head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
-    for (String bad : List.of("zz\r\n", "-5\r\n", "+5\r\n", " 5\r\n", "5 x\r\n", "\r\n",
-        "1234567890abcdef0\r\n")) {
+    for (String bad : List.of(
+        "zz\r\n", "-5\r\n", "+5\r\n", " 5\r\n", "5 x\r\n", "\r\n", "1234567890abcdef0\r\n")) {
       HttpException e = failure(head + bad);
       assertThat(e.stage()).as(bad).isEqualTo("parse");
       assertThat(e.getMessage()).as(bad).contains("chunk size");
@@ -246,10 +272,11 @@ class ResponseDecoderTest {
       ResponseDecoder d = new ResponseDecoder(64 * 1024, false);
       byte[] bytes = big.getBytes(StandardCharsets.ISO_8859_1);
       assertThatThrownBy(() -> {
-        for (int off = 0; off < bytes.length; off += piece) {
-          d.parseHead(ByteBuffer.wrap(bytes, off, Math.min(piece, bytes.length - off)));
-        }
-      }).isInstanceOf(HttpException.class)
+            for (int off = 0; off < bytes.length; off += piece) {
+              d.parseHead(ByteBuffer.wrap(bytes, off, Math.min(piece, bytes.length - off)));
+            }
+          })
+          .isInstanceOf(HttpException.class)
           .hasMessageContaining("header block larger than 65536 bytes");
     }
     // exactly at the limit is fine
@@ -258,8 +285,9 @@ class ResponseDecoderTest {
     String fits = exact + "a".repeat(65536 - exact.length() - end.length()) + end;
     assertThat(fits).hasSize(65536);
     assertThat(decode(fits, 4096, false, false).decoder().isComplete()).isTrue();
-    assertThatThrownBy(() -> decode(exact + "a" + fits.substring(exact.length()), 4096, false,
-        false)).hasMessageContaining("larger than");
+    assertThatThrownBy(
+            () -> decode(exact + "a" + fits.substring(exact.length()), 4096, false, false))
+        .hasMessageContaining("larger than");
   }
 
   @Test

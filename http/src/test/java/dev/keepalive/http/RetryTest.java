@@ -1,8 +1,8 @@
 package dev.keepalive.http;
 
+import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static dev.keepalive.testkit.Await.await;
 
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
@@ -50,7 +50,8 @@ class RetryTest extends HttpTestBase {
     assertThat(second.retried()).isTrue();
     assertThat(second.servedBy()).isEqualTo(FromCache.NEW);
     assertThat(s.connections()).isEqualTo(2);
-    assertThat(s.requests()).extracting(r -> r.connection() + r.target())
+    assertThat(s.requests())
+        .extracting(r -> r.connection() + r.target())
         .containsExactly("1/a", "1/b", "2/b");
   }
 
@@ -58,8 +59,8 @@ class RetryTest extends HttpTestBase {
   void aResetCountsAsWellAndPutIsIdempotent() throws Exception {
     HttpScriptServer s = dropsSecondRequest(true);
     get(s.url("/a"));
-    HttpResponse put = client.sendBlocking(HttpRequest.newBuilder(s.url("/b")).method("PUT")
-        .body("x".getBytes()).build());
+    HttpResponse put = client.sendBlocking(
+        HttpRequest.newBuilder(s.url("/b")).method("PUT").body("x".getBytes()).build());
     assertThat(put.retried()).isTrue();
     assertThat(text(put)).isEqualTo("retry");
     assertThat(s.requests()).hasSize(3);
@@ -73,7 +74,9 @@ class RetryTest extends HttpTestBase {
     assertThatThrownBy(() -> client.sendBlocking(HttpRequest.post(s.url("/b"), "data".getBytes())))
         .isInstanceOfSatisfying(HttpException.class, e -> {
           assertThat(e.stage()).isEqualTo("receive");
-          assertThat(e.getMessage()).contains("IMMEDIATE").contains("POST is not idempotent")
+          assertThat(e.getMessage())
+              .contains("IMMEDIATE")
+              .contains("POST is not idempotent")
               .contains("not retried");
         });
     assertThat(s.connections()).isEqualTo(1);
@@ -85,19 +88,21 @@ class RetryTest extends HttpTestBase {
     HttpScriptServer s = dropsSecondRequest(true);
     get(s.url("/a"));
     assertThatThrownBy(() -> client.sendBlocking(HttpRequest.newBuilder(s.url("/b"))
-        .method("PATCH").body(new byte[] {1}).build()))
-        .isInstanceOf(HttpException.class).hasMessageContaining("PATCH is not idempotent");
+            .method("PATCH")
+            .body(new byte[] {1})
+            .build()))
+        .isInstanceOf(HttpException.class)
+        .hasMessageContaining("PATCH is not idempotent");
     assertThat(s.connections()).isEqualTo(1);
   }
 
   @Test
   void aNewConnectionThatDiesIsNotRetried() throws Exception {
     HttpScriptServer s = server(p -> p.readRequest()); // reads, then closes without a byte
-    assertThatThrownBy(() -> get(s.url("/")))
-        .isInstanceOfSatisfying(HttpException.class, e -> {
-          assertThat(e.stage()).isEqualTo("receive");
-          assertThat(e.getMessage()).contains("before any response byte");
-        });
+    assertThatThrownBy(() -> get(s.url("/"))).isInstanceOfSatisfying(HttpException.class, e -> {
+      assertThat(e.stage()).isEqualTo("receive");
+      assertThat(e.getMessage()).contains("before any response byte");
+    });
     assertThat(s.connections()).isEqualTo(1);
   }
 
@@ -111,11 +116,10 @@ class RetryTest extends HttpTestBase {
       p.readRequest(); // then close, every time
     });
     get(s.url("/"));
-    assertThatThrownBy(() -> get(s.url("/")))
-        .isInstanceOfSatisfying(HttpException.class, e -> {
-          assertThat(e.stage()).isEqualTo("receive");
-          assertThat(e.getMessage()).contains("already the retry");
-        });
+    assertThatThrownBy(() -> get(s.url("/"))).isInstanceOfSatisfying(HttpException.class, e -> {
+      assertThat(e.stage()).isEqualTo("receive");
+      assertThat(e.getMessage()).contains("already the retry");
+    });
     assertThat(s.connections()).isEqualTo(2);
   }
 
@@ -134,11 +138,10 @@ class RetryTest extends HttpTestBase {
       }
     });
     get(s.url("/"));
-    assertThatThrownBy(() -> get(s.url("/")))
-        .isInstanceOfSatisfying(HttpException.class, e -> {
-          assertThat(e.stage()).isEqualTo("receive");
-          assertThat(e.getMessage()).contains("before the response head was complete");
-        });
+    assertThatThrownBy(() -> get(s.url("/"))).isInstanceOfSatisfying(HttpException.class, e -> {
+      assertThat(e.stage()).isEqualTo("receive");
+      assertThat(e.getMessage()).contains("before the response head was complete");
+    });
     assertThat(s.connections()).isEqualTo(1);
   }
 
@@ -169,7 +172,8 @@ class RetryTest extends HttpTestBase {
     assertThat(text(r)).isEqualTo("retry");
     assertThat(r.retried()).isTrue();
     assertThat(r.servedBy()).isEqualTo(FromCache.NEW);
-    assertThat(s.requests()).extracting(q -> q.connection() + q.target())
+    assertThat(s.requests())
+        .extracting(q -> q.connection() + q.target())
         .containsExactly("1/1", "1/2", "2/2");
   }
 
@@ -186,7 +190,9 @@ class RetryTest extends HttpTestBase {
 
     HttpScriptServer t = dropsSecondRequest(false);
     get(t.url("/a"));
-    assertThatThrownBy(() -> client.sendStreaming(HttpRequest.post(t.url("/b"), null)).join())
-        .hasCauseInstanceOf(HttpException.class).hasMessageContaining("not idempotent");
+    assertThatThrownBy(
+            () -> client.sendStreaming(HttpRequest.post(t.url("/b"), null)).join())
+        .hasCauseInstanceOf(HttpException.class)
+        .hasMessageContaining("not idempotent");
   }
 }

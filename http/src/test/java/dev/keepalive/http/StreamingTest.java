@@ -112,7 +112,7 @@ class StreamingTest extends HttpTestBase {
       p.awaitEof();
     });
     org.assertj.core.api.Assertions.assertThatThrownBy(
-        () -> small.sendBlocking(HttpRequest.get(s.url("/"))))
+            () -> small.sendBlocking(HttpRequest.get(s.url("/"))))
         .isInstanceOfSatisfying(HttpException.class, e -> {
           assertThat(e.stage()).isEqualTo("receive");
           assertThat(e.getMessage()).contains("maxBodyBytes");

@@ -56,8 +56,7 @@ public class AcceptingServer implements AutoCloseable {
    *
    * @throws UncheckedIOException if the address cannot be bound
    */
-  protected AcceptingServer(String name, ServerSocket unbound, InetAddress address,
-      Script script) {
+  protected AcceptingServer(String name, ServerSocket unbound, InetAddress address, Script script) {
     server = unbound;
     try {
       server.setReuseAddress(true);

@@ -31,7 +31,9 @@ public final class Await {
 
   /** A condition waited for up to {@code atMost}, polled at once and then every 5 ms. */
   public static ConditionFactory await(Duration atMost) {
-    return Awaitility.await().atMost(atMost).pollDelay(Duration.ZERO)
+    return Awaitility.await()
+        .atMost(atMost)
+        .pollDelay(Duration.ZERO)
         .pollInterval(Duration.ofMillis(5));
   }
 

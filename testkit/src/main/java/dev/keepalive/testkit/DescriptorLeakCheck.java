@@ -47,9 +47,11 @@ public abstract class DescriptorLeakCheck
       Await.await().until(() -> Descriptors.openedSince(before).isEmpty());
     } catch (ConditionTimeoutException e) {
       Map<Integer, String> leaked = Descriptors.openedSince(before);
-      throw new AssertionError("file descriptors leaked: " + leaked + " ("
-          + Descriptors.count() + " open now, " + before.size() + " before); TCP sockets among "
-          + "them: " + TcpTable.byInodes(leaked.values()), e);
+      throw new AssertionError(
+          "file descriptors leaked: " + leaked + " ("
+              + Descriptors.count() + " open now, " + before.size() + " before); TCP sockets among "
+              + "them: " + TcpTable.byInodes(leaked.values()),
+          e);
     }
   }
 

@@ -42,8 +42,9 @@ public final class Descriptors {
    */
   public static Map<Integer, String> openedSince(Map<Integer, String> before) {
     Map<Integer, String> now = snapshot();
-    now.entrySet().removeIf(e -> e.getValue().endsWith(".jar")
-        || e.getValue().equals(before.get(e.getKey())));
+    now.entrySet()
+        .removeIf(
+            e -> e.getValue().endsWith(".jar") || e.getValue().equals(before.get(e.getKey())));
     return now;
   }
 }

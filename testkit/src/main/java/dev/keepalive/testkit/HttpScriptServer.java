@@ -32,8 +32,12 @@ public final class HttpScriptServer implements AutoCloseable {
   }
 
   /** A request as the server read it: its connection's number (1, 2...), line, head and body. */
-  public record Request(int connection, String method, String target,
-      Map<String, List<String>> headers, byte[] body) {
+  public record Request(
+      int connection,
+      String method,
+      String target,
+      Map<String, List<String>> headers,
+      byte[] body) {
     /** The first value of header {@code name} (any case), or null. */
     public String header(String name) {
       List<String> v = headers.get(name.toLowerCase(Locale.ROOT));
@@ -53,8 +57,8 @@ public final class HttpScriptServer implements AutoCloseable {
 
   private HttpScriptServer(ServerSocketFactory factory, Script script) {
     try {
-      tcp = new AcceptingServer("http-script", factory.createServerSocket(), Loopback.ipv4(),
-          s -> serve(script, s));
+      tcp = new AcceptingServer(
+          "http-script", factory.createServerSocket(), Loopback.ipv4(), s -> serve(script, s));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -161,7 +165,8 @@ public final class HttpScriptServer implements AutoCloseable {
           throw new IOException("client closed in the middle of a request head");
         }
         head.write(b);
-        state = (b == '\r' && (state == 0 || state == 2)) ? state + 1
+        state = (b == '\r' && (state == 0 || state == 2))
+            ? state + 1
             : (b == '\n' && (state == 1 || state == 3)) ? state + 1 : 0;
       }
       String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n");
@@ -169,8 +174,10 @@ public final class HttpScriptServer implements AutoCloseable {
       Map<String, List<String>> headers = new LinkedHashMap<>();
       for (int i = 1; i < lines.length; i++) {
         int colon = lines[i].indexOf(':');
-        headers.computeIfAbsent(lines[i].substring(0, colon).toLowerCase(Locale.ROOT),
-            k -> new ArrayList<>()).add(lines[i].substring(colon + 1).trim());
+        headers
+            .computeIfAbsent(
+                lines[i].substring(0, colon).toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+            .add(lines[i].substring(colon + 1).trim());
       }
       byte[] body = new byte[0];
       List<String> length = headers.get("content-length");

@@ -56,8 +56,8 @@ public final class PeerIo {
         }
       }
     } catch (SocketTimeoutException e) {
-      throw new AssertionError("the client's side was not closed within "
-          + Await.LONG.toSeconds() + " s", e);
+      throw new AssertionError(
+          "the client's side was not closed within " + Await.LONG.toSeconds() + " s", e);
     } catch (SocketException e) {
       return Ending.RESET;
     } catch (IOException e) {

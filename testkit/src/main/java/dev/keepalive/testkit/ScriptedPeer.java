@@ -37,7 +37,10 @@ public final class ScriptedPeer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    loop = new AcceptLoop<>("scripted-acceptor-" + port(), server, server::accept,
+    loop = new AcceptLoop<>(
+        "scripted-acceptor-" + port(),
+        server,
+        server::accept,
         ch -> AcceptLoop.daemon("scripted-" + ch.socket().getPort(), () -> {
           try {
             script.run(ch);

@@ -29,8 +29,8 @@ public final class TcpTable {
    * One socket: its ports, state, the bytes in its send and receive queues (for a listener the
    * receive queue is its accept queue), and the inode of its descriptor.
    */
-  public record Entry(int localPort, int remotePort, int state, long txQueue, long rxQueue,
-      String inode) {}
+  public record Entry(
+      int localPort, int remotePort, int state, long txQueue, long rxQueue, String inode) {}
 
   private TcpTable() {}
 
@@ -41,8 +41,12 @@ public final class TcpTable {
   public static Entry find(int localPort, int remotePort) {
     for (String file : FILES) {
       try (Stream<Entry> entries = entries(file)) {
-        Entry e = entries.filter(x -> x.state() != TIME_WAIT && x.localPort() == localPort
-            && x.remotePort() == remotePort).findFirst().orElse(null);
+        Entry e = entries
+            .filter(x -> x.state() != TIME_WAIT
+                && x.localPort() == localPort
+                && x.remotePort() == remotePort)
+            .findFirst()
+            .orElse(null);
         if (e != null) {
           return e;
         }
@@ -64,13 +68,17 @@ public final class TcpTable {
    */
   public static long receiveQueue(int localPort) {
     return all(e -> e.localPort() == localPort && e.state() == ESTABLISHED).stream()
-        .mapToLong(Entry::rxQueue).max().orElse(-1);
+        .mapToLong(Entry::rxQueue)
+        .max()
+        .orElse(-1);
   }
 
   /** How many connections wait in the accept queue of the listener on {@code port}, or -1. */
   public static long acceptQueue(int port) {
     return all(e -> e.localPort() == port && e.state() == LISTEN).stream()
-        .mapToLong(Entry::rxQueue).max().orElse(-1);
+        .mapToLong(Entry::rxQueue)
+        .max()
+        .orElse(-1);
   }
 
   /**
@@ -85,13 +93,15 @@ public final class TcpTable {
   }
 
   private static List<Entry> all(Predicate<Entry> which) {
-    return FILES.stream().flatMap(file -> {
-      try (Stream<Entry> entries = entries(file)) {
-        return entries.filter(which).collect(Collectors.toList()).stream();
-      } catch (UncheckedIOException e) {
-        return Stream.<Entry>empty(); // unreadable: as good as absent
-      }
-    }).collect(Collectors.toList());
+    return FILES.stream()
+        .flatMap(file -> {
+          try (Stream<Entry> entries = entries(file)) {
+            return entries.filter(which).collect(Collectors.toList()).stream();
+          } catch (UncheckedIOException e) {
+            return Stream.<Entry>empty(); // unreadable: as good as absent
+          }
+        })
+        .collect(Collectors.toList());
   }
 
   /** The sockets {@code file} lists (none when there is no such file: no IPv6); close it. */
@@ -102,15 +112,23 @@ public final class TcpTable {
     } catch (IOException e) {
       return Stream.empty();
     }
-    return lines.skip(1).map(l -> l.trim().split("\\s+")).filter(f -> f.length > 9)
-        .map(TcpTable::entry).onClose(lines::close);
+    return lines
+        .skip(1)
+        .map(l -> l.trim().split("\\s+"))
+        .filter(f -> f.length > 9)
+        .map(TcpTable::entry)
+        .onClose(lines::close);
   }
 
   private static Entry entry(String[] f) {
     int colon = f[4].indexOf(':');
-    return new Entry(port(f[1]), port(f[2]), Integer.parseInt(f[3], 16),
+    return new Entry(
+        port(f[1]),
+        port(f[2]),
+        Integer.parseInt(f[3], 16),
         Long.parseLong(f[4].substring(0, colon), 16),
-        Long.parseLong(f[4].substring(colon + 1), 16), f[9]);
+        Long.parseLong(f[4].substring(colon + 1), 16),
+        f[9]);
   }
 
   private static int port(String hexAddressAndPort) {

@@ -74,17 +74,24 @@ public final class TestCertificates {
     Instant from = now.minus(Duration.ofDays(1));
     Instant until = now.plus(Duration.ofDays(30));
     GeneralNames local = new GeneralNames(new GeneralName[] {
-        new GeneralName(GeneralName.dNSName, "localhost"),
-        new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
-        new GeneralName(GeneralName.iPAddress, "::1")});
+      new GeneralName(GeneralName.dNSName, "localhost"),
+      new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+      new GeneralName(GeneralName.iPAddress, "::1")
+    });
     GeneralNames wrong = new GeneralNames(new GeneralName(GeneralName.dNSName, "wrong.example"));
 
     add(Identity.LOCALHOST, "CN=localhost", local, from, until, caName, caKeys, ca);
     add(Identity.WRONG_HOST, "CN=wrong.example", wrong, from, until, caName, caKeys, ca);
-    add(Identity.EXPIRED, "CN=localhost", local, now.minus(Duration.ofDays(10)),
-        now.minus(Duration.ofDays(1)), caName, caKeys, ca);
-    add(Identity.UNTRUSTED, "CN=localhost", local, from, until, otherCaName, otherCaKeys,
-        otherCa);
+    add(
+        Identity.EXPIRED,
+        "CN=localhost",
+        local,
+        now.minus(Duration.ofDays(10)),
+        now.minus(Duration.ofDays(1)),
+        caName,
+        caKeys,
+        ca);
+    add(Identity.UNTRUSTED, "CN=localhost", local, from, until, otherCaName, otherCaKeys, otherCa);
 
     trustStore = KeyStore.getInstance("PKCS12");
     trustStore.load(null, null);
@@ -150,21 +157,34 @@ public final class TestCertificates {
 
   // ---------------------------------------------------------------- generation
 
-  private void add(Identity id, String subject, GeneralNames names, Instant from, Instant until,
-      X500Name issuer, KeyPair issuerKeys, X509Certificate issuerCert) throws Exception {
+  private void add(
+      Identity id,
+      String subject,
+      GeneralNames names,
+      Instant from,
+      Instant until,
+      X500Name issuer,
+      KeyPair issuerKeys,
+      X509Certificate issuerCert)
+      throws Exception {
     KeyPair keys = newKeyPair();
     JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, serial(),
-        Date.from(from), Date.from(until), new X500Name(subject), keys.getPublic());
+    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+        issuer,
+        serial(),
+        Date.from(from),
+        Date.from(until),
+        new X500Name(subject),
+        keys.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
     b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-    b.addExtension(Extension.extendedKeyUsage, false,
-        new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+    b.addExtension(
+        Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
     b.addExtension(Extension.subjectAlternativeName, false, names);
-    b.addExtension(Extension.subjectKeyIdentifier, false,
-        ext.createSubjectKeyIdentifier(keys.getPublic()));
-    b.addExtension(Extension.authorityKeyIdentifier, false,
-        ext.createAuthorityKeyIdentifier(issuerCert));
+    b.addExtension(
+        Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()));
+    b.addExtension(
+        Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuerCert));
     X509Certificate leaf = sign(b, issuerKeys.getPrivate());
     leaves.put(id, leaf);
 
@@ -178,19 +198,21 @@ public final class TestCertificates {
   private static X509Certificate caCertificate(X500Name name, KeyPair keys, Instant now)
       throws Exception {
     JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, serial(),
-        Date.from(now.minus(Duration.ofDays(2))), Date.from(now.plus(Duration.ofDays(60))), name,
+    X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+        name,
+        serial(),
+        Date.from(now.minus(Duration.ofDays(2))),
+        Date.from(now.plus(Duration.ofDays(60))),
+        name,
         keys.getPublic());
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-    b.addExtension(Extension.keyUsage, true,
-        new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-    b.addExtension(Extension.subjectKeyIdentifier, false,
-        ext.createSubjectKeyIdentifier(keys.getPublic()));
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+    b.addExtension(
+        Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()));
     return sign(b, keys.getPrivate());
   }
 
-  private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key)
-      throws Exception {
+  private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key) throws Exception {
     ContentSigner signer = new JcaContentSignerBuilder("SHA256withECDSA").build(key);
     return new JcaX509CertificateConverter().getCertificate(b.build(signer));
   }

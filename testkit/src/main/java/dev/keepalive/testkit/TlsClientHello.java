@@ -11,8 +11,8 @@ import java.util.Optional;
  * received (RFC 8446 section 4.1.2): the protocol versions of the supported_versions extension
  * and the SNI host name.
  */
-public record TlsClientHello(int legacyVersion, List<String> supportedVersions,
-    Optional<String> serverName) {
+public record TlsClientHello(
+    int legacyVersion, List<String> supportedVersions, Optional<String> serverName) {
   private static final int HANDSHAKE = 22;
   private static final int CLIENT_HELLO = 1;
   private static final int EXT_SERVER_NAME = 0;

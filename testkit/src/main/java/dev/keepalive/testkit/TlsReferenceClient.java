@@ -42,8 +42,8 @@ public final class TlsReferenceClient {
    *
    * @throws AssertionError if the handshake succeeds, or the peer closes before any SSL error
    */
-  public static String handshakeError(SSLContext context, SSLParameters params, String host,
-      int port) throws IOException {
+  public static String handshakeError(
+      SSLContext context, SSLParameters params, String host, int port) throws IOException {
     SSLEngine engine = context.createSSLEngine(host, port);
     engine.setUseClientMode(true);
     engine.setSSLParameters(params);
@@ -57,8 +57,7 @@ public final class TlsReferenceClient {
       } catch (SSLException e) {
         return e.getMessage();
       }
-      throw new AssertionError("the reference handshake with " + host + ":" + port
-          + " succeeded");
+      throw new AssertionError("the reference handshake with " + host + ":" + port + " succeeded");
     }
   }
 

@@ -390,7 +390,8 @@ public final class TlsServer implements AutoCloseable {
             }
             received.incrementAndGet();
             out.write(("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
-                + "Content-Length: 12\r\n\r\nnot TLS here").getBytes(StandardCharsets.US_ASCII));
+                    + "Content-Length: 12\r\n\r\nnot TLS here")
+                .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             readLoop(in, null);
           }

@@ -42,7 +42,8 @@ class ServersCloseEverythingTest {
           server.server().close();
         }
       }
-      try (HangingListener hanging = new HangingListener(); Socket s = new Socket()) {
+      try (HangingListener hanging = new HangingListener();
+          Socket s = new Socket()) {
         s.connect(new InetSocketAddress(Loopback.ipv4(), hanging.port()), 1);
       } catch (SocketTimeoutException expected) {
         // the JDK keeps a socket of its own open once a connect timed out
@@ -51,12 +52,21 @@ class ServersCloseEverythingTest {
   }
 
   /** A kit server, as these tests see it. */
-  record Server(Kind kind, AutoCloseable server, IntSupplier port, IntSupplier accepted,
+  record Server(
+      Kind kind,
+      AutoCloseable server,
+      IntSupplier port,
+      IntSupplier accepted,
       AcceptLoop<? extends Closeable> loop) {}
 
   /** Every kit server that accepts connections. */
   enum Kind {
-    ACCEPTING, ECHO, SCRIPTED_PEER, TLS, HTTP_SCRIPT, SINK;
+    ACCEPTING,
+    ECHO,
+    SCRIPTED_PEER,
+    TLS,
+    HTTP_SCRIPT,
+    SINK;
 
     Server make() {
       switch (this) {
@@ -147,11 +157,12 @@ class ServersCloseEverythingTest {
 
   @Test
   void aHangingListenersQueueIsFullSoAConnectNeverCompletes() throws Exception {
-    try (HangingListener hanging = new HangingListener(); Socket s = new Socket()) {
+    try (HangingListener hanging = new HangingListener();
+        Socket s = new Socket()) {
       assertThat(TcpTable.acceptQueue(hanging.port())).isEqualTo(2);
       // the SYN is dropped, so this connect can only end by its own timeout
-      assertThatThrownBy(() -> s.connect(
-          new InetSocketAddress(Loopback.ipv4(), hanging.port()), 300))
+      assertThatThrownBy(
+              () -> s.connect(new InetSocketAddress(Loopback.ipv4(), hanging.port()), 300))
           .isInstanceOf(SocketTimeoutException.class);
     }
   }
@@ -165,7 +176,8 @@ class ServersCloseEverythingTest {
 
   @Test
   void theTcpTableSeesUnreadBytesAndTheDescriptorsSeeTheSocket() throws Exception {
-    try (AcceptingServer server = new AcceptingServer(); Socket client = connect(server.port())) {
+    try (AcceptingServer server = new AcceptingServer();
+        Socket client = connect(server.port())) {
       Socket peer = server.peerOf(client.getLocalPort());
       PeerIo.write(peer, "unread");
       await().until(() -> TcpTable.receiveQueue(client.getLocalPort()) == 6);

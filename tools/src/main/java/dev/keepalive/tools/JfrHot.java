@@ -34,8 +34,11 @@ import jdk.jfr.consumer.RecordingFile;
  * also {@code --thread THREAD}; default every thread. N: rows per table, default 25.
  */
 public final class JfrHot {
-  private static final List<String> HARNESS = List.of("dev.keepalive.bench.",
-      "dev.keepalive.tools.", "dev.keepalive.e2e.", "dev.keepalive.cli.Bench");
+  private static final List<String> HARNESS = List.of(
+      "dev.keepalive.bench.",
+      "dev.keepalive.tools.",
+      "dev.keepalive.e2e.",
+      "dev.keepalive.cli.Bench");
 
   private JfrHot() {}
 
@@ -57,17 +60,20 @@ public final class JfrHot {
     }
     Path file = Path.of(args[0]);
     System.out.println("JFR " + file + (thread == null ? "" : ", threads *" + thread + "*"));
-    Map<String, Tables> byType = Map.of("jdk.ExecutionSample", new Tables(),
-        "jdk.NativeMethodSample", new Tables());
+    Map<String, Tables> byType =
+        Map.of("jdk.ExecutionSample", new Tables(), "jdk.NativeMethodSample", new Tables());
     try (RecordingFile recording = new RecordingFile(file)) {
       while (recording.hasMoreEvents()) {
         RecordedEvent e = recording.readEvent();
         Tables t = byType.get(e.getEventType().getName());
         RecordedThread sampled = t == null ? null : e.getThread("sampledThread");
-        String name = sampled == null ? null
+        String name = sampled == null
+            ? null
             : sampled.getJavaName() != null ? sampled.getJavaName() : sampled.getOSName();
-        if (name != null && (thread == null || name.contains(thread))
-            && e.getStackTrace() != null && !e.getStackTrace().getFrames().isEmpty()) {
+        if (name != null
+            && (thread == null || name.contains(thread))
+            && e.getStackTrace() != null
+            && !e.getStackTrace().getFrames().isEmpty()) {
           t.add(name, e.getStackTrace().getFrames());
         }
       }
@@ -89,7 +95,10 @@ public final class JfrHot {
       samples++;
       threads.merge(thread.replaceAll("\\d+", "N"), 1, Integer::sum);
       self.merge(name(frames.get(0)), 1, Integer::sum);
-      frames.stream().map(JfrHot::name).filter(JfrHot::ours).findFirst()
+      frames.stream()
+          .map(JfrHot::name)
+          .filter(JfrHot::ours)
+          .findFirst()
           .ifPresent(n -> innermostOurs.merge(n, 1, Integer::sum));
       Set<String> seen = new HashSet<>();
       for (RecordedFrame f : frames) {
@@ -108,7 +117,9 @@ public final class JfrHot {
       if (samples > 0) {
         table("threads", threads, rows);
         table("top frame (self)", self, rows);
-        table("innermost dev.keepalive method (its own code + JDK code it calls)", innermostOurs,
+        table(
+            "innermost dev.keepalive method (its own code + JDK code it calls)",
+            innermostOurs,
             rows);
         table("dev.keepalive methods on the stack (inclusive)", ours, rows);
         table("all methods on the stack (inclusive)", inclusive, rows);
@@ -120,8 +131,12 @@ public final class JfrHot {
       counts.entrySet().stream()
           .sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
           .limit(rows)
-          .forEach(en -> System.out.printf(Locale.ROOT, "  %6.2f%%  %7d  %s%n",
-              100.0 * en.getValue() / samples, en.getValue(), en.getKey()));
+          .forEach(en -> System.out.printf(
+              Locale.ROOT,
+              "  %6.2f%%  %7d  %s%n",
+              100.0 * en.getValue() / samples,
+              en.getValue(),
+              en.getKey()));
     }
   }
 

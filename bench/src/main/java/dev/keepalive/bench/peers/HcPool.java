@@ -29,15 +29,22 @@ final class HcPool implements PeerState.Checked {
   final String[] keys;
   /** What the pool must show after every iteration. */
   final int available;
+
   final int leased;
   final int pending;
   /** The with-queue benchmark's: the blocked key's leased entries and its queued requests. */
   final List<PoolEntry<String, SocketConnection>> blockers = new ArrayList<>();
+
   final List<Future<PoolEntry<String, SocketConnection>>> queued = new ArrayList<>();
   final AtomicLong queuedAnswered = new AtomicLong();
 
-  private HcPool(SinkProcess sink, ManagedConnPool<String, SocketConnection> pool, String[] keys,
-      int available, int leased, int pending) {
+  private HcPool(
+      SinkProcess sink,
+      ManagedConnPool<String, SocketConnection> pool,
+      String[] keys,
+      int available,
+      int leased,
+      int pending) {
     this.sink = sink;
     this.address = sink.address();
     this.pool = pool;
@@ -51,11 +58,11 @@ final class HcPool implements PeerState.Checked {
    * {@code keys} keys with {@link Keys#perKey} idle sockets each, in a pool from
    * {@code newPool} (given its total limit: the idle sockets + 16, as keepalive's maxOpen).
    */
-  static HcPool cached(IntFunction<ManagedConnPool<String, SocketConnection>> newPool,
-      int keys) throws Exception {
+  static HcPool cached(IntFunction<ManagedConnPool<String, SocketConnection>> newPool, int keys)
+      throws Exception {
     int idle = keys * Keys.perKey(keys);
-    HcPool p = new HcPool(SinkProcess.start(), newPool.apply(idle + 16), Keys.names(keys), idle,
-        0, 0);
+    HcPool p =
+        new HcPool(SinkProcess.start(), newPool.apply(idle + 16), Keys.names(keys), idle, 0, 0);
     p.prewarm(Keys.perKey(keys));
     p.verify();
     return p;
@@ -68,8 +75,8 @@ final class HcPool implements PeerState.Checked {
    */
   static HcPool withQueue(IntFunction<ManagedConnPool<String, SocketConnection>> newPool)
       throws Exception {
-    HcPool p = new HcPool(SinkProcess.start(), newPool.apply(128), Keys.names(1), 1,
-        Keys.MAX_PER_KEY, Keys.QUEUED);
+    HcPool p = new HcPool(
+        SinkProcess.start(), newPool.apply(128), Keys.names(1), 1, Keys.MAX_PER_KEY, Keys.QUEUED);
     p.prewarm(1);
     for (int i = 0; i < Keys.MAX_PER_KEY; i++) {
       PoolEntry<String, SocketConnection> e = p.lease(Keys.BLOCKED);
@@ -141,14 +148,13 @@ final class HcPool implements PeerState.Checked {
           + " leased, " + pending + " pending; pool is " + s);
     }
     if (queuedAnswered.get() != 0) {
-      throw new IllegalStateException(queuedAnswered.get()
-          + " queued requests were answered while measuring");
+      throw new IllegalStateException(
+          queuedAnswered.get() + " queued requests were answered while measuring");
     }
   }
 
   /** One cached cycle: lease (connect if the pool had nothing idle), release as reusable. */
-  SocketConnection cycle(Worker w) throws InterruptedException, ExecutionException,
-      IOException {
+  SocketConnection cycle(Worker w) throws InterruptedException, ExecutionException, IOException {
     PoolEntry<String, SocketConnection> e = lease(w.next());
     if (connectIfNew(e)) {
       w.fresh++;
@@ -192,8 +198,8 @@ final class HcPool implements PeerState.Checked {
     /** Throws unless every lease this iteration found an idle, connected entry. */
     void verify() {
       if (fresh != 0 || cached == 0) {
-        throw new IllegalStateException("not a cached benchmark: cached " + cached
-            + ", new connections " + fresh);
+        throw new IllegalStateException(
+            "not a cached benchmark: cached " + cached + ", new connections " + fresh);
       }
     }
 

@@ -37,8 +37,7 @@ final class Keys {
   }
 
   /** Waits until {@code condition} holds; throws with {@code what} after 10 s. */
-  static void await(BooleanSupplier condition, Supplier<String> what)
-      throws InterruptedException {
+  static void await(BooleanSupplier condition, Supplier<String> what) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() - deadline > 0) {

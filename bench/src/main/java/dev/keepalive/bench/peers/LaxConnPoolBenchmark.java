@@ -1,7 +1,7 @@
 package dev.keepalive.bench.peers;
 
-import org.apache.hc.core5.pool.PoolReusePolicy;
 import org.apache.hc.core5.pool.LaxConnPool;
+import org.apache.hc.core5.pool.PoolReusePolicy;
 import org.apache.hc.core5.util.TimeValue;
 
 /**
@@ -12,7 +12,7 @@ import org.apache.hc.core5.util.TimeValue;
 public class LaxConnPoolBenchmark extends HcPoolBenchmark {
   /** A LaxConnPool; it has no total limit, so {@code maxTotal} is unused. */
   static LaxConnPool<String, SocketConnection> newPool(int maxTotal) {
-    return new LaxConnPool<>(Keys.MAX_PER_KEY, TimeValue.NEG_ONE_MILLISECOND,
-        PoolReusePolicy.LIFO, null);
+    return new LaxConnPool<>(
+        Keys.MAX_PER_KEY, TimeValue.NEG_ONE_MILLISECOND, PoolReusePolicy.LIFO, null);
   }
 }

@@ -25,7 +25,6 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
-import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.infra.ThreadParams;
 
@@ -51,6 +50,7 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
     final String[] keys;
     /** Channels connected so far (on the event loop). */
     final AtomicLong created = new AtomicLong();
+
     final List<Channel> blockers = new ArrayList<>();
     final List<Future<Channel>> queued = new ArrayList<>();
     long expectCreated;
@@ -114,11 +114,12 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
 
     /** Throws unless no channel was connected since set-up and only the blockers are out. */
     public void verify() throws InterruptedException {
-      Keys.await(() -> acquired() == blockers.size(),
+      Keys.await(
+          () -> acquired() == blockers.size(),
           () -> "expected " + blockers.size() + " acquired, found " + acquired());
       if (created.get() != expectCreated) {
-        throw new IllegalStateException("not a cached benchmark: "
-            + (created.get() - expectCreated) + " channels connected while measuring");
+        throw new IllegalStateException("not a cached benchmark: " + (created.get() - expectCreated)
+            + " channels connected while measuring");
       }
       for (Future<Channel> f : queued) {
         if (f.isDone()) {

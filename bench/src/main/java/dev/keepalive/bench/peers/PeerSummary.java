@@ -26,9 +26,9 @@ public final class PeerSummary {
 
   private static final String KEEPALIVE = "dev.keepalive.bench.ThreadCachedBenchmark";
   private static final String[][] PEERS = {
-      {"StrictConnPool", "dev.keepalive.bench.peers.StrictConnPoolBenchmark"},
-      {"LaxConnPool", "dev.keepalive.bench.peers.LaxConnPoolBenchmark"},
-      {"Netty FixedChannelPool", "dev.keepalive.bench.peers.NettyFixedPoolBenchmark"},
+    {"StrictConnPool", "dev.keepalive.bench.peers.StrictConnPoolBenchmark"},
+    {"LaxConnPool", "dev.keepalive.bench.peers.LaxConnPoolBenchmark"},
+    {"Netty FixedChannelPool", "dev.keepalive.bench.peers.NettyFixedPoolBenchmark"},
   };
   private static final String[] KEYS = {"1", "100", "10000"};
 
@@ -70,22 +70,32 @@ public final class PeerSummary {
     }
     StringBuilder out = new StringBuilder();
     line(out, "");
-    line(out, "peers: cached cycles from plain threads, cycles/s (keepalive: "
-        + "ThreadCachedBenchmark, allocate(a).get() + close(),");
-    line(out, "two 1-byte probe reads per cycle; StrictConnPool, LaxConnPool: "
-        + "lease(key, null).get() + release(entry, true);");
-    line(out, "Netty: acquire().syncUninterruptibly() + release(ch); the peers probe nothing; "
-        + "all hold connected sockets to the sink):");
-    StringBuilder head = new StringBuilder(String.format(Locale.ROOT, "  %-28s %12s", "",
-        "keepalive"));
+    line(
+        out,
+        "peers: cached cycles from plain threads, cycles/s (keepalive: "
+            + "ThreadCachedBenchmark, allocate(a).get() + close(),");
+    line(
+        out,
+        "two 1-byte probe reads per cycle; StrictConnPool, LaxConnPool: "
+            + "lease(key, null).get() + release(entry, true);");
+    line(
+        out,
+        "Netty: acquire().syncUninterruptibly() + release(ch); the peers probe nothing; "
+            + "all hold connected sockets to the sink):");
+    StringBuilder head =
+        new StringBuilder(String.format(Locale.ROOT, "  %-28s %12s", "", "keepalive"));
     for (String[] peer : PEERS) {
       head.append(String.format(Locale.ROOT, " %24s", peer[0]));
     }
     line(out, head.toString());
     for (String threads : new String[] {"", "2"}) {
       for (String keys : KEYS) {
-        row(out, (threads.isEmpty() ? "1 thread" : "2 threads") + ", keys=" + keys, s,
-            "threadCached" + threads, keys);
+        row(
+            out,
+            (threads.isEmpty() ? "1 thread" : "2 threads") + ", keys=" + keys,
+            s,
+            "threadCached" + threads,
+            keys);
       }
     }
     row(out, "1 thread, 10,000 queued", s, "threadCachedWithQueue", "-");
@@ -96,8 +106,13 @@ public final class PeerSummary {
     costRow(out, "10,000 queued / keys=1", s, "threadCachedWithQueue", "-", "threadCached", "1");
 
     line(out, "");
-    line(out, String.format(Locale.ROOT, "peer targets (keepalive from one plain thread / peer, "
-        + "cycles/s; target >= %.0fx):", TARGET));
+    line(
+        out,
+        String.format(
+            Locale.ROOT,
+            "peer targets (keepalive from one plain thread / peer, "
+                + "cycles/s; target >= %.0fx):",
+            TARGET));
     for (String[] peer : PEERS) {
       for (String keys : KEYS) {
         Double k = s.get(KEEPALIVE + ".threadCached keys=" + keys);
@@ -108,45 +123,65 @@ public final class PeerSummary {
           continue;
         }
         double x = k / p;
-        line(out, String.format(Locale.ROOT, "  %-48s %11.2fx  %s", label, x,
-            x >= TARGET ? "MET" : "MISSED"));
+        line(
+            out,
+            String.format(
+                Locale.ROOT, "  %-48s %11.2fx  %s", label, x, x >= TARGET ? "MET" : "MISSED"));
       }
     }
     return out.toString();
   }
 
-  private static void row(StringBuilder out, String label, Map<String, Double> s, String method,
-      String keys) {
+  private static void row(
+      StringBuilder out, String label, Map<String, Double> s, String method, String keys) {
     Double k = s.get(KEEPALIVE + "." + method + " keys=" + keys);
-    StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "  %-28s %12s", label,
+    StringBuilder b = new StringBuilder(String.format(
+        Locale.ROOT,
+        "  %-28s %12s",
+        label,
         k == null ? "-" : String.format(Locale.ROOT, "%,.0f", k)));
     for (String[] peer : PEERS) {
       Double p = s.get(peer[1] + "." + method + " keys=" + keys);
-      String cell = p == null ? "-"
-          : k == null ? String.format(Locale.ROOT, "%,.0f", p)
-          : String.format(Locale.ROOT, "%,.0f (%.2fx)", p, k / p);
+      String cell = p == null
+          ? "-"
+          : k == null
+              ? String.format(Locale.ROOT, "%,.0f", p)
+              : String.format(Locale.ROOT, "%,.0f (%.2fx)", p, k / p);
       b.append(String.format(Locale.ROOT, " %24s", cell));
     }
     line(out, b.toString());
   }
 
-  private static void costRow(StringBuilder out, String label, Map<String, Double> s,
-      String method, String keys, String baseMethod, String baseKeys) {
-    StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "  %-28s %12s", label,
+  private static void costRow(
+      StringBuilder out,
+      String label,
+      Map<String, Double> s,
+      String method,
+      String keys,
+      String baseMethod,
+      String baseKeys) {
+    StringBuilder b = new StringBuilder(String.format(
+        Locale.ROOT,
+        "  %-28s %12s",
+        label,
         cost(s, KEEPALIVE, method, keys, baseMethod, baseKeys)));
     for (String[] peer : PEERS) {
-      b.append(String.format(Locale.ROOT, " %24s",
-          cost(s, peer[1], method, keys, baseMethod, baseKeys)));
+      b.append(String.format(
+          Locale.ROOT, " %24s", cost(s, peer[1], method, keys, baseMethod, baseKeys)));
     }
     line(out, b.toString());
   }
 
-  private static String cost(Map<String, Double> s, String bench, String method, String keys,
-      String baseMethod, String baseKeys) {
+  private static String cost(
+      Map<String, Double> s,
+      String bench,
+      String method,
+      String keys,
+      String baseMethod,
+      String baseKeys) {
     Double r = s.get(bench + "." + method + " keys=" + keys);
     Double base = s.get(bench + "." + baseMethod + " keys=" + baseKeys);
-    return r == null || base == null ? "-"
-        : String.format(Locale.ROOT, "%.2fx", base / r);
+    return r == null || base == null ? "-" : String.format(Locale.ROOT, "%.2fx", base / r);
   }
 
   private static void line(StringBuilder out, String s) {
@@ -241,16 +276,27 @@ public final class PeerSummary {
         if (c == '\\') {
           char e = text.charAt(at++);
           switch (e) {
-            case 'n': b.append('\n'); break;
-            case 't': b.append('\t'); break;
-            case 'r': b.append('\r'); break;
-            case 'b': b.append('\b'); break;
-            case 'f': b.append('\f'); break;
+            case 'n':
+              b.append('\n');
+              break;
+            case 't':
+              b.append('\t');
+              break;
+            case 'r':
+              b.append('\r');
+              break;
+            case 'b':
+              b.append('\b');
+              break;
+            case 'f':
+              b.append('\f');
+              break;
             case 'u':
               b.append((char) Integer.parseInt(text.substring(at, at + 4), 16));
               at += 4;
               break;
-            default: b.append(e);
+            default:
+              b.append(e);
           }
         } else {
           b.append(c);

@@ -15,7 +15,7 @@ import org.apache.hc.core5.util.TimeValue;
  */
 public class StrictConnPoolBenchmark extends HcPoolBenchmark {
   static StrictConnPool<String, SocketConnection> newPool(int maxTotal) {
-    return new StrictConnPool<>(Keys.MAX_PER_KEY, maxTotal, TimeValue.NEG_ONE_MILLISECOND,
-        PoolReusePolicy.LIFO, null);
+    return new StrictConnPool<>(
+        Keys.MAX_PER_KEY, maxTotal, TimeValue.NEG_ONE_MILLISECOND, PoolReusePolicy.LIFO, null);
   }
 }

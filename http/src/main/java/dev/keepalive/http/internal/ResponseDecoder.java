@@ -30,7 +30,10 @@ import java.util.List;
 public final class ResponseDecoder {
   /** The body's framing, known once the head is complete. */
   public enum Framing {
-    NONE, LENGTH, CHUNKED, UNTIL_CLOSE
+    NONE,
+    LENGTH,
+    CHUNKED,
+    UNTIL_CLOSE
   }
 
   private static final int STATUS = 0;
@@ -54,6 +57,7 @@ public final class ResponseDecoder {
   private int lineLen;
   /** Bytes of the current head (or trailer block), line ends included. */
   private int blockBytes;
+
   private int interim;
 
   private int minorVersion;
@@ -65,6 +69,7 @@ public final class ResponseDecoder {
   private long contentLength = -1;
   /** Body bytes left: of the Content-Length, or of the current chunk. */
   private long remaining;
+
   private long bodyBytes;
   private boolean reusable;
   private long keepAliveTimeoutSeconds = -1;
@@ -192,8 +197,10 @@ public final class ResponseDecoder {
   }
 
   private HttpException tooLarge() {
-    return new HttpException("parse", "response " + (state == TRAILERS ? "trailer" : "header")
-        + " block larger than " + maxHeaderBytes + " bytes");
+    return new HttpException(
+        "parse",
+        "response " + (state == TRAILERS ? "trailer" : "header") + " block larger than "
+            + maxHeaderBytes + " bytes");
   }
 
   /**
@@ -234,13 +241,21 @@ public final class ResponseDecoder {
     byte[] b = line;
     int n = lineLen;
     // HTTP-version SP status-code SP [ reason-phrase ]; a missing SP after the code is tolerated
-    if (n < 12 || b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/'
-        || !digit(b[5]) || b[6] != '.' || !digit(b[7]) || b[8] != ' ') {
+    if (n < 12
+        || b[0] != 'H'
+        || b[1] != 'T'
+        || b[2] != 'T'
+        || b[3] != 'P'
+        || b[4] != '/'
+        || !digit(b[5])
+        || b[6] != '.'
+        || !digit(b[7])
+        || b[8] != ' ') {
       throw badStatusLine();
     }
     if (b[5] != '1') {
-      throw new HttpException("parse", "unsupported HTTP version in status line "
-          + Syntax.show(b, 0, n));
+      throw new HttpException(
+          "parse", "unsupported HTTP version in status line " + Syntax.show(b, 0, n));
     }
     if (!digit(b[9]) || !digit(b[10]) || !digit(b[11]) || (n > 12 && b[12] != ' ')) {
       throw badStatusLine();
@@ -274,8 +289,9 @@ public final class ResponseDecoder {
     if (b[0] == ' ' || b[0] == '\t') {
       // obs-fold (RFC 9112 5.2): replace with SP and join to the previous value
       if (into.isEmpty()) {
-        throw new HttpException("parse", "malformed " + what + " line (continuation of nothing) "
-            + Syntax.show(b, 0, n));
+        throw new HttpException(
+            "parse",
+            "malformed " + what + " line (continuation of nothing) " + Syntax.show(b, 0, n));
       }
       String more = value(b, 0, n, what);
       int last = into.size() - 1;
@@ -307,8 +323,8 @@ public final class ResponseDecoder {
     for (int i = s; i < e; i++) {
       int c = b[i] & 0xff;
       if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        throw new HttpException("parse", "control character in " + what + " field "
-            + Syntax.show(b, 0, lineLen));
+        throw new HttpException(
+            "parse", "control character in " + what + " field " + Syntax.show(b, 0, lineLen));
       }
     }
     return new String(b, s, e - s, StandardCharsets.ISO_8859_1);
@@ -318,8 +334,8 @@ public final class ResponseDecoder {
   private void endOfHead() throws HttpException {
     if (status < 200) {
       if (status == 101) {
-        throw new HttpException("parse", "unexpected 101 Switching Protocols (no upgrade was "
-            + "requested)");
+        throw new HttpException(
+            "parse", "unexpected 101 Switching Protocols (no upgrade was " + "requested)");
       }
       if (++interim > MAX_INTERIM) {
         throw new HttpException("parse", "more than " + MAX_INTERIM + " interim (1xx) responses");
@@ -387,8 +403,8 @@ public final class ResponseDecoder {
 
   private static boolean lastCodingIsChunked(String te) {
     int end = te.length();
-    while (end > 0 && (te.charAt(end - 1) == ' ' || te.charAt(end - 1) == '\t'
-        || te.charAt(end - 1) == ',')) {
+    while (end > 0
+        && (te.charAt(end - 1) == ' ' || te.charAt(end - 1) == '\t' || te.charAt(end - 1) == ',')) {
       end--;
     }
     int start = te.lastIndexOf(',', end - 1) + 1;
@@ -502,8 +518,8 @@ public final class ResponseDecoder {
             return null;
           }
           if (lineLen != 0) {
-            throw new HttpException("parse", "CRLF expected after chunk data, got "
-                + Syntax.show(line, 0, lineLen));
+            throw new HttpException(
+                "parse", "CRLF expected after chunk data, got " + Syntax.show(line, 0, lineLen));
           }
           state = CHUNK_SIZE;
           break;
@@ -542,8 +558,8 @@ public final class ResponseDecoder {
       if (state == CHUNK_END) {
         byte[] got = Arrays.copyOf(line, lineLen + Math.min(in.remaining(), 8));
         in.get(in.position(), got, lineLen, got.length - lineLen);
-        throw new HttpException("parse", "CRLF expected after chunk data, got "
-            + Syntax.show(got, 0, got.length));
+        throw new HttpException(
+            "parse", "CRLF expected after chunk data, got " + Syntax.show(got, 0, got.length));
       }
       throw new HttpException("parse", what + " longer than " + budget + " bytes");
     }

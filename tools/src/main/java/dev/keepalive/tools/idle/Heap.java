@@ -43,11 +43,15 @@ final class Heap {
     try {
       MBeanServer server = ManagementFactory.getPlatformMBeanServer();
       ObjectName name = new ObjectName("com.sun.management:type=DiagnosticCommand");
-      String text = (String) server.invoke(name, "gcClassHistogram",
-          new Object[] {new String[0]}, new String[] {String[].class.getName()});
+      String text = (String)
+          server.invoke(name, "gcClassHistogram", new Object[] {new String[0]}, new String[] {
+            String[].class.getName()
+          });
       // (not Files.createTempFile: its SecureRandom keeps two descriptors open for good)
-      Path file = Path.of(System.getProperty("java.io.tmpdir"), "keepalive-idle-histogram-"
-          + ProcessHandle.current().pid() + "-" + SNAPSHOTS.incrementAndGet() + ".txt");
+      Path file = Path.of(
+          System.getProperty("java.io.tmpdir"),
+          "keepalive-idle-histogram-" + ProcessHandle.current().pid() + "-"
+              + SNAPSHOTS.incrementAndGet() + ".txt");
       file.toFile().deleteOnExit();
       Files.writeString(file, text);
       return file;
@@ -71,15 +75,20 @@ final class Heap {
       Matcher m = ROW.matcher(line);
       if (m.matches()) {
         Row r = new Row(m.group(3), Long.parseLong(m.group(1)), Long.parseLong(m.group(2)));
-        rows.merge(r.name(), r, (a, b) -> new Row(a.name(), a.instances() + b.instances(),
-            a.bytes() + b.bytes())); // one name in two class loaders
+        rows.merge(
+            r.name(),
+            r,
+            (a, b) -> new Row(
+                a.name(),
+                a.instances() + b.instances(),
+                a.bytes() + b.bytes())); // one name in two class loaders
         instances += r.instances();
         bytes += r.bytes();
       }
     }
     if (rows.isEmpty()) {
-      throw new IllegalStateException("unreadable class histogram: "
-          + text.substring(0, Math.min(200, text.length())));
+      throw new IllegalStateException(
+          "unreadable class histogram: " + text.substring(0, Math.min(200, text.length())));
     }
     return new Histogram(rows, instances, bytes);
   }
@@ -114,7 +123,8 @@ final class Heap {
 
   /** A class of keepalive itself (not of this program, nor of dev.keepalive.bench: SinkProcess). */
   static boolean ours(String name) {
-    return name.startsWith("dev.keepalive.") && !name.startsWith("dev.keepalive.bench.")
+    return name.startsWith("dev.keepalive.")
+        && !name.startsWith("dev.keepalive.bench.")
         && !name.startsWith("dev.keepalive.tools.");
   }
 
@@ -129,14 +139,30 @@ final class Heap {
     }
     String base = name.substring(dims);
     switch (base) {
-      case "B": base = "byte"; break;
-      case "C": base = "char"; break;
-      case "I": base = "int"; break;
-      case "J": base = "long"; break;
-      case "Z": base = "boolean"; break;
-      case "S": base = "short"; break;
-      case "D": base = "double"; break;
-      case "F": base = "float"; break;
+      case "B":
+        base = "byte";
+        break;
+      case "C":
+        base = "char";
+        break;
+      case "I":
+        base = "int";
+        break;
+      case "J":
+        base = "long";
+        break;
+      case "Z":
+        base = "boolean";
+        break;
+      case "S":
+        base = "short";
+        break;
+      case "D":
+        base = "double";
+        break;
+      case "F":
+        base = "float";
+        break;
       default:
         if (base.startsWith("L") && base.endsWith(";")) {
           base = base.substring(1, base.length() - 1);
@@ -148,8 +174,14 @@ final class Heap {
   /** The top {@code n} rows of a delta as a table, bytes and instances per connection too. */
   static String table(List<Row> delta, int n, int connections) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "    %-58s %12s %10s %9s %8s%n", "class", "bytes",
-        "instances", "B/conn", "per conn"));
+    sb.append(String.format(
+        Locale.ROOT,
+        "    %-58s %12s %10s %9s %8s%n",
+        "class",
+        "bytes",
+        "instances",
+        "B/conn",
+        "per conn"));
     long shown = 0;
     int rows = 0;
     for (Row r : delta) {
@@ -158,13 +190,24 @@ final class Heap {
       }
       shown += r.bytes();
       String who = ours(r.name()) ? " *" : "";
-      sb.append(String.format(Locale.ROOT, "    %-58s %,12d %,10d %9.1f %8.2f%s%n",
-          abbreviate(pretty(r.name()), 58), r.bytes(), r.instances(),
-          (double) r.bytes() / connections, (double) r.instances() / connections, who));
+      sb.append(String.format(
+          Locale.ROOT,
+          "    %-58s %,12d %,10d %9.1f %8.2f%s%n",
+          abbreviate(pretty(r.name()), 58),
+          r.bytes(),
+          r.instances(),
+          (double) r.bytes() / connections,
+          (double) r.instances() / connections,
+          who));
     }
     long total = delta.stream().mapToLong(Row::bytes).sum();
-    sb.append(String.format(Locale.ROOT, "    %-58s %,12d %10s %9.1f%n", "(all other classes)",
-        total - shown, "", (double) (total - shown) / connections));
+    sb.append(String.format(
+        Locale.ROOT,
+        "    %-58s %,12d %10s %9.1f%n",
+        "(all other classes)",
+        total - shown,
+        "",
+        (double) (total - shown) / connections));
     return sb.toString();
   }
 

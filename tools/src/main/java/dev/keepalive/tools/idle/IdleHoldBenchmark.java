@@ -101,12 +101,30 @@ public final class IdleHoldBenchmark {
       String a = args[i];
       String v = i + 1 < args.length ? args[i + 1] : null;
       switch (a) {
-        case "--connections": connections = Integer.parseInt(need(a, v)); i++; break;
-        case "--hosts": hosts = Integer.parseInt(need(a, v)); i++; break;
-        case "--keep-alive": keepAlive = duration(need(a, v)); i++; break;
-        case "--tick": tick = duration(need(a, v)); i++; break;
-        case "--tls": tlsConnections = Integer.parseInt(need(a, v)); i++; break;
-        case "--top": topClasses = Integer.parseInt(need(a, v)); i++; break;
+        case "--connections":
+          connections = Integer.parseInt(need(a, v));
+          i++;
+          break;
+        case "--hosts":
+          hosts = Integer.parseInt(need(a, v));
+          i++;
+          break;
+        case "--keep-alive":
+          keepAlive = duration(need(a, v));
+          i++;
+          break;
+        case "--tick":
+          tick = duration(need(a, v));
+          i++;
+          break;
+        case "--tls":
+          tlsConnections = Integer.parseInt(need(a, v));
+          i++;
+          break;
+        case "--top":
+          topClasses = Integer.parseInt(need(a, v));
+          i++;
+          break;
         case "--only":
           heap = need(a, v).equals("heap");
           expiry = v.equals("expiry");
@@ -115,7 +133,8 @@ public final class IdleHoldBenchmark {
           }
           i++;
           break;
-        case "-h": case "--help":
+        case "-h":
+        case "--help":
           System.out.println("usage: IdleHoldBenchmark [--connections N] [--hosts N] "
               + "[--keep-alive 3s] [--tick 1ms] [--tls N] [--top N] [--only heap|expiry]");
           System.exit(0);
@@ -153,10 +172,18 @@ public final class IdleHoldBenchmark {
   private boolean run() throws Exception {
     long limit = fdLimit();
     int perHost = connections / hosts;
-    out.printf(Locale.ROOT, "idle hold: %,d plain connections (%d keys x %d), keep-alive %s for "
-        + "the expiry phase, probe every %s; fd limit %s, %d cpus, %s %s%n", connections, hosts,
-        perHost, pretty(keepAlive), pretty(tick), limit < 0 ? "?" : String.valueOf(limit),
-        Runtime.getRuntime().availableProcessors(), System.getProperty("java.vm.name"),
+    out.printf(
+        Locale.ROOT,
+        "idle hold: %,d plain connections (%d keys x %d), keep-alive %s for "
+            + "the expiry phase, probe every %s; fd limit %s, %d cpus, %s %s%n",
+        connections,
+        hosts,
+        perHost,
+        pretty(keepAlive),
+        pretty(tick),
+        limit < 0 ? "?" : String.valueOf(limit),
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.vm.name"),
         System.getProperty("java.version"));
     out.println("  jvm: " + ManagementFactory.getRuntimeMXBean().getInputArguments());
     if (limit >= 0 && limit < connections + 500L) {
@@ -171,8 +198,14 @@ public final class IdleHoldBenchmark {
     // listeners: one per key, and one for the probe key of the expiry phase
     try (SinkProcess sink = SinkProcess.launch(
         // its heap holds the server ends of every socket (about 1 KB each)
-        List.of("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-            "-XX:-UsePerfData"), Sink.class.getName(), String.valueOf(hosts + 1))) {
+        List.of(
+            "-Xms64m",
+            "-Xmx256m",
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:-UsePerfData"),
+        Sink.class.getName(),
+        String.valueOf(hosts + 1))) {
       if (heap) {
         heapMet = heapPhase(sink);
         if (tlsConnections > 0) {
@@ -211,7 +244,9 @@ public final class IdleHoldBenchmark {
         c.close();
       }
       held = null;
-      await("all connections idle in the pool", 30,
+      await(
+          "all connections idle in the pool",
+          30,
           () -> m.stats().idle() == connections && m.stats().open() == connections);
       int fdHeld = fds();
       Path afterSnap = Heap.snapshot();
@@ -223,25 +258,53 @@ public final class IdleHoldBenchmark {
       double perConn = (double) delta / connections;
       double perConnMx = (double) (usedAfter - usedBefore) / connections;
       List<Heap.Row> rows = Heap.delta(before, after);
-      long ours = rows.stream().filter(r -> Heap.ours(r.name()))
-          .mapToLong(Heap.Row::bytes).sum();
-      out.printf(Locale.ROOT, "  opened %,d in %.2f s, all given back: %s; descriptors %d -> %d%n",
-          connections, openSeconds, st, fd0, fdHeld);
-      out.printf(Locale.ROOT, "  live heap (class histogram after full GC): %,d -> %,d bytes: "
-          + "+%,d = %.0f bytes per idle connection%n", before.bytes(), after.bytes(), delta,
+      long ours = rows.stream()
+          .filter(r -> Heap.ours(r.name()))
+          .mapToLong(Heap.Row::bytes)
+          .sum();
+      out.printf(
+          Locale.ROOT,
+          "  opened %,d in %.2f s, all given back: %s; descriptors %d -> %d%n",
+          connections,
+          openSeconds,
+          st,
+          fd0,
+          fdHeld);
+      out.printf(
+          Locale.ROOT,
+          "  live heap (class histogram after full GC): %,d -> %,d bytes: "
+              + "+%,d = %.0f bytes per idle connection%n",
+          before.bytes(),
+          after.bytes(),
+          delta,
           perConn);
-      out.printf(Locale.ROOT, "  used heap after System.gc() (MemoryMXBean): %,d -> %,d: "
-          + "%.0f bytes per idle connection%n", usedBefore, usedAfter, perConnMx);
-      out.printf(Locale.ROOT, "  of which dev.keepalive classes (*): %,d bytes = %.0f per "
-          + "connection; JDK and the rest: %.0f%n", ours, (double) ours / connections,
+      out.printf(
+          Locale.ROOT,
+          "  used heap after System.gc() (MemoryMXBean): %,d -> %,d: "
+              + "%.0f bytes per idle connection%n",
+          usedBefore,
+          usedAfter,
+          perConnMx);
+      out.printf(
+          Locale.ROOT,
+          "  of which dev.keepalive classes (*): %,d bytes = %.0f per "
+              + "connection; JDK and the rest: %.0f%n",
+          ours,
+          (double) ours / connections,
           (double) (delta - ours) / connections);
       out.println("  top classes by bytes added:");
       out.print(Heap.table(rows, topClasses, connections));
       met = perConn <= HEAP_TARGET_BYTES;
-      summary.add(String.format(Locale.ROOT, "  heap per idle connection: %.0f bytes "
-          + "(dev.keepalive %.0f, JDK/other %.0f; MemoryMXBean %.0f) - target <= %d: %s",
-          perConn, (double) ours / connections, (double) (delta - ours) / connections,
-          perConnMx, HEAP_TARGET_BYTES, met ? "PASS" : "MISS"));
+      summary.add(String.format(
+          Locale.ROOT,
+          "  heap per idle connection: %.0f bytes "
+              + "(dev.keepalive %.0f, JDK/other %.0f; MemoryMXBean %.0f) - target <= %d: %s",
+          perConn,
+          (double) ours / connections,
+          (double) (delta - ours) / connections,
+          perConnMx,
+          HEAP_TARGET_BYTES,
+          met ? "PASS" : "MISS"));
       summary.add("    top: " + topLine(rows, 6, connections));
     }
     checkFdsBack(fd0, "after closing the heap phase's manager");
@@ -250,12 +313,19 @@ public final class IdleHoldBenchmark {
 
   private void tlsHeapPhase() throws Exception {
     out.println();
-    out.printf(Locale.ROOT, "== heap per idle connection (https, %,d connections) ==%n",
-        tlsConnections);
+    out.printf(
+        Locale.ROOT, "== heap per idle connection (https, %,d connections) ==%n", tlsConnections);
     try (SinkProcess sink = SinkProcess.launch(
         // tls-channel's buffers are kept per connection there (about 50 KB heap + 32 KB direct)
-        List.of("-Xms128m", "-Xmx1g", "-XX:MaxDirectMemorySize=1g", "-XX:+UseSerialGC",
-            "-XX:-UsePerfData"), TlsSink.class.getName(), "0", "1")) {
+        List.of(
+            "-Xms128m",
+            "-Xmx1g",
+            "-XX:MaxDirectMemorySize=1g",
+            "-XX:+UseSerialGC",
+            "-XX:-UsePerfData"),
+        TlsSink.class.getName(),
+        "0",
+        "1")) {
       SSLContext ctx = trusting(sink.header("CERT"));
       int[] ports = sink.ports();
       int port = ports[ports.length - 1];
@@ -268,13 +338,19 @@ public final class IdleHoldBenchmark {
       Heap.Histogram closed = Heap.read(Heap.snapshot());
       Heap.Histogram before = Heap.read(hold.before());
       double kept = (double) (closed.bytes() - before.bytes()) / tlsConnections;
-      out.printf(Locale.ROOT, "  after closing them all (the SSLContext kept): %.0f bytes per "
-          + "connection remain (the JDK's client session cache): %.0f per idle connection itself%n",
-          kept, hold.perConn() - kept);
-      out.println("  top classes remaining: " + topLine(Heap.delta(before, closed), 6,
-          tlsConnections));
-      summary.add(String.format(Locale.ROOT, "    of which %.0f stay after the connections are "
-          + "closed (the SSLContext's session cache): %.0f per idle connection itself", kept,
+      out.printf(
+          Locale.ROOT,
+          "  after closing them all (the SSLContext kept): %.0f bytes per "
+              + "connection remain (the JDK's client session cache): %.0f per idle connection itself%n",
+          kept,
+          hold.perConn() - kept);
+      out.println(
+          "  top classes remaining: " + topLine(Heap.delta(before, closed), 6, tlsConnections));
+      summary.add(String.format(
+          Locale.ROOT,
+          "    of which %.0f stay after the connections are "
+              + "closed (the SSLContext's session cache): %.0f per idle connection itself",
+          kept,
           hold.perConn() - kept));
     }
   }
@@ -287,9 +363,13 @@ public final class IdleHoldBenchmark {
     {
       Path beforeSnap;
       double perConn;
-      try (ConnectionManager m = ConnectionManager.builder().maxPerHost(tlsConnections)
-          .maxOpen(tlsConnections + 16).keepAlive(Duration.ofHours(1))
-          .timeout(Duration.ofSeconds(120)).sslContext(ctx).build()) {
+      try (ConnectionManager m = ConnectionManager.builder()
+          .maxPerHost(tlsConnections)
+          .maxOpen(tlsConnections + 16)
+          .keepAlive(Duration.ofHours(1))
+          .timeout(Duration.ofSeconds(120))
+          .sslContext(ctx)
+          .build()) {
         // warm-up: the handshake's classes, the session cache (later handshakes resume)
         Connection w = m.allocate(key).get(60, TimeUnit.SECONDS);
         w.discard();
@@ -317,20 +397,35 @@ public final class IdleHoldBenchmark {
         Heap.Histogram before = Heap.read(beforeSnap);
         long delta = after.bytes() - before.bytes();
         List<Heap.Row> rows = Heap.delta(before, after);
-        long ours = rows.stream().filter(r -> Heap.ours(r.name()))
-            .mapToLong(Heap.Row::bytes).sum();
+        long ours = rows.stream()
+            .filter(r -> Heap.ours(r.name()))
+            .mapToLong(Heap.Row::bytes)
+            .sum();
         check(notNew == 0, notNew + " https connections were not NEW");
-        out.printf(Locale.ROOT, "  %,d %s connections opened in %.2f s (handshakes resumed after "
-            + "the first), all idle: %s%n", tlsConnections, protocol, secs, m.stats());
-        out.printf(Locale.ROOT, "  live heap: +%,d bytes = %.0f bytes per idle https connection "
-            + "(dev.keepalive %.0f)%n", delta, (double) delta / tlsConnections,
+        out.printf(
+            Locale.ROOT,
+            "  %,d %s connections opened in %.2f s (handshakes resumed after "
+                + "the first), all idle: %s%n",
+            tlsConnections,
+            protocol,
+            secs,
+            m.stats());
+        out.printf(
+            Locale.ROOT,
+            "  live heap: +%,d bytes = %.0f bytes per idle https connection "
+                + "(dev.keepalive %.0f)%n",
+            delta,
+            (double) delta / tlsConnections,
             (double) ours / tlsConnections);
         out.println("  top classes by bytes added:");
         out.print(Heap.table(rows, topClasses, tlsConnections));
         perConn = (double) delta / tlsConnections;
-        summary.add(String.format(Locale.ROOT, "  heap per idle https connection: %.0f bytes "
-            + "(dev.keepalive %.0f; the rest is the JDK's SSLEngine and tls-channel) - no target",
-            perConn, (double) ours / tlsConnections));
+        summary.add(String.format(
+            Locale.ROOT,
+            "  heap per idle https connection: %.0f bytes "
+                + "(dev.keepalive %.0f; the rest is the JDK's SSLEngine and tls-channel) - no target",
+            perConn,
+            (double) ours / tlsConnections));
         summary.add("    top: " + topLine(rows, 6, tlsConnections));
       }
       return new TlsHold(beforeSnap, perConn);
@@ -341,8 +436,11 @@ public final class IdleHoldBenchmark {
 
   private boolean expiryPhase(SinkProcess sink) throws Exception {
     out.println();
-    out.printf(Locale.ROOT, "== loop pauses while %,d idle connections expire (keep-alive %s) ==%n",
-        connections, pretty(keepAlive));
+    out.printf(
+        Locale.ROOT,
+        "== loop pauses while %,d idle connections expire (keep-alive %s) ==%n",
+        connections,
+        pretty(keepAlive));
     Allocation[] keys = keys(sink);
     Allocation probe = Allocation.to("http", "127.0.0.1", sink.ports()[hosts]);
     int fd0 = fds();
@@ -364,8 +462,8 @@ public final class IdleHoldBenchmark {
       CountDownLatch given = new CountDownLatch(1);
       Connection[] toGive = held;
       // (through a key of its own: the probe key's one socket is the ticker's)
-      Allocation onLoop = Allocation.to("http", "127.0.0.1", sink.ports()[hosts])
-          .forTarget("http", "burst", 80);
+      Allocation onLoop =
+          Allocation.to("http", "127.0.0.1", sink.ports()[hosts]).forTarget("http", "burst", 80);
       m.allocate(onLoop, (AllocationResult r) -> {
         burst[0] = System.nanoTime();
         for (Connection c : toGive) {
@@ -384,8 +482,12 @@ public final class IdleHoldBenchmark {
       java.util.Arrays.fill(toGive, null);
       // the counts other threads see are published once per loop turn
       boolean pooled = awaitQuietly(5, () -> m.stats().idle() >= connections);
-      out.printf(Locale.ROOT, "  opened %,d, given back in one loop task in %.1f ms: %s%n",
-          connections, (burstEnd - burstStart) / 1e6, m.stats());
+      out.printf(
+          Locale.ROOT,
+          "  opened %,d, given back in one loop task in %.1f ms: %s%n",
+          connections,
+          (burstEnd - burstStart) / 1e6,
+          m.stats());
       check(pooled, "not every connection was pooled: " + m.stats());
 
       // wait for the expiry, then for every socket to be gone
@@ -434,7 +536,8 @@ public final class IdleHoldBenchmark {
       long windowStart = expiryDue - TimeUnit.MILLISECONDS.toNanos(50);
       long windowEnd = (lastClose > 0 ? lastClose : allGone) + TimeUnit.MILLISECONDS.toNanos(100);
       int[] during = ticker.between(windowStart, windowEnd);
-      int[] quiet = ticker.between(burstEnd + TimeUnit.MILLISECONDS.toNanos(300),
+      int[] quiet = ticker.between(
+          burstEnd + TimeUnit.MILLISECONDS.toNanos(300),
           expiryDue - TimeUnit.MILLISECONDS.toNanos(300));
       long[] raw = ticker.responses(during);
       long[] resp = ticker.correctedResponses(during);
@@ -446,14 +549,22 @@ public final class IdleHoldBenchmark {
       check(ticker.failed.get() == 0, ticker.failed.get() + " probes failed");
 
       double took = firstClose < 0 || lastClose < 0 ? Double.NaN : (lastClose - firstClose) / 1e6;
-      out.printf(Locale.ROOT, "  expiry: first close seen %.1f ms after its due time, all closed "
-          + "%.1f ms later; descriptors %d before opening, %d after (%s)%n",
-          firstClose < 0 ? Double.NaN : (firstClose - expiryDue) / 1e6, took, fdBase, fdAfter,
+      out.printf(
+          Locale.ROOT,
+          "  expiry: first close seen %.1f ms after its due time, all closed "
+              + "%.1f ms later; descriptors %d before opening, %d after (%s)%n",
+          firstClose < 0 ? Double.NaN : (firstClose - expiryDue) / 1e6,
+          took,
+          fdBase,
+          fdAfter,
           fdsBack ? "all released" : "NOT released");
-      out.printf(Locale.ROOT, "  probes: allocate of another key every %s, answered IMMEDIATE "
-          + "(except %d); response = issue -> callback on the loop, corrected for coordinated "
-          + "omission; late = due -> callback (adds the ticker thread's own lateness)%n",
-          pretty(tick), ticker.notImmediate.get());
+      out.printf(
+          Locale.ROOT,
+          "  probes: allocate of another key every %s, answered IMMEDIATE "
+              + "(except %d); response = issue -> callback on the loop, corrected for coordinated "
+              + "omission; late = due -> callback (adds the ticker thread's own lateness)%n",
+          pretty(tick),
+          ticker.notImmediate.get());
       out.println("    " + line("while expiring", during.length, resp, late));
       out.println("    " + line("idle, before  ", quiet.length, respQuiet, lateQuiet));
       // the loop's own work while each probe waited (its CPU time), apart from CPU contention
@@ -463,11 +574,18 @@ public final class IdleHoldBenchmark {
       int kLast = during.length == 0 ? 0 : during[during.length - 1];
       double loopCpuMs = (ticker.cpuAt[kLast] - ticker.cpuAt[kFirst]) / 1e6;
       double loopWallMs = (ticker.answered[kLast] - ticker.answered[kFirst]) / 1e6;
-      out.printf(Locale.ROOT, "  loop CPU while a probe waited: p99 %.3f  max %.3f ms (idle "
-          + "before: max %.3f); the loop thread ran %.1f ms of the window's %.1f ms (%.0f%%): "
-          + "about %.1f us CPU per expired socket%n", Ticker.quantile(cpuWait, 0.99) / 1e6,
-          max(cpuWait) / 1e6, max(cpuWaitQuiet) / 1e6, loopCpuMs, loopWallMs,
-          100 * loopCpuMs / loopWallMs, loopCpuMs * 1000 / connections);
+      out.printf(
+          Locale.ROOT,
+          "  loop CPU while a probe waited: p99 %.3f  max %.3f ms (idle "
+              + "before: max %.3f); the loop thread ran %.1f ms of the window's %.1f ms (%.0f%%): "
+              + "about %.1f us CPU per expired socket%n",
+          Ticker.quantile(cpuWait, 0.99) / 1e6,
+          max(cpuWait) / 1e6,
+          max(cpuWaitQuiet) / 1e6,
+          loopCpuMs,
+          loopWallMs,
+          100 * loopCpuMs / loopWallMs,
+          loopCpuMs * 1000 / connections);
       String where = schedIn(sched, firstClose, lastClose);
       out.println("  the loop thread from first to last close (/proc schedstat): " + where);
       String gc = gcIn(windowStart, windowEnd);
@@ -475,16 +593,30 @@ public final class IdleHoldBenchmark {
       printSlowest(ticker, during, expiryDue, 6);
 
       met = maxResp <= PAUSE_TARGET_NANOS;
-      summary.add(String.format(Locale.ROOT, "  loop pause while %,d idle connections expire: "
-          + "max %.2f ms, p99 %.2f ms (idle before: max %.2f, p99 %.2f) - target <= 10 ms: %s",
-          connections, maxResp / 1e6, Ticker.quantile(resp, 0.99) / 1e6, max(respQuiet) / 1e6,
-          Ticker.quantile(respQuiet, 0.99) / 1e6, met ? "PASS" : "MISS"));
-      summary.add(String.format(Locale.ROOT, "    the loop's own work while a probe waited "
-          + "(its CPU time): max %.2f ms, p99 %.2f ms; expiry took %.1f ms, %.1f ms of loop CPU",
-          max(cpuWait) / 1e6, Ticker.quantile(cpuWait, 0.99) / 1e6, took, loopCpuMs));
-      summary.add(String.format(Locale.ROOT, "    all %,d closed and descriptors released: %s; "
-          + "GC pauses in the window: %s", connections,
-          fdsBack && after.open() == 1 ? "yes" : "NO", gc));
+      summary.add(String.format(
+          Locale.ROOT,
+          "  loop pause while %,d idle connections expire: "
+              + "max %.2f ms, p99 %.2f ms (idle before: max %.2f, p99 %.2f) - target <= 10 ms: %s",
+          connections,
+          maxResp / 1e6,
+          Ticker.quantile(resp, 0.99) / 1e6,
+          max(respQuiet) / 1e6,
+          Ticker.quantile(respQuiet, 0.99) / 1e6,
+          met ? "PASS" : "MISS"));
+      summary.add(String.format(
+          Locale.ROOT,
+          "    the loop's own work while a probe waited "
+              + "(its CPU time): max %.2f ms, p99 %.2f ms; expiry took %.1f ms, %.1f ms of loop CPU",
+          max(cpuWait) / 1e6,
+          Ticker.quantile(cpuWait, 0.99) / 1e6,
+          took,
+          loopCpuMs));
+      summary.add(String.format(
+          Locale.ROOT,
+          "    all %,d closed and descriptors released: %s; " + "GC pauses in the window: %s",
+          connections,
+          fdsBack && after.open() == 1 ? "yes" : "NO",
+          gc));
     }
     checkFdsBack(fd0, "after closing the expiry phase's manager");
     return met;
@@ -495,23 +627,34 @@ public final class IdleHoldBenchmark {
     for (int i = 0; i < ks.length; i++) {
       order[i] = ks[i];
     }
-    java.util.Arrays.sort(order, (a, b) -> Long.compare(t.answered[b] - t.issued[b],
-        t.answered[a] - t.issued[a]));
+    java.util.Arrays.sort(
+        order, (a, b) -> Long.compare(t.answered[b] - t.issued[b], t.answered[a] - t.issued[a]));
     StringBuilder sb = new StringBuilder("  slowest probes (response ms, issued at ms after "
         + "the expiry was due, idle sockets left):");
     for (int i = 0; i < Math.min(n, order.length); i++) {
       int k = order[i];
-      sb.append(String.format(Locale.ROOT, " %.2f@%.0f/%d", (t.answered[k] - t.issued[k]) / 1e6,
-          (t.issued[k] - expiryDue) / 1e6, t.idleAt[k]));
+      sb.append(String.format(
+          Locale.ROOT,
+          " %.2f@%.0f/%d",
+          (t.answered[k] - t.issued[k]) / 1e6,
+          (t.issued[k] - expiryDue) / 1e6,
+          t.idleAt[k]));
     }
     out.println(sb);
   }
 
   private static String line(String what, int probes, long[] resp, long[] late) {
-    return String.format(Locale.ROOT, "%s: %,6d probes  response p50 %.3f  p99 %.3f  "
-        + "p99.9 %.3f  max %.3f ms | late p99 %.3f  max %.3f ms", what, probes,
-        Ticker.quantile(resp, 0.5) / 1e6, Ticker.quantile(resp, 0.99) / 1e6,
-        Ticker.quantile(resp, 0.999) / 1e6, max(resp) / 1e6, Ticker.quantile(late, 0.99) / 1e6,
+    return String.format(
+        Locale.ROOT,
+        "%s: %,6d probes  response p50 %.3f  p99 %.3f  "
+            + "p99.9 %.3f  max %.3f ms | late p99 %.3f  max %.3f ms",
+        what,
+        probes,
+        Ticker.quantile(resp, 0.5) / 1e6,
+        Ticker.quantile(resp, 0.99) / 1e6,
+        Ticker.quantile(resp, 0.999) / 1e6,
+        max(resp) / 1e6,
+        Ticker.quantile(late, 0.99) / 1e6,
         max(late) / 1e6);
   }
 
@@ -522,8 +665,12 @@ public final class IdleHoldBenchmark {
   // ---- helpers ----
 
   private ConnectionManager manager(Duration keepAlive, int perHost) {
-    return ConnectionManager.builder().maxPerHost(perHost).maxOpen(connections + 64)
-        .keepAlive(keepAlive).timeout(Duration.ofSeconds(60)).build();
+    return ConnectionManager.builder()
+        .maxPerHost(perHost)
+        .maxOpen(connections + 64)
+        .keepAlive(keepAlive)
+        .timeout(Duration.ofSeconds(60))
+        .build();
   }
 
   private Allocation[] keys(SinkProcess sink) {
@@ -557,8 +704,7 @@ public final class IdleHoldBenchmark {
   }
 
   /** Opens connections/hosts connections to every key and holds them all. */
-  private Connection[] open(ConnectionManager m, Allocation[] keys, String phase)
-      throws Exception {
+  private Connection[] open(ConnectionManager m, Allocation[] keys, String phase) throws Exception {
     List<CompletableFuture<Connection>> fs = new ArrayList<>(connections);
     int perHost = connections / hosts;
     for (int c = 0; c < perHost; c++) {
@@ -599,7 +745,9 @@ public final class IdleHoldBenchmark {
     for (int i = 0; i < Math.min(n, rows.size()); i++) {
       Heap.Row r = rows.get(i);
       String name = Heap.pretty(r.name());
-      sb.append(i > 0 ? ", " : "").append(name.substring(name.lastIndexOf('.') + 1)).append(' ')
+      sb.append(i > 0 ? ", " : "")
+          .append(name.substring(name.lastIndexOf('.') + 1))
+          .append(' ')
           .append(Math.round((double) r.bytes() / connections));
     }
     return sb.append(" (bytes per connection)").toString();
@@ -689,9 +837,16 @@ public final class IdleHoldBenchmark {
     double wall = (b[0] - a[0]) / 1e6;
     double run = (b[1] - a[1]) / 1e6;
     double wait = (b[2] - a[2]) / 1e6;
-    return String.format(Locale.ROOT, "%.1f ms: on a CPU %.1f ms (%.0f%%), runnable but waiting "
-        + "for a CPU %.1f ms (%.0f%%), blocked %.1f ms", wall, run, 100 * run / wall, wait,
-        100 * wait / wall, Math.max(0, wall - run - wait));
+    return String.format(
+        Locale.ROOT,
+        "%.1f ms: on a CPU %.1f ms (%.0f%%), runnable but waiting "
+            + "for a CPU %.1f ms (%.0f%%), blocked %.1f ms",
+        wall,
+        run,
+        100 * run / wall,
+        wait,
+        100 * wait / wall,
+        Math.max(0, wall - run - wait));
   }
 
   /** Open descriptors of this process; -1 when /proc is not there. */
@@ -724,17 +879,23 @@ public final class IdleHoldBenchmark {
     long base = System.nanoTime() - uptimeMs * 1_000_000;
     for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
       if (gc instanceof NotificationEmitter) {
-        ((NotificationEmitter) gc).addNotificationListener((n, h) -> {
-          if (GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION
-              .equals(n.getType())) {
-            GarbageCollectionNotificationInfo info =
-                GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
-            if (!info.getGcName().contains("Concurrent")) {
-              gcs.add(new long[] {base + info.getGcInfo().getStartTime() * 1_000_000,
-                  info.getGcInfo().getDuration()});
-            }
-          }
-        }, null, null);
+        ((NotificationEmitter) gc)
+            .addNotificationListener(
+                (n, h) -> {
+                  if (GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(
+                      n.getType())) {
+                    GarbageCollectionNotificationInfo info =
+                        GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
+                    if (!info.getGcName().contains("Concurrent")) {
+                      gcs.add(new long[] {
+                        base + info.getGcInfo().getStartTime() * 1_000_000,
+                        info.getGcInfo().getDuration()
+                      });
+                    }
+                  }
+                },
+                null,
+                null);
       }
     }
   }
@@ -751,8 +912,9 @@ public final class IdleHoldBenchmark {
         max = Math.max(max, g[1]);
       }
     }
-    return count == 0 ? "none" : String.format(Locale.ROOT, "%d, %d ms in all, longest %d ms",
-        count, total, max);
+    return count == 0
+        ? "none"
+        : String.format(Locale.ROOT, "%d, %d ms in all, longest %d ms", count, total, max);
   }
 
   private static String pretty(Duration d) {
@@ -765,5 +927,4 @@ public final class IdleHoldBenchmark {
     }
     return String.format(Locale.ROOT, "%.3f ms", ns / 1e6);
   }
-
 }

@@ -37,13 +37,16 @@ final class Ticker implements Runnable {
   final int[] idleAt;
   /** The loop thread's CPU time at each callback and when each probe was issued (ns). */
   final long[] cpuAt;
+
   final long[] cpuAtIssue;
   /** The loop thread's id, learnt from the first callback. */
   private volatile long loopThread = -1;
+
   private final java.lang.management.ThreadMXBean threads =
       java.lang.management.ManagementFactory.getThreadMXBean();
   /** Probes recorded so far (written by the ticker thread). */
   volatile int count;
+
   final AtomicInteger notImmediate = new AtomicInteger();
   final AtomicInteger failed = new AtomicInteger();
   private volatile boolean stop;
@@ -115,7 +118,8 @@ final class Ticker implements Runnable {
   int[] between(long from, long to) {
     int n = count;
     return java.util.stream.IntStream.range(0, n)
-        .filter(k -> due[k] - from >= 0 && due[k] - to < 0).toArray();
+        .filter(k -> due[k] - from >= 0 && due[k] - to < 0)
+        .toArray();
   }
 
   /** Response times (ns) of the given probes, sorted. */
@@ -153,8 +157,11 @@ final class Ticker implements Runnable {
 
   /** The loop's CPU time (ns) while each of the given probes waited, sorted. */
   long[] loopCpuWhileWaiting(int[] ks) {
-    return Arrays.stream(ks).filter(k -> cpuAtIssue[k] >= 0)
-        .mapToLong(k -> cpuAt[k] - cpuAtIssue[k]).sorted().toArray();
+    return Arrays.stream(ks)
+        .filter(k -> cpuAtIssue[k] >= 0)
+        .mapToLong(k -> cpuAt[k] - cpuAtIssue[k])
+        .sorted()
+        .toArray();
   }
 
   /** Lateness from the due time (ns) of the given probes, sorted. */
