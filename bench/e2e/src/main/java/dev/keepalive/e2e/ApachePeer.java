@@ -37,14 +37,17 @@ final class ApachePeer extends Peer {
     super(true);
     this.config = c;
     Timeout timeout = Timeout.ofMilliseconds(c.timeoutMillis());
-    PoolingAsyncClientConnectionManagerBuilder mb = PoolingAsyncClientConnectionManagerBuilder
-        .create()
-        .setMaxConnTotal(Math.max(c.concurrency(), 20))
-        .setMaxConnPerRoute(c.concurrency())
-        .setDefaultConnectionConfig(ConnectionConfig.custom()
-            .setConnectTimeout(timeout).setSocketTimeout(timeout).build())
-        .setDefaultTlsConfig(TlsConfig.custom()
-            .setVersionPolicy(HttpVersionPolicy.FORCE_HTTP_1).build());
+    PoolingAsyncClientConnectionManagerBuilder mb =
+        PoolingAsyncClientConnectionManagerBuilder.create()
+            .setMaxConnTotal(Math.max(c.concurrency(), 20))
+            .setMaxConnPerRoute(c.concurrency())
+            .setDefaultConnectionConfig(ConnectionConfig.custom()
+                .setConnectTimeout(timeout)
+                .setSocketTimeout(timeout)
+                .build())
+            .setDefaultTlsConfig(TlsConfig.custom()
+                .setVersionPolicy(HttpVersionPolicy.FORCE_HTTP_1)
+                .build());
     if (c.ssl() != null) {
       mb.setTlsStrategy(ClientTlsStrategyBuilder.create().setSslContext(c.ssl()).buildAsync());
     }
@@ -53,7 +56,9 @@ final class ApachePeer extends Peer {
         .setConnectionManager(manager)
         .setIOReactorConfig(IOReactorConfig.custom().setSoTimeout(timeout).build())
         .setDefaultRequestConfig(RequestConfig.custom()
-            .setConnectionRequestTimeout(timeout).setResponseTimeout(timeout).build())
+            .setConnectionRequestTimeout(timeout)
+            .setResponseTimeout(timeout)
+            .build())
         .disableAutomaticRetries()
         .build();
     client.start();
@@ -67,7 +72,9 @@ final class ApachePeer extends Peer {
       b.addHeader(HttpHeaders.CONNECTION, "close");
     }
     SimpleHttpRequest request = b.build();
-    client.execute(SimpleRequestProducer.create(request), SimpleResponseConsumer.create(),
+    client.execute(
+        SimpleRequestProducer.create(request),
+        SimpleResponseConsumer.create(),
         new FutureCallback<SimpleHttpResponse>() {
           @Override
           public void completed(SimpleHttpResponse r) {

@@ -74,8 +74,8 @@ final class Harness {
       ssl = SSLContext.getInstance("TLS");
       ssl.init(null, new TrustManager[] {tm}, null);
     }
-    Peer.Config config = new Peer.Config(url, concurrency, keepAlive, ssl, tm, ca,
-        (long) (timeout * 1000));
+    Peer.Config config =
+        new Peer.Config(url, concurrency, keepAlive, ssl, tm, ca, (long) (timeout * 1000));
     Result warm = null;
     Result r;
     try (Peer peer = Peer.create(name, config)) {
@@ -115,8 +115,8 @@ final class Harness {
         ks.setCertificateEntry("ca" + i++, c);
       }
     }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(
-        TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory tmf =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(ks);
     for (TrustManager t : tmf.getTrustManagers()) {
       if (t instanceof X509TrustManager x) {
@@ -149,7 +149,7 @@ final class Harness {
       failed++;
       Throwable root = t;
       while ((root instanceof java.util.concurrent.CompletionException
-          || root instanceof java.util.concurrent.ExecutionException)
+              || root instanceof java.util.concurrent.ExecutionException)
           && root.getCause() != null) {
         root = root.getCause();
       }
@@ -174,7 +174,9 @@ final class Harness {
   }
 
   static Result run(Peer peer, int concurrency, long nanos) throws InterruptedException {
-    return peer.async() ? runAsync(peer, concurrency, nanos) : runBlocking(peer, concurrency, nanos);
+    return peer.async()
+        ? runAsync(peer, concurrency, nanos)
+        : runBlocking(peer, concurrency, nanos);
   }
 
   private static Result runBlocking(Peer peer, int concurrency, long nanos)
@@ -185,19 +187,21 @@ final class Harness {
     Thread[] threads = new Thread[concurrency];
     for (int i = 0; i < concurrency; i++) {
       Result w = results[i] = new Result();
-      threads[i] = new Thread(() -> {
-        while (true) {
-          long t0 = System.nanoTime();
-          if (t0 - deadline >= 0) {
-            return;
-          }
-          try {
-            w.ok(t0, peer.send());
-          } catch (Exception e) {
-            w.fail(e);
-          }
-        }
-      }, "e2e-worker-" + (i + 1));
+      threads[i] = new Thread(
+          () -> {
+            while (true) {
+              long t0 = System.nanoTime();
+              if (t0 - deadline >= 0) {
+                return;
+              }
+              try {
+                w.ok(t0, peer.send());
+              } catch (Exception e) {
+                w.fail(e);
+              }
+            }
+          },
+          "e2e-worker-" + (i + 1));
       threads[i].setDaemon(true);
       threads[i].start();
     }
@@ -283,8 +287,9 @@ final class Harness {
     }
   }
 
-  private static String json(String name, Peer.Config c, double duration, double warmup,
-      Result warm, Result r) throws Exception {
+  private static String json(
+      String name, Peer.Config c, double duration, double warmup, Result warm, Result r)
+      throws Exception {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("client", name);
     m.put("url", c.url());
@@ -301,8 +306,9 @@ final class Harness {
     m.put("bodyBytes", r.bytes);
     // the process's CPU time during the measured run only (no start-up, no warm-up)
     m.put("cpuSeconds", r.cpuNanos < 0 ? null : r.cpuNanos / 1e9);
-    m.put("cpuUsPerRequest", r.cpuNanos < 0 || r.requests() == 0 ? null
-        : r.cpuNanos / 1e3 / r.requests());
+    m.put(
+        "cpuUsPerRequest",
+        r.cpuNanos < 0 || r.requests() == 0 ? null : r.cpuNanos / 1e3 / r.requests());
     Map<String, Object> lat = new LinkedHashMap<>();
     Histogram h = r.latency;
     boolean any = h.getTotalCount() > 0;

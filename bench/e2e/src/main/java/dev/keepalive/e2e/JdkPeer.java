@@ -26,7 +26,8 @@ final class JdkPeer extends Peer {
       b.sslContext(c.ssl());
     }
     client = b.build();
-    HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(c.url())).GET()
+    HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(c.url()))
+        .GET()
         .timeout(Duration.ofMillis(c.timeoutMillis()));
     if (!c.keepAlive()) {
       rb.header("Connection", "close");
@@ -36,8 +37,10 @@ final class JdkPeer extends Peer {
 
   @Override
   void sendAsync(BiConsumer<Long, Throwable> done) {
-    complete(client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()),
-        r -> result(r.statusCode(), r.body().length), done);
+    complete(
+        client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()),
+        r -> result(r.statusCode(), r.body().length),
+        done);
   }
 
   @Override

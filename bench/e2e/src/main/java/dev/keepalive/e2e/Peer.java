@@ -12,13 +12,22 @@ import java.util.function.ToLongFunction;
  * sending its next request from the previous one's completion.
  */
 abstract class Peer implements AutoCloseable {
-  static final List<String> NAMES =
-      List.of("apache-async", "okhttp", "jdk-httpclient", "reactor-netty", "keepalive-lib",
-          "keepalive-async");
+  static final List<String> NAMES = List.of(
+      "apache-async",
+      "okhttp",
+      "jdk-httpclient",
+      "reactor-netty",
+      "keepalive-lib",
+      "keepalive-async");
 
   /** What a run needs to know to set a client up. */
-  record Config(String url, int concurrency, boolean keepAlive, javax.net.ssl.SSLContext ssl,
-      javax.net.ssl.X509TrustManager trustManager, java.nio.file.Path caFile,
+  record Config(
+      String url,
+      int concurrency,
+      boolean keepAlive,
+      javax.net.ssl.SSLContext ssl,
+      javax.net.ssl.X509TrustManager trustManager,
+      java.nio.file.Path caFile,
       long timeoutMillis) {}
 
   static Peer create(String name, Config c) throws Exception {
@@ -62,8 +71,8 @@ abstract class Peer implements AutoCloseable {
   }
 
   /** Tells {@code done} how {@code response} ended: {@code result} of it, or the failure. */
-  static <R> void complete(CompletionStage<R> response, ToLongFunction<R> result,
-      BiConsumer<Long, Throwable> done) {
+  static <R> void complete(
+      CompletionStage<R> response, ToLongFunction<R> result, BiConsumer<Long, Throwable> done) {
     response.whenComplete((r, t) -> {
       if (t != null) {
         done.accept(null, t);

@@ -32,7 +32,8 @@ final class ReactorPeer extends Peer {
         .responseTimeout(Duration.ofMillis(c.timeoutMillis()))
         .keepAlive(c.keepAlive());
     if (c.url().startsWith("https:")) {
-      SslContext ssl = SslContextBuilder.forClient().trustManager(c.caFile().toFile()).build();
+      SslContext ssl =
+          SslContextBuilder.forClient().trustManager(c.caFile().toFile()).build();
       h = h.secure(spec -> spec.sslContext(ssl));
     }
     client = h;
@@ -41,7 +42,9 @@ final class ReactorPeer extends Peer {
 
   @Override
   void sendAsync(BiConsumer<Long, Throwable> done) {
-    client.get().uri(url)
+    client
+        .get()
+        .uri(url)
         .responseSingle((r, body) -> body.asByteArray()
             .map(b -> result(r.status().code(), b.length))
             .switchIfEmpty(Mono.fromSupplier(() -> result(r.status().code(), 0))))

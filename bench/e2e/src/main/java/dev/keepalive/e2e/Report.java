@@ -35,8 +35,16 @@ import org.knowm.xchart.style.Styler;
  * {@code <!-- e2e:end -->} is replaced, so the hand-written analysis around it stays.
  */
 final class Report {
-  static final List<String> CLIENT_ORDER = List.of("wrk", "ab", "keepalive", "apache-async",
-      "okhttp", "jdk-httpclient", "reactor-netty", "keepalive-lib", "keepalive-async");
+  static final List<String> CLIENT_ORDER = List.of(
+      "wrk",
+      "ab",
+      "keepalive",
+      "apache-async",
+      "okhttp",
+      "jdk-httpclient",
+      "reactor-netty",
+      "keepalive-lib",
+      "keepalive-async");
   static final List<String> JAVA_PEERS =
       List.of("apache-async", "okhttp", "jdk-httpclient", "reactor-netty");
   static final List<String> PROTO_ORDER = List.of("http", "https", "http-close");
@@ -44,26 +52,75 @@ final class Report {
   static final String END = "<!-- e2e:end -->";
 
   /** One run's figures; NaN where the tool does not say. */
-  record Run(String proto, String body, int c, int round, String client, double rps,
-      double p50, double p90, double p99, long requests, long errors, String errorNote,
-      long connections, String served, double load1, boolean ok, long allRequests,
-      double windowCpuUs, double clientCpuUs, double nginxCpuUs) {
+  record Run(
+      String proto,
+      String body,
+      int c,
+      int round,
+      String client,
+      double rps,
+      double p50,
+      double p90,
+      double p99,
+      long requests,
+      long errors,
+      String errorNote,
+      long connections,
+      String served,
+      double load1,
+      boolean ok,
+      long allRequests,
+      double windowCpuUs,
+      double clientCpuUs,
+      double nginxCpuUs) {
 
     /** With the CPU figures: client CPU (whole process) and nginx's, over every request. */
     Run withCpu(double clientCpuSeconds, double nginxCpuSeconds) {
       long n = allRequests > 0 ? allRequests : requests;
-      double clientUs = !Double.isNaN(windowCpuUs) ? windowCpuUs
+      double clientUs = !Double.isNaN(windowCpuUs)
+          ? windowCpuUs
           : clientCpuSeconds >= 0 && n > 0 ? clientCpuSeconds * 1e6 / n : Double.NaN;
       double nginxUs = nginxCpuSeconds >= 0 && n > 0 ? nginxCpuSeconds * 1e6 / n : Double.NaN;
-      return new Run(proto, body, c, round, client, rps, p50, p90, p99, requests, errors,
-          errorNote, connections, served, load1, ok, allRequests, windowCpuUs, clientUs, nginxUs);
+      return new Run(
+          proto,
+          body,
+          c,
+          round,
+          client,
+          rps,
+          p50,
+          p90,
+          p99,
+          requests,
+          errors,
+          errorNote,
+          connections,
+          served,
+          load1,
+          ok,
+          allRequests,
+          windowCpuUs,
+          clientUs,
+          nginxUs);
     }
   }
 
   /** Medians over the rounds of one case and client. */
-  record Median(String proto, String body, int c, String client, int runs, double rps,
-      double p50, double p99, long errors, String errorNote, String served, boolean available,
-      double clientCpuUs, double nginxCpuUs) {}
+  record Median(
+      String proto,
+      String body,
+      int c,
+      String client,
+      int runs,
+      double rps,
+      double p50,
+      double p99,
+      long errors,
+      String errorNote,
+      String served,
+      boolean available,
+      double clientCpuUs,
+      double nginxCpuUs) {}
 
   private Report() {}
 
@@ -105,8 +162,8 @@ final class Report {
     writeCsv(dir.resolve("medians.csv"), medians);
     if (out != null) {
       writeInto(out, body, meta);
-      System.err.println("report: wrote " + out + (charts == null ? "" : " and "
-          + chartFiles.size() + " charts in " + charts));
+      System.err.println("report: wrote " + out
+          + (charts == null ? "" : " and " + chartFiles.size() + " charts in " + charts));
     }
     System.out.print(targets(medians, true));
     return 0;
@@ -162,12 +219,30 @@ final class Report {
         r = null;
       }
       if (r == null || rc != 0 && !(r.rps > 0)) {
-        r = new Run(proto, body, c, round, client, Double.NaN, Double.NaN, Double.NaN,
-            Double.NaN, 0, 0, "n/a (exit " + rc + "; see " + f[6] + ")", -1, null, load1, false,
-            0, Double.NaN, Double.NaN, Double.NaN);
+        r = new Run(
+            proto,
+            body,
+            c,
+            round,
+            client,
+            Double.NaN,
+            Double.NaN,
+            Double.NaN,
+            Double.NaN,
+            0,
+            0,
+            "n/a (exit " + rc + "; see " + f[6] + ")",
+            -1,
+            null,
+            load1,
+            false,
+            0,
+            Double.NaN,
+            Double.NaN,
+            Double.NaN);
       }
-      runs.add(r.withCpu(Double.isNaN(clientCpu) ? -1 : clientCpu,
-          Double.isNaN(nginxCpu) ? -1 : nginxCpu));
+      runs.add(r.withCpu(
+          Double.isNaN(clientCpu) ? -1 : clientCpu, Double.isNaN(nginxCpu) ? -1 : nginxCpu));
     }
     return runs;
   }
@@ -184,8 +259,8 @@ final class Report {
   private static final Pattern WRK_TOTAL = Pattern.compile("(\\d+) requests in ");
   private static final Pattern WRK_PCT =
       Pattern.compile("^\\s+(50|75|90|99)%\\s+([0-9.]+)(us|ms|s|m)\\s*$", Pattern.MULTILINE);
-  private static final Pattern WRK_SOCKET = Pattern.compile(
-      "Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)");
+  private static final Pattern WRK_SOCKET =
+      Pattern.compile("Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)");
   private static final Pattern WRK_NON2XX = Pattern.compile("Non-2xx or 3xx responses: (\\d+)");
 
   static Run wrk(String proto, String body, int c, int round, String text, double load1) {
@@ -229,9 +304,26 @@ final class Report {
       errors += Long.parseLong(n.group(1));
       notes.add("non-2xx " + n.group(1));
     }
-    return new Run(proto, body, c, round, "wrk", rps, pct.getOrDefault("50", Double.NaN),
-        pct.getOrDefault("90", Double.NaN), pct.getOrDefault("99", Double.NaN), total, errors,
-        String.join("; ", notes), -1, null, load1, true, total, Double.NaN, Double.NaN,
+    return new Run(
+        proto,
+        body,
+        c,
+        round,
+        "wrk",
+        rps,
+        pct.getOrDefault("50", Double.NaN),
+        pct.getOrDefault("90", Double.NaN),
+        pct.getOrDefault("99", Double.NaN),
+        total,
+        errors,
+        String.join("; ", notes),
+        -1,
+        null,
+        load1,
+        true,
+        total,
+        Double.NaN,
+        Double.NaN,
         Double.NaN);
   }
 
@@ -268,14 +360,31 @@ final class Report {
     }
     Matcher k = AB_KEEPALIVE.matcher(text);
     String served = k.find() ? "keep-alive requests " + k.group(1) : null;
-    return new Run(proto, body, c, round, "ab", Double.parseDouble(m.group(1)),
-        pct.getOrDefault("50", Double.NaN), pct.getOrDefault("90", Double.NaN),
-        pct.getOrDefault("99", Double.NaN), complete, failed + non2xx, String.join("; ", notes),
-        -1, served, load1, true, complete, Double.NaN, Double.NaN, Double.NaN);
+    return new Run(
+        proto,
+        body,
+        c,
+        round,
+        "ab",
+        Double.parseDouble(m.group(1)),
+        pct.getOrDefault("50", Double.NaN),
+        pct.getOrDefault("90", Double.NaN),
+        pct.getOrDefault("99", Double.NaN),
+        complete,
+        failed + non2xx,
+        String.join("; ", notes),
+        -1,
+        served,
+        load1,
+        true,
+        complete,
+        Double.NaN,
+        Double.NaN,
+        Double.NaN);
   }
 
-  static Run json(String proto, String body, int c, int round, String client, String text,
-      double load1) {
+  static Run json(
+      String proto, String body, int c, int round, String client, String text, double load1) {
     // keepalive bench prints its JSON over several lines, the harness on one
     int from = text.indexOf('{');
     int to = text.lastIndexOf('}');
@@ -307,21 +416,41 @@ final class Report {
     String served = null;
     if (j.has("servedBy")) {
       JsonNode sb = j.path("servedBy");
-      served = String.format(Locale.ROOT, "NEW %d, IMMEDIATE %d, DEFERRED %d",
-          sb.path("NEW").asLong(), sb.path("IMMEDIATE").asLong(), sb.path("DEFERRED").asLong());
+      served = String.format(
+          Locale.ROOT,
+          "NEW %d, IMMEDIATE %d, DEFERRED %d",
+          sb.path("NEW").asLong(),
+          sb.path("IMMEDIATE").asLong(),
+          sb.path("DEFERRED").asLong());
     }
     long requests = j.path("requests").asLong();
-    long warm = j.path("warmupRequests").asLong(j.path("warmup").path("requests").asLong(0));
-    return new Run(proto, body, c, round, client, j.path("requestsPerSecond").asDouble(),
-        num(lat, "p50"), num(lat, "p90"), num(lat, "p99"), requests,
-        failed + non200, String.join("; ", notes), j.path("connectionsOpened").asLong(-1), served,
-        load1, true, requests + warm,
+    long warm =
+        j.path("warmupRequests").asLong(j.path("warmup").path("requests").asLong(0));
+    return new Run(
+        proto,
+        body,
+        c,
+        round,
+        client,
+        j.path("requestsPerSecond").asDouble(),
+        num(lat, "p50"),
+        num(lat, "p90"),
+        num(lat, "p99"),
+        requests,
+        failed + non200,
+        String.join("; ", notes),
+        j.path("connectionsOpened").asLong(-1),
+        served,
+        load1,
+        true,
+        requests + warm,
         j.has("cpuUsPerRequest") ? num(j, "cpuUsPerRequest") : num(j, "cpuMicrosPerRequest"),
-        Double.NaN, Double.NaN);
+        Double.NaN,
+        Double.NaN);
   }
 
   private static Iterable<Map.Entry<String, JsonNode>> iterable(JsonNode n) {
-    return n::fields;
+    return n.properties();
   }
 
   private static double num(JsonNode n, String field) {
@@ -342,22 +471,38 @@ final class Report {
   static List<Median> medians(List<Run> runs) {
     Map<String, List<Run>> byKey = new LinkedHashMap<>();
     for (Run r : runs) {
-      byKey.computeIfAbsent(r.proto + "|" + r.body + "|" + r.c + "|" + r.client,
-          k -> new ArrayList<>()).add(r);
+      byKey
+          .computeIfAbsent(
+              r.proto + "|" + r.body + "|" + r.c + "|" + r.client, k -> new ArrayList<>())
+          .add(r);
     }
     List<Median> out = new ArrayList<>();
     for (List<Run> l : byKey.values()) {
       Run first = l.get(0);
       List<Run> ok = l.stream().filter(Run::ok).toList();
-      String note = l.stream().map(Run::errorNote).filter(s -> s != null && !s.isEmpty())
-          .findFirst().orElse("");
-      String served = l.stream().map(Run::served).filter(Objects::nonNull).reduce((a, b) -> b)
+      String note = l.stream()
+          .map(Run::errorNote)
+          .filter(s -> s != null && !s.isEmpty())
+          .findFirst()
+          .orElse("");
+      String served = l.stream()
+          .map(Run::served)
+          .filter(Objects::nonNull)
+          .reduce((a, b) -> b)
           .orElse(null);
-      out.add(new Median(first.proto, first.body, first.c, first.client, ok.size(),
+      out.add(new Median(
+          first.proto,
+          first.body,
+          first.c,
+          first.client,
+          ok.size(),
           median(ok.stream().mapToDouble(Run::rps).toArray()),
           median(ok.stream().mapToDouble(Run::p50).toArray()),
           median(ok.stream().mapToDouble(Run::p99).toArray()),
-          ok.stream().mapToLong(Run::errors).sum(), note, served, !ok.isEmpty(),
+          ok.stream().mapToLong(Run::errors).sum(),
+          note,
+          served,
+          !ok.isEmpty(),
           median(ok.stream().mapToDouble(Run::clientCpuUs).toArray()),
           median(ok.stream().mapToDouble(Run::nginxCpuUs).toArray())));
     }
@@ -417,14 +562,35 @@ final class Report {
         double rw = k / w;
         double rp = k / bestRps;
         if (plain) {
-          sb.append(String.format(Locale.ROOT, "target http %s c=%d: keepalive %.0f/s, "
-              + "wrk %.0f/s -> %.3fx (>= 0.8: %s); best Java peer %s %.0f/s -> %.3fx "
-              + "(>= 1.2: %s)%n", body, c, k, w, rw, verdict(rw, 0.8), best, bestRps, rp,
+          sb.append(String.format(
+              Locale.ROOT,
+              "target http %s c=%d: keepalive %.0f/s, "
+                  + "wrk %.0f/s -> %.3fx (>= 0.8: %s); best Java peer %s %.0f/s -> %.3fx "
+                  + "(>= 1.2: %s)%n",
+              body,
+              c,
+              k,
+              w,
+              rw,
+              verdict(rw, 0.8),
+              best,
+              bestRps,
+              rp,
               verdict(rp, 1.2)));
         } else {
-          sb.append(String.format(Locale.ROOT, "| http, %s body | %d | %s | %s | %s: **%s** | "
-              + "%s %s | %s: **%s** |%n", body, c, fmt(k), fmt(w), ratio3(rw),
-              verdict(rw, 0.8), best, fmt(bestRps), ratio3(rp), verdict(rp, 1.2)));
+          sb.append(String.format(
+              Locale.ROOT,
+              "| http, %s body | %d | %s | %s | %s: **%s** | " + "%s %s | %s: **%s** |%n",
+              body,
+              c,
+              fmt(k),
+              fmt(w),
+              ratio3(rw),
+              verdict(rw, 0.8),
+              best,
+              fmt(bestRps),
+              ratio3(rp),
+              verdict(rp, 1.2)));
         }
       }
     }
@@ -440,21 +606,19 @@ final class Report {
   }
 
   private static String ratio(double r) {
-    return Double.isNaN(r) || Double.isInfinite(r) ? "n/a"
-        : String.format(Locale.ROOT, "%.2fx", r);
+    return Double.isNaN(r) || Double.isInfinite(r) ? "n/a" : String.format(Locale.ROOT, "%.2fx", r);
   }
 
   private static String ratio3(double r) {
-    return Double.isNaN(r) || Double.isInfinite(r) ? "n/a"
-        : String.format(Locale.ROOT, "%.3fx", r);
+    return Double.isNaN(r) || Double.isInfinite(r) ? "n/a" : String.format(Locale.ROOT, "%.3fx", r);
   }
 
   private static String ms(double v) {
     if (Double.isNaN(v)) {
       return "-";
     }
-    return String.format(Locale.ROOT, v < 1 ? "%.3f" : v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f",
-        v);
+    return String.format(
+        Locale.ROOT, v < 1 ? "%.3f" : v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v);
   }
 
   private static String us(double v) {
@@ -478,53 +642,84 @@ final class Report {
     };
   }
 
-  static String markdown(Map<String, String> meta, List<Run> runs, List<Median> ms,
-      List<String> chartFiles, String chartLink) {
+  static String markdown(
+      Map<String, String> meta,
+      List<Run> runs,
+      List<Median> ms,
+      List<String> chartFiles,
+      String chartLink) {
     StringBuilder sb = new StringBuilder();
     String kind = meta.getOrDefault("label", "");
     sb.append("## End to end: keepalive bench vs wrk, ab and Java clients, against nginx\n\n");
     if (!kind.isEmpty()) {
       sb.append("**").append(kind).append("**\n\n");
     }
-    sb.append("Results `").append(meta.getOrDefault("results", "?")).append("` (")
-        .append(meta.getOrDefault("started", "?")).append(", commit ")
-        .append(meta.getOrDefault("commit", "?")).append(").\n\n");
+    sb.append("Results `")
+        .append(meta.getOrDefault("results", "?"))
+        .append("` (")
+        .append(meta.getOrDefault("started", "?"))
+        .append(", commit ")
+        .append(meta.getOrDefault("commit", "?"))
+        .append(").\n\n");
     sb.append("Command:\n\n```\n").append(meta.getOrDefault("command", "?")).append("\n```\n\n");
     if (meta.containsKey("full_command")) {
       sb.append("The full matrix (10 s runs, 3 rounds, every body, concurrency and protocol):\n\n"
-          + "```\n").append(meta.get("full_command")).append("\n```\n\n");
+              + "```\n")
+          .append(meta.get("full_command"))
+          .append("\n```\n\n");
     }
     sb.append("| | |\n|---|---|\n");
-    row(sb, "Machine", meta.get("nproc") + " CPUs, " + meta.get("cpu") + "; "
-        + meta.get("mem") + " RAM; " + meta.get("virt"));
+    row(
+        sb,
+        "Machine",
+        meta.get("nproc") + " CPUs, " + meta.get("cpu") + "; " + meta.get("mem") + " RAM; "
+            + meta.get("virt"));
     row(sb, "Kernel", meta.get("kernel"));
     row(sb, "OS", meta.get("os"));
     row(sb, "JDK", meta.get("jdk"));
-    row(sb, "JVM options (every Java client)", "`" + meta.getOrDefault("java_opts", "") + "`"
-        + " (defaults otherwise: G1, heap 1/4 of RAM)");
-    row(sb, "nginx", meta.get("nginx") + ", " + meta.get("nginx_workers")
-        + " worker process(es), access log off, keepalive_requests "
-        + meta.get("nginx_keepalive_requests") + ", 127.0.0.1 only; "
-        + meta.get("nginx_tls"));
+    row(
+        sb,
+        "JVM options (every Java client)",
+        "`" + meta.getOrDefault("java_opts", "") + "`"
+            + " (defaults otherwise: G1, heap 1/4 of RAM)");
+    row(
+        sb,
+        "nginx",
+        meta.get("nginx") + ", " + meta.get("nginx_workers")
+            + " worker process(es), access log off, keepalive_requests "
+            + meta.get("nginx_keepalive_requests") + ", 127.0.0.1 only; "
+            + meta.get("nginx_tls"));
     row(sb, "wrk", meta.get("wrk") + " (`" + meta.get("wrk_threads") + "`)");
     row(sb, "ab", meta.get("ab"));
-    row(sb, "keepalive", meta.get("keepalive_version") + " (`keepalive bench`, "
-        + meta.getOrDefault("keepalive_jar", "cli/target/keepalive.jar") + ", commit "
-        + meta.getOrDefault("commit", "?") + ")");
+    row(
+        sb,
+        "keepalive",
+        meta.get("keepalive_version") + " (`keepalive bench`, "
+            + meta.getOrDefault("keepalive_jar", "cli/target/keepalive.jar") + ", commit "
+            + meta.getOrDefault("commit", "?") + ")");
     row(sb, "Java peers", meta.get("peer_versions"));
-    row(sb, "Runs", meta.get("duration") + " s measured each, " + meta.get("rounds")
-        + " round(s), Java clients warm up " + meta.get("warmup")
-        + " s first (not counted"
-        + (meta.containsKey("tls_warmup") && !meta.get("tls_warmup").equals(meta.get("warmup"))
-            ? "; https: " + meta.get("tls_warmup") + " s" : "")
-        + "); bodies " + meta.get("bodies") + "; concurrency "
-        + meta.get("concurrency") + "; " + meta.get("protos"));
-    row(sb, "Load average (1 min)", "before " + meta.get("load_before") + ", after "
-        + meta.get("load_after") + "; during runs " + loadRange(runs)
-        + " (the clients and nginx themselves, and anything else running; interleaved rounds keep the ratios fair)");
+    row(
+        sb,
+        "Runs",
+        meta.get("duration") + " s measured each, " + meta.get("rounds")
+            + " round(s), Java clients warm up " + meta.get("warmup")
+            + " s first (not counted"
+            + (meta.containsKey("tls_warmup") && !meta.get("tls_warmup").equals(meta.get("warmup"))
+                ? "; https: " + meta.get("tls_warmup") + " s"
+                : "")
+            + "); bodies " + meta.get("bodies") + "; concurrency "
+            + meta.get("concurrency") + "; " + meta.get("protos"));
+    row(
+        sb,
+        "Load average (1 min)",
+        "before " + meta.get("load_before") + ", after "
+            + meta.get("load_after") + "; during runs " + loadRange(runs)
+            + " (the clients and nginx themselves, and anything else running; interleaved rounds keep the ratios fair)");
     sb.append('\n');
 
-    sb.append("### Targets (http, c=16 and c=64)\n\n").append(targets(ms, false)).append('\n');
+    sb.append("### Targets (http, c=16 and c=64)\n\n")
+        .append(targets(ms, false))
+        .append('\n');
 
     sb.append("### Medians\n\n");
     sb.append("Requests/s are medians over the rounds; *x wrk* is that median over wrk's median "
@@ -541,7 +736,10 @@ final class Report {
       String key = m.proto + "|" + m.body;
       if (!key.equals(current)) {
         current = key;
-        sb.append("\n#### ").append(label(m.proto)).append(", ").append(bodyLabel(m.body))
+        sb.append("\n#### ")
+            .append(label(m.proto))
+            .append(", ")
+            .append(bodyLabel(m.body))
             .append(" body\n\n");
         sb.append("| c | client | req/s | x wrk | p50 | p99 | client CPU us/req "
             + "| nginx CPU us/req | errors | runs | notes |\n");
@@ -552,12 +750,20 @@ final class Report {
       if (m.served != null && m.client.equals("keepalive")) {
         notes = (notes.isEmpty() ? "" : notes + "; ") + m.served;
       }
-      sb.append(String.format(Locale.ROOT,
+      sb.append(String.format(
+          Locale.ROOT,
           "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s |%n",
-          m.c, m.client.equals("keepalive") ? "**keepalive**" : m.client,
-          m.available ? fmt(m.rps) : "n/a", ratio(m.rps / w), lat(m.client, m.p50),
-          lat(m.client, m.p99), us(m.clientCpuUs), us(m.nginxCpuUs),
-          m.available ? String.valueOf(m.errors) : "-", m.runs, notes.replace("|", "/")));
+          m.c,
+          m.client.equals("keepalive") ? "**keepalive**" : m.client,
+          m.available ? fmt(m.rps) : "n/a",
+          ratio(m.rps / w),
+          lat(m.client, m.p50),
+          lat(m.client, m.p99),
+          us(m.clientCpuUs),
+          us(m.nginxCpuUs),
+          m.available ? String.valueOf(m.errors) : "-",
+          m.runs,
+          notes.replace("|", "/")));
     }
     sb.append('\n');
 
@@ -571,19 +777,33 @@ final class Report {
       if (Double.isNaN(close) || !m.available) {
         continue;
       }
-      ka.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s |%n", m.body, m.c,
-          m.client, fmt(m.rps), fmt(close), ratio(m.rps / close)));
+      ka.append(String.format(
+          Locale.ROOT,
+          "| %s | %d | %s | %s | %s | %s |%n",
+          m.body,
+          m.c,
+          m.client,
+          fmt(m.rps),
+          fmt(close),
+          ratio(m.rps / close)));
     }
     if (ka.length() > 0) {
       sb.append("### What keep-alive saves (http)\n\n");
       sb.append("| body | c | client | keep-alive req/s | Connection: close req/s | "
-          + "keep-alive / close |\n|---|---:|---|---:|---:|---:|\n").append(ka).append('\n');
+              + "keep-alive / close |\n|---|---:|---|---:|---:|---:|\n")
+          .append(ka)
+          .append('\n');
     }
 
     if (!chartFiles.isEmpty()) {
       sb.append("### Charts\n\n");
       for (String f : chartFiles) {
-        sb.append("![").append(f).append("](").append(chartLink).append('/').append(f)
+        sb.append("![")
+            .append(f)
+            .append("](")
+            .append(chartLink)
+            .append('/')
+            .append(f)
             .append(")\n\n");
       }
     }
@@ -593,10 +813,19 @@ final class Report {
         + "| nginx CPU us/req | errors | load1 |\n");
     sb.append("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (Run r : runs) {
-      sb.append(String.format(Locale.ROOT,
+      sb.append(String.format(
+          Locale.ROOT,
           "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |%n",
-          r.proto, r.body, r.c, r.round, r.client, r.ok ? fmt(r.rps) : "n/a",
-          lat(r.client, r.p50), lat(r.client, r.p99), us(r.clientCpuUs), us(r.nginxCpuUs),
+          r.proto,
+          r.body,
+          r.c,
+          r.round,
+          r.client,
+          r.ok ? fmt(r.rps) : "n/a",
+          lat(r.client, r.p50),
+          lat(r.client, r.p99),
+          us(r.clientCpuUs),
+          us(r.nginxCpuUs),
           r.ok ? String.valueOf(r.errors) : "-",
           Double.isNaN(r.load1) ? "-" : String.format(Locale.ROOT, "%.2f", r.load1)));
     }
@@ -623,17 +852,22 @@ final class Report {
   }
 
   private static String loadRange(List<Run> runs) {
-    double[] l = runs.stream().mapToDouble(Run::load1).filter(x -> !Double.isNaN(x)).sorted()
+    double[] l = runs.stream()
+        .mapToDouble(Run::load1)
+        .filter(x -> !Double.isNaN(x))
+        .sorted()
         .toArray();
     if (l.length == 0) {
       return "?";
     }
-    return String.format(Locale.ROOT, "%.2f-%.2f (median %.2f)", l[0], l[l.length - 1],
-        median(l));
+    return String.format(Locale.ROOT, "%.2f-%.2f (median %.2f)", l[0], l[l.length - 1], median(l));
   }
 
   private static void row(StringBuilder sb, String k, String v) {
-    sb.append("| ").append(k).append(" | ").append(v == null ? "?" : v.replace("|", "/"))
+    sb.append("| ")
+        .append(k)
+        .append(" | ")
+        .append(v == null ? "?" : v.replace("|", "/"))
         .append(" |\n");
   }
 
@@ -662,9 +896,21 @@ final class Report {
     StringBuilder sb = new StringBuilder("proto,body,c,client,runs,rps,p50_ms,p99_ms,errors,"
         + "ratio_to_wrk,client_cpu_us_per_req,nginx_cpu_us_per_req\n");
     for (Median m : ms) {
-      sb.append(String.format(Locale.ROOT, "%s,%s,%d,%s,%d,%.1f,%.4f,%.4f,%d,%.4f,%.2f,%.2f%n",
-          m.proto, m.body, m.c, m.client, m.runs, m.rps, m.p50, m.p99, m.errors,
-          m.rps / rps(ms, m.proto, m.body, m.c, "wrk"), m.clientCpuUs, m.nginxCpuUs));
+      sb.append(String.format(
+          Locale.ROOT,
+          "%s,%s,%d,%s,%d,%.1f,%.4f,%.4f,%d,%.4f,%.2f,%.2f%n",
+          m.proto,
+          m.body,
+          m.c,
+          m.client,
+          m.runs,
+          m.rps,
+          m.p50,
+          m.p99,
+          m.errors,
+          m.rps / rps(ms, m.proto, m.body, m.c, "wrk"),
+          m.clientCpuUs,
+          m.nginxCpuUs));
     }
     Files.writeString(f, sb.toString(), StandardCharsets.UTF_8);
   }
@@ -689,9 +935,13 @@ final class Report {
           clients.add(c);
         }
       }
-      CategoryChart chart = new CategoryChartBuilder().width(1000).height(520)
+      CategoryChart chart = new CategoryChartBuilder()
+          .width(1000)
+          .height(520)
           .title("requests/s: " + label(proto) + ", " + bodyLabel(body) + " body (median)")
-          .xAxisTitle("concurrency").yAxisTitle("requests/s").build();
+          .xAxisTitle("concurrency")
+          .yAxisTitle("requests/s")
+          .build();
       chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
       chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
       chart.getStyler().setPlotGridVerticalLinesVisible(false);
@@ -707,8 +957,7 @@ final class Report {
         chart.addSeries(client, xs, ys).setFillColor(color(client));
       }
       String name = "e2e-" + proto + "-" + body + ".png";
-      BitmapEncoder.saveBitmap(chart, dir.resolve(name).toString(),
-          BitmapEncoder.BitmapFormat.PNG);
+      BitmapEncoder.saveBitmap(chart, dir.resolve(name).toString(), BitmapEncoder.BitmapFormat.PNG);
       files.add(name);
     }
     return files;

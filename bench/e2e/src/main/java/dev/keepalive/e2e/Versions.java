@@ -12,16 +12,30 @@ final class Versions {
 
   static Map<String, String> all() {
     Map<String, String> m = new LinkedHashMap<>();
-    m.put("keepalive-http", pom("dev.keepalive", "keepalive-http",
-        dev.keepalive.http.HttpClient.class));
-    m.put("httpclient5", pom("org.apache.httpcomponents.client5", "httpclient5",
-        org.apache.hc.client5.http.impl.async.HttpAsyncClients.class));
-    m.put("httpcore5", pom("org.apache.httpcomponents.core5", "httpcore5",
-        org.apache.hc.core5.http.HttpRequest.class));
-    m.put("okhttp-jvm", implementation(okhttp3.OkHttpClient.class, "com.squareup.okhttp3",
-        "okhttp-jvm"));
-    m.put("reactor-netty-http", implementation(reactor.netty.http.client.HttpClient.class,
-        "io.projectreactor.netty", "reactor-netty-http"));
+    m.put(
+        "keepalive-http",
+        pom("dev.keepalive", "keepalive-http", dev.keepalive.http.HttpClient.class));
+    m.put(
+        "httpclient5",
+        pom(
+            "org.apache.httpcomponents.client5",
+            "httpclient5",
+            org.apache.hc.client5.http.impl.async.HttpAsyncClients.class));
+    m.put(
+        "httpcore5",
+        pom(
+            "org.apache.httpcomponents.core5",
+            "httpcore5",
+            org.apache.hc.core5.http.HttpRequest.class));
+    m.put(
+        "okhttp-jvm",
+        implementation(okhttp3.OkHttpClient.class, "com.squareup.okhttp3", "okhttp-jvm"));
+    m.put(
+        "reactor-netty-http",
+        implementation(
+            reactor.netty.http.client.HttpClient.class,
+            "io.projectreactor.netty",
+            "reactor-netty-http"));
     m.put("netty", netty());
     m.put("java.net.http", System.getProperty("java.version"));
     return m;
