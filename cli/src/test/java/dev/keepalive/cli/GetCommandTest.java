@@ -33,17 +33,21 @@ class GetCommandTest {
   }
 
   @Test
-  void oneConnectionPerHostServesTheRestDeferred() {
+  void oneConnectionPerHostServesEveryUrl() {
     Cli.Run run =
         Cli.run("get", "--max-per-host", "1", server.url("/a"), server.url("/b"), server.url("/c"));
 
     assertThat(run.status()).as(run.toString()).isZero();
     assertThat(run.outLines()).hasSize(3);
     long fresh = run.outLines().stream().filter(l -> l.contains(" NEW ")).count();
-    long deferred =
-        run.outLines().stream().filter(l -> l.contains(" DEFERRED ")).count();
-    assertThat(fresh).isEqualTo(1);
-    assertThat(deferred).isEqualTo(2);
+    // the first request connects; each later one either waited for that socket (DEFERRED) or,
+    // when the previous response had already finished as it was sent, found it idle (IMMEDIATE):
+    // which of the two depends on thread timing, so the test asserts only that it was reused
+    long reused = run.outLines().stream()
+        .filter(l -> l.contains(" DEFERRED ") || l.contains(" IMMEDIATE "))
+        .count();
+    assertThat(fresh).as(run.toString()).isEqualTo(1);
+    assertThat(reused).as(run.toString()).isEqualTo(2);
     assertThat(server.connections()).isEqualTo(1);
   }
 
