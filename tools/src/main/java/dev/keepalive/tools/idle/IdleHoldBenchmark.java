@@ -67,7 +67,7 @@ import javax.net.ssl.TrustManagerFactory;
  * java -Xms512m -Xmx512m -cp tools/target/keepalive-tools.jar \
  *     dev.keepalive.tools.idle.IdleHoldBenchmark \
  *     [--connections 10000] [--hosts 100] [--keep-alive 3s] [--tick 1ms] [--tls 1000]
- *     [--only heap|expiry]
+ *     [--lifetime 6s] [--only heap|expiry|lifetime]
  * </pre>
  */
 public final class IdleHoldBenchmark {
@@ -82,6 +82,8 @@ public final class IdleHoldBenchmark {
   private int topClasses = 15;
   private boolean heap = true;
   private boolean expiry = true;
+  private boolean lifetimes = true;
+  private Duration lifetime = Duration.ofSeconds(6);
 
   private final PrintStream out = System.out;
   private final List<String> summary = new ArrayList<>();
@@ -121,6 +123,10 @@ public final class IdleHoldBenchmark {
           tlsConnections = Integer.parseInt(need(a, v));
           i++;
           break;
+        case "--lifetime":
+          lifetime = duration(need(a, v));
+          i++;
+          break;
         case "--top":
           topClasses = Integer.parseInt(need(a, v));
           i++;
@@ -128,15 +134,17 @@ public final class IdleHoldBenchmark {
         case "--only":
           heap = need(a, v).equals("heap");
           expiry = v.equals("expiry");
-          if (!heap && !expiry) {
-            throw new IllegalArgumentException("--only heap or --only expiry");
+          lifetimes = v.equals("lifetime");
+          if (!heap && !expiry && !lifetimes) {
+            throw new IllegalArgumentException("--only heap, expiry or lifetime");
           }
           i++;
           break;
         case "-h":
         case "--help":
           System.out.println("usage: IdleHoldBenchmark [--connections N] [--hosts N] "
-              + "[--keep-alive 3s] [--tick 1ms] [--tls N] [--top N] [--only heap|expiry]");
+              + "[--keep-alive 3s] [--tick 1ms] [--tls N] [--top N] [--lifetime 6s] "
+              + "[--only heap|expiry|lifetime]");
           System.exit(0);
           break;
         default:
@@ -213,7 +221,10 @@ public final class IdleHoldBenchmark {
         }
       }
       if (expiry) {
-        pauseMet = expiryPhase(sink);
+        pauseMet = expiryPhase(sink, false);
+      }
+      if (lifetimes) {
+        pauseMet &= expiryPhase(sink, true);
       }
     }
 
@@ -434,19 +445,37 @@ public final class IdleHoldBenchmark {
 
   // ---- expiry ----
 
-  private boolean expiryPhase(SinkProcess sink) throws Exception {
+  /**
+   * The loop's pauses while every idle connection is closed at once: by keep-alive expiry, or
+   * (byLifetime) by reaching its maximum lifetime with no jitter (keep-alive 1 h), the lifetime
+   * counting from each socket's connect, so they come due over the time the opening took.
+   */
+  private boolean expiryPhase(SinkProcess sink, boolean byLifetime) throws Exception {
     out.println();
     out.printf(
         Locale.ROOT,
-        "== loop pauses while %,d idle connections expire (keep-alive %s) ==%n",
+        byLifetime
+            ? "== loop pauses while %,d idle connections reach their lifetime (%s, no jitter) ==%n"
+            : "== loop pauses while %,d idle connections expire (keep-alive %s) ==%n",
         connections,
-        pretty(keepAlive));
+        pretty(byLifetime ? lifetime : keepAlive));
+    String what = byLifetime ? "reach their lifetime" : "expire";
     Allocation[] keys = keys(sink);
     Allocation probe = Allocation.to("http", "127.0.0.1", sink.ports()[hosts]);
     int fd0 = fds();
     long keepAliveNanos = keepAlive.toNanos();
     boolean met;
-    try (ConnectionManager m = manager(keepAlive, connections / hosts)) {
+    ConnectionManager built = byLifetime
+        ? ConnectionManager.builder()
+            .maxPerHost(connections / hosts)
+            .maxOpen(connections + 64)
+            .keepAlive(Duration.ofHours(1))
+            .maxLifetime(lifetime)
+            .lifetimeJitter(0)
+            .timeout(Duration.ofSeconds(60))
+            .build()
+        : manager(keepAlive, connections / hosts);
+    try (ConnectionManager m = built) {
       warmUp(m, keys);
       m.allocate(probe).get(10, TimeUnit.SECONDS).close(); // the probe key's one pooled socket
       await("probe socket pooled", 10, () -> m.stats().idle() == 1);
@@ -455,7 +484,9 @@ public final class IdleHoldBenchmark {
       Ticker ticker = new Ticker(m, probe, tick.toNanos(), (int) Math.min(capacity, 5_000_000));
       ticker.start();
 
+      long openStart = System.nanoTime();
       Connection[] held = open(m, keys, "expiry");
+      long openEnd = System.nanoTime();
       check(ticker.failed.get() == 0, "a probe failed while opening");
       // give them all back in one task on the loop: the tightest burst, so they expire together
       long[] burst = new long[2];
@@ -491,8 +522,17 @@ public final class IdleHoldBenchmark {
       check(pooled, "not every connection was pooled: " + m.stats());
 
       // wait for the expiry, then for every socket to be gone
-      long expiryDue = burstStart + keepAliveNanos;
-      long deadline = burstEnd + keepAliveNanos + TimeUnit.SECONDS.toNanos(30);
+      long expiryDue = byLifetime ? openStart + lifetime.toNanos() : burstStart + keepAliveNanos;
+      if (byLifetime) {
+        out.printf(
+            Locale.ROOT,
+            "  opening took %.1f ms: the sockets come due over that span%n",
+            (openEnd - openStart) / 1e6);
+        check(
+            expiryDue - burstEnd > TimeUnit.MILLISECONDS.toNanos(600),
+            "--lifetime too short: the sockets came due before they were all pooled");
+      }
+      long deadline = expiryDue + TimeUnit.SECONDS.toNanos(30);
       Path loopStat = loopSchedstat();
       List<long[]> sched = new ArrayList<>(); // {nanoTime, ns on CPU, ns waiting for a CPU}
       while (System.nanoTime() - deadline < 0 && m.stats().open() > 1) { // 1: the probe's
@@ -512,7 +552,7 @@ public final class IdleHoldBenchmark {
       LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(300));
       ticker.stop();
       PoolStats after = m.stats();
-      check(after.open() == 1, "not every idle connection expired: " + after);
+      check(after.open() == 1, "not every idle connection closed: " + after);
       boolean fdsBack = awaitQuietly(5, () -> fds() <= fdBase);
       int fdAfter = fds();
       check(fdsBack, "descriptors not released: " + fdAfter + " open, " + fdBase + " before");
@@ -595,9 +635,10 @@ public final class IdleHoldBenchmark {
       met = maxResp <= PAUSE_TARGET_NANOS;
       summary.add(String.format(
           Locale.ROOT,
-          "  loop pause while %,d idle connections expire: "
+          "  loop pause while %,d idle connections %s: "
               + "max %.2f ms, p99 %.2f ms (idle before: max %.2f, p99 %.2f) - target <= 10 ms: %s",
           connections,
+          what,
           maxResp / 1e6,
           Ticker.quantile(resp, 0.99) / 1e6,
           max(respQuiet) / 1e6,
