@@ -1,0 +1,84 @@
+package dev.keepalive.bench;
+
+import dev.keepalive.Allocation;
+import dev.keepalive.ConnectionManager;
+import java.time.Duration;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+
+/**
+ * What the production options cost a cached cycle (issue 12: within 5% of a manager without
+ * them): {@link PoolCycleBenchmark#loopCached}'s chain, on one manager built with none of them
+ * ({@code options=none}), with every one that a cached cycle passes through but leak detection
+ * ({@code options=all}), and with leak detection too ({@code options=all+leak}: it captures the
+ * allocate() stack of every request, the price of naming the allocation site). The options are
+ * set so that none of them acts during the run (lifetime and leak threshold 1 h, a use limit
+ * never reached, a queue bound never hit): what is measured is their bookkeeping.
+ */
+public class OptionsCycleBenchmark extends JmhSettings {
+  /** Keys cycled round-robin, each with one idle socket to the sink. */
+  @State(Scope.Benchmark)
+  public static class Options extends SinkFixture {
+    @Param({"none", "all", "all+leak"})
+    public String options;
+
+    @Param({"1", "10000"})
+    public int keys;
+
+    Chain chain;
+
+    @Setup(Level.Trial)
+    public void setUp() throws Exception {
+      sink = SinkProcess.start();
+      manager = manager(options, keys + 16);
+      Allocation[] allocations = Pools.distinctKeys(sink.port(), keys);
+      Pools.prewarm(manager, allocations, 1);
+      chain = new Chain(manager, allocations, false);
+    }
+
+    @TearDown(Level.Iteration)
+    public void check() throws InterruptedException {
+      PoolCycleBenchmark.verifyCached(chain, manager, keys, 0);
+    }
+
+    @Override
+    String report() {
+      return "[optionsCached options=" + options + " keys=" + keys + "] " + chain;
+    }
+  }
+
+  /** A manager as {@link Pools#manager} builds it, with the options {@code which} names. */
+  static ConnectionManager manager(String which, int maxOpen) {
+    ConnectionManager.Builder b = ConnectionManager.builder()
+        .maxPerHost(PoolCycleBenchmark.MAX_PER_HOST)
+        .maxOpen(maxOpen)
+        .keepAlive(Duration.ofHours(1));
+    if (which.equals("none")) {
+      return b.build();
+    }
+    if (!which.equals("all") && !which.equals("all+leak")) {
+      throw new IllegalArgumentException("options must be none, all or all+leak: " + which);
+    }
+    if (which.equals("all+leak")) {
+      b.leakDetection(Duration.ofHours(1));
+    }
+    b.maxLifetime(Duration.ofHours(1))
+        .lifetimeJitter(0.1)
+        .maxUses(1 << 30)
+        .maxQueued(100_000)
+        .connectAttemptDelay(Duration.ofMillis(250));
+    return b.build();
+  }
+
+  @Benchmark
+  @OperationsPerInvocation(PoolCycleBenchmark.CYCLES)
+  public void optionsCached(Options o) throws InterruptedException {
+    o.chain.run(PoolCycleBenchmark.CYCLES);
+  }
+}
