@@ -22,6 +22,7 @@ public final class Allocation {
   private final String forAddr;
   private final int forPort;
   private final boolean fresh;
+  private final ProxyServer proxy;
 
   private Allocation(
       String scheme,
@@ -32,7 +33,8 @@ public final class Allocation {
       String forScheme,
       String forAddr,
       int forPort,
-      boolean fresh) {
+      boolean fresh,
+      ProxyServer proxy) {
     this.scheme = scheme;
     this.addr = addr;
     this.port = port;
@@ -42,6 +44,7 @@ public final class Allocation {
     this.forAddr = forAddr;
     this.forPort = forPort;
     this.fresh = fresh;
+    this.proxy = proxy;
   }
 
   /**
@@ -59,12 +62,14 @@ public final class Allocation {
         null,
         null,
         0,
-        false);
+        false,
+        null);
   }
 
   /** Data echoed back in the result; may be null. */
   public Allocation context(Object context) {
-    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh);
+    return new Allocation(
+        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh, proxy);
   }
 
   /** How long the request may take in all (resolving, queueing, connecting); overrides the manager's. */
@@ -72,7 +77,8 @@ public final class Allocation {
     if (timeout == null || timeout.isZero() || timeout.isNegative()) {
       throw new IllegalArgumentException("timeout must be positive, was " + timeout);
     }
-    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh);
+    return new Allocation(
+        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh, proxy);
   }
 
   /**
@@ -83,7 +89,8 @@ public final class Allocation {
    * fresh handshake.
    */
   public Allocation fresh() {
-    return new Allocation(scheme, addr, port, context, timeout, forScheme, forAddr, forPort, true);
+    return new Allocation(
+        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, true, proxy);
   }
 
   /** True for a copy made by {@link #fresh()}. */
@@ -106,7 +113,30 @@ public final class Allocation {
         requireText(forScheme, "forScheme"),
         requireHost(forAddr, "forAddr"),
         requirePort(forPort, "forPort"),
-        fresh);
+        fresh,
+        proxy);
+  }
+
+  /**
+   * A copy whose connection goes through {@code proxy}: a TCP connection to the proxy, a tunnel
+   * through it to this allocation's address and port (HTTP CONNECT or SOCKS5), then, for a TLS
+   * scheme, TLS with the target (SNI and host name verification of the target, not the proxy).
+   * The proxy (with its credentials) is part of the pool key: a kept-alive tunnel is reused only
+   * for its own target through the same proxy. The proxy's host name is resolved here; the
+   * target's by the proxy (SOCKS5 is given the name, as curl's socks5h:// does). A proxy that
+   * refuses the tunnel fails the request with function "proxy" (see {@link ProxyServer}); one
+   * that cannot be reached, with "connect".
+   *
+   * @param proxy the proxy, or null for a direct connection
+   */
+  public Allocation via(ProxyServer proxy) {
+    return new Allocation(
+        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh, proxy);
+  }
+
+  /** The proxy the connection goes through, or null for a direct one. */
+  public ProxyServer proxy() {
+    return proxy;
   }
 
   public String scheme() {
@@ -152,10 +182,13 @@ public final class Allocation {
     if (forScheme != null) {
       s += " for " + forScheme + "://" + forAddr + ":" + forPort;
     }
+    if (proxy != null) {
+      s += " via " + proxy;
+    }
     return s + (timeout == null ? "" : " timeout " + timeout) + (fresh ? " fresh" : "") + "]";
   }
 
-  private static String requireText(String value, String name) {
+  static String requireText(String value, String name) {
     if (value == null) {
       throw new IllegalArgumentException(name + " must not be null");
     }
@@ -166,7 +199,7 @@ public final class Allocation {
   }
 
   /** A host name or literal address: text without control characters. */
-  private static String requireHost(String value, String name) {
+  static String requireHost(String value, String name) {
     requireText(value, name);
     for (int i = 0; i < value.length(); i++) {
       if (Character.isISOControl(value.charAt(i))) {
@@ -177,7 +210,7 @@ public final class Allocation {
     return value;
   }
 
-  private static int requirePort(int port, String name) {
+  static int requirePort(int port, String name) {
     if (port < 1 || port > 65535) {
       throw new IllegalArgumentException(name + " must be in 1..65535, was " + port);
     }

@@ -1,7 +1,7 @@
 package dev.keepalive.internal;
 
 /**
- * One stage of the connect path (TCP connect, TLS handshake; a proxy tunnel will be one more),
+ * One stage of the connect path (TCP connect, a proxy tunnel, TLS handshake),
  * run on the event loop over a non-blocking socket. A stage reports through its {@link Progress}
  * exactly once per socket: done, or failed.
  */

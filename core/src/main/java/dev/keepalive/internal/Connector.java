@@ -96,7 +96,7 @@ final class Connector implements ConnectStage {
     if (bindAddress != null) {
       ch.bind(new InetSocketAddress(bindAddress, 0));
     }
-    boolean done = ch.connect(new InetSocketAddress(address, s.port));
+    boolean done = ch.connect(new InetSocketAddress(address, s.connectPort));
     s.interest = done ? 0 : SelectionKey.OP_CONNECT;
     s.key = ch.register(loop.selector(), s.interest, s);
     return done;

@@ -5,7 +5,8 @@ import java.util.Set;
 /**
  * The connect path: runs a socket through its stages in order (TCP, then TLS for TLS schemes)
  * and reports the outcome through one narrow interface, {@link Events}. Name lookup comes before
- * (the pool asks for it: {@link Dns}); a proxy tunnel will be a stage between TCP and TLS.
+ * (the pool asks for it: {@link Dns}); through a proxy, a tunnel stage ({@link HttpTunnel},
+ * {@link Socks5Tunnel}) runs between TCP (to the proxy) and TLS (with the target).
  */
 final class Dialer implements ConnectStage.Progress {
   /** What the dialer reports. */
@@ -19,6 +20,12 @@ final class Dialer implements ConnectStage.Progress {
 
   private final ConnectStage[] plain;
   private final ConnectStage[] secure;
+  /** The same through an HTTP CONNECT tunnel, and through SOCKS5. */
+  private final ConnectStage[] plainHttpTunnel;
+
+  private final ConnectStage[] secureHttpTunnel;
+  private final ConnectStage[] plainSocks;
+  private final ConnectStage[] secureSocks;
   private final Set<String> tlsSchemes;
   private final Events events;
 
@@ -26,13 +33,27 @@ final class Dialer implements ConnectStage.Progress {
     this.events = events;
     this.tlsSchemes = settings.tlsSchemes();
     ConnectStage tcp = new Connector(loop, settings.clock(), settings.bindAddress(), this);
+    ConnectStage tls = new Tls(settings, this);
+    ConnectStage http = new HttpTunnel(this);
+    ConnectStage socks = new Socks5Tunnel(this);
     this.plain = new ConnectStage[] {tcp};
-    this.secure = new ConnectStage[] {tcp, new Tls(settings, this)};
+    this.secure = new ConnectStage[] {tcp, tls};
+    this.plainHttpTunnel = new ConnectStage[] {tcp, http};
+    this.secureHttpTunnel = new ConnectStage[] {tcp, http, tls};
+    this.plainSocks = new ConnectStage[] {tcp, socks};
+    this.secureSocks = new ConnectStage[] {tcp, socks, tls};
   }
 
   /** Starts connecting {@code s}; a failure when it could not even start (nothing reported). */
   Failure dial(SocketIo s) {
-    s.stages = tlsSchemes.contains(s.scheme) ? secure : plain;
+    boolean secured = tlsSchemes.contains(s.scheme);
+    if (s.tunnel == null) {
+      s.stages = secured ? secure : plain;
+    } else if (s.tunnel.kind() == Tunnel.Kind.HTTP) {
+      s.stages = secured ? secureHttpTunnel : plainHttpTunnel;
+    } else {
+      s.stages = secured ? secureSocks : plainSocks;
+    }
     s.stage = 0;
     Failure f = s.stages[0].start(s);
     if (f != null) {

@@ -11,10 +11,14 @@ final class Errno {
   /** Resource temporarily unavailable: a full request queue (maxQueued). */
   static final int EAGAIN = 11;
 
+  static final int EACCES = 13;
   static final int EMFILE = 24;
+  static final int EAFNOSUPPORT = 97;
+  static final int ENETUNREACH = 101;
   static final int ECONNRESET = 104;
   static final int ETIMEDOUT = 110;
   static final int ECONNREFUSED = 111;
+  static final int EHOSTUNREACH = 113;
 
   private static final Map<String, Integer> BY_TEXT = Map.ofEntries(
       Map.entry("Operation not permitted", 1),

@@ -16,7 +16,9 @@ public record Failure(Function function, Integer errorNum, String errorStr) {
     SSLIFY("sslify"),
     SHUTDOWN("shutdown"),
     /** The request would have had to wait while maxQueued requests already waited. */
-    QUEUE("queue");
+    QUEUE("queue"),
+    /** The proxy refused the tunnel (HTTP CONNECT status, SOCKS5 reply) or broke its protocol. */
+    PROXY("proxy");
 
     final String text;
 

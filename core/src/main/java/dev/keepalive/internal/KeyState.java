@@ -34,7 +34,7 @@ final class KeyState implements LongHeap.Entry {
 
   KeyState(PoolKey key) {
     this.key = key;
-    this.literal = IpLiteral.parse(key.host);
+    this.literal = IpLiteral.parse(key.connectHost());
   }
 
   boolean unused() {

@@ -263,7 +263,7 @@ final class Manager
 
   @Override
   public void resolve(Request r) {
-    dns.resolve(r.key.host, r);
+    dns.resolve(r.key.connectHost(), r);
   }
 
   @Override
@@ -276,6 +276,9 @@ final class Manager
     KeyState k = slot.owner;
     SocketIo s =
         new SocketIo(slot, k.key.scheme, k.key.host, k.literal != null, k.key.port, r.addresses);
+    if (k.key.proxy != null) {
+      s.tunnelThrough(k.key);
+    }
     slot.io = s;
     return dialer.dial(s);
   }

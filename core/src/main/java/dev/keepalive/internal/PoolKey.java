@@ -1,6 +1,7 @@
 package dev.keepalive.internal;
 
 import dev.keepalive.Allocation;
+import dev.keepalive.ProxyServer;
 import java.util.Locale;
 
 /**
@@ -15,22 +16,37 @@ final class PoolKey {
   final String forScheme;
   final String forHost;
   final int forPort;
+  /** The proxy the connection goes through (part of the key), or null for a direct one. */
+  final ProxyServer proxy;
+
   private final int hash;
 
   PoolKey(String scheme, String addr, int port, String forScheme, String forAddr, int forPort) {
+    this(scheme, addr, port, forScheme, forAddr, forPort, null);
+  }
+
+  PoolKey(
+      String scheme,
+      String addr,
+      int port,
+      String forScheme,
+      String forAddr,
+      int forPort,
+      ProxyServer proxy) {
     this.scheme = scheme.toLowerCase(Locale.ROOT);
     this.host = normalizeHost(addr);
     this.port = port;
     this.forScheme = forScheme == null ? this.scheme : forScheme.toLowerCase(Locale.ROOT);
     this.forHost = forAddr == null ? this.host : normalizeHost(forAddr);
     this.forPort = forScheme == null ? port : forPort;
+    this.proxy = proxy;
     int h = this.scheme.hashCode();
     h = 31 * h + host.hashCode();
     h = 31 * h + port;
     h = 31 * h + this.forScheme.hashCode();
     h = 31 * h + this.forHost.hashCode();
     h = 31 * h + this.forPort;
-    this.hash = h;
+    this.hash = proxy == null ? h : 31 * h + proxy.hashCode();
   }
 
   /** The key of an allocation (its scheme, address, port and target). */
@@ -38,9 +54,35 @@ final class PoolKey {
     boolean target = !a.forScheme().equals(a.scheme())
         || !a.forAddr().equals(a.addr())
         || a.forPort() != a.port();
+    ProxyServer proxy = a.proxy();
     return target
-        ? new PoolKey(a.scheme(), a.addr(), a.port(), a.forScheme(), a.forAddr(), a.forPort())
-        : new PoolKey(a.scheme(), a.addr(), a.port(), null, null, 0);
+        ? new PoolKey(
+            a.scheme(), a.addr(), a.port(), a.forScheme(), a.forAddr(), a.forPort(), proxy)
+        : new PoolKey(a.scheme(), a.addr(), a.port(), null, null, 0, proxy);
+  }
+
+  /** The host the TCP connection goes to: the proxy's, else the key's own. */
+  String connectHost() {
+    return proxy == null ? host : normalizeHost(proxy.host());
+  }
+
+  /** The port the TCP connection goes to: the proxy's, else the key's own. */
+  int connectPort() {
+    return proxy == null ? port : proxy.port();
+  }
+
+  /** The tunnel a proxy opens to this key's host and port, or null without a proxy. */
+  Tunnel tunnel() {
+    if (proxy == null) {
+      return null;
+    }
+    return new Tunnel(
+        proxy.type() == ProxyServer.Type.HTTP ? Tunnel.Kind.HTTP : Tunnel.Kind.SOCKS5,
+        host,
+        IpLiteral.parse(host) != null,
+        port,
+        proxy.user(),
+        proxy.password());
   }
 
   static String normalizeHost(String addr) {
@@ -66,7 +108,8 @@ final class PoolKey {
         && host.equals(k.host)
         && scheme.equals(k.scheme)
         && forHost.equals(k.forHost)
-        && forScheme.equals(k.forScheme);
+        && forScheme.equals(k.forScheme)
+        && java.util.Objects.equals(proxy, k.proxy);
   }
 
   @Override
@@ -80,6 +123,6 @@ final class PoolKey {
     if (!forScheme.equals(scheme) || !forHost.equals(host) || forPort != port) {
       s += " for " + forScheme + "://" + forHost + ":" + forPort;
     }
-    return s;
+    return proxy == null ? s : s + " via " + proxy;
   }
 }

@@ -32,8 +32,10 @@ final class SocketIo {
   /** The host name or literal address to reach, normalized; and whether it is a literal. */
   final String host;
 
-  final boolean literalHost;
+  boolean literalHost;
   final int port;
+  /** The port the TCP connection goes to: {@link #port}, or the proxy's. */
+  int connectPort;
   /**
    * When the TCP connect completed, in clock nanos (written by {@link Connector}): a socket's age
    * counts from there, before any TLS handshake.
@@ -47,6 +49,10 @@ final class SocketIo {
   ConnectStage[] stages;
 
   int stage;
+  /** What the running stage keeps between readiness calls (a proxy exchange), else null. */
+  Object stageState;
+  /** The tunnel a proxy stage opens to the target, or null without a proxy. */
+  Tunnel tunnel;
 
   SocketChannel channel;
   SelectionKey key;
@@ -78,7 +84,18 @@ final class SocketIo {
     this.host = host;
     this.literalHost = literalHost;
     this.port = port;
+    this.connectPort = port;
     this.addresses = addresses;
+  }
+
+  /**
+   * Makes this socket go through {@code key}'s proxy: TCP to the proxy's port (the addresses
+   * given are the proxy's), then a tunnel to {@link #host}:{@link #port}.
+   */
+  void tunnelThrough(PoolKey key) {
+    tunnel = key.tunnel();
+    connectPort = key.connectPort();
+    literalHost = tunnel.literal();
   }
 
   /** Sets the selection key's interest ops when they change. */
