@@ -5,7 +5,9 @@ import java.util.Set;
 /**
  * The connect path: runs a socket through its stages in order (TCP, then TLS for TLS schemes)
  * and reports the outcome through one narrow interface, {@link Events}. Name lookup comes before
- * (the pool asks for it: {@link Dns}); a proxy tunnel will be a stage between TCP and TLS.
+ * (the pool asks for it: {@link Dns}); a proxy tunnel will be a stage between TCP and TLS. The
+ * TCP stage may race several attempts to a host's addresses ({@link AttemptRace}); the stages
+ * after it run on the winner only, and the pool sees one connecting socket throughout.
  */
 final class Dialer implements ConnectStage.Progress {
   /** What the dialer reports. */
@@ -25,7 +27,8 @@ final class Dialer implements ConnectStage.Progress {
   Dialer(EventLoop loop, Settings settings, Events events) {
     this.events = events;
     this.tlsSchemes = settings.tlsSchemes();
-    ConnectStage tcp = new Connector(loop, settings.clock(), settings.bindAddress(), this);
+    ConnectStage tcp = new Connector(
+        loop, settings.clock(), settings.bindAddress(), settings.connectAttemptDelayNanos(), this);
     this.plain = new ConnectStage[] {tcp};
     this.secure = new ConnectStage[] {tcp, new Tls(settings, this)};
   }
