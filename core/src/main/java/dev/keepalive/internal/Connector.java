@@ -12,31 +12,67 @@ import java.nio.channels.UnsupportedAddressTypeException;
 
 /**
  * The TCP stage: non-blocking connects on the event loop. Opens a channel, starts the connect,
- * finishes it on OP_CONNECT. When an address fails (refused, unreachable) the next address of the
- * socket is tried before the stage fails; the request's single deadline covers every attempt.
+ * finishes it on OP_CONNECT. A host with one address gets one attempt (the common case: no timer,
+ * nothing allocated). A host with several is raced by an {@link AttemptRace} (Happy Eyeballs, RFC
+ * 8305): addresses in {@link AddressOrder}, the next one started when the attempt delay passes or
+ * an attempt fails, the first to connect kept. The request's single deadline covers every
+ * attempt.
  */
 final class Connector implements ConnectStage {
   private final EventLoop loop;
   private final Clock clock;
   private final InetAddress bindAddress;
+  private final long attemptDelayNanos;
   private final Progress progress;
 
-  Connector(EventLoop loop, Clock clock, InetAddress bindAddress, Progress progress) {
+  Connector(
+      EventLoop loop,
+      Clock clock,
+      InetAddress bindAddress,
+      long attemptDelayNanos,
+      Progress progress) {
     this.loop = loop;
     this.clock = clock;
     this.bindAddress = bindAddress;
+    this.attemptDelayNanos = attemptDelayNanos;
     this.progress = progress;
   }
 
   @Override
   public Failure start(SocketIo s) {
-    s.addressIndex = 0;
-    return tryAddresses(s, null);
+    if (s.addresses.size() > 1) {
+      AttemptRace race = new AttemptRace(this, s);
+      s.race = race;
+      Failure f = race.start();
+      if (f != null) {
+        s.race = null;
+      }
+      return f;
+    }
+    try {
+      if (attempt(s, s.addresses.get(0))) {
+        SocketChannel ch = s.channel;
+        loop.execute(() -> {
+          if (s.channel == ch && ch.isOpen()) {
+            done(s); // connected at once; go on off this stack
+          }
+        });
+      }
+      return null;
+    } catch (IOException | RuntimeException e) {
+      s.closeChannel();
+      return failure(e);
+    }
   }
 
-  /** OP_CONNECT fired for {@code s}. */
+  /** OP_CONNECT fired for {@code s} (for one of its attempts when they are raced). */
   @Override
   public void onReady(SocketIo s) {
+    AttemptRace race = s.race;
+    if (race != null) {
+      race.onReady();
+      return;
+    }
     try {
       if (s.channel.finishConnect()) {
         s.interest(0);
@@ -44,61 +80,80 @@ final class Connector implements ConnectStage {
       }
     } catch (IOException e) {
       s.closeChannel();
-      Failure f = tryAddresses(s, Errno.failure(Failure.Function.CONNECT, e));
-      if (f != null) {
-        progress.failed(s, f);
-      }
+      progress.failed(s, failure(e));
     }
-  }
-
-  private Failure tryAddresses(SocketIo s, Failure last) {
-    while (s.addressIndex < s.addresses.size()) {
-      InetAddress address = s.addresses.get(s.addressIndex++);
-      try {
-        if (attempt(s, address)) {
-          SocketChannel ch = s.channel;
-          loop.execute(() -> {
-            if (s.channel == ch && ch.isOpen()) {
-              done(s); // connected at once; go on off this stack
-            }
-          });
-        }
-        return null;
-      } catch (IOException e) {
-        s.closeChannel();
-        last = Errno.failure(Failure.Function.CONNECT, e);
-      } catch (UnsupportedAddressTypeException e) {
-        s.closeChannel(); // e.g. an IPv6 bindAddress for an IPv4 peer
-        last = new Failure(Failure.Function.CONNECT, 97, Errno.strerror(97));
-      } catch (RuntimeException e) {
-        s.closeChannel();
-        last = Errno.failure(Failure.Function.CONNECT, e);
-      }
-    }
-    return last;
   }
 
   /** TCP is up: the socket's age counts from now (its lifetime, maxLifetime). */
-  private void done(SocketIo s) {
+  void done(SocketIo s) {
     s.tcpConnectedAt = clock.nanoTime();
     progress.done(s);
   }
 
+  /** Every attempt of {@code s} failed; {@code f} answers. */
+  void failed(SocketIo s, Failure f) {
+    progress.failed(s, f);
+  }
+
+  EventLoop loop() {
+    return loop;
+  }
+
+  Clock clock() {
+    return clock;
+  }
+
+  /** How long an attempt runs alone before the next address is tried (nanos, > 0). */
+  long attemptDelayNanos() {
+    return attemptDelayNanos;
+  }
+
+  /** What a connect attempt that threw answers: "connect" with the error's errno. */
+  static Failure failure(Exception e) {
+    if (e instanceof UnsupportedAddressTypeException) {
+      // e.g. an IPv6 bindAddress for an IPv4 peer
+      return new Failure(Failure.Function.CONNECT, 97, Errno.strerror(97));
+    }
+    if (e instanceof IOException io) {
+      return Errno.failure(Failure.Function.CONNECT, io);
+    }
+    return Errno.failure(Failure.Function.CONNECT, e);
+  }
+
   /** True when connected at once. */
   private boolean attempt(SocketIo s, InetAddress address) throws IOException {
-    SocketChannel ch = SocketChannel.open(
-        address instanceof Inet6Address
-            ? StandardProtocolFamily.INET6
-            : StandardProtocolFamily.INET);
+    SocketChannel ch = open(address);
     s.channel = ch;
-    ch.configureBlocking(false);
-    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
-    if (bindAddress != null) {
-      ch.bind(new InetSocketAddress(bindAddress, 0));
-    }
     boolean done = ch.connect(new InetSocketAddress(address, s.connectPort));
     s.interest = done ? 0 : SelectionKey.OP_CONNECT;
     s.key = ch.register(loop.selector(), s.interest, s);
     return done;
+  }
+
+  /**
+   * A new non-blocking channel for a connect to {@code address}, configured (every socket option
+   * the manager sets is set here) and bound to the bind address if one is set. Closed again if
+   * that fails.
+   */
+  SocketChannel open(InetAddress address) throws IOException {
+    SocketChannel ch = SocketChannel.open(
+        address instanceof Inet6Address
+            ? StandardProtocolFamily.INET6
+            : StandardProtocolFamily.INET);
+    try {
+      ch.configureBlocking(false);
+      ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      if (bindAddress != null) {
+        ch.bind(new InetSocketAddress(bindAddress, 0));
+      }
+      return ch;
+    } catch (IOException | RuntimeException e) {
+      try {
+        ch.close();
+      } catch (IOException ignored) {
+        // failing anyway
+      }
+      throw e;
+    }
   }
 }

@@ -6,7 +6,9 @@ import java.util.Set;
  * The connect path: runs a socket through its stages in order (TCP, then TLS for TLS schemes)
  * and reports the outcome through one narrow interface, {@link Events}. Name lookup comes before
  * (the pool asks for it: {@link Dns}); through a proxy, a tunnel stage ({@link HttpTunnel},
- * {@link Socks5Tunnel}) runs between TCP (to the proxy) and TLS (with the target).
+ * {@link Socks5Tunnel}) runs between TCP (to the proxy) and TLS (with the target). The TCP stage
+ * may race several attempts to a host's addresses ({@link AttemptRace}); the stages after it run
+ * on the winner only, and the pool sees one connecting socket throughout.
  */
 final class Dialer implements ConnectStage.Progress {
   /** What the dialer reports. */
@@ -32,7 +34,8 @@ final class Dialer implements ConnectStage.Progress {
   Dialer(EventLoop loop, Settings settings, Events events) {
     this.events = events;
     this.tlsSchemes = settings.tlsSchemes();
-    ConnectStage tcp = new Connector(loop, settings.clock(), settings.bindAddress(), this);
+    ConnectStage tcp = new Connector(
+        loop, settings.clock(), settings.bindAddress(), settings.connectAttemptDelayNanos(), this);
     ConnectStage tls = new Tls(settings, this);
     ConnectStage http = new HttpTunnel(this);
     ConnectStage socks = new Socks5Tunnel(this);

@@ -33,6 +33,34 @@ final class EventLoop {
     void onStop();
   }
 
+  /**
+   * A timer of the sockets layer (Happy Eyeballs' attempt delay): scheduled with
+   * {@link #schedule}, it fires once on the loop when its time (clock nanos) has come, unless it
+   * was cancelled. One timer is in the loop's heap at most once; scheduling it again moves it.
+   */
+  abstract static class Timer implements LongHeap.Entry {
+    private long at;
+    private int heapIndex = -1;
+
+    /** Runs on the loop when the timer's time has come. */
+    abstract void fire();
+
+    @Override
+    public long heapKey() {
+      return at;
+    }
+
+    @Override
+    public int heapIndex() {
+      return heapIndex;
+    }
+
+    @Override
+    public void heapIndex(int index) {
+      heapIndex = index;
+    }
+  }
+
   private static final System.Logger LOG = System.getLogger(EventLoop.class.getName());
   private static final int BATCH = 4096;
   /**
@@ -55,6 +83,8 @@ final class EventLoop {
   private boolean stopRequested;
   private boolean busy;
   private Driver driver;
+  /** Timers by due time (loop only); empty, and only tested for emptiness, when none is used. */
+  private final LongHeap<Timer> timers = new LongHeap<>();
 
   EventLoop(String name, Clock clock) {
     try {
@@ -108,6 +138,43 @@ final class EventLoop {
     return true;
   }
 
+  /**
+   * Schedules {@code t} to fire at {@code atNanos} (the loop's clock), replacing its earlier
+   * time if it was scheduled. Loop thread only.
+   */
+  void schedule(Timer t, long atNanos) {
+    if (timers.contains(t)) {
+      t.at = atNanos;
+      timers.update(t);
+    } else {
+      t.at = atNanos;
+      timers.add(t);
+    }
+  }
+
+  /** Cancels {@code t} if it is scheduled. Loop thread only. */
+  void cancel(Timer t) {
+    timers.remove(t);
+  }
+
+  /** Fires the due timers; the time the next one is due, or Long.MAX_VALUE for none. */
+  private long runTimers() {
+    if (timers.isEmpty()) {
+      return Long.MAX_VALUE;
+    }
+    long now = clock.nanoTime();
+    Timer t;
+    while ((t = timers.peek()) != null && t.at - now <= 0) {
+      timers.remove(t);
+      try {
+        t.fire();
+      } catch (Throwable e) {
+        LOG.log(Level.ERROR, "a timer on the event loop failed", e);
+      }
+    }
+    return t == null ? Long.MAX_VALUE : t.at;
+  }
+
   /** Asks the loop to stop after the tasks already queued. Loop thread only. */
   void stop() {
     stopRequested = true;
@@ -135,7 +202,8 @@ final class EventLoop {
     try {
       while (!stopRequested) {
         runTasks();
-        long next = driver.onTurn();
+        long timer = runTimers();
+        long next = Math.min(timer, driver.onTurn());
         if (stopRequested) {
           break;
         }

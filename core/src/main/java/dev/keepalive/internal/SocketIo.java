@@ -41,10 +41,14 @@ final class SocketIo {
    * counts from there, before any TLS handshake.
    */
   long tcpConnectedAt;
-  /** The addresses to try, in order; the next one to try. */
+  /** The addresses to try (in the order tried, once the TCP stage started). */
   List<InetAddress> addresses;
 
-  int addressIndex;
+  /**
+   * The TCP attempts while several addresses are raced (Happy Eyeballs), else null; meanwhile
+   * {@link #channel} and {@link #key} are null, and the winner's become them.
+   */
+  AttemptRace race;
   /** The connect stages of this socket and the one running (set by the {@link Dialer}). */
   ConnectStage[] stages;
 
@@ -171,8 +175,16 @@ final class SocketIo {
     closeChannel();
   }
 
-  /** Closes the channel, if any; its descriptor is released at the next select. */
+  /**
+   * Closes the channel, if any, or every TCP attempt still raced; descriptors are released at
+   * the next select.
+   */
   void closeChannel() {
+    AttemptRace r = race;
+    if (r != null) {
+      race = null;
+      r.closeAll(); // every attempt still under way
+    }
     SocketChannel ch = channel;
     if (ch == null) {
       return;

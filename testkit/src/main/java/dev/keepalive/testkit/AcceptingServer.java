@@ -45,6 +45,15 @@ public class AcceptingServer implements AutoCloseable {
     this("accepting", unbound(), address, null);
   }
 
+  /**
+   * A server on {@code address}:{@code port} that only accepts: with the port of a server on
+   * another loopback address, one port answers on several addresses (a host name resolving to
+   * both, for Happy Eyeballs).
+   */
+  public AcceptingServer(InetAddress address, int port) {
+    this("accepting", unbound(), new InetSocketAddress(address, port), null);
+  }
+
   /** A server on 127.0.0.1 that runs {@code script} on every connection it accepts. */
   public AcceptingServer(Script script) {
     this("scripted", unbound(), Loopback.ipv4(), script);
@@ -60,10 +69,17 @@ public class AcceptingServer implements AutoCloseable {
   // loop reads, so it cannot see one half made (javac 21+ warns of the escape)
   @SuppressWarnings("this-escape")
   protected AcceptingServer(String name, ServerSocket unbound, InetAddress address, Script script) {
+    this(name, unbound, new InetSocketAddress(address, 0), script);
+  }
+
+  /** The same, bound to {@code endpoint} (port 0: any free port). */
+  @SuppressWarnings("this-escape")
+  protected AcceptingServer(
+      String name, ServerSocket unbound, InetSocketAddress endpoint, Script script) {
     server = unbound;
     try {
       server.setReuseAddress(true);
-      server.bind(new InetSocketAddress(address, 0), 1024);
+      server.bind(endpoint, 1024);
     } catch (IOException e) {
       AcceptLoop.closeQuietly(server);
       throw new UncheckedIOException(e);

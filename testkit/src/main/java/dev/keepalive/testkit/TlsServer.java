@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -100,7 +102,7 @@ public final class TlsServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    tcp = new AcceptingServer("tls-" + behaviour, recording, Loopback.ipv4(), raw -> {
+    tcp = new AcceptingServer("tls-" + behaviour, recording, b.endpoint, raw -> {
       Peer p = new Peer((RecordingSocket) raw);
       peers.add(p);
       p.run();
@@ -127,8 +129,18 @@ public final class TlsServer implements AutoCloseable {
     private Identity identity = Identity.LOCALHOST;
     private String[] protocols;
     private byte[] greeting = "hello from the server\n".getBytes(StandardCharsets.US_ASCII);
+    private InetSocketAddress endpoint = new InetSocketAddress(Loopback.ipv4(), 0);
 
     private Builder() {}
+
+    /**
+     * Listens on {@code address}:{@code port} (default 127.0.0.1, any free port): with the port
+     * of a server on another loopback address, one port answers on several addresses.
+     */
+    public Builder bind(InetAddress address, int port) {
+      this.endpoint = new InetSocketAddress(address, port);
+      return this;
+    }
 
     public Builder behaviour(Behaviour b) {
       this.behaviour = b;
