@@ -1,5 +1,6 @@
 package dev.keepalive;
 
+import java.nio.file.Path;
 import java.time.Duration;
 
 /**
@@ -23,6 +24,7 @@ public final class Allocation {
   private final int forPort;
   private final boolean fresh;
   private final ProxyServer proxy;
+  private final Path unixSocket;
 
   private Allocation(
       String scheme,
@@ -34,7 +36,8 @@ public final class Allocation {
       String forAddr,
       int forPort,
       boolean fresh,
-      ProxyServer proxy) {
+      ProxyServer proxy,
+      Path unixSocket) {
     this.scheme = scheme;
     this.addr = addr;
     this.port = port;
@@ -45,6 +48,7 @@ public final class Allocation {
     this.forPort = forPort;
     this.fresh = fresh;
     this.proxy = proxy;
+    this.unixSocket = unixSocket;
   }
 
   /**
@@ -63,13 +67,24 @@ public final class Allocation {
         null,
         0,
         false,
+        null,
         null);
   }
 
   /** Data echoed back in the result; may be null. */
   public Allocation context(Object context) {
     return new Allocation(
-        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh, proxy);
+        scheme,
+        addr,
+        port,
+        context,
+        timeout,
+        forScheme,
+        forAddr,
+        forPort,
+        fresh,
+        proxy,
+        unixSocket);
   }
 
   /** How long the request may take in all (resolving, queueing, connecting); overrides the manager's. */
@@ -78,7 +93,17 @@ public final class Allocation {
       throw new IllegalArgumentException("timeout must be positive, was " + timeout);
     }
     return new Allocation(
-        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh, proxy);
+        scheme,
+        addr,
+        port,
+        context,
+        timeout,
+        forScheme,
+        forAddr,
+        forPort,
+        fresh,
+        proxy,
+        unixSocket);
   }
 
   /**
@@ -90,7 +115,7 @@ public final class Allocation {
    */
   public Allocation fresh() {
     return new Allocation(
-        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, true, proxy);
+        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, true, proxy, unixSocket);
   }
 
   /** True for a copy made by {@link #fresh()}. */
@@ -114,7 +139,8 @@ public final class Allocation {
         requireHost(forAddr, "forAddr"),
         requirePort(forPort, "forPort"),
         fresh,
-        proxy);
+        proxy,
+        unixSocket);
   }
 
   /**
@@ -131,7 +157,37 @@ public final class Allocation {
    */
   public Allocation via(ProxyServer proxy) {
     return new Allocation(
-        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh, proxy);
+        scheme,
+        addr,
+        port,
+        context,
+        timeout,
+        forScheme,
+        forAddr,
+        forPort,
+        fresh,
+        proxy,
+        unixSocket);
+  }
+
+  /**
+   * A copy whose connection goes to the Unix domain socket at {@code path} instead of over TCP
+   * (as curl's {@code --unix-socket}): no name is resolved; scheme, address and port still name
+   * the target (what TLS verifies, what an HTTP client sends as Host). The path is part of the
+   * pool key. Through a proxy ({@link #via}), the proxy is the one reached over the socket. On
+   * such a connection {@link Connection#localAddress()} and {@link Connection#remoteAddress()}
+   * are null.
+   *
+   * @param path the socket file, or null for TCP
+   */
+  public Allocation unixSocket(Path path) {
+    return new Allocation(
+        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh, proxy, path);
+  }
+
+  /** The Unix domain socket the connection goes to, or null for TCP. */
+  public Path unixSocket() {
+    return unixSocket;
   }
 
   /** The proxy the connection goes through, or null for a direct one. */
@@ -181,6 +237,9 @@ public final class Allocation {
     String s = "Allocation[" + scheme + "://" + addr + ":" + port;
     if (forScheme != null) {
       s += " for " + forScheme + "://" + forAddr + ":" + forPort;
+    }
+    if (unixSocket != null) {
+      s += " over unix:" + unixSocket;
     }
     if (proxy != null) {
       s += " via " + proxy;

@@ -36,8 +36,13 @@ public interface Connection extends AutoCloseable {
   /** NEW, IMMEDIATE or DEFERRED. */
   FromCache fromCache();
 
+  /** The local address of the socket; null over a Unix domain socket, or once closed. */
   InetSocketAddress localAddress();
 
+  /**
+   * The address of the peer the socket is connected to (the proxy's through a proxy); null over
+   * a Unix domain socket, or once closed.
+   */
   InetSocketAddress remoteAddress();
 
   /** True until this holder closes or discards it, or the socket fails or is closed by the manager. */

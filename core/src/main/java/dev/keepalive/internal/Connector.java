@@ -6,6 +6,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.StandardProtocolFamily;
 import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.UnsupportedAddressTypeException;
@@ -50,7 +51,7 @@ final class Connector implements ConnectStage {
       return f;
     }
     try {
-      if (attempt(s, s.addresses.get(0))) {
+      if (s.unixSocket != null ? attemptUnix(s) : attempt(s, s.addresses.get(0))) {
         SocketChannel ch = s.channel;
         loop.execute(() -> {
           if (s.channel == ch && ch.isOpen()) {
@@ -118,6 +119,21 @@ final class Connector implements ConnectStage {
       return Errno.failure(Failure.Function.CONNECT, io);
     }
     return Errno.failure(Failure.Function.CONNECT, e);
+  }
+
+  /**
+   * The connect to a Unix domain socket ({@link SocketIo#unixSocket}) instead of TCP: no address,
+   * no socket option, no bind address. True when connected at once (the usual case: the kernel
+   * answers a local connect at once, or refuses it).
+   */
+  private boolean attemptUnix(SocketIo s) throws IOException {
+    SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+    s.channel = ch;
+    ch.configureBlocking(false);
+    boolean done = ch.connect(UnixDomainSocketAddress.of(s.unixSocket));
+    s.interest = done ? 0 : SelectionKey.OP_CONNECT;
+    s.key = ch.register(loop.selector(), s.interest, s);
+    return done;
   }
 
   /** True when connected at once. */

@@ -22,6 +22,7 @@ final class Errno {
 
   private static final Map<String, Integer> BY_TEXT = Map.ofEntries(
       Map.entry("Operation not permitted", 1),
+      Map.entry("No such file or directory", 2),
       Map.entry("Permission denied", 13),
       Map.entry("Invalid argument", 22),
       Map.entry("Too many open files in system", 23),

@@ -1,6 +1,7 @@
 package dev.keepalive.internal;
 
 import java.net.InetAddress;
+import java.util.List;
 
 /**
  * What the pool knows of one key: how many of its sockets are active (connecting or leased) and
@@ -14,8 +15,14 @@ import java.net.InetAddress;
  */
 final class KeyState implements LongHeap.Entry {
   final PoolKey key;
-  /** The key's host as an address when it is a literal IP address (no lookup), else null. */
-  final InetAddress literal;
+  /**
+   * The addresses to connect to when no lookup is needed: the literal IP address the key connects
+   * to (its own host's, or its proxy's), or none for a Unix domain socket; null when the name must
+   * be resolved.
+   */
+  final List<InetAddress> addresses;
+  /** Whether the key's own host (the target, which TLS verifies) is a literal IP address. */
+  final boolean literalHost;
   /** Sockets connecting or leased: what maxPerHost limits. */
   int active;
   /** Of the active sockets, those still connecting. */
@@ -34,7 +41,11 @@ final class KeyState implements LongHeap.Entry {
 
   KeyState(PoolKey key) {
     this.key = key;
-    this.literal = IpLiteral.parse(key.connectHost());
+    InetAddress literal = IpLiteral.parse(key.connectHost());
+    this.addresses = key.unixSocket != null ? List.of() : literal != null ? List.of(literal) : null;
+    this.literalHost = key.proxy == null && key.unixSocket == null
+        ? literal != null
+        : IpLiteral.parse(key.host) != null;
   }
 
   boolean unused() {

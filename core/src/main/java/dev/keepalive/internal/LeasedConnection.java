@@ -66,7 +66,7 @@ final class LeasedConnection implements Connection {
   @Override
   public InetSocketAddress localAddress() {
     try {
-      return (InetSocketAddress) lease.channel.getLocalAddress();
+      return inet(lease.channel.getLocalAddress());
     } catch (IOException e) {
       return null;
     }
@@ -75,7 +75,7 @@ final class LeasedConnection implements Connection {
   @Override
   public InetSocketAddress remoteAddress() {
     try {
-      return (InetSocketAddress) lease.channel.getRemoteAddress();
+      return inet(lease.channel.getRemoteAddress());
     } catch (IOException e) {
       return null;
     }
@@ -214,5 +214,10 @@ final class LeasedConnection implements Connection {
   public String toString() {
     return "Connection[" + scheme() + "://" + addr() + ":" + port() + " " + fromCache()
         + (isOpen() ? "" : " closed") + "]";
+  }
+
+  /** {@code a} when it is an IP socket address; null for a Unix domain socket's. */
+  private static InetSocketAddress inet(java.net.SocketAddress a) {
+    return a instanceof InetSocketAddress ? (InetSocketAddress) a : null;
   }
 }

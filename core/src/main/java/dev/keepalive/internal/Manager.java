@@ -275,10 +275,11 @@ final class Manager
   public Failure connect(Slot slot, Request r) {
     KeyState k = slot.owner;
     SocketIo s =
-        new SocketIo(slot, k.key.scheme, k.key.host, k.literal != null, k.key.port, r.addresses);
+        new SocketIo(slot, k.key.scheme, k.key.host, k.literalHost, k.key.port, r.addresses);
     if (k.key.proxy != null) {
       s.tunnelThrough(k.key);
     }
+    s.unixSocket = k.key.unixSocket;
     slot.io = s;
     return dialer.dial(s);
   }

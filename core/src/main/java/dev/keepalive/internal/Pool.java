@@ -224,7 +224,7 @@ final class Pool {
   /**
    * A new request: served at once from the pool when an idle socket of its key is there (and
    * clean) and the request is not fresh; otherwise resolved (unless its host is a literal
-   * address), queued or connected.
+   * address or it goes to a Unix domain socket), queued or connected.
    */
   void allocate(Request r) {
     assert loop.held() : "pool used off its loop";
@@ -245,8 +245,8 @@ final class Pool {
     r.deadline = clock.nanoTime() + timeout;
     tracked.put(r.id, r);
     deadlines.add(r);
-    if (k.literal != null) {
-      r.addresses = List.of(k.literal);
+    if (k.addresses != null) {
+      r.addresses = k.addresses;
       enqueue(r);
     } else {
       r.phase = Request.Phase.RESOLVING;

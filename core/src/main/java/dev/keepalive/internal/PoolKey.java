@@ -2,6 +2,7 @@ package dev.keepalive.internal;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.ProxyServer;
+import java.nio.file.Path;
 import java.util.Locale;
 
 /**
@@ -18,11 +19,13 @@ final class PoolKey {
   final int forPort;
   /** The proxy the connection goes through (part of the key), or null for a direct one. */
   final ProxyServer proxy;
+  /** The Unix domain socket connections go to instead of TCP (part of the key), or null. */
+  final Path unixSocket;
 
   private final int hash;
 
   PoolKey(String scheme, String addr, int port, String forScheme, String forAddr, int forPort) {
-    this(scheme, addr, port, forScheme, forAddr, forPort, null);
+    this(scheme, addr, port, forScheme, forAddr, forPort, null, null);
   }
 
   PoolKey(
@@ -32,7 +35,8 @@ final class PoolKey {
       String forScheme,
       String forAddr,
       int forPort,
-      ProxyServer proxy) {
+      ProxyServer proxy,
+      Path unixSocket) {
     this.scheme = scheme.toLowerCase(Locale.ROOT);
     this.host = normalizeHost(addr);
     this.port = port;
@@ -40,13 +44,17 @@ final class PoolKey {
     this.forHost = forAddr == null ? this.host : normalizeHost(forAddr);
     this.forPort = forScheme == null ? port : forPort;
     this.proxy = proxy;
+    this.unixSocket = unixSocket;
     int h = this.scheme.hashCode();
     h = 31 * h + host.hashCode();
     h = 31 * h + port;
     h = 31 * h + this.forScheme.hashCode();
     h = 31 * h + this.forHost.hashCode();
     h = 31 * h + this.forPort;
-    this.hash = proxy == null ? h : 31 * h + proxy.hashCode();
+    if (proxy != null) {
+      h = 31 * h + proxy.hashCode();
+    }
+    this.hash = unixSocket == null ? h : 31 * h + unixSocket.hashCode();
   }
 
   /** The key of an allocation (its scheme, address, port and target). */
@@ -55,10 +63,11 @@ final class PoolKey {
         || !a.forAddr().equals(a.addr())
         || a.forPort() != a.port();
     ProxyServer proxy = a.proxy();
+    Path unix = a.unixSocket();
     return target
         ? new PoolKey(
-            a.scheme(), a.addr(), a.port(), a.forScheme(), a.forAddr(), a.forPort(), proxy)
-        : new PoolKey(a.scheme(), a.addr(), a.port(), null, null, 0, proxy);
+            a.scheme(), a.addr(), a.port(), a.forScheme(), a.forAddr(), a.forPort(), proxy, unix)
+        : new PoolKey(a.scheme(), a.addr(), a.port(), null, null, 0, proxy, unix);
   }
 
   /** The host the TCP connection goes to: the proxy's, else the key's own. */
@@ -109,7 +118,8 @@ final class PoolKey {
         && scheme.equals(k.scheme)
         && forHost.equals(k.forHost)
         && forScheme.equals(k.forScheme)
-        && java.util.Objects.equals(proxy, k.proxy);
+        && java.util.Objects.equals(proxy, k.proxy)
+        && java.util.Objects.equals(unixSocket, k.unixSocket);
   }
 
   @Override
@@ -122,6 +132,9 @@ final class PoolKey {
     String s = scheme + "://" + host + ":" + port;
     if (!forScheme.equals(scheme) || !forHost.equals(host) || forPort != port) {
       s += " for " + forScheme + "://" + forHost + ":" + forPort;
+    }
+    if (unixSocket != null) {
+      s += " over unix:" + unixSocket;
     }
     return proxy == null ? s : s + " via " + proxy;
   }

@@ -32,10 +32,12 @@ final class SocketIo {
   /** The host name or literal address to reach, normalized; and whether it is a literal. */
   final String host;
 
-  boolean literalHost;
+  final boolean literalHost;
   final int port;
   /** The port the TCP connection goes to: {@link #port}, or the proxy's. */
   int connectPort;
+  /** The Unix domain socket to connect to instead of TCP, or null. */
+  java.nio.file.Path unixSocket;
   /**
    * When the TCP connect completed, in clock nanos (written by {@link Connector}): a socket's age
    * counts from there, before any TLS handshake.
@@ -99,7 +101,6 @@ final class SocketIo {
   void tunnelThrough(PoolKey key) {
     tunnel = key.tunnel();
     connectPort = key.connectPort();
-    literalHost = tunnel.literal();
   }
 
   /** Sets the selection key's interest ops when they change. */

@@ -713,7 +713,7 @@ class PoolModelTest {
 
     @Override
     public void resolve(Request r) {
-      check(r.keyState.literal == null, "resolve of the literal #%d", r.id);
+      check(r.keyState.addresses == null, "resolve of the literal #%d", r.id);
       events.lookups.add("resolve #" + r.id);
     }
 
