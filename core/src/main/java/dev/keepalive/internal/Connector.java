@@ -19,12 +19,21 @@ final class Connector implements ConnectStage {
   private final EventLoop loop;
   private final Clock clock;
   private final InetAddress bindAddress;
+  /** TCP keepalive for every socket, or null for off (the system's default). */
+  private final TcpKeepAlive keepAlive;
+
   private final Progress progress;
 
-  Connector(EventLoop loop, Clock clock, InetAddress bindAddress, Progress progress) {
+  Connector(
+      EventLoop loop,
+      Clock clock,
+      InetAddress bindAddress,
+      TcpKeepAlive keepAlive,
+      Progress progress) {
     this.loop = loop;
     this.clock = clock;
     this.bindAddress = bindAddress;
+    this.keepAlive = keepAlive;
     this.progress = progress;
   }
 
@@ -84,6 +93,14 @@ final class Connector implements ConnectStage {
     progress.done(s);
   }
 
+  /** The socket options of every socket, set before it connects. */
+  private void configure(SocketChannel ch) throws IOException {
+    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+    if (keepAlive != null) {
+      keepAlive.apply(ch);
+    }
+  }
+
   /** True when connected at once. */
   private boolean attempt(SocketIo s, InetAddress address) throws IOException {
     SocketChannel ch = SocketChannel.open(
@@ -92,7 +109,7 @@ final class Connector implements ConnectStage {
             : StandardProtocolFamily.INET);
     s.channel = ch;
     ch.configureBlocking(false);
-    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+    configure(ch);
     if (bindAddress != null) {
       ch.bind(new InetSocketAddress(bindAddress, 0));
     }

@@ -25,7 +25,8 @@ final class Dialer implements ConnectStage.Progress {
   Dialer(EventLoop loop, Settings settings, Events events) {
     this.events = events;
     this.tlsSchemes = settings.tlsSchemes();
-    ConnectStage tcp = new Connector(loop, settings.clock(), settings.bindAddress(), this);
+    ConnectStage tcp = new Connector(
+        loop, settings.clock(), settings.bindAddress(), settings.tcpKeepAlive(), this);
     this.plain = new ConnectStage[] {tcp};
     this.secure = new ConnectStage[] {tcp, new Tls(settings, this)};
   }
