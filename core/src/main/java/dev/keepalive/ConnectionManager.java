@@ -355,8 +355,11 @@ public final class ConnectionManager implements AutoCloseable {
      * loop, and the request gets it only when the check succeeds (then
      * {@link FromCache#DEFERRED}); otherwise the socket is closed and the request is served
      * again: another idle socket, or a NEW connection. The request's timeout covers the check.
-     * Sockets idle for less are handed out unchecked. Default: no check. See
-     * {@link HealthCheck} for what a check may do with the connection it is lent.
+     * Sockets idle for less are handed out unchecked, and a NEW socket is never checked. While
+     * its check runs, a socket counts as leased in {@link ConnectionManager#stats()} and against
+     * {@code maxPerHost} and {@code maxOpen}; {@code deallocate}, the request's timeout and
+     * {@code shutdown} close it. Default: no check. See {@link HealthCheck} for what a check may
+     * do with the connection it is lent.
      *
      * @param idleLongerThan zero (check every socket taken from the pool) or positive
      * @param check the check, for example a ping of the protocol

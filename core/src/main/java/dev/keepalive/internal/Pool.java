@@ -23,6 +23,8 @@ import java.util.function.DoubleSupplier;
  *   <li>{@code dueEarly}: idle sockets whose deadline comes before their keep-alive (a holder's
  *       reuse limit, or the end of their own lifetime), by that deadline.
  *   <li>{@code leased}: every leased socket, so close() can find them.
+ *   <li>{@code checking}: sockets taken from the pool for a request and under their health check
+ *       (only when checks are on, {@link #healthCheckAfter}); counted as leased.
  *   <li>{@code queue}: waiting requests in fair arrival order across keys.
  *   <li>{@code tracked}/{@code deadlines}: unanswered requests by id and by deadline; a request
  *       answered at once from the pool is never tracked.
