@@ -11,6 +11,7 @@ import dev.keepalive.testing.ResultRecorder;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Await;
 import dev.keepalive.testkit.Descriptors;
+import dev.keepalive.testkit.TcpTable;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -295,6 +296,30 @@ class HealthCheckTest {
       assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
       await().until(() -> server.closedByClient.contains(port));
       c.close();
+    }
+  }
+
+  @Test
+  void aCheckThatSaysTrueButLeavesItsAnswerUnreadFailsTheProbeAndTheRequestGetsANewSocket()
+      throws Exception {
+    CompletableFuture<Boolean> verdict = new CompletableFuture<>();
+    HealthCheck writesOnly = c -> {
+      c.write(ByteBuffer.wrap("PING\n".getBytes(StandardCharsets.US_ASCII)));
+      return verdict;
+    };
+    try (ConnectionManager m =
+        ConnectionManager.builder().healthCheck(Duration.ZERO, writesOnly).build()) {
+      int port = pooledSocket(m, server.allocation());
+      ResultRecorder results = new ResultRecorder();
+      m.allocate(server.allocation(), results);
+      await().until(() -> TcpTable.receiveQueue(port) == 5); // "PONG\n" waits, unread
+      verdict.complete(true); // from the test's thread: the manager takes it to its loop
+      AllocationResult r = results.next();
+      assertThat(r.fromCache()).isEqualTo(FromCache.NEW);
+      assertThat(r.connection().localAddress().getPort()).isNotEqualTo(port);
+      await().until(() -> server.closedByClient.contains(port));
+      assertEchoes(r.connection(), "nothing stale"); // the stray PONG never reaches a request
+      r.connection().close();
     }
   }
 
