@@ -40,12 +40,13 @@ import java.util.concurrent.CompletionStage;
  * <p>When the stage completes with {@code true}, the manager takes the connection back from the
  * check (its handler hears nothing more, its methods report closed) and probes the socket as at
  * any give-back: it must be at a message boundary, with every write sent and nothing unread (read
- * exactly the answer to the ping; a byte left unread, or one more arriving before the hand-out,
- * fails it). The request then gets the socket with a new {@link Connection},
+ * exactly the answer to the ping: a byte left unread fails it, and a check should answer false
+ * when more arrives than the answer). The request then gets the socket with a new {@link Connection},
  * {@link FromCache#DEFERRED} (it waited for the check). Anything else fails the check and the
  * socket is closed: {@code false}, an exceptional completion, an exception thrown by
- * {@code check}, a null stage, the check closing or discarding its connection, or the socket
- * failing the probe. The request is then served again: another idle socket (checked in turn if it
+ * {@code check}, a null stage, the check closing or discarding its connection, the socket
+ * failing the probe, or the socket's lifetime ({@code maxLifetime}) ending during the check. A
+ * check should complete with false when its handler hears {@code onEof} or {@code onError}. The request is then served again: another idle socket (checked in turn if it
  * too has been idle long enough), or a NEW connection; it is answered once.
  *
  * <p>The request's timeout covers the check: a check that never completes ends with the request's
