@@ -12,6 +12,8 @@ import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Await;
 import dev.keepalive.testkit.Descriptors;
 import dev.keepalive.testkit.TcpTable;
+import dev.keepalive.testkit.TestCertificates;
+import dev.keepalive.testkit.TlsServer;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -37,6 +39,11 @@ import org.junit.jupiter.api.Test;
 class HealthCheckTest {
   /** The line protocol's ping: healthy when the answer is exactly "PONG\n". */
   static CompletionStage<Boolean> ping(Connection connection) {
+    return ask(connection, "PING", "PONG");
+  }
+
+  /** Sends the line {@code question}; healthy when the answer is exactly the line {@code answer}. */
+  static CompletionStage<Boolean> ask(Connection connection, String question, String answer) {
     CompletableFuture<Boolean> healthy = new CompletableFuture<>();
     StringBuilder line = new StringBuilder();
     connection.start(new ConnectionHandler() {
@@ -45,7 +52,7 @@ class HealthCheckTest {
         while (data.hasRemaining() && !healthy.isDone()) {
           char ch = (char) data.get();
           if (ch == '\n') {
-            healthy.complete(line.toString().equals("PONG") && !data.hasRemaining());
+            healthy.complete(line.toString().equals(answer) && !data.hasRemaining());
           } else {
             line.append(ch);
           }
@@ -62,7 +69,7 @@ class HealthCheckTest {
         healthy.complete(false);
       }
     });
-    connection.write(ByteBuffer.wrap("PING\n".getBytes(StandardCharsets.US_ASCII)));
+    connection.write(ByteBuffer.wrap((question + "\n").getBytes(StandardCharsets.US_ASCII)));
     return healthy;
   }
 
@@ -320,6 +327,31 @@ class HealthCheckTest {
       await().until(() -> server.closedByClient.contains(port));
       assertEchoes(r.connection(), "nothing stale"); // the stray PONG never reaches a request
       r.connection().close();
+    }
+  }
+
+  @Test
+  void aTlsSocketIsCheckedThroughTlsAndHandedOutInStep() throws Exception {
+    AtomicInteger checks = new AtomicInteger();
+    HealthCheck echo = c -> {
+      checks.incrementAndGet();
+      assertThat(c.sslSession()).isNotNull();
+      return ask(c, "PING", "PING"); // the echo server's answer
+    };
+    try (TlsServer tls = TlsServer.echo();
+        ConnectionManager m = ConnectionManager.builder()
+            .sslContext(TestCertificates.get().clientContext())
+            .healthCheck(Duration.ZERO, echo)
+            .build()) {
+      Allocation a = Allocation.to("https", "127.0.0.1", tls.port());
+      int port = pooledSocket(m, a);
+      Connection c = get(m.allocate(a));
+      assertThat(c.fromCache()).isEqualTo(FromCache.DEFERRED);
+      assertThat(c.localAddress().getPort()).isEqualTo(port);
+      assertThat(checks).hasValue(1);
+      assertEchoes(c, "after the check, over TLS");
+      c.close();
+      awaitStats(m, 1, 1, 0, 0, 0);
     }
   }
 
