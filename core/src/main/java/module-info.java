@@ -9,6 +9,8 @@ module dev.keepalive {
   // module's jar, relocated to dev.keepalive.internal.tlschannel, at package time (core/pom.xml,
   // docs/BUILD.md). What it needs of the JDK beyond java.base is required here: its logging.
   requires java.logging;
+  // TCP keepalive's timing options (TCP_KEEPIDLE, ...): ExtendedSocketOptions; in every JDK.
+  requires jdk.net;
 
   exports dev.keepalive;
 }

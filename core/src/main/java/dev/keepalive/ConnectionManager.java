@@ -64,7 +64,14 @@ public final class ConnectionManager implements AutoCloseable {
             b.maxUses,
             b.maxQueued,
             nanos(b.connectAttemptDelay),
-            b.leakDetection == null ? 0 : nanos(b.leakDetection)));
+            b.leakDetection == null ? 0 : nanos(b.leakDetection))
+        .withSocketHealth(
+            b.tcpKeepAlive,
+            b.keepIdleSeconds,
+            b.keepIntervalSeconds,
+            b.keepProbes,
+            b.healthCheckAfter == null ? -1 : nanos(b.healthCheckAfter),
+            b.healthCheck));
   }
 
   /** A manager with every default: 4 per host, 128 open, 15 s keep-alive, 120 s timeout. */
@@ -94,6 +101,12 @@ public final class ConnectionManager implements AutoCloseable {
     private int maxQueued = Integer.MAX_VALUE;
     private Duration connectAttemptDelay = Duration.ofMillis(250);
     private Duration leakDetection;
+    private boolean tcpKeepAlive;
+    private int keepIdleSeconds;
+    private int keepIntervalSeconds;
+    private int keepProbes;
+    private Duration healthCheckAfter;
+    private HealthCheck healthCheck;
 
     private Builder() {}
 
@@ -292,6 +305,89 @@ public final class ConnectionManager implements AutoCloseable {
     public Builder leakDetection(Duration d) {
       this.leakDetection = positive(d, "leakDetection");
       return this;
+    }
+
+    /**
+     * Turns TCP keepalive (SO_KEEPALIVE) on or off for every socket the manager opens, with the
+     * system's timing (Linux: first probe after 2 hours idle); default off. The kernel then
+     * probes a silent connection and closes it when the peer is gone, and the probes keep
+     * middleboxes (NAT, firewalls) from forgetting an idle pooled connection. Set at connect;
+     * sockets already open keep what they had.
+     */
+    public Builder tcpKeepAlive(boolean on) {
+      this.tcpKeepAlive = on;
+      this.keepIdleSeconds = 0;
+      this.keepIntervalSeconds = 0;
+      this.keepProbes = 0;
+      return this;
+    }
+
+    /**
+     * Turns TCP keepalive on for every socket the manager opens, with its timing: the first probe
+     * after {@code idle} without traffic, then one every {@code interval}, and the connection is
+     * dropped after {@code probes} unanswered ones (TCP_KEEPIDLE, TCP_KEEPINTERVAL,
+     * TCP_KEEPCOUNT, set where the platform supports them; elsewhere the system's timing
+     * applies). Default off. Pick {@code idle} below the idle timeout of the NAT or firewall in
+     * between. The limits are Linux's.
+     *
+     * @param idle whole seconds, 1 s to 32767 s
+     * @param interval whole seconds, 1 s to 32767 s
+     * @param probes 1 to 127
+     * @throws IllegalArgumentException naming the argument that is null, not whole seconds, or
+     *     out of range
+     */
+    public Builder tcpKeepAlive(Duration idle, Duration interval, int probes) {
+      int idleSeconds = keepAliveSeconds(idle, "idle");
+      int intervalSeconds = keepAliveSeconds(interval, "interval");
+      if (probes < 1 || probes > 127) {
+        throw new IllegalArgumentException("probes must be in 1..127, was " + probes);
+      }
+      this.tcpKeepAlive = true;
+      this.keepIdleSeconds = idleSeconds;
+      this.keepIntervalSeconds = intervalSeconds;
+      this.keepProbes = probes;
+      return this;
+    }
+
+    /**
+     * Checks an idle socket before handing it out: a pooled socket that has been idle longer
+     * than {@code idleLongerThan} is given to {@code check} first, asynchronously on the event
+     * loop, and the request gets it only when the check succeeds (then
+     * {@link FromCache#DEFERRED}); otherwise the socket is closed and the request is served
+     * again: another idle socket, or a NEW connection. The request's timeout covers the check.
+     * Sockets idle for less are handed out unchecked, and a NEW socket is never checked. While
+     * its check runs, a socket counts as leased in {@link ConnectionManager#stats()} and against
+     * {@code maxPerHost} and {@code maxOpen}; {@code deallocate}, the request's timeout and
+     * {@code shutdown} close it. Default: no check. See {@link HealthCheck} for what a check may
+     * do with the connection it is lent.
+     *
+     * @param idleLongerThan zero (check every socket taken from the pool) or positive
+     * @param check the check, for example a ping of the protocol
+     * @throws IllegalArgumentException if {@code idleLongerThan} is null or negative, or
+     *     {@code check} is null
+     */
+    public Builder healthCheck(Duration idleLongerThan, HealthCheck check) {
+      if (idleLongerThan == null || idleLongerThan.isNegative()) {
+        throw new IllegalArgumentException(
+            "idleLongerThan must not be null or negative, was " + idleLongerThan);
+      }
+      if (check == null) {
+        throw new IllegalArgumentException("check must not be null");
+      }
+      this.healthCheckAfter = idleLongerThan;
+      this.healthCheck = check;
+      return this;
+    }
+
+    private static int keepAliveSeconds(Duration d, String name) {
+      if (d == null
+          || d.getNano() != 0
+          || d.compareTo(Duration.ofSeconds(1)) < 0
+          || d.compareTo(Duration.ofSeconds(32767)) > 0) {
+        throw new IllegalArgumentException(
+            name + " must be whole seconds from 1 s to 32767 s, was " + d);
+      }
+      return (int) d.getSeconds();
     }
 
     /** Starts the manager's event loop. */

@@ -24,6 +24,9 @@ final class Connector implements ConnectStage {
   private final Clock clock;
   private final InetAddress bindAddress;
   private final long attemptDelayNanos;
+  /** TCP keepalive for every socket, or null for off (the system's default). */
+  private final TcpKeepAlive keepAlive;
+
   private final Progress progress;
 
   Connector(
@@ -31,11 +34,13 @@ final class Connector implements ConnectStage {
       Clock clock,
       InetAddress bindAddress,
       long attemptDelayNanos,
+      TcpKeepAlive keepAlive,
       Progress progress) {
     this.loop = loop;
     this.clock = clock;
     this.bindAddress = bindAddress;
     this.attemptDelayNanos = attemptDelayNanos;
+    this.keepAlive = keepAlive;
     this.progress = progress;
   }
 
@@ -121,6 +126,14 @@ final class Connector implements ConnectStage {
     return Errno.failure(Failure.Function.CONNECT, e);
   }
 
+  /** The socket options of every TCP socket, set before it connects. */
+  private void configure(SocketChannel ch) throws IOException {
+    ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+    if (keepAlive != null) {
+      keepAlive.apply(ch);
+    }
+  }
+
   /**
    * The connect to a Unix domain socket ({@link SocketIo#unixSocket}) instead of TCP: no address,
    * no socket option, no bind address. True when connected at once (the usual case: the kernel
@@ -158,7 +171,7 @@ final class Connector implements ConnectStage {
             : StandardProtocolFamily.INET);
     try {
       ch.configureBlocking(false);
-      ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
+      configure(ch);
       if (bindAddress != null) {
         ch.bind(new InetSocketAddress(bindAddress, 0));
       }

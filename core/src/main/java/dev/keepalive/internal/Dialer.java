@@ -35,7 +35,12 @@ final class Dialer implements ConnectStage.Progress {
     this.events = events;
     this.tlsSchemes = settings.tlsSchemes();
     ConnectStage tcp = new Connector(
-        loop, settings.clock(), settings.bindAddress(), settings.connectAttemptDelayNanos(), this);
+        loop,
+        settings.clock(),
+        settings.bindAddress(),
+        settings.connectAttemptDelayNanos(),
+        settings.tcpKeepAlive(),
+        this);
     ConnectStage tls = new Tls(settings, this);
     ConnectStage http = new HttpTunnel(this);
     ConnectStage socks = new Socks5Tunnel(this);

@@ -3,6 +3,7 @@ package dev.keepalive.internal;
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.FromCache;
+import dev.keepalive.HealthCheck;
 import dev.keepalive.PoolStats;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
@@ -11,6 +12,7 @@ import java.nio.channels.SelectionKey;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
@@ -73,6 +75,9 @@ final class Manager
         settings.clock(),
         this);
     this.leakNanos = Math.min(settings.leakDetectionNanos(), MAX_NANOS);
+    if (settings.healthCheck() != null) {
+      pool.healthCheckAfter(settings.healthCheckAfterNanos());
+    }
     loop.start(this);
   }
 
@@ -323,6 +328,20 @@ final class Manager
     loop.execute(() -> deliver(r));
   }
 
+  /**
+   * Lends the socket to the health check in a lease of its own, and runs the check in a later
+   * task (off the pool's stack: the check may complete at once).
+   */
+  @Override
+  public void check(Slot slot, Request r) {
+    SocketIo s = (SocketIo) slot.io;
+    Allocation a = r.allocation;
+    LeasedConnection c = new LeasedConnection(
+        this, s, a.scheme(), a.addr(), a.port(), FromCache.DEFERRED, false, null, 0);
+    s.listener = c.lease;
+    loop.execute(() -> runCheck(c));
+  }
+
   // ---- Dns.Answers ----
 
   @Override
@@ -368,6 +387,7 @@ final class Manager
         break;
       }
       case LEASED:
+      case CHECKING: // the check's lease listens
         if (s.listener != null) {
           s.listener.onReady(key.readyOps());
         } else {
@@ -477,6 +497,10 @@ final class Manager
     if (lease.ended || s.listener != lease) {
       return;
     }
+    if (((Slot) s.owner).state == Slot.State.CHECKING) {
+      checkDone(lease, false); // the check gave its connection up: it failed
+      return;
+    }
     unwatchLeak(lease);
     boolean halfWritten = lease.end();
     s.listener = null;
@@ -493,6 +517,53 @@ final class Manager
     }
     pool.giveBack((Slot) s.owner, disposal, lease.keepAliveTimeoutNanos, lease.keepAliveMax);
     stopIfDrained();
+  }
+
+  /**
+   * Runs the health check on {@code c}, unless its lease ended meanwhile (the request left). Its
+   * outcome comes back in a later task, whatever thread completes it; the callback keeps the
+   * connection reachable until then (a check that drops its stage, so that it can never complete,
+   * lets the reaper fail it).
+   */
+  private void runCheck(LeasedConnection c) {
+    Lease lease = c.lease;
+    if (lease.ended || lease.socket.listener != lease) {
+      return;
+    }
+    HealthCheck check = settings.healthCheck();
+    CompletionStage<Boolean> stage;
+    try {
+      stage = check.check(c);
+    } catch (RuntimeException | Error e) {
+      LOG.log(Level.WARNING, "a health check threw; its socket was closed", e);
+      checkDone(lease, false);
+      return;
+    }
+    if (stage == null) {
+      checkDone(lease, false);
+      return;
+    }
+    stage.whenComplete((healthy, error) ->
+        loop.execute(() -> checkDone(c.lease, error == null && Boolean.TRUE.equals(healthy))));
+  }
+
+  /**
+   * The check on {@code lease} ended: the lease ends (handler dropped, writes still pending fail)
+   * and the socket is probed as at a give-back; the pool hears whether it is fit to hand out.
+   */
+  private void checkDone(Lease lease, boolean healthy) {
+    SocketIo s = lease.socket;
+    if (lease.ended || s.listener != lease) {
+      return; // already decided, or the request left and the socket was closed
+    }
+    if (lease.markHolderDone()) {
+      lease.clear(); // ended here: never reaped
+    }
+    boolean halfWritten = lease.end();
+    s.listener = null;
+    boolean fit =
+        healthy && !halfWritten && !lease.unreusable() && s.flushed() && s.probe(probe) == 0;
+    pool.checked((Slot) s.owner, fit);
   }
 
   /** Publishes the pool's counts for readers on other threads, when they changed. */

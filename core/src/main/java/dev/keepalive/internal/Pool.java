@@ -23,6 +23,8 @@ import java.util.function.DoubleSupplier;
  *   <li>{@code dueEarly}: idle sockets whose deadline comes before their keep-alive (a holder's
  *       reuse limit, or the end of their own lifetime), by that deadline.
  *   <li>{@code leased}: every leased socket, so close() can find them.
+ *   <li>{@code checking}: sockets taken from the pool for a request and under their health check
+ *       (only when checks are on, {@link #healthCheckAfter}); counted as leased.
  *   <li>{@code queue}: waiting requests in fair arrival order across keys.
  *   <li>{@code tracked}/{@code deadlines}: unanswered requests by id and by deadline; a request
  *       answered at once from the pool is never tracked.
@@ -64,6 +66,14 @@ final class Pool {
 
     /** {@code r} has its outcome: deliver it later, off the current stack. */
     void answer(Request r);
+
+    /**
+     * Starts the health check of idle {@code s} for {@code r}; the outcome comes later through
+     * {@link Pool#checked}. Called only when checks are on ({@link Pool#healthCheckAfter}).
+     */
+    default void check(Slot s, Request r) {
+      throw new UnsupportedOperationException("health checks are off");
+    }
   }
 
   /** What to do with a socket its holder gives back. */
@@ -148,6 +158,11 @@ final class Pool {
   private final IdleSlots idle = new IdleSlots();
   private final LongHeap<Slot> dueEarly = new LongHeap<>();
   private final SlotList leased = new SlotList();
+  /** Sockets under their health check, each held for its request (counted as leased). */
+  private final SlotList checking = new SlotList();
+  /** A socket idle longer than this is checked before it is handed out; -1 for never. */
+  private long checkAfterNanos = -1;
+
   private final RequestQueue queue;
   private final Map<Long, Request> tracked = new HashMap<>();
   private final LongHeap<Request> deadlines = new LongHeap<>();
@@ -237,7 +252,7 @@ final class Pool {
     if (k.active < maxPerHost && !r.fresh) {
       Slot s = takeIdle(k);
       if (s != null) {
-        handOut(s, r, FromCache.IMMEDIATE);
+        handOutOrCheck(s, r, FromCache.IMMEDIATE);
         return;
       }
     }
@@ -421,6 +436,120 @@ final class Pool {
     pump();
   }
 
+  // ---- health checks ----
+
+  /**
+   * Turns idle health checks on: a pooled socket idle longer than {@code nanos} (>= 0) is checked
+   * ({@link Io#check}) before a request gets it. Off by default; costs one field test per
+   * hand-out from the pool while off.
+   */
+  void healthCheckAfter(long nanos) {
+    checkAfterNanos = Math.min(Math.max(0, nanos), MAX_NANOS);
+  }
+
+  /**
+   * The health check of {@code s} ended: {@code healthy} hands it to the request it was checked
+   * for (DEFERRED: the request waited for the check); otherwise it is closed and the request is
+   * served again (another idle socket, or a NEW connect), still within its own deadline.
+   */
+  void checked(Slot s, boolean healthy) {
+    assert loop.held() : "pool used off its loop";
+    if (s.state != Slot.State.CHECKING) {
+      return; // the request left meanwhile (timeout, cancel, shutdown): the socket is closed
+    }
+    Request r = s.request;
+    s.request = null;
+    checking.remove(s);
+    KeyState k = s.owner;
+    if (healthy && (maxLifetimeNanos == 0 || s.retireAt - clock.nanoTime() > 0)) {
+      s.state = Slot.State.LEASED;
+      s.handOuts++;
+      leased.addLast(s);
+      r.slot = s;
+      r.fromCache = FromCache.DEFERRED;
+      answer(r, null);
+      return;
+    }
+    s.state = Slot.State.CLOSED;
+    k.active--;
+    io.close(s, false);
+    queue.refresh(k);
+    r.slot = null;
+    r.phase = Request.Phase.NEW;
+    serveAgain(r);
+    pump();
+  }
+
+  /**
+   * Hands {@code s}, just taken from the pool, to {@code r}; or when it has been idle longer than
+   * the health check's threshold, holds it for {@code r} and has it checked first.
+   */
+  private void handOutOrCheck(Slot s, Request r, FromCache how) {
+    if (checkAfterNanos < 0) {
+      handOut(s, r, how);
+      return;
+    }
+    long now = clock.nanoTime();
+    if (now - s.idleSince - checkAfterNanos <= 0) {
+      handOut(s, r, how);
+      return;
+    }
+    KeyState k = s.owner;
+    s.state = Slot.State.CHECKING;
+    s.request = r;
+    k.active++;
+    checking.addLast(s);
+    queue.refresh(k);
+    if (r.heapIndex < 0) { // from allocate(): its deadline starts now and covers the check
+      long timeout = r.timeoutNanos > 0 ? Math.min(r.timeoutNanos, MAX_NANOS) : defaultTimeoutNanos;
+      r.deadline = now + timeout;
+      tracked.put(r.id, r);
+      deadlines.add(r);
+    }
+    r.phase = Request.Phase.CHECKING;
+    r.slot = s;
+    io.check(s, r);
+  }
+
+  /**
+   * A request whose socket failed its check, just closed: it keeps its place, taking the slot that
+   * socket held: another idle socket of its key (checked in turn if due), else a NEW connect. A
+   * request that came straight from allocate() to a host name has no addresses yet: it resolves
+   * and queues like a new arrival. All within its own deadline.
+   */
+  private void serveAgain(Request r) {
+    KeyState k = r.keyState;
+    Slot s = takeIdle(k);
+    if (s != null) {
+      handOutOrCheck(s, r, FromCache.DEFERRED);
+      return;
+    }
+    if (r.addresses == null && k.addresses != null) {
+      r.addresses = k.addresses;
+    }
+    if (r.addresses == null) {
+      r.phase = Request.Phase.RESOLVING;
+      k.resolving++;
+      resolving++;
+      io.resolve(r);
+    } else if (open() < maxOpen) {
+      startConnect(r);
+    } else {
+      enqueue(r);
+    }
+  }
+
+  /** The request {@code s} was being checked for left: the socket, mid-check, is closed. */
+  private void abandonCheck(Slot s) {
+    KeyState k = s.owner;
+    checking.remove(s);
+    s.request = null;
+    s.state = Slot.State.CLOSED;
+    k.active--;
+    io.close(s, false);
+    queue.refresh(k);
+  }
+
   // ---- time ----
 
   /**
@@ -509,7 +638,7 @@ final class Pool {
 
   /** A consistent count of sockets and requests. */
   PoolStats stats() {
-    int l = leased.size();
+    int l = leased.size() + checking.size();
     int i = idle.size();
     return new PoolStats(i + l + connecting, i, l, connecting, resolving + queue.size());
   }
@@ -529,7 +658,7 @@ final class Pool {
   }
 
   int leasedCount() {
-    return leased.size();
+    return leased.size() + checking.size();
   }
 
   int connectingCount() {
@@ -541,7 +670,7 @@ final class Pool {
   }
 
   int open() {
-    return idle.size() + leased.size() + connecting;
+    return idle.size() + leased.size() + checking.size() + connecting;
   }
 
   /** Number of keys the pool holds state for (for leak tests). */
@@ -579,7 +708,7 @@ final class Pool {
         Slot s = takeIdle(k);
         if (s != null) {
           dequeue(r);
-          handOut(s, r, FromCache.DEFERRED);
+          handOutOrCheck(s, r, FromCache.DEFERRED);
           continue;
         }
       } else if (k.active + k.idleCount >= maxPerHost) {
@@ -784,6 +913,10 @@ final class Pool {
         break;
       case CONNECTING:
         dropConnecting(r.slot);
+        r.slot = null;
+        break;
+      case CHECKING:
+        abandonCheck(r.slot);
         r.slot = null;
         break;
       default:

@@ -13,7 +13,8 @@ import java.util.function.Consumer;
  * moves it through its phases and decides its outcome; the manager delivers that outcome to its
  * recipient ({@link #onConnection} or {@link #onFailure}), which the pool never calls.
  *
- * <p>Phases: NEW, then RESOLVING (host name lookup), QUEUED (waiting for a slot), CONNECTING, then
+ * <p>Phases: NEW, then RESOLVING (host name lookup), QUEUED (waiting for a slot), CONNECTING or
+ * CHECKING (a pooled socket's health check; a failed one sends it back through these), then
  * ANSWERED (the outcome is decided and its delivery queued on the loop) or CANCELLED. Every
  * mutable field is written by {@link Pool} (and its queue) on the event loop only.
  */
@@ -23,6 +24,8 @@ final class Request implements LongHeap.Entry {
     RESOLVING,
     QUEUED,
     CONNECTING,
+    /** Holding a pooled socket under its health check. */
+    CHECKING,
     ANSWERED,
     CANCELLED
   }

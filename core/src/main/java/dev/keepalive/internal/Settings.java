@@ -1,5 +1,6 @@
 package dev.keepalive.internal;
 
+import dev.keepalive.HealthCheck;
 import dev.keepalive.Resolver;
 import java.net.InetAddress;
 import java.util.Set;
@@ -25,6 +26,10 @@ import javax.net.ssl.SSLParameters;
  *     alongside: used by the connect path from the Happy Eyeballs issue on; today addresses are
  *     tried one after another
  * @param leakDetectionNanos how long a connection may be held before it is reported; 0 for off
+ * @param tcpKeepAlive TCP keepalive on every socket, or null for off
+ * @param healthCheckAfterNanos a pooled socket idle longer than this is checked before it is
+ *     handed out; -1 for never
+ * @param healthCheck the check, or null for none
  */
 public record Settings(
     int maxPerHost,
@@ -45,12 +50,61 @@ public record Settings(
     int maxUses,
     int maxQueued,
     long connectAttemptDelayNanos,
-    long leakDetectionNanos) {
+    long leakDetectionNanos,
+    TcpKeepAlive tcpKeepAlive,
+    long healthCheckAfterNanos,
+    HealthCheck healthCheck) {
 
   /** The default share of maxLifetime a socket's lifetime may fall short by. */
   public static final double DEFAULT_LIFETIME_JITTER = 0.1;
   /** RFC 8305's recommended connection attempt delay: 250 ms. */
   public static final long DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS = 250_000_000L;
+
+  /** Settings with TCP keepalive and health checks off. */
+  public Settings(
+      int maxPerHost,
+      int maxOpen,
+      long keepAliveNanos,
+      long timeoutNanos,
+      Resolver resolver,
+      InetAddress bindAddress,
+      SSLContext sslContext,
+      SSLParameters sslParameters,
+      Set<String> tlsSchemes,
+      long maxPendingWriteBytes,
+      Clock clock,
+      int expireBatch,
+      long maxLifetimeNanos,
+      double lifetimeJitter,
+      DoubleSupplier lifetimeRandom,
+      int maxUses,
+      int maxQueued,
+      long connectAttemptDelayNanos,
+      long leakDetectionNanos) {
+    this(
+        maxPerHost,
+        maxOpen,
+        keepAliveNanos,
+        timeoutNanos,
+        resolver,
+        bindAddress,
+        sslContext,
+        sslParameters,
+        tlsSchemes,
+        maxPendingWriteBytes,
+        clock,
+        expireBatch,
+        maxLifetimeNanos,
+        lifetimeJitter,
+        lifetimeRandom,
+        maxUses,
+        maxQueued,
+        connectAttemptDelayNanos,
+        leakDetectionNanos,
+        null,
+        -1,
+        null);
+  }
 
   /** Settings with every production rule off (lifetime, uses, queue bound, leak detection). */
   public Settings(
@@ -142,7 +196,48 @@ public record Settings(
         maxUses,
         maxQueued,
         connectAttemptDelayNanos,
-        leakDetectionNanos);
+        leakDetectionNanos,
+        tcpKeepAlive,
+        healthCheckAfterNanos,
+        healthCheck);
+  }
+
+  /**
+   * A copy with socket health settings: TCP keepalive (when {@code tcpKeepAlive}, with these
+   * TCP_KEEPIDLE and TCP_KEEPINTERVAL seconds and TCP_KEEPCOUNT probes, 0 keeping the system's
+   * default for that value) and the idle health check ({@code check} null for none, then
+   * {@code checkAfterNanos} is ignored).
+   */
+  public Settings withSocketHealth(
+      boolean tcpKeepAlive,
+      int keepIdleSeconds,
+      int keepIntervalSeconds,
+      int keepProbes,
+      long checkAfterNanos,
+      HealthCheck check) {
+    return new Settings(
+        maxPerHost,
+        maxOpen,
+        keepAliveNanos,
+        timeoutNanos,
+        resolver,
+        bindAddress,
+        sslContext,
+        sslParameters,
+        tlsSchemes,
+        maxPendingWriteBytes,
+        clock,
+        expireBatch,
+        maxLifetimeNanos,
+        lifetimeJitter,
+        lifetimeRandom,
+        maxUses,
+        maxQueued,
+        connectAttemptDelayNanos,
+        leakDetectionNanos,
+        tcpKeepAlive ? new TcpKeepAlive(keepIdleSeconds, keepIntervalSeconds, keepProbes) : null,
+        check == null ? -1 : checkAfterNanos,
+        check);
   }
 
   /** The pool's share of these settings. */

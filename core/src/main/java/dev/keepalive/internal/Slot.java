@@ -14,12 +14,14 @@ final class Slot implements LongHeap.Entry {
     CONNECTING,
     LEASED,
     IDLE,
+    /** Taken from the pool for a request and under its health check ({@link Pool#checked}). */
+    CHECKING,
     CLOSED
   }
 
   final KeyState owner;
   State state = State.CONNECTING;
-  /** The request this socket is being connected for (CONNECTING only). */
+  /** The request this socket is being connected or health-checked for (CONNECTING, CHECKING). */
   Request request;
   /** When it last entered the pool (IDLE only), in clock nanos. */
   long idleSince;
