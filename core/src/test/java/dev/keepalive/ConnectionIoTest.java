@@ -2,6 +2,7 @@ package dev.keepalive;
 
 import static dev.keepalive.testing.Managers.ascii;
 import static dev.keepalive.testing.Managers.assertNextServed;
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.buf;
 import static dev.keepalive.testing.Managers.get;
 import static dev.keepalive.testing.Managers.peerOf;
@@ -385,8 +386,7 @@ class ConnectionIoTest {
       assertThat(c.isOpen()).isFalse();
       assertThat(ch.isOpen()).isFalse();
       Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(next.localAddress().getPort()).isEqualTo(localPort);
+      assertReused(next, localPort);
 
       // the stale object fails everywhere...
       assertThatThrownBy(() -> ch.write(buf("stale-1"))).isInstanceOf(ClosedChannelException.class);

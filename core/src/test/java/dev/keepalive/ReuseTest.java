@@ -1,5 +1,6 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.peerOf;
 import static dev.keepalive.testing.Managers.plain;
@@ -226,8 +227,7 @@ class ReuseTest {
 
       m.allocate(plain(server.port()), rec);
       Connection c3 = rec.next().connection();
-      assertThat(c3.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(c3.localAddress().getPort()).isEqualTo(port2);
+      assertReused(c3, port2);
       HandlerRecorder h3 = new HandlerRecorder();
       c3.start(h3);
       PeerIo.write(peer2, "two");

@@ -3,6 +3,7 @@ package dev.keepalive;
 import static dev.keepalive.testing.Managers.EMPTY;
 import static dev.keepalive.testing.Managers.ascii;
 import static dev.keepalive.testing.Managers.assertNextServed;
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.failureOf;
 import static dev.keepalive.testing.Managers.get;
@@ -510,8 +511,7 @@ class TlsTest {
       awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
 
       Connection c2 = get(m.allocate(a));
-      assertThat(c2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(c2.localAddress().getPort()).isEqualTo(port);
+      assertReused(c2, port);
       assertThat(c2.sslSession().getId()).isEqualTo(sessionId);
       echoThroughStreams(c2, "second");
       c2.close();
@@ -539,8 +539,7 @@ class TlsTest {
       awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
 
       Connection c2 = get(m.allocate(a));
-      assertThat(c2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(c2.localAddress().getPort()).isEqualTo(port);
+      assertReused(c2, port);
       echoThroughStreams(c2, "after the tickets");
       c2.close();
       assertNextServed(m, a, FromCache.IMMEDIATE);
@@ -682,16 +681,14 @@ class TlsTest {
       awaitStats(m, new PoolStats(2, 2, 0, 0, 0));
 
       Connection t2 = get(m.allocate(tls));
-      assertThat(t2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(t2.localAddress().getPort()).isEqualTo(tlsPort);
+      assertReused(t2, tlsPort);
       Connection t3 = get(m.allocate(tls)); // the http socket is not an https one
       assertThat(t3.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(t3.localAddress().getPort()).isNotIn(tlsPort, plainPort);
       assertThat(t3.sslSession()).isNotNull();
       echoThroughStreams(t3, "still tls");
       Connection p2 = get(m.allocate(plain));
-      assertThat(p2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(p2.localAddress().getPort()).isEqualTo(plainPort);
+      assertReused(p2, plainPort);
       assertThat(p2.sslSession()).isNull();
       t2.close();
       t3.close();

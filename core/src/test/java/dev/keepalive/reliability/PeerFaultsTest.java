@@ -6,6 +6,7 @@ import static dev.keepalive.testing.Managers.ascii;
 import static dev.keepalive.testing.Managers.assertFailure;
 import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.assertRefused;
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.assertRoundTrip;
 import static dev.keepalive.testing.Managers.assertTimedOut;
 import static dev.keepalive.testing.Managers.awaitStats;
@@ -221,8 +222,7 @@ class PeerFaultsTest {
       if (pooled) {
         awaitStats(m, stats(1, 1, 0, 0, 0));
         next = get(m.allocate(a));
-        assertThat(next.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-        assertThat(next.localAddress().getPort()).isEqualTo(port);
+        assertReused(next, port);
         assertRoundTrip(next, peer, "reused");
       } else {
         awaitStats(m, EMPTY);
@@ -322,8 +322,7 @@ class PeerFaultsTest {
       if (fault == Fault.GARBAGE) { // the holder read it: nothing unread, so pooled
         awaitStats(m, stats(1, 1, 0, 0, 0));
         next = get(m.allocate(a));
-        assertThat(next.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-        assertThat(next.localAddress().getPort()).isEqualTo(port1);
+        assertReused(next, port1);
       } else {
         awaitStats(m, EMPTY);
         next = get(m.allocate(a));
