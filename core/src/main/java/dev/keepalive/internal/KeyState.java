@@ -12,7 +12,7 @@ import java.net.InetAddress;
  * active - connecting); {@code queued} is the length of the waiter list; once the pool has
  * pumped, a key whose oldest waiter may take a pooled socket has no idle socket.
  */
-final class KeyState implements LongHeap.Entry {
+final class KeyState extends LongHeap.Node {
   final PoolKey key;
   /** The key's host as an address when it is a literal IP address (no lookup), else null. */
   final InetAddress literal;
@@ -30,7 +30,6 @@ final class KeyState implements LongHeap.Entry {
   Slot idleTail;
   Request waitHead;
   Request waitTail;
-  int heapIndex = -1;
 
   KeyState(PoolKey key) {
     this.key = key;
@@ -78,16 +77,6 @@ final class KeyState implements LongHeap.Entry {
   @Override
   public long heapKey() {
     return waitHead.seq;
-  }
-
-  @Override
-  public int heapIndex() {
-    return heapIndex;
-  }
-
-  @Override
-  public void heapIndex(int index) {
-    heapIndex = index;
   }
 
   @Override
