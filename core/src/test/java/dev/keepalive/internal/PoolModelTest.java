@@ -1,5 +1,9 @@
 package dev.keepalive.internal;
 
+import static dev.keepalive.internal.Failures.NO_FDS;
+import static dev.keepalive.internal.Failures.NXDOMAIN;
+import static dev.keepalive.internal.Failures.REFUSED;
+
 import dev.keepalive.PoolStats;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -52,12 +56,6 @@ import net.jqwik.api.statistics.Statistics;
 class PoolModelTest {
   static final long UNIT = 1_000_000L; // 1 ms of clock nanos
   static final long MAX_NANOS = Long.MAX_VALUE / 4; // the pool's cap for far-future times
-  static final Failure REFUSED =
-      new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS =
-      new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
-  static final Failure NXDOMAIN =
-      new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
   static final List<InetAddress> RESOLVED = List.of(InetAddress.getLoopbackAddress());
 
   /**

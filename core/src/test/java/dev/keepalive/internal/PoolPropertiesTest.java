@@ -1,5 +1,8 @@
 package dev.keepalive.internal;
 
+import static dev.keepalive.internal.Failures.NO_FDS;
+import static dev.keepalive.internal.Failures.REFUSED;
+
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import java.util.ArrayList;
@@ -28,10 +31,6 @@ class PoolPropertiesTest {
   static final long UNIT = 1_000_000L; // 1 ms of clock nanos
   static final long KEEP_ALIVE = 10 * UNIT;
   static final long DEFAULT_TIMEOUT = 25 * UNIT;
-  static final Failure REFUSED =
-      new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS =
-      new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
   static final PoolKey[] KEYS = {
     new PoolKey("http", "10.0.0.1", 80, null, null, 0),
     new PoolKey("http", "10.0.0.2", 80, null, null, 0),
