@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.stream.Stream;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -35,16 +36,10 @@ import org.knowm.xchart.style.Styler;
  * {@code <!-- e2e:end -->} is replaced, so the hand-written analysis around it stays.
  */
 final class Report {
-  static final List<String> CLIENT_ORDER = List.of(
-      "wrk",
-      "ab",
-      "keepalive",
-      "apache-async",
-      "okhttp",
-      "jdk-httpclient",
-      "reactor-netty",
-      "keepalive-lib",
-      "keepalive-async");
+  /** The load tools (wrk, ab, the keepalive CLI), then the Java clients in their run order. */
+  static final List<String> CLIENT_ORDER = Stream.concat(
+          Stream.of("wrk", "ab", "keepalive"), Peer.NAMES.stream())
+      .toList();
   static final List<String> JAVA_PEERS =
       List.of("apache-async", "okhttp", "jdk-httpclient", "reactor-netty");
   static final List<String> PROTO_ORDER = List.of("http", "https", "http-close");
