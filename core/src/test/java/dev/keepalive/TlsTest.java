@@ -576,8 +576,7 @@ class TlsTest {
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
-      HandlerRecorder h = new HandlerRecorder();
-      c.start(h);
+      HandlerRecorder h = HandlerRecorder.startedOn(c);
       await().until(() -> h.eofs.get() == 1);
       c.close(); // at EOF: not pooled
       Connection next = get(m.allocate(a));
@@ -811,8 +810,7 @@ class TlsTest {
         ConnectionManager m = trusting().build()) {
       Allocation a = https(server);
       Connection c = get(m.allocate(a));
-      HandlerRecorder h = new HandlerRecorder();
-      c.start(h);
+      HandlerRecorder h = HandlerRecorder.startedOn(c);
       int[] sizes = {1, 17, 16_384, 16_385, 1 << 20, 3, 100_000, 70_001};
       ByteArrayOutputStream sent = new ByteArrayOutputStream();
       List<CompletableFuture<Void>> writes = new ArrayList<>();

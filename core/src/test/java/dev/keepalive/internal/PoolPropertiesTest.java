@@ -304,32 +304,27 @@ class PoolPropertiesTest {
                 r.phase);
             break;
           }
-          case CONNECTED: {
-            target = pick(Slot.State.CONNECTING, op.a());
-            if (target == null) {
-              return;
-            }
-            MReq mr = target.holder;
-            trace.add("connected " + target + " for " + mr);
-            pool.connected(target.s);
-            check(
-                mr.state == MReq.ANSWERED && target.state == Slot.State.LEASED,
-                "connected %s but %s was not answered with it",
-                target,
-                mr);
-            break;
-          }
+          case CONNECTED:
           case CONNECT_FAIL: {
             target = pick(Slot.State.CONNECTING, op.a());
             if (target == null) {
               return;
             }
             MReq mr = target.holder;
-            trace.add("connectFailed " + target + " for " + mr);
-            pool.connectFailed(target.s, REFUSED);
+            boolean ok = op.kind() == Kind.CONNECTED;
+            trace.add((ok ? "connected " : "connectFailed ") + target + " for " + mr);
+            if (ok) {
+              pool.connected(target.s);
+            } else {
+              pool.connectFailed(target.s, REFUSED);
+            }
+            // answered: with the socket, or with the failure and the socket closed
             check(
-                mr.state == MReq.ANSWERED && target.state == Slot.State.CLOSED,
-                "connect of %s failed but %s was not answered / socket not closed",
+                mr.state == MReq.ANSWERED
+                    && target.state == (ok ? Slot.State.LEASED : Slot.State.CLOSED),
+                ok
+                    ? "connected %s but %s was not answered with it"
+                    : "connect of %s failed but %s was not answered / socket not closed",
                 target,
                 mr);
             break;

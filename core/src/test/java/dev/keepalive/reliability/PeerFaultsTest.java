@@ -27,6 +27,7 @@ import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.testing.HandlerRecorder;
+import dev.keepalive.testing.PlainRig;
 import dev.keepalive.testing.ResultRecorder;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Await;
@@ -249,18 +250,16 @@ class PeerFaultsTest {
   /** A write to a reset socket fails; the connection is then discarded, not pooled. */
   @Test
   void aWriteToAResetSocketFailsAndTheSocketIsDiscarded() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = plain(server.port());
-      Connection c = get(m.allocate(a));
+    try (PlainRig r = new PlainRig()) {
+      Connection c = r.connect();
       int port = c.localAddress().getPort();
-      inflict(Fault.RST, peerOf(server, port));
+      inflict(Fault.RST, peerOf(r.server, port));
       awaitArrived(c);
       Throwable t = catchThrowable(() -> within(c.write(buf("into the void"))));
       assertThat(t).hasCauseInstanceOf(IOException.class);
       c.close();
-      awaitStats(m, EMPTY);
-      assertNextServed(m, a, FromCache.NEW, server);
+      awaitStats(r.m, EMPTY);
+      assertNextServed(r.m, r.a, FromCache.NEW, r.server);
     }
   }
 
@@ -314,8 +313,7 @@ class PeerFaultsTest {
       assertThat(r.fromCache()).isEqualTo(via);
       Connection c2 = r.connection();
       assertThat(c2.localAddress().getPort()).isEqualTo(port1);
-      HandlerRecorder h = new HandlerRecorder();
-      c2.start(h);
+      HandlerRecorder h = HandlerRecorder.startedOn(c2);
       awaitSeen(fault, h);
       c2.close();
       Connection next;
@@ -446,22 +444,20 @@ class PeerFaultsTest {
    */
   @Test
   void aServerThatAcceptsAndNeverAnswersTimesOutOnlyTheRead() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = plain(server.port());
-      Connection c = get(m.allocate(a));
+    try (PlainRig r = new PlainRig()) {
+      Connection c = r.connect();
       assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
       c.readTimeout(Duration.ofMillis(150));
       assertThat(catchThrowable(() -> c.inputStream().read()))
           .isInstanceOf(SocketTimeoutException.class);
       assertThat(c.isOpen()).isTrue();
-      assertRoundTrip(c, peerOf(server, c), "late");
+      assertRoundTrip(c, r.peerOf(c), "late");
       c.close();
-      awaitStats(m, stats(1, 1, 0, 0, 0));
-      Connection again = get(m.allocate(a));
+      awaitStats(r.m, stats(1, 1, 0, 0, 0));
+      Connection again = r.connect();
       assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
       again.discard();
-      awaitStats(m, EMPTY);
+      awaitStats(r.m, EMPTY);
     }
   }
 
