@@ -4,7 +4,7 @@ import static dev.keepalive.testing.Managers.get;
 import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keepalive.testing.PlainRig;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testkit.AcceptingServer;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Timeout;
 class FairnessTest {
   @Test
   void waitingRequestsAreServedInArrivalOrderAcrossKeys() throws Exception {
-    try (PlainRig rig = new PlainRig(ConnectionManager.builder().maxOpen(1).build())) {
+    try (ServerRig<AcceptingServer> rig =
+        ServerRig.plain(() -> ConnectionManager.builder().maxOpen(1).build())) {
       Allocation b = Allocation.to("other", "127.0.0.1", rig.server.port());
       Connection held = rig.connect();
 

@@ -8,8 +8,8 @@ import static dev.keepalive.testkit.Await.await;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.keepalive.testing.PlainRig;
 import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testing.TestResolver;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Loopback;
@@ -33,8 +33,8 @@ import org.junit.jupiter.api.Timeout;
 class IdleSocketsTest {
   @Test
   void idleSocketsAreClosedAfterKeepAlive() throws Exception {
-    try (PlainRig rig = new PlainRig(
-        ConnectionManager.builder().keepAlive(Duration.ofMillis(500)).build())) {
+    try (ServerRig<AcceptingServer> rig = ServerRig.plain(
+        () -> ConnectionManager.builder().keepAlive(Duration.ofMillis(500)).build())) {
       CompletableFuture<PoolStats> afterGiveBack = new CompletableFuture<>();
       CompletableFuture<Integer> localPort = new CompletableFuture<>();
       rig.m.allocate(rig.a, r -> {

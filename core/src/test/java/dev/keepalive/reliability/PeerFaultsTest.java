@@ -27,8 +27,8 @@ import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.testing.HandlerRecorder;
-import dev.keepalive.testing.PlainRig;
 import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Await;
 import dev.keepalive.testkit.EchoServer;
@@ -250,7 +250,7 @@ class PeerFaultsTest {
   /** A write to a reset socket fails; the connection is then discarded, not pooled. */
   @Test
   void aWriteToAResetSocketFailsAndTheSocketIsDiscarded() throws Exception {
-    try (PlainRig r = new PlainRig()) {
+    try (ServerRig<AcceptingServer> r = ServerRig.plain()) {
       Connection c = r.connect();
       int port = c.localAddress().getPort();
       inflict(Fault.RST, peerOf(r.server, port));
@@ -444,7 +444,7 @@ class PeerFaultsTest {
    */
   @Test
   void aServerThatAcceptsAndNeverAnswersTimesOutOnlyTheRead() throws Exception {
-    try (PlainRig r = new PlainRig()) {
+    try (ServerRig<AcceptingServer> r = ServerRig.plain()) {
       Connection c = r.connect();
       assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
       c.readTimeout(Duration.ofMillis(150));
