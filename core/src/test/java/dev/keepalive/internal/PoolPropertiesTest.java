@@ -1,7 +1,7 @@
 package dev.keepalive.internal;
 
-import static dev.keepalive.internal.Failures.NO_FDS;
-import static dev.keepalive.internal.Failures.REFUSED;
+import static dev.keepalive.internal.IoFailures.NO_FDS;
+import static dev.keepalive.internal.IoFailures.REFUSED;
 
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;

@@ -1,8 +1,8 @@
 package dev.keepalive.internal;
 
-import static dev.keepalive.internal.Failures.NO_FDS;
-import static dev.keepalive.internal.Failures.NXDOMAIN;
-import static dev.keepalive.internal.Failures.REFUSED;
+import static dev.keepalive.internal.IoFailures.NO_FDS;
+import static dev.keepalive.internal.IoFailures.NXDOMAIN;
+import static dev.keepalive.internal.IoFailures.REFUSED;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.FromCache;

@@ -1,8 +1,8 @@
 package dev.keepalive.internal;
 
 /** The failures the pool tests make their fake I/O report. */
-final class Failures {
-  private Failures() {}
+final class IoFailures {
+  private IoFailures() {}
 
   static final Failure REFUSED =
       new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
