@@ -158,7 +158,6 @@ class PoolPropertiesTest {
   static final class MSock {
     final Slot s;
     final String name;
-    final PoolKey key;
     Slot.State state = Slot.State.CONNECTING;
     MReq holder;
     long idleSince;
@@ -166,15 +165,19 @@ class PoolPropertiesTest {
     boolean syncFailed;
     boolean disposed;
 
-    MSock(Slot s, String name, PoolKey key) {
+    MSock(Slot s, String name) {
       this.s = s;
       this.name = name;
-      this.key = key;
+    }
+
+    /** Its key: its owner's. */
+    PoolKey key() {
+      return s.owner.key;
     }
 
     @Override
     public String toString() {
-      return name + "(" + key + ")";
+      return name + "(" + key() + ")";
     }
   }
 
@@ -470,7 +473,7 @@ class PoolPropertiesTest {
     int active(PoolKey key) {
       int n = 0;
       for (MSock ms : sockList) {
-        if (ms.key.equals(key)
+        if (ms.key().equals(key)
             && (ms.state == Slot.State.CONNECTING || ms.state == Slot.State.LEASED)) {
           n++;
         }
@@ -525,7 +528,7 @@ class PoolPropertiesTest {
       int connecting = 0;
       int waiting = 0;
       for (MSock ms : sockList) {
-        if (ms.key.equals(key)) {
+        if (ms.key().equals(key)) {
           switch (ms.state) {
             case IDLE -> idle++;
             case LEASED -> leased++;
@@ -570,8 +573,8 @@ class PoolPropertiesTest {
           default -> {}
         }
         if (ms.state != Slot.State.CLOSED) {
-          liveKeys.add(ms.key);
-          checkLimits(ms.key);
+          liveKeys.add(ms.key());
+          checkLimits(ms.key());
         }
       }
       int waiting = 0;
@@ -652,7 +655,7 @@ class PoolPropertiesTest {
       check(!socks.containsKey(s), "connect of a known socket");
       check(s.owner.key.equals(r.key), "socket of %s for %s", s.owner.key, r.key);
       checkFifo(mr);
-      MSock ms = new MSock(s, "s" + (sockList.size() + 1), r.key);
+      MSock ms = new MSock(s, "s" + (sockList.size() + 1));
       socks.put(s, ms);
       sockList.add(ms);
       ms.holder = mr;
@@ -718,7 +721,7 @@ class PoolPropertiesTest {
             check(reset == resetRequested, "idle activity on %s: reset %s", ms, reset);
           }
           boolean expired = ms.idleSince + KEEP_ALIVE - now <= 0; // closed unprobed, as expiry
-          if (ms.dirty && !expired && phase == Kind.ALLOCATE && ms.key.equals(allocating.key())) {
+          if (ms.dirty && !expired && phase == Kind.ALLOCATE && ms.key().equals(allocating.key())) {
             check(reset, "dirty %s closed without reset", ms);
           }
         }
@@ -748,7 +751,7 @@ class PoolPropertiesTest {
       if (f == null) {
         MSock ms = socks.get(r.slot);
         check(ms != null, "%s answered with an unknown socket", mr);
-        check(ms.key.equals(mr.key()), "%s answered with %s of another key", mr, ms);
+        check(ms.key().equals(mr.key()), "%s answered with %s of another key", mr, ms);
         check(!pool.isShutdown(), "%s answered with a socket after shutdown", mr);
         trace.add("  io.answer " + mr + " " + r.fromCache + " " + ms);
         switch (r.fromCache) {
@@ -799,7 +802,7 @@ class PoolPropertiesTest {
         ms.holder = mr;
         mr.socket = ms;
         mr.state = MReq.ANSWERED;
-        checkLimits(ms.key);
+        checkLimits(ms.key());
         return;
       }
       trace.add("  io.answer " + mr + " " + f.functionName() + "/" + f.errorNum());
