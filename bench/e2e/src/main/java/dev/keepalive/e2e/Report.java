@@ -11,13 +11,13 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.stream.Stream;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -37,9 +37,9 @@ import org.knowm.xchart.style.Styler;
  */
 final class Report {
   /** The load tools (wrk, ab, the keepalive CLI), then the Java clients in their run order. */
-  static final List<String> CLIENT_ORDER = Stream.concat(
-          Stream.of("wrk", "ab", "keepalive"), Peer.NAMES.stream())
-      .toList();
+  static final List<String> CLIENT_ORDER =
+      Stream.concat(Stream.of("wrk", "ab", "keepalive"), Peer.NAMES.stream()).toList();
+
   static final List<String> JAVA_PEERS =
       List.of("apache-async", "okhttp", "jdk-httpclient", "reactor-netty");
   static final List<String> PROTO_ORDER = List.of("http", "https", "http-close");
