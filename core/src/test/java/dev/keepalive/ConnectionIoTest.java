@@ -2,6 +2,7 @@ package dev.keepalive;
 
 import static dev.keepalive.testing.Managers.ascii;
 import static dev.keepalive.testing.Managers.assertNextServed;
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.buf;
 import static dev.keepalive.testing.Managers.get;
 import static dev.keepalive.testing.Managers.peerOf;
@@ -37,7 +38,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -48,129 +51,130 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ConnectionIoTest {
+  /** A server every test may connect to, unless it needs an echo. */
+  private AcceptingServer server;
+
+  private ConnectionManager m;
+  /** To {@link #server}. */
+  private Allocation a;
+
+  @BeforeEach
+  void open() throws IOException {
+    server = new AcceptingServer();
+    m = ConnectionManager.create();
+    a = Allocation.to("http", "127.0.0.1", server.port());
+  }
+
+  @AfterEach
+  void closeAll() {
+    m.close();
+    server.close();
+  }
 
   // ---------------------------------------------------------------- start(handler)
 
   @Test
   void startDeliversInputOnTheLoopAndEofExactlyOnce() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
-      Socket peer = peerOf(server, c.localAddress().getPort());
-      HandlerRecorder h = new HandlerRecorder();
-      c.start(h);
-      peer.getOutputStream().write(ascii("hello"));
-      await().until(() -> h.text().equals("hello"));
-      peer.getOutputStream().write(ascii(" world"));
-      peer.shutdownOutput();
-      await().until(() -> h.eofs.get() == 1);
-      assertThat(h.text()).isEqualTo("hello world");
-      assertThat(h.owners()).containsExactly(c);
+    Connection c = get(m.allocate(a));
+    Socket peer = peerOf(server, c.localAddress().getPort());
+    HandlerRecorder h = HandlerRecorder.startedOn(c);
+    peer.getOutputStream().write(ascii("hello"));
+    await().until(() -> h.text().equals("hello"));
+    peer.getOutputStream().write(ascii(" world"));
+    peer.shutdownOutput();
+    await().until(() -> h.eofs.get() == 1);
+    assertThat(h.text()).isEqualTo("hello world");
+    assertThat(h.owners()).containsExactly(c);
 
-      c.close(); // at EOF: not pooled (the next request is handled after the give-back)
-      assertNextServed(m, a, FromCache.NEW);
+    c.close(); // at EOF: not pooled (the next request is handled after the give-back)
+    assertNextServed(m, a, FromCache.NEW);
 
-      m.close(); // no event can follow
-      assertThat(h.eofs.get()).isEqualTo(1);
-      assertThat(h.errors.get()).isZero();
-      assertThat(h.afterEnd.get()).isZero();
-      h.assertOnDaemonLoop();
-    }
+    m.close(); // no event can follow
+    assertThat(h.eofs.get()).isEqualTo(1);
+    assertThat(h.errors.get()).isZero();
+    assertThat(h.afterEnd.get()).isZero();
+    h.assertOnDaemonLoop();
   }
 
   @Test
   void closingTheManagerTellsAStartedHandlerOnceThroughOnError() throws Exception {
-    try (AcceptingServer server = new AcceptingServer()) {
-      ConnectionManager m = ConnectionManager.create();
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
-      HandlerRecorder h = new HandlerRecorder();
-      c.start(h);
-      Connection quiet = get(m.allocate(a)); // leased, no handler: nothing to tell
-      m.close();
-      assertThat(c.isOpen()).isFalse();
-      assertThat(quiet.isOpen()).isFalse();
-      await().until(() -> h.errors.get() == 1);
-      assertThat(h.error.get()).isInstanceOf(java.nio.channels.AsynchronousCloseException.class);
-      assertThat(h.eofs.get()).isZero();
-      c.close(); // the holder's own close afterwards: no further event
-      assertThat(h.errors.get()).isEqualTo(1);
-      assertThat(h.afterEnd.get()).isZero();
-      h.assertOnDaemonLoop();
-    }
+    Connection c = get(m.allocate(a));
+    HandlerRecorder h = HandlerRecorder.startedOn(c);
+    Connection quiet = get(m.allocate(a)); // leased, no handler: nothing to tell
+    m.close();
+    assertThat(c.isOpen()).isFalse();
+    assertThat(quiet.isOpen()).isFalse();
+    await().until(() -> h.errors.get() == 1);
+    assertThat(h.error.get()).isInstanceOf(java.nio.channels.AsynchronousCloseException.class);
+    assertThat(h.eofs.get()).isZero();
+    c.close(); // the holder's own close afterwards: no further event
+    assertThat(h.errors.get()).isEqualTo(1);
+    assertThat(h.afterEnd.get()).isZero();
+    h.assertOnDaemonLoop();
   }
 
   @Test
   void aResetGivesOnErrorAtMostOnce() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
-      Socket peer = peerOf(server, c.localAddress().getPort());
-      HandlerRecorder h = new HandlerRecorder();
-      c.start(h);
-      peer.getOutputStream().write(ascii("x"));
-      await().until(() -> h.text().equals("x"));
-      peer.setSoLinger(true, 0);
-      peer.close(); // RST
-      await().until(() -> h.errors.get() + h.eofs.get() > 0);
-      c.close(); // broken: not pooled
-      assertNextServed(m, a, FromCache.NEW);
-      m.close();
-      assertThat(h.errors.get()).isEqualTo(1);
-      assertThat(h.eofs.get()).isZero();
-      assertThat(h.afterEnd.get()).isZero();
-      assertThat(h.error.get()).isNotNull();
-      h.assertOnDaemonLoop();
-    }
+    Connection c = get(m.allocate(a));
+    Socket peer = peerOf(server, c.localAddress().getPort());
+    HandlerRecorder h = HandlerRecorder.startedOn(c);
+    peer.getOutputStream().write(ascii("x"));
+    await().until(() -> h.text().equals("x"));
+    peer.setSoLinger(true, 0);
+    peer.close(); // RST
+    await().until(() -> h.errors.get() + h.eofs.get() > 0);
+    c.close(); // broken: not pooled
+    assertNextServed(m, a, FromCache.NEW);
+    m.close();
+    assertThat(h.errors.get()).isEqualTo(1);
+    assertThat(h.eofs.get()).isZero();
+    assertThat(h.afterEnd.get()).isZero();
+    assertThat(h.error.get()).isNotNull();
+    h.assertOnDaemonLoop();
   }
 
   @Test
   void aSecondStartReplacesTheHandler() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
-      Socket peer = peerOf(server, c.localAddress().getPort());
-      HandlerRecorder first = new HandlerRecorder();
-      HandlerRecorder second = new HandlerRecorder();
-      c.start(first);
-      peer.getOutputStream().write(ascii("one"));
-      await().until(() -> first.text().equals("one"));
-      c.start(second);
-      // a write is queued behind start() on the loop: once it completed, start() has run
-      c.write(ByteBuffer.allocate(0)).get(LONG.toSeconds(), TimeUnit.SECONDS);
-      peer.getOutputStream().write(ascii("two"));
-      await().until(() -> second.text().equals("two"));
-      peer.shutdownOutput();
-      await().until(() -> second.eofs.get() == 1);
+    Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
+    Socket peer = peerOf(server, c.localAddress().getPort());
+    HandlerRecorder first = new HandlerRecorder();
+    HandlerRecorder second = new HandlerRecorder();
+    c.start(first);
+    peer.getOutputStream().write(ascii("one"));
+    await().until(() -> first.text().equals("one"));
+    c.start(second);
+    // a write is queued behind start() on the loop: once it completed, start() has run
+    c.write(ByteBuffer.allocate(0)).get(LONG.toSeconds(), TimeUnit.SECONDS);
+    peer.getOutputStream().write(ascii("two"));
+    await().until(() -> second.text().equals("two"));
+    peer.shutdownOutput();
+    await().until(() -> second.eofs.get() == 1);
 
-      // replaced from inside the handler, on the loop
-      Connection d = get(m.allocate(Allocation.to("other", "127.0.0.1", server.port())));
-      Socket peerD = peerOf(server, d.localAddress().getPort());
-      HandlerRecorder third = new HandlerRecorder();
-      HandlerRecorder fourth = new HandlerRecorder();
-      d.start(new ConnectionHandler() {
-        @Override
-        public void onInput(Connection connection, ByteBuffer data) {
-          third.onInput(connection, data);
-          connection.start(fourth);
-        }
-      });
-      peerD.getOutputStream().write(ascii("three"));
-      await().until(() -> third.text().equals("three"));
-      peerD.getOutputStream().write(ascii("four"));
-      await().until(() -> fourth.text().equals("four"));
+    // replaced from inside the handler, on the loop
+    Connection d = get(m.allocate(Allocation.to("other", "127.0.0.1", server.port())));
+    Socket peerD = peerOf(server, d.localAddress().getPort());
+    HandlerRecorder third = new HandlerRecorder();
+    HandlerRecorder fourth = new HandlerRecorder();
+    d.start(new ConnectionHandler() {
+      @Override
+      public void onInput(Connection connection, ByteBuffer data) {
+        third.onInput(connection, data);
+        connection.start(fourth);
+      }
+    });
+    peerD.getOutputStream().write(ascii("three"));
+    await().until(() -> third.text().equals("three"));
+    peerD.getOutputStream().write(ascii("four"));
+    await().until(() -> fourth.text().equals("four"));
 
-      c.close();
-      d.close();
-      m.close();
-      assertThat(first.text()).isEqualTo("one");
-      assertThat(first.eofs.get()).isZero();
-      assertThat(second.text()).isEqualTo("two");
-      assertThat(third.text()).isEqualTo("three");
-      assertThat(second.eofs.get()).isEqualTo(1);
-    }
+    c.close();
+    d.close();
+    m.close();
+    assertThat(first.text()).isEqualTo("one");
+    assertThat(first.eofs.get()).isZero();
+    assertThat(second.text()).isEqualTo("two");
+    assertThat(third.text()).isEqualTo("three");
+    assertThat(second.eofs.get()).isEqualTo(1);
   }
 
   // ---------------------------------------------------------------- write()
@@ -181,12 +185,10 @@ class ConnectionIoTest {
 
   @Test
   void writesKeepOrderAndCompleteInOrderEvenWhenLarge() throws Exception {
-    try (EchoServer echo = new EchoServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", echo.port());
-      Connection c = get(m.allocate(a));
-      HandlerRecorder h = new HandlerRecorder();
-      c.start(h);
+    try (EchoServer echo = new EchoServer()) {
+      Allocation toEcho = Allocation.to("http", "127.0.0.1", echo.port());
+      Connection c = get(m.allocate(toEcho));
+      HandlerRecorder h = HandlerRecorder.startedOn(c);
 
       Random rnd = new Random(7);
       List<Integer> sizes = new ArrayList<>();
@@ -246,7 +248,7 @@ class ConnectionIoTest {
       assertThat(h.errors.get() + h.eofs.get()).isZero();
 
       c.close(); // everything written and read: reusable
-      assertNextServed(m, a, FromCache.IMMEDIATE);
+      assertNextServed(m, toEcho, FromCache.IMMEDIATE);
     }
   }
 
@@ -296,17 +298,16 @@ class ConnectionIoTest {
 
   @Test
   void streamsRoundTripOnAPlainThread() throws Exception {
-    try (EchoServer echo = new EchoServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", echo.port());
-      Connection c = get(m.allocate(a));
+    try (EchoServer echo = new EchoServer()) {
+      Allocation toEcho = Allocation.to("http", "127.0.0.1", echo.port());
+      Connection c = get(m.allocate(toEcho));
       streamRoundTrip(c, task -> {
         Thread t = new Thread(task, "plain-reader");
         t.setDaemon(true);
         t.start();
       });
       c.close();
-      assertNextServed(m, a, FromCache.IMMEDIATE);
+      assertNextServed(m, toEcho, FromCache.IMMEDIATE);
     }
   }
 
@@ -322,8 +323,7 @@ class ConnectionIoTest {
         ofVirtual != null, "no virtual threads on Java " + Runtime.version().feature());
     Object builder = ofVirtual.invoke(null);
     Method start = Class.forName("java.lang.Thread$Builder").getMethod("start", Runnable.class);
-    try (EchoServer echo = new EchoServer();
-        ConnectionManager m = ConnectionManager.create()) {
+    try (EchoServer echo = new EchoServer()) {
       Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", echo.port())));
       streamRoundTrip(c, task -> start.invoke(builder, task));
       c.close();
@@ -332,8 +332,7 @@ class ConnectionIoTest {
 
   @Test
   void blockingStreamsRefuseTheEventLoopThread() throws Exception {
-    try (EchoServer echo = new EchoServer();
-        ConnectionManager m = ConnectionManager.create()) {
+    try (EchoServer echo = new EchoServer()) {
       CompletableFuture<List<Throwable>> outcome = new CompletableFuture<>();
       m.allocate(Allocation.to("http", "127.0.0.1", echo.port()), r -> {
         List<Throwable> thrown = new ArrayList<>();
@@ -358,174 +357,153 @@ class ConnectionIoTest {
 
   @Test
   void channelIsNonBlockingAndAStaleConnectionNeverTouchesTheNextHolder() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
-      int localPort = c.localAddress().getPort();
-      Socket peer = peerOf(server, localPort);
-      ByteChannel ch = c.channel();
-      assertThat(ch.isOpen()).isTrue();
-      ByteBuffer in = ByteBuffer.allocate(64);
-      assertThat(ch.read(in)).as("nothing there: a non-blocking read returns 0").isZero();
+    Connection c = get(m.allocate(a));
+    int localPort = c.localAddress().getPort();
+    Socket peer = peerOf(server, localPort);
+    ByteChannel ch = c.channel();
+    assertThat(ch.isOpen()).isTrue();
+    ByteBuffer in = ByteBuffer.allocate(64);
+    assertThat(ch.read(in)).as("nothing there: a non-blocking read returns 0").isZero();
 
-      ByteBuffer ping = buf("ping");
-      while (ping.hasRemaining()) {
-        ch.write(ping);
-      }
-      assertThat(PeerIo.read(peer, 4)).isEqualTo("ping");
-      peer.getOutputStream().write(ascii("pong"));
-      await().until(() -> {
-        ch.read(in);
-        return in.position() == 4;
-      });
-      assertThat(new String(in.array(), 0, 4, StandardCharsets.US_ASCII)).isEqualTo("pong");
-
-      c.close(); // nothing unread, nothing pending: pooled
-      assertThat(c.isOpen()).isFalse();
-      assertThat(ch.isOpen()).isFalse();
-      Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(next.localAddress().getPort()).isEqualTo(localPort);
-
-      // the stale object fails everywhere...
-      assertThatThrownBy(() -> ch.write(buf("stale-1"))).isInstanceOf(ClosedChannelException.class);
-      assertThatThrownBy(() -> c.channel().write(buf("stale-2")))
-          .isInstanceOf(ClosedChannelException.class);
-      assertThatThrownBy(() -> c.channel().read(ByteBuffer.allocate(8)))
-          .isInstanceOf(ClosedChannelException.class);
-      CompletableFuture<Void> staleWrite = c.write(buf("stale-3"));
-      Throwable w = catchThrowable(() -> staleWrite.get(LONG.toSeconds(), TimeUnit.SECONDS));
-      assertThat(w).isInstanceOf(ExecutionException.class);
-      assertThat(w.getCause()).isInstanceOf(ClosedChannelException.class);
-      assertThatThrownBy(() -> c.outputStream().write(ascii("stale-4")))
-          .isInstanceOf(IOException.class);
-      assertThatThrownBy(() -> c.inputStream().read()).isInstanceOf(IOException.class);
-      HandlerRecorder staleHandler = new HandlerRecorder();
-      catchThrowable(() -> c.start(staleHandler)); // may throw; must not steal input
-
-      // ... and the peer receives only what the new holder writes
-      ByteBuffer fresh = buf("fresh");
-      while (fresh.hasRemaining()) {
-        next.channel().write(fresh);
-      }
-      assertThat(PeerIo.read(peer, 5)).isEqualTo("fresh");
-
-      // input goes to the new holder only
-      peer.getOutputStream().write(ascii("X"));
-      ByteBuffer got = ByteBuffer.allocate(8);
-      await().until(() -> {
-        assertThatThrownBy(() -> ch.read(ByteBuffer.allocate(8)))
-            .isInstanceOf(ClosedChannelException.class);
-        next.channel().read(got);
-        return got.position() == 1;
-      });
-      assertThat(got.get(0)).isEqualTo((byte) 'X');
-      next.close();
-      m.close();
-      assertThat(staleHandler.size()).isZero();
-      assertThat(staleHandler.eofs.get() + staleHandler.errors.get()).isZero();
+    ByteBuffer ping = buf("ping");
+    while (ping.hasRemaining()) {
+      ch.write(ping);
     }
+    assertThat(PeerIo.read(peer, 4)).isEqualTo("ping");
+    peer.getOutputStream().write(ascii("pong"));
+    await().until(() -> {
+      ch.read(in);
+      return in.position() == 4;
+    });
+    assertThat(new String(in.array(), 0, 4, StandardCharsets.US_ASCII)).isEqualTo("pong");
+
+    c.close(); // nothing unread, nothing pending: pooled
+    assertThat(c.isOpen()).isFalse();
+    assertThat(ch.isOpen()).isFalse();
+    Connection next = get(m.allocate(a));
+    assertReused(next, localPort);
+
+    // the stale object fails everywhere...
+    assertThatThrownBy(() -> ch.write(buf("stale-1"))).isInstanceOf(ClosedChannelException.class);
+    assertThatThrownBy(() -> c.channel().write(buf("stale-2")))
+        .isInstanceOf(ClosedChannelException.class);
+    assertThatThrownBy(() -> c.channel().read(ByteBuffer.allocate(8)))
+        .isInstanceOf(ClosedChannelException.class);
+    CompletableFuture<Void> staleWrite = c.write(buf("stale-3"));
+    Throwable w = catchThrowable(() -> staleWrite.get(LONG.toSeconds(), TimeUnit.SECONDS));
+    assertThat(w).isInstanceOf(ExecutionException.class);
+    assertThat(w.getCause()).isInstanceOf(ClosedChannelException.class);
+    assertThatThrownBy(() -> c.outputStream().write(ascii("stale-4")))
+        .isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> c.inputStream().read()).isInstanceOf(IOException.class);
+    HandlerRecorder staleHandler = new HandlerRecorder();
+    catchThrowable(() -> c.start(staleHandler)); // may throw; must not steal input
+
+    // ... and the peer receives only what the new holder writes
+    ByteBuffer fresh = buf("fresh");
+    while (fresh.hasRemaining()) {
+      next.channel().write(fresh);
+    }
+    assertThat(PeerIo.read(peer, 5)).isEqualTo("fresh");
+
+    // input goes to the new holder only
+    peer.getOutputStream().write(ascii("X"));
+    ByteBuffer got = ByteBuffer.allocate(8);
+    await().until(() -> {
+      assertThatThrownBy(() -> ch.read(ByteBuffer.allocate(8)))
+          .isInstanceOf(ClosedChannelException.class);
+      next.channel().read(got);
+      return got.position() == 1;
+    });
+    assertThat(got.get(0)).isEqualTo((byte) 'X');
+    next.close();
+    m.close();
+    assertThat(staleHandler.size()).isZero();
+    assertThat(staleHandler.eofs.get() + staleHandler.errors.get()).isZero();
   }
 
   @Test
   void closingTheChannelDiscardsTheConnection() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
-      c.channel().close();
-      assertThat(c.isOpen()).isFalse();
-      assertNextServed(m, a, FromCache.NEW);
-    }
+    Connection c = get(m.allocate(a));
+    c.channel().close();
+    assertThat(c.isOpen()).isFalse();
+    assertNextServed(m, a, FromCache.NEW);
   }
 
   @Test
   void closeWithWritesPendingDiscardsTheSocket() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
-      // the peer never reads: 64 MB cannot fit in the loopback socket buffers
-      ByteBuffer big = ByteBuffer.allocateDirect(64 << 20);
-      CompletableFuture<Void> pending = c.write(big);
-      c.close();
-      // handled after the give-back: the half-written socket must not be offered again
-      Connection next = get(m.allocate(a));
-      assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
-      Throwable t = catchThrowable(() -> pending.get(LONG.toSeconds(), TimeUnit.SECONDS));
-      assertThat(t).isInstanceOf(ExecutionException.class);
-      assertThat(t.getCause()).isInstanceOf(IOException.class);
-      assertThat(c.isOpen()).isFalse();
-      await().until(() -> m.stats().equals(new PoolStats(1, 0, 1, 0, 0)));
-      next.close();
-    }
+    Connection c = get(m.allocate(a));
+    // the peer never reads: 64 MB cannot fit in the loopback socket buffers
+    ByteBuffer big = ByteBuffer.allocateDirect(64 << 20);
+    CompletableFuture<Void> pending = c.write(big);
+    c.close();
+    // handled after the give-back: the half-written socket must not be offered again
+    Connection next = get(m.allocate(a));
+    assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
+    Throwable t = catchThrowable(() -> pending.get(LONG.toSeconds(), TimeUnit.SECONDS));
+    assertThat(t).isInstanceOf(ExecutionException.class);
+    assertThat(t.getCause()).isInstanceOf(IOException.class);
+    assertThat(c.isOpen()).isFalse();
+    await().until(() -> m.stats().equals(new PoolStats(1, 0, 1, 0, 0)));
+    next.close();
   }
 
   @Test
   void isOpenIsFalseAfterCloseAndAfterDiscard() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Connection closed = get(m.allocate(a));
-      Connection discarded = get(m.allocate(a));
-      int discardedPort = discarded.localAddress().getPort();
-      assertThat(closed.isOpen()).isTrue();
-      assertThat(discarded.isOpen()).isTrue();
-      closed.close();
-      discarded.discard();
-      assertThat(closed.isOpen()).isFalse();
-      assertThat(discarded.isOpen()).isFalse();
-      closed.close(); // idempotent
-      discarded.discard();
-      discarded.close();
-      await().until(() -> m.stats().equals(new PoolStats(1, 1, 0, 0, 0)));
-      Socket discardedPeer = peerOf(server, discardedPort);
-      discardedPeer.setSoTimeout((int) LONG.toMillis());
-      assertThat(discardedPeer.getInputStream().read()).isEqualTo(-1);
-    }
+    Connection closed = get(m.allocate(a));
+    Connection discarded = get(m.allocate(a));
+    int discardedPort = discarded.localAddress().getPort();
+    assertThat(closed.isOpen()).isTrue();
+    assertThat(discarded.isOpen()).isTrue();
+    closed.close();
+    discarded.discard();
+    assertThat(closed.isOpen()).isFalse();
+    assertThat(discarded.isOpen()).isFalse();
+    closed.close(); // idempotent
+    discarded.discard();
+    discarded.close();
+    await().until(() -> m.stats().equals(new PoolStats(1, 1, 0, 0, 0)));
+    Socket discardedPeer = peerOf(server, discardedPort);
+    discardedPeer.setSoTimeout((int) LONG.toMillis());
+    assertThat(discardedPeer.getInputStream().read()).isEqualTo(-1);
   }
 
   @Test
   void localAndRemoteAddresses() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
-      InetAddress loopback = InetAddress.getByName("127.0.0.1");
-      assertThat(c.remoteAddress()).isEqualTo(new InetSocketAddress(loopback, server.port()));
-      InetSocketAddress local = c.localAddress();
-      assertThat(local.getAddress()).isEqualTo(loopback);
-      Socket peer = peerOf(server, local.getPort());
-      assertThat(peer.getRemoteSocketAddress()).isEqualTo(local);
-      assertThat(c.scheme()).isEqualTo("http");
-      assertThat(c.addr()).isEqualTo("127.0.0.1");
-      assertThat(c.port()).isEqualTo(server.port());
-      c.close();
-    }
+    Connection c = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
+    InetAddress loopback = InetAddress.getByName("127.0.0.1");
+    assertThat(c.remoteAddress()).isEqualTo(new InetSocketAddress(loopback, server.port()));
+    InetSocketAddress local = c.localAddress();
+    assertThat(local.getAddress()).isEqualTo(loopback);
+    Socket peer = peerOf(server, local.getPort());
+    assertThat(peer.getRemoteSocketAddress()).isEqualTo(local);
+    assertThat(c.scheme()).isEqualTo("http");
+    assertThat(c.addr()).isEqualTo("127.0.0.1");
+    assertThat(c.port()).isEqualTo(server.port());
+    c.close();
   }
 
   // ---------------------------------------------------------------- reclaiming
 
   /** Leases a connection through a callback and keeps no reference to it; its local port. */
-  private static int leaseAndForgetViaCallback(ConnectionManager m, Allocation a) throws Exception {
+  private int leaseAndForgetViaCallback() throws Exception {
     CompletableFuture<Integer> port = new CompletableFuture<>();
     m.allocate(a, r -> port.complete(r.connection().localAddress().getPort()));
     return port.get(LONG.toSeconds(), TimeUnit.SECONDS);
   }
 
   /** Leases a connection through a future and keeps no reference to either; its local port. */
-  private static int leaseAndForgetViaFuture(ConnectionManager m, Allocation a) throws Exception {
+  private int leaseAndForgetViaFuture() throws Exception {
     return get(m.allocate(a)).localAddress().getPort();
   }
 
-  private static void awaitReclaimed(ConnectionManager m, AcceptingServer server, int port)
-      throws Exception {
+  private void awaitReclaimed(int port) throws Exception {
     Awaitility.await().atMost(LONG).pollInterval(Duration.ofMillis(50)).until(() -> {
       System.gc();
       return m.stats().leased() == 0;
     });
     // the socket was discarded, not pooled
-    assertNextServed(m, Allocation.to("http", "127.0.0.1", server.port()), FromCache.NEW);
+    assertNextServed(m, a, FromCache.NEW);
     Socket peer = peerOf(server, port);
     peer.setSoTimeout((int) LONG.toMillis());
     assertThat(peer.getInputStream().read()).isEqualTo(-1);
@@ -533,21 +511,13 @@ class ConnectionIoTest {
 
   @Test
   void aForgottenConnectionFromACallbackIsReclaimed() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      int port = leaseAndForgetViaCallback(m, a);
-      awaitReclaimed(m, server, port);
-    }
+    int port = leaseAndForgetViaCallback();
+    awaitReclaimed(port);
   }
 
   @Test
   void aForgottenConnectionFromAFutureIsReclaimed() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      int port = leaseAndForgetViaFuture(m, a);
-      awaitReclaimed(m, server, port);
-    }
+    int port = leaseAndForgetViaFuture();
+    awaitReclaimed(port);
   }
 }

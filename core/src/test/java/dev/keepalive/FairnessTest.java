@@ -4,6 +4,7 @@ import static dev.keepalive.testing.Managers.get;
 import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testkit.AcceptingServer;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,11 +25,10 @@ import org.junit.jupiter.api.Timeout;
 class FairnessTest {
   @Test
   void waitingRequestsAreServedInArrivalOrderAcrossKeys() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.builder().maxOpen(1).build()) {
-      Allocation a = Allocation.to("http", "127.0.0.1", server.port());
-      Allocation b = Allocation.to("other", "127.0.0.1", server.port());
-      Connection held = get(m.allocate(a));
+    try (ServerRig<AcceptingServer> rig =
+        ServerRig.plain(() -> ConnectionManager.builder().maxOpen(1).build())) {
+      Allocation b = Allocation.to("other", "127.0.0.1", rig.server.port());
+      Connection held = rig.connect();
 
       List<String> expected = new ArrayList<>();
       List<Long> ids = new ArrayList<>();
@@ -45,11 +45,11 @@ class FairnessTest {
       };
       for (int i = 1; i <= 4; i++) {
         expected.add("A" + i);
-        ids.add(m.allocate(a.context("A" + i), cb));
+        ids.add(rig.m.allocate(rig.a.context("A" + i), cb));
         expected.add("B" + i);
-        ids.add(m.allocate(b.context("B" + i), cb));
+        ids.add(rig.m.allocate(b.context("B" + i), cb));
       }
-      await().until(() -> m.stats().pending() == expected.size());
+      await().until(() -> rig.m.stats().pending() == expected.size());
       assertThat(served).isEmpty();
 
       held.close();
@@ -58,7 +58,7 @@ class FairnessTest {
       assertThat(servedIds).containsExactlyElementsOf(ids);
       assertThat(how).hasSize(expected.size());
       assertThat(how.get("A1")).isEqualTo(FromCache.DEFERRED);
-      await().until(() -> m.stats().open() <= 1 && m.stats().pending() == 0);
+      await().until(() -> rig.m.stats().open() <= 1 && rig.m.stats().pending() == 0);
     }
   }
 

@@ -9,6 +9,7 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testing.TestResolver;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Loopback;
@@ -32,23 +33,22 @@ import org.junit.jupiter.api.Timeout;
 class IdleSocketsTest {
   @Test
   void idleSocketsAreClosedAfterKeepAlive() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m =
-            ConnectionManager.builder().keepAlive(Duration.ofMillis(500)).build()) {
+    try (ServerRig<AcceptingServer> rig = ServerRig.plain(
+        () -> ConnectionManager.builder().keepAlive(Duration.ofMillis(500)).build())) {
       CompletableFuture<PoolStats> afterGiveBack = new CompletableFuture<>();
       CompletableFuture<Integer> localPort = new CompletableFuture<>();
-      m.allocate(Allocation.to("http", "127.0.0.1", server.port()), r -> {
+      rig.m.allocate(rig.a, r -> {
         localPort.complete(r.connection().localAddress().getPort());
         r.connection().close(); // on the loop: pooled at once
-        afterGiveBack.complete(m.stats()); // exact on the loop
+        afterGiveBack.complete(rig.m.stats()); // exact on the loop
       });
       assertThat(afterGiveBack.get(LONG.toSeconds(), TimeUnit.SECONDS))
           .isEqualTo(new PoolStats(1, 1, 0, 0, 0));
-      Socket peer = peerOf(server, localPort.get());
+      Socket peer = peerOf(rig.server, localPort.get());
       peer.setSoTimeout((int) LONG.toMillis());
       InputStream in = peer.getInputStream();
       assertThat(in.read()).as("the peer sees EOF when the idle socket expires").isEqualTo(-1);
-      await().until(() -> m.stats().equals(new PoolStats(0, 0, 0, 0, 0)));
+      await().until(() -> rig.m.stats().equals(new PoolStats(0, 0, 0, 0, 0)));
     }
   }
 

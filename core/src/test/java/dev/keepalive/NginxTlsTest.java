@@ -1,5 +1,6 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.assertReused;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
@@ -186,8 +187,7 @@ class NginxTlsTest {
       await(m, new PoolStats(1, 1, 0, 0, 0));
 
       Connection c2 = get(m.allocate(a));
-      assertThat(c2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(c2.localAddress().getPort()).isEqualTo(port);
+      assertReused(c2, port);
       for (int i = 0; i < 3; i++) {
         Response r = request(c2, "localhost", "/");
         assertThat(r.status()).isEqualTo(200);

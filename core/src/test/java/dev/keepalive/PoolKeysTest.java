@@ -1,5 +1,6 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.get;
 import static dev.keepalive.testing.Managers.plain;
 import static dev.keepalive.testkit.Await.LONG;
@@ -41,8 +42,7 @@ class PoolKeysTest {
       lower.close();
       await().until(() -> m.stats().idle() == 1);
       Connection upper = get(m.allocate(Allocation.to("http", "LOCALHOST", server.port())));
-      assertThat(upper.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(upper.localAddress().getPort()).isEqualTo(port);
+      assertReused(upper, port);
       assertThat(upper.addr()).isEqualTo("LOCALHOST"); // the request's own words
       upper.close();
       await().until(() -> server.acceptedCount() == 1);
@@ -68,8 +68,7 @@ class PoolKeysTest {
       }
       await().until(() -> m.stats().idle() == 3);
       Connection again = get(m.allocate(Allocation.to("http", "127.0.0.1", server.port())));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(again.localAddress().getPort()).isEqualTo(httpPort);
+      assertReused(again, httpPort);
       again.close();
     }
   }
@@ -103,8 +102,7 @@ class PoolKeysTest {
         c.close();
       }
       Connection again = get(m.allocate(forA));
-      assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(again.localAddress().getPort()).isEqualTo(aPort);
+      assertReused(again, aPort);
       again.close();
 
       // an unset target is the connection's own scheme/addr/port

@@ -1,5 +1,6 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.peerOf;
 import static dev.keepalive.testing.Managers.plain;
@@ -196,8 +197,7 @@ class ReuseTest {
       // EOF seen by a handler
       m.allocate(plain(server.port()), rec);
       Connection c1 = rec.next().connection();
-      HandlerRecorder h1 = new HandlerRecorder();
-      c1.start(h1);
+      HandlerRecorder h1 = HandlerRecorder.startedOn(c1);
       peerOf(server, c1.localAddress().getPort()).close();
       await().until(() -> h1.eofs.get() == 1);
       c1.close();
@@ -217,8 +217,7 @@ class ReuseTest {
       assertThat(c2.fromCache()).isEqualTo(FromCache.NEW);
       int port2 = c2.localAddress().getPort();
       Socket peer2 = peerOf(server, port2);
-      HandlerRecorder h2 = new HandlerRecorder();
-      c2.start(h2);
+      HandlerRecorder h2 = HandlerRecorder.startedOn(c2);
       PeerIo.write(peer2, "one");
       await().until(() -> h2.text().equals("one"));
       c2.close();
@@ -226,10 +225,8 @@ class ReuseTest {
 
       m.allocate(plain(server.port()), rec);
       Connection c3 = rec.next().connection();
-      assertThat(c3.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(c3.localAddress().getPort()).isEqualTo(port2);
-      HandlerRecorder h3 = new HandlerRecorder();
-      c3.start(h3);
+      assertReused(c3, port2);
+      HandlerRecorder h3 = HandlerRecorder.startedOn(c3);
       PeerIo.write(peer2, "two");
       await().until(() -> h3.text().equals("two"));
       // the old face cannot reach the socket any more

@@ -3,6 +3,7 @@ package dev.keepalive;
 import static dev.keepalive.testing.Managers.EMPTY;
 import static dev.keepalive.testing.Managers.ascii;
 import static dev.keepalive.testing.Managers.assertNextServed;
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.awaitStats;
 import static dev.keepalive.testing.Managers.failureOf;
 import static dev.keepalive.testing.Managers.get;
@@ -15,6 +16,7 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import dev.keepalive.testing.HandlerRecorder;
 import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testing.TestResolver;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Descriptors;
@@ -85,6 +87,11 @@ class TlsTest {
 
   private static Allocation https(String host, TlsServer server) {
     return Allocation.to("https", host, server.port());
+  }
+
+  /** {@code server}, a manager that trusts it, and https to it. */
+  private static ServerRig<TlsServer> trusting(TlsServer server) {
+    return ServerRig.https(server, () -> trusting().build());
   }
 
   private static Allocation https(TlsServer server) {
@@ -510,8 +517,7 @@ class TlsTest {
       awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
 
       Connection c2 = get(m.allocate(a));
-      assertThat(c2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(c2.localAddress().getPort()).isEqualTo(port);
+      assertReused(c2, port);
       assertThat(c2.sslSession().getId()).isEqualTo(sessionId);
       echoThroughStreams(c2, "second");
       c2.close();
@@ -526,44 +532,41 @@ class TlsTest {
    */
   @Test
   void sessionTicketsArrivingWhileIdleDoNotSpoilThePooledSocket() throws Exception {
-    try (TlsServer server = TlsServer.builder().protocols("TLSv1.3").build();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c1 = get(m.allocate(a));
+    try (ServerRig<TlsServer> rig =
+        trusting(TlsServer.builder().protocols("TLSv1.3").build())) {
+      Connection c1 = rig.connect();
       assertThat(c1.sslSession().getProtocol()).isEqualTo("TLSv1.3");
       int port = c1.localAddress().getPort();
       c1.close(); // at once: the tickets are still on their way
       // the server's handshake ends after it wrote the tickets
-      within(server.peerOf(port).handshake());
-      assertThat(server.handshakesCompleted()).isEqualTo(1);
-      awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
+      within(rig.server.peerOf(port).handshake());
+      assertThat(rig.server.handshakesCompleted()).isEqualTo(1);
+      awaitStats(rig.m, new PoolStats(1, 1, 0, 0, 0));
 
-      Connection c2 = get(m.allocate(a));
-      assertThat(c2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(c2.localAddress().getPort()).isEqualTo(port);
+      Connection c2 = rig.connect();
+      assertReused(c2, port);
       echoThroughStreams(c2, "after the tickets");
       c2.close();
-      assertNextServed(m, a, FromCache.IMMEDIATE);
-      assertThat(server.acceptedCount()).isEqualTo(1);
+      assertNextServed(rig.m, rig.a, FromCache.IMMEDIATE);
+      assertThat(rig.server.acceptedCount()).isEqualTo(1);
     }
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"TLSv1.3", "TLSv1.2"})
   void anIdleTlsSocketThatReceivesCloseNotifyIsDiscarded(String protocol) throws Exception {
-    try (TlsServer server = TlsServer.builder().protocols(protocol).build();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c1 = get(m.allocate(a));
+    try (ServerRig<TlsServer> rig =
+        trusting(TlsServer.builder().protocols(protocol).build())) {
+      Connection c1 = rig.connect();
       echoThroughStreams(c1, "ping");
-      Peer peer = peerOf(server, c1);
+      Peer peer = peerOf(rig.server, c1);
       c1.close();
-      awaitStats(m, new PoolStats(1, 1, 0, 0, 0));
+      awaitStats(rig.m, new PoolStats(1, 1, 0, 0, 0));
 
       peer.close(); // the server closes its SSLSocket: close_notify, then FIN
-      await().until(() -> m.stats().idle() == 0);
-      awaitStats(m, EMPTY);
-      Connection c2 = get(m.allocate(a));
+      await().until(() -> rig.m.stats().idle() == 0);
+      awaitStats(rig.m, EMPTY);
+      Connection c2 = rig.connect();
       assertThat(c2.fromCache()).isEqualTo(FromCache.NEW);
       echoThroughStreams(c2, "fresh");
       c2.close();
@@ -572,19 +575,16 @@ class TlsTest {
 
   @Test
   void aLeasedTlsConnectionSeesTheServersCloseNotifyAsEof() throws Exception {
-    try (TlsServer server =
-            TlsServer.builder().behaviour(Behaviour.CLOSE_AFTER_HANDSHAKE).build();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c = get(m.allocate(a));
-      HandlerRecorder h = new HandlerRecorder();
-      c.start(h);
+    try (ServerRig<TlsServer> rig =
+        trusting(TlsServer.builder().behaviour(Behaviour.CLOSE_AFTER_HANDSHAKE).build())) {
+      Connection c = rig.connect();
+      HandlerRecorder h = HandlerRecorder.startedOn(c);
       await().until(() -> h.eofs.get() == 1);
       c.close(); // at EOF: not pooled
-      Connection next = get(m.allocate(a));
+      Connection next = rig.connect();
       assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
       next.discard();
-      m.close();
+      rig.m.close();
       assertThat(h.eofs.get()).isEqualTo(1);
       assertThat(h.errors.get()).isZero();
       assertThat(h.size()).isZero();
@@ -595,37 +595,33 @@ class TlsTest {
   @Test
   void unreadPlaintextThroughTheStreamPreventsReuse() throws Exception {
     byte[] greeting = randomBytes(100, 1);
-    try (TlsServer server = TlsServer.builder()
-            .behaviour(Behaviour.WRITE_THEN_IDLE)
-            .greeting(greeting)
-            .build();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c = get(m.allocate(a));
+    try (ServerRig<TlsServer> rig = trusting(TlsServer.builder()
+        .behaviour(Behaviour.WRITE_THEN_IDLE)
+        .greeting(greeting)
+        .build())) {
+      Connection c = rig.connect();
       int port = c.localAddress().getPort();
       byte[] head = c.inputStream().readNBytes(10); // one TLS record: 90 bytes stay buffered
       assertThat(head).isEqualTo(Arrays.copyOf(greeting, 10));
       c.close();
-      Connection next = get(m.allocate(a));
+      Connection next = rig.connect();
       assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(next.localAddress().getPort()).isNotEqualTo(port);
       byte[] again = next.inputStream().readNBytes(100);
       assertThat(again).isEqualTo(greeting);
       next.close(); // read to the end: reusable
-      assertNextServed(m, a, FromCache.IMMEDIATE);
+      assertNextServed(rig.m, rig.a, FromCache.IMMEDIATE);
     }
   }
 
   @Test
   void unreadPlaintextThroughTheChannelPreventsReuse() throws Exception {
     byte[] greeting = randomBytes(100, 2);
-    try (TlsServer server = TlsServer.builder()
-            .behaviour(Behaviour.WRITE_THEN_IDLE)
-            .greeting(greeting)
-            .build();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c = get(m.allocate(a));
+    try (ServerRig<TlsServer> rig = trusting(TlsServer.builder()
+        .behaviour(Behaviour.WRITE_THEN_IDLE)
+        .greeting(greeting)
+        .build())) {
+      Connection c = rig.connect();
       ByteChannel ch = c.channel();
       ByteBuffer head = ByteBuffer.allocate(10);
       await().until(() -> {
@@ -634,7 +630,7 @@ class TlsTest {
       });
       assertThat(head.array()).isEqualTo(Arrays.copyOf(greeting, 10));
       c.close(); // 90 decrypted bytes were never read
-      Connection next = get(m.allocate(a));
+      Connection next = rig.connect();
       assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
       next.discard();
     }
@@ -642,19 +638,17 @@ class TlsTest {
 
   @Test
   void applicationDataTheClientNeverReadsPreventsReuse() throws Exception {
-    try (TlsServer server = TlsServer.builder()
-            .behaviour(Behaviour.WRITE_THEN_IDLE)
-            .greeting(randomBytes(5_000, 3))
-            .build();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c = get(m.allocate(a));
-      within(peerOf(server, c).greeted()); // written and flushed on the server's side
+    try (ServerRig<TlsServer> rig = trusting(TlsServer.builder()
+        .behaviour(Behaviour.WRITE_THEN_IDLE)
+        .greeting(randomBytes(5_000, 3))
+        .build())) {
+      Connection c = rig.connect();
+      within(peerOf(rig.server, c).greeted()); // written and flushed on the server's side
       c.close();
       // whether the bytes were in before the give-back or came while it was idle, the socket
       // must not stay in the pool
-      awaitStats(m, EMPTY);
-      Connection next = get(m.allocate(a));
+      awaitStats(rig.m, EMPTY);
+      Connection next = rig.connect();
       assertThat(next.fromCache()).isEqualTo(FromCache.NEW);
       next.discard();
     }
@@ -682,16 +676,14 @@ class TlsTest {
       awaitStats(m, new PoolStats(2, 2, 0, 0, 0));
 
       Connection t2 = get(m.allocate(tls));
-      assertThat(t2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(t2.localAddress().getPort()).isEqualTo(tlsPort);
+      assertReused(t2, tlsPort);
       Connection t3 = get(m.allocate(tls)); // the http socket is not an https one
       assertThat(t3.fromCache()).isEqualTo(FromCache.NEW);
       assertThat(t3.localAddress().getPort()).isNotIn(tlsPort, plainPort);
       assertThat(t3.sslSession()).isNotNull();
       echoThroughStreams(t3, "still tls");
       Connection p2 = get(m.allocate(plain));
-      assertThat(p2.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-      assertThat(p2.localAddress().getPort()).isEqualTo(plainPort);
+      assertReused(p2, plainPort);
       assertThat(p2.sslSession()).isNull();
       t2.close();
       t3.close();
@@ -751,10 +743,8 @@ class TlsTest {
 
   @Test
   void aBlockingReadTimesOutAndTheConnectionStaysUsable() throws Exception {
-    try (TlsServer server = TlsServer.echo();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c = get(m.allocate(a));
+    try (ServerRig<TlsServer> rig = trusting(TlsServer.echo())) {
+      Connection c = rig.connect();
       assertThatThrownBy(() -> c.readTimeout(Duration.ofMillis(-1)))
           .isInstanceOf(IllegalArgumentException.class);
       assertThat(c.readTimeout(Duration.ofMillis(200))).isSameAs(c);
@@ -766,7 +756,7 @@ class TlsTest {
       c.readTimeout(null); // no limit again
       echoThroughStreams(c, "and again");
       c.close();
-      assertNextServed(m, a, FromCache.IMMEDIATE);
+      assertNextServed(rig.m, rig.a, FromCache.IMMEDIATE);
     }
   }
 
@@ -808,14 +798,29 @@ class TlsTest {
 
   // ---------------------------------------------------------------- I/O styles
 
+  /** What a test does with a connection to the echo. */
+  @FunctionalInterface
+  interface RoundTrip {
+    void run(Connection c) throws Exception;
+  }
+
+  /**
+   * Runs {@code roundTrip} on a connection to an echoing TLS server, gives the connection back
+   * and asserts that it is reused: a round trip leaves nothing unread.
+   */
+  private static void roundTripThenReused(RoundTrip roundTrip) throws Exception {
+    try (ServerRig<TlsServer> rig = trusting(TlsServer.echo())) {
+      Connection c = rig.connect();
+      roundTrip.run(c);
+      c.close();
+      assertNextServed(rig.m, rig.a, FromCache.IMMEDIATE);
+    }
+  }
+
   @Test
   void handlerAndWritesRoundTripOverTls() throws Exception {
-    try (TlsServer server = TlsServer.echo();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c = get(m.allocate(a));
-      HandlerRecorder h = new HandlerRecorder();
-      c.start(h);
+    roundTripThenReused(c -> {
+      HandlerRecorder h = HandlerRecorder.startedOn(c);
       int[] sizes = {1, 17, 16_384, 16_385, 1 << 20, 3, 100_000, 70_001};
       ByteArrayOutputStream sent = new ByteArrayOutputStream();
       List<CompletableFuture<Void>> writes = new ArrayList<>();
@@ -831,17 +836,12 @@ class TlsTest {
       await().until(() -> h.size() == sent.size());
       assertThat(h.bytes()).isEqualTo(sent.toByteArray());
       assertThat(h.eofs.get() + h.errors.get()).isZero();
-      c.close();
-      assertNextServed(m, a, FromCache.IMMEDIATE);
-    }
+    });
   }
 
   @Test
   void streamsRoundTripOverTls() throws Exception {
-    try (TlsServer server = TlsServer.echo();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c = get(m.allocate(a));
+    roundTripThenReused(c -> {
       byte[] payload = randomBytes(300_000, 3);
       CompletableFuture<byte[]> read = new CompletableFuture<>();
       Thread reader = new Thread(
@@ -861,17 +861,12 @@ class TlsTest {
       out.write(payload, 100_000, payload.length - 100_000);
       out.flush();
       assertThat(within(read)).isEqualTo(payload);
-      c.close();
-      assertNextServed(m, a, FromCache.IMMEDIATE);
-    }
+    });
   }
 
   @Test
   void theNonBlockingChannelRoundTripsOverTls() throws Exception {
-    try (TlsServer server = TlsServer.echo();
-        ConnectionManager m = trusting().build()) {
-      Allocation a = https(server);
-      Connection c = get(m.allocate(a));
+    roundTripThenReused(c -> {
       ByteChannel ch = c.channel();
       assertThat(ch.read(ByteBuffer.allocate(64)))
           .as("nothing there: a read returns 0")
@@ -889,9 +884,7 @@ class TlsTest {
       });
       assertThat(in.array()).isEqualTo(payload);
       assertThat(ch.read(ByteBuffer.allocate(64))).isZero();
-      c.close();
-      assertNextServed(m, a, FromCache.IMMEDIATE);
-    }
+    });
   }
 
   // ---------------------------------------------------------------- a server that is no TLS

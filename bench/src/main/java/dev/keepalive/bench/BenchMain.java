@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 import org.openjdk.jmh.results.Result;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
@@ -232,17 +233,28 @@ public final class BenchMain {
   }
 
   private static void tlsRatio(Lines p, String label, Row num, Row den) {
-    if (num == null || den == null) {
-      p.line(String.format(Locale.ROOT, "    %-46s (not run)", label));
-      return;
-    }
-    p.line(String.format(
-        Locale.ROOT,
-        "    %-46s %7.2fx   loop CPU %6.2fx   sink CPU %6.2fx",
+    compare(
+        p,
+        "    %-46s ",
         label,
-        num.nsPerCycle() / den.nsPerCycle(),
-        num.loopCpuPerCycle() / den.loopCpuPerCycle(),
-        num.sinkCpuPerCycle() / den.sinkCpuPerCycle()));
+        num,
+        den,
+        () -> String.format(
+            Locale.ROOT,
+            "%7.2fx   loop CPU %6.2fx   sink CPU %6.2fx",
+            num.nsPerCycle() / den.nsPerCycle(),
+            num.loopCpuPerCycle() / den.loopCpuPerCycle(),
+            num.sinkCpuPerCycle() / den.sinkCpuPerCycle()));
+  }
+
+  /**
+   * A line of {@code label} in {@code labelFormat}, then what {@code ratios} says of {@code num}
+   * against {@code den}, or "(not run)" when either is missing.
+   */
+  private static void compare(
+      Lines p, String labelFormat, String label, Row num, Row den, Supplier<String> ratios) {
+    String head = String.format(Locale.ROOT, labelFormat, label);
+    p.line(head + (num == null || den == null ? "(not run)" : ratios.get()));
   }
 
   /** A secondary result's score, NaN when the benchmark has none of that name. */
@@ -262,16 +274,17 @@ public final class BenchMain {
   }
 
   private static void ratio(Lines p, String label, Row num, Row den) {
-    if (num == null || den == null) {
-      p.line(String.format(Locale.ROOT, "  %-48s (not run)", label));
-      return;
-    }
-    p.line(String.format(
-        Locale.ROOT,
-        "  %-48s throughput %.2f; cost per cycle %.2fx",
+    compare(
+        p,
+        "  %-48s ",
         label,
-        num.score / den.score,
-        den.score / num.score));
+        num,
+        den,
+        () -> String.format(
+            Locale.ROOT,
+            "throughput %.2f; cost per cycle %.2fx",
+            num.score / den.score,
+            den.score / num.score));
   }
 
   private static void floor(Lines p, String label, Row floor, Row cycle) {

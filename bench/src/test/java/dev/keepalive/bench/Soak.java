@@ -230,18 +230,8 @@ public final class Soak {
 
     PrintStream out = System.out;
     out.printf(
-        "soak: %s against nginx http://%s:%d and https://%s:%d, %d threads, maxPerHost %d,"
-            + " maxOpen %d, sample every %s (warm-up %s first)%n",
-        fmt(duration),
-        host,
-        httpPort,
-        host,
-        httpsPort,
-        threads,
-        maxPerHost,
-        maxOpen,
-        fmt(sampleEvery),
-        fmt(warmup));
+        "soak: %s against %s, %s, sample every %s (warm-up %s first)%n",
+        fmt(duration), target(), limits(), fmt(sampleEvery), fmt(warmup));
 
     PrintStream csv = csvPath == null
         ? null
@@ -725,6 +715,18 @@ public final class Soak {
         s.quiet() ? "" : "  (not quiet)");
   }
 
+  /** "nginx http://HOST:PORT and https://HOST:PORT". */
+  private String target() {
+    return String.format(
+        Locale.ROOT, "nginx http://%s:%d and https://%s:%d", host, httpPort, host, httpsPort);
+  }
+
+  /** "N threads, maxPerHost N, maxOpen N". */
+  private String limits() {
+    return String.format(
+        Locale.ROOT, "%d threads, maxPerHost %d, maxOpen %d", threads, maxPerHost, maxOpen);
+  }
+
   private boolean summarize(int fdsBefore, int fdsAfter) throws IOException {
     List<String> problems = new ArrayList<>();
     StringBuilder b = new StringBuilder();
@@ -732,17 +734,11 @@ public final class Soak {
     long requests = counters.requests.sum();
     b.append(String.format(
         Locale.ROOT,
-        "soak: %s (%.0f s) against nginx http://%s:%d and "
-            + "https://%s:%d; %d threads, maxPerHost %d, maxOpen %d%n",
+        "soak: %s (%.0f s) against %s; %s%n",
         fmt(duration),
         secs,
-        host,
-        httpPort,
-        host,
-        httpsPort,
-        threads,
-        maxPerHost,
-        maxOpen));
+        target(),
+        limits()));
     b.append(String.format(
         Locale.ROOT,
         "requests   %,d (%,.0f/s), ok %,d, failed %,d "

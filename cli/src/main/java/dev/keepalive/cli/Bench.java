@@ -115,20 +115,14 @@ final class Bench {
    * trampoline, so a response that completes at once (a failure, say) does not recurse, and no
    * completion is lost when two threads meet.
    */
-  private final class Chain implements BiConsumer<HttpResponse, Throwable> {
+  private final class Chain extends Counts implements BiConsumer<HttpResponse, Throwable> {
     private final long deadline;
     private final CountDownLatch finished;
     private final AtomicInteger wip = new AtomicInteger();
     private long t0;
-    final Histogram latency = new Histogram(3); // nanoseconds, auto-resizing
     final long[] status = new long[1000]; // by status code (three digits)
     final Map<String, Long> errors = new HashMap<>();
     final Map<String, String> samples = new HashMap<>();
-    final long[] served = new long[FromCache.values().length];
-    long succeeded;
-    long failures;
-    long bytes;
-    long retried;
 
     Chain(long deadline, CountDownLatch finished) {
       this.deadline = deadline;
@@ -190,8 +184,8 @@ final class Bench {
     }
 
     private void failure(Throwable e) {
-      failures++;
-      failed.increment();
+      failed++;
+      Bench.this.failed.increment(); // the run's count, which the progress bar reads
       String function = Errors.function(e);
       errors.merge(function, 1L, Long::sum);
       samples.putIfAbsent(function, Errors.describe(e, true));
@@ -209,18 +203,36 @@ final class Bench {
     return -1;
   }
 
-  /** The merged counts of one run. */
-  static final class Result {
-    final long elapsedNanos;
-    final Histogram latency = new Histogram(3);
-    final TreeMap<Integer, Long> status = new TreeMap<>();
-    final TreeMap<String, Long> errors = new TreeMap<>();
-    final TreeMap<String, String> errorSamples = new TreeMap<>();
+  /** The counts a chain keeps of its requests, and a run of all its chains. */
+  abstract static class Counts {
+    final Histogram latency = new Histogram(3); // nanoseconds, auto-resizing
+    /** By {@link FromCache#ordinal()}. */
     final long[] served = new long[FromCache.values().length];
+
     long succeeded;
     long failed;
     long bytes;
     long retried;
+
+    /** Adds {@code other}'s counts to these. */
+    final void add(Counts other) {
+      latency.add(other.latency);
+      for (int i = 0; i < served.length; i++) {
+        served[i] += other.served[i];
+      }
+      succeeded += other.succeeded;
+      failed += other.failed;
+      bytes += other.bytes;
+      retried += other.retried;
+    }
+  }
+
+  /** The merged counts of one run. */
+  static final class Result extends Counts {
+    final long elapsedNanos;
+    final TreeMap<Integer, Long> status = new TreeMap<>();
+    final TreeMap<String, Long> errors = new TreeMap<>();
+    final TreeMap<String, String> errorSamples = new TreeMap<>();
     /** CPU time of the whole process during the run, or -1 when unknown. */
     long cpuNanos = -1;
 
@@ -229,7 +241,7 @@ final class Bench {
     }
 
     private void add(Chain w) {
-      latency.add(w.latency);
+      super.add(w);
       for (int code = 0; code < w.status.length; code++) {
         if (w.status[code] != 0) {
           status.merge(code, w.status[code], Long::sum);
@@ -237,13 +249,6 @@ final class Bench {
       }
       w.errors.forEach((k, v) -> errors.merge(k, v, Long::sum));
       w.samples.forEach(errorSamples::putIfAbsent);
-      for (int i = 0; i < served.length; i++) {
-        served[i] += w.served[i];
-      }
-      succeeded += w.succeeded;
-      failed += w.failures;
-      bytes += w.bytes;
-      retried += w.retried;
     }
 
     long requests() {

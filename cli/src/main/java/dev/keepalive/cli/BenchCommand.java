@@ -71,14 +71,12 @@ final class BenchCommand implements Callable<Integer> {
   @Option(
       names = {"-d", "--duration"},
       paramLabel = "DURATION",
-      converter = Durations.Converter.class,
       description = "Stop after this long (default: 10s unless -n is given).")
   Duration duration;
 
   @Option(
       names = "--warmup",
       paramLabel = "DURATION",
-      converter = Durations.Converter.class,
       description = "Send requests for this long first, without counting them (the JVM "
           + "compiles its hot code in the first seconds).")
   Duration warmup;
@@ -203,7 +201,7 @@ final class BenchCommand implements Callable<Integer> {
       throws InterruptedException {
     Progress bar = err == null
         ? null
-        : Progress.start(err, label, bench::done, bench::failed, requests, durationNanos);
+        : new Progress(err, label, bench::done, bench::failed, requests, durationNanos).start();
     try {
       return bench.run();
     } finally {

@@ -27,14 +27,12 @@ final class ClientOptions {
   @Option(
       names = "--keep-alive",
       paramLabel = "DURATION",
-      converter = Durations.Converter.class,
       description = "How long an idle connection is kept for reuse (default: 15s).")
   Duration keepAlive;
 
   @Option(
       names = "--timeout",
       paramLabel = "DURATION",
-      converter = Durations.Converter.class,
       description = "Time limit of one request: connecting and waiting for the response "
           + "(bench: 10s; get: 30s).")
   Duration timeout;

@@ -6,7 +6,6 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /** Durations on the command line ("250ms", "10s", "1.5s", "2m", "1h", "10" = seconds, "PT10S"). */
@@ -67,12 +66,4 @@ final class Durations {
   }
 
   private Durations() {}
-
-  /** The picocli converter of duration options. */
-  static final class Converter implements ITypeConverter<Duration> {
-    @Override
-    public Duration convert(String value) {
-      return parse(value);
-    }
-  }
 }

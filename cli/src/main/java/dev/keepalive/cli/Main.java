@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -59,6 +60,8 @@ public final class Main implements Callable<Integer> {
     cl.setOut(o);
     cl.setErr(e);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    // every Duration option, in every subcommand, takes 250ms, 10s, 1.5s, 2m, 1h
+    cl.registerConverter(Duration.class, Durations::parse);
     cl.setParameterExceptionHandler(Main::usageError);
     cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
       PrintWriter w = commandLine.getErr();

@@ -29,8 +29,9 @@ final class Progress implements AutoCloseable {
   /**
    * @param total the request limit, or 0
    * @param durationNanos the time limit, or 0
+   * @param label goes before the bar ("warm-up " or "")
    */
-  private Progress(
+  Progress(
       PrintWriter err,
       String label,
       LongSupplier done,
@@ -50,17 +51,10 @@ final class Progress implements AutoCloseable {
     });
   }
 
-  /** Starts drawing; {@code label} goes before the bar ("warm-up " or ""). */
-  static Progress start(
-      PrintWriter err,
-      String label,
-      LongSupplier done,
-      LongSupplier failed,
-      long total,
-      long durationNanos) {
-    Progress p = new Progress(err, label, done, failed, total, durationNanos);
-    p.timer.scheduleAtFixedRate(p::draw, 0, 200, TimeUnit.MILLISECONDS);
-    return p;
+  /** Starts drawing; returns this. */
+  Progress start() {
+    timer.scheduleAtFixedRate(this::draw, 0, 200, TimeUnit.MILLISECONDS);
+    return this;
   }
 
   /** The line for the current counts (without the leading carriage return). */

@@ -13,7 +13,7 @@ import java.util.List;
  * active - connecting); {@code queued} is the length of the waiter list; once the pool has
  * pumped, a key whose oldest waiter may take a pooled socket has no idle socket.
  */
-final class KeyState implements LongHeap.Entry {
+final class KeyState extends LongHeap.Node {
   final PoolKey key;
   /**
    * The addresses to connect to when no lookup is needed: the literal IP address the key connects
@@ -37,7 +37,6 @@ final class KeyState implements LongHeap.Entry {
   Slot idleTail;
   Request waitHead;
   Request waitTail;
-  int heapIndex = -1;
 
   KeyState(PoolKey key) {
     this.key = key;
@@ -89,16 +88,6 @@ final class KeyState implements LongHeap.Entry {
   @Override
   public long heapKey() {
     return waitHead.seq;
-  }
-
-  @Override
-  public int heapIndex() {
-    return heapIndex;
-  }
-
-  @Override
-  public void heapIndex(int index) {
-    heapIndex = index;
   }
 
   @Override

@@ -17,6 +17,24 @@ final class LongHeap<T extends LongHeap.Entry> {
     void heapIndex(int index);
   }
 
+  /**
+   * An entry that keeps its index in a field: {@code heapIndex} is -1 while it is in no heap, so
+   * its owner can test membership without asking the heap.
+   */
+  abstract static class Node implements Entry {
+    int heapIndex = -1;
+
+    @Override
+    public final int heapIndex() {
+      return heapIndex;
+    }
+
+    @Override
+    public final void heapIndex(int index) {
+      heapIndex = index;
+    }
+  }
+
   private Entry[] items = new Entry[16];
   private int size;
 
@@ -42,8 +60,7 @@ final class LongHeap<T extends LongHeap.Entry> {
     if (size == items.length) {
       items = Arrays.copyOf(items, size * 2);
     }
-    items[size] = e;
-    e.heapIndex(size);
+    place(size, e);
     size++;
     siftUp(size - 1);
   }
@@ -59,8 +76,7 @@ final class LongHeap<T extends LongHeap.Entry> {
     items[size] = null;
     e.heapIndex(-1);
     if (i != size) {
-      items[i] = last;
-      last.heapIndex(i);
+      place(i, last);
       siftDown(i);
       siftUp(last.heapIndex());
     }
@@ -88,12 +104,10 @@ final class LongHeap<T extends LongHeap.Entry> {
       if (p.heapKey() <= key) {
         break;
       }
-      items[i] = p;
-      p.heapIndex(i);
+      place(i, p);
       i = parent;
     }
-    items[i] = e;
-    e.heapIndex(i);
+    place(i, e);
   }
 
   private void siftDown(int i) {
@@ -111,10 +125,14 @@ final class LongHeap<T extends LongHeap.Entry> {
       if (key <= c.heapKey()) {
         break;
       }
-      items[i] = c;
-      c.heapIndex(i);
+      place(i, c);
       i = child;
     }
+    place(i, e);
+  }
+
+  /** Puts {@code e} at index {@code i} and tells it so. */
+  private void place(int i, Entry e) {
     items[i] = e;
     e.heapIndex(i);
   }

@@ -18,7 +18,7 @@ import java.util.function.Consumer;
  * ANSWERED (the outcome is decided and its delivery queued on the loop) or CANCELLED. Every
  * mutable field is written by {@link Pool} (and its queue) on the event loop only.
  */
-final class Request implements LongHeap.Entry {
+final class Request extends LongHeap.Node {
   enum Phase {
     NEW,
     RESOLVING,
@@ -60,7 +60,6 @@ final class Request implements LongHeap.Entry {
   /** Arrival order in the queue. */
   long seq;
 
-  int heapIndex = -1;
   Request prevWaiting;
   Request nextWaiting;
   List<InetAddress> addresses;
@@ -110,16 +109,6 @@ final class Request implements LongHeap.Entry {
   @Override
   public long heapKey() {
     return deadline;
-  }
-
-  @Override
-  public int heapIndex() {
-    return heapIndex;
-  }
-
-  @Override
-  public void heapIndex(int index) {
-    heapIndex = index;
   }
 
   @Override

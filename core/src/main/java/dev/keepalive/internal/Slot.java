@@ -9,7 +9,7 @@ package dev.keepalive.internal;
  * <p>Every field but {@link #io} is written by {@link Pool} (and its lists, {@link IdleSlots} and
  * {@link SlotList}) on the event loop only.
  */
-final class Slot implements LongHeap.Entry {
+final class Slot extends LongHeap.Node {
   enum State {
     CONNECTING,
     LEASED,
@@ -45,8 +45,6 @@ final class Slot implements LongHeap.Entry {
    */
   int maxHandOuts = Integer.MAX_VALUE;
 
-  int heapIndex = -1;
-
   // Links in its key's idle list (most recently used first).
   Slot keyPrev;
   Slot keyNext;
@@ -64,16 +62,6 @@ final class Slot implements LongHeap.Entry {
   @Override
   public long heapKey() {
     return reusableUntil;
-  }
-
-  @Override
-  public int heapIndex() {
-    return heapIndex;
-  }
-
-  @Override
-  public void heapIndex(int index) {
-    heapIndex = index;
   }
 
   @Override

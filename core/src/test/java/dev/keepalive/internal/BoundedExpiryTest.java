@@ -7,7 +7,6 @@ import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
-import dev.keepalive.Resolver;
 import dev.keepalive.testkit.AcceptingServer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,7 +14,6 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -43,19 +41,7 @@ class BoundedExpiryTest {
     int expiring = 40;
     int batch = 4;
     try (AcceptingServer server = new AcceptingServer()) {
-      Manager core = new Manager(new Settings(
-          64,
-          128,
-          KEEP_ALIVE,
-          60 * SECOND,
-          Resolver.system(),
-          null,
-          null,
-          null,
-          Set.of("https"),
-          16L << 20,
-          now::get,
-          batch));
+      Manager core = new Manager(TestSettings.of(64, 128, KEEP_ALIVE, now::get, batch));
       try {
         PoolKey a = new PoolKey("http", "127.0.0.1", server.port(), null, null, 0);
         PoolKey b = new PoolKey("http", "127.0.0.1", server.port(), "http", "b.example", 80);

@@ -5,13 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
-import dev.keepalive.Resolver;
 import dev.keepalive.testkit.AcceptingServer;
 import java.lang.ref.Reference;
 import java.lang.ref.WeakReference;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -25,17 +23,8 @@ class ClosedManagerRetentionTest {
   private static final long SECOND = 1_000_000_000L;
 
   private static Manager manager() {
-    return new Manager(new Settings(
-        4,
-        16,
-        3600 * SECOND,
-        60 * SECOND,
-        Resolver.system(),
-        null,
-        null,
-        null,
-        Set.of("https"),
-        16L << 20));
+    return new Manager(
+        TestSettings.of(4, 16, 3600 * SECOND, Clock.SYSTEM, Pool.DEFAULT_EXPIRE_BATCH));
   }
 
   /** Connects, gives the connection back to the pool; returns its channel. */

@@ -7,10 +7,8 @@ import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
-import dev.keepalive.Resolver;
 import dev.keepalive.reliability.LogCapture;
 import dev.keepalive.testkit.AcceptingServer;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -49,26 +47,15 @@ class LifecycleWiringTest {
   }
 
   private Manager manager(long maxLifetimeNanos, long leakNanos) {
-    core = new Manager(new Settings(
-        4,
-        16,
-        3600 * SECOND,
-        60 * SECOND,
-        Resolver.system(),
-        null,
-        null,
-        null,
-        Set.of("https"),
-        16L << 20,
-        now::get,
-        Pool.DEFAULT_EXPIRE_BATCH,
-        maxLifetimeNanos,
-        0,
-        () -> 0.5,
-        Integer.MAX_VALUE,
-        Integer.MAX_VALUE,
-        Settings.DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS,
-        leakNanos));
+    // jitter 0: each socket lives exactly maxLifetime
+    core = new Manager(TestSettings.of(4, 16, 3600 * SECOND, now::get, Pool.DEFAULT_EXPIRE_BATCH)
+        .withProductionRules(
+            maxLifetimeNanos,
+            0,
+            Integer.MAX_VALUE,
+            Integer.MAX_VALUE,
+            Settings.DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS,
+            leakNanos));
     return core;
   }
 

@@ -1,5 +1,9 @@
 package dev.keepalive.internal;
 
+import static dev.keepalive.internal.IoFailures.NO_FDS;
+import static dev.keepalive.internal.IoFailures.NXDOMAIN;
+import static dev.keepalive.internal.IoFailures.REFUSED;
+
 import dev.keepalive.PoolStats;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -27,12 +31,16 @@ import net.jqwik.api.statistics.Statistics;
 
 /**
  * Stateful model-based test of the {@link Pool}'s decisions (jqwik {@link ActionChain}): random
- * chains of allocate, connect success / failure (asynchronous and synchronous), lookup success /
- * failure, free (release POOL), discard (release CLOSE / RESET), deallocate, peer activity on an
- * idle socket, unnoticed dirt on an idle socket, clock advance + expire and shutdown run against
- * the real pool (with a fake {@link Pool.Io} and a manual clock) and against {@link Model}, a
- * deliberately naive reference: plain lists and linear scans, written from the contract, sharing
- * no code with the pool.
+ * chains of allocate, connect success (TCP up now, or when the connect started: a long TLS
+ * handshake) / failure (asynchronous and synchronous), lookup success / failure, free (release
+ * POOL, with or without a holder's reuse limits: idle time, more hand-outs), discard (release
+ * CLOSE / RESET), deallocate, peer activity on an idle socket, unnoticed dirt on an idle socket,
+ * clock advance + expire, a late loop (the clock advances, expire has not run yet) and shutdown
+ * run against the real pool (with a fake {@link Pool.Io} and a manual clock) and against
+ * {@link Model}, a deliberately naive reference: plain lists and linear scans, written from the
+ * contract, sharing no code with the pool. Each chain's pool has its own {@link Rules}: a socket
+ * lifetime with jitter (the draws are a seeded sequence both sides replay), most hand-outs per
+ * socket, most queued requests; each off in some chains.
  *
  * <p>After every action the two must agree on every event (which request got which answer:
  * NEW / IMMEDIATE / DEFERRED with which socket, or which failure; which socket was connected for
@@ -42,7 +50,8 @@ import net.jqwik.api.statistics.Statistics;
  * contract's invariants at the instant of every I/O call and after every action: limits never
  * exceeded, every request answered at most once (exactly once or cancelled at the end), FIFO
  * across keys, no idle socket older than keep-alive, no socket both idle and leased, no leased
- * socket closed by the pool behind its holder.
+ * socket closed by the pool behind its holder, no socket past its lifetime or its hand-outs
+ * handed out again or pooled, never more queued requests than maxQueued.
  *
  * <p>{@link PoolPropertiesTest} covers similar ground with a generated list of operations and an
  * observer model; this one adds the stateful generator (actions chosen from the current state:
@@ -52,13 +61,9 @@ import net.jqwik.api.statistics.Statistics;
 class PoolModelTest {
   static final long UNIT = 1_000_000L; // 1 ms of clock nanos
   static final long MAX_NANOS = Long.MAX_VALUE / 4; // the pool's cap for far-future times
-  static final Failure REFUSED =
-      new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS =
-      new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
-  static final Failure NXDOMAIN =
-      new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
   static final List<InetAddress> RESOLVED = List.of(InetAddress.getLoopbackAddress());
+  /** A time that never was. */
+  static final long NEVER = Long.MIN_VALUE;
 
   /**
    * A key as a test writes it: the model knows it only by its label; the pool gets the
@@ -83,11 +88,29 @@ class PoolModelTest {
     new K("N", new PoolKey("http", "Named.EXAMPLE", 80, null, null, 0), false),
   };
 
-  record Config(int maxPerHost, int maxOpen, long keepAlive, long defaultTimeout) {
+  /**
+   * The pool's rules beyond its limits (see {@link Pool.Options}).
+   *
+   * @param maxLifetime 0 for none
+   * @param seed of the lifetime draws: the pool and the model each replay the same sequence
+   */
+  record Rules(long maxLifetime, double jitter, long seed, int maxUses, int maxQueued) {
+    boolean lifetimes() {
+      return maxLifetime > 0;
+    }
+
+    @Override
+    public String toString() {
+      return "maxLifetime " + maxLifetime / UNIT + " ms (jitter " + jitter + ", seed " + seed
+          + "), maxUses " + maxUses + ", maxQueued " + maxQueued;
+    }
+  }
+
+  record Config(int maxPerHost, int maxOpen, long keepAlive, long defaultTimeout, Rules rules) {
     @Override
     public String toString() {
       return "Config[maxPerHost " + maxPerHost + ", maxOpen " + maxOpen + ", keepAlive "
-          + keepAlive / UNIT + " ms, timeout " + defaultTimeout / UNIT + " ms]";
+          + keepAlive / UNIT + " ms, timeout " + defaultTimeout / UNIT + " ms, " + rules + "]";
     }
   }
 
@@ -108,8 +131,11 @@ class PoolModelTest {
           "connect/24",
           "resolve/null",
           "shutdown/null",
+          "queue/11",
           "eviction",
-          "deallocated")) {
+          "deallocated",
+          "retired",
+          "used up")) {
         c.check(kind).count(n -> n >= 10);
       }
     });
@@ -117,15 +143,31 @@ class PoolModelTest {
 
   @Provide
   Arbitrary<ActionChain<Machine>> chains() {
+    int none = Integer.MAX_VALUE;
+    Arbitrary<Rules> rules = Combinators.combine(
+            Arbitraries.of(0L, 0L, 4L, 12L, 30L).map(u -> u * UNIT),
+            Arbitraries.of(0.0, 0.1, 0.5),
+            Arbitraries.longs(),
+            Arbitraries.of(none, none, 1, 2, 3),
+            Arbitraries.of(none, none, 0, 1, 2))
+        .as(Rules::new);
     Arbitrary<Config> configs = Combinators.combine(
             Arbitraries.integers().between(1, 3),
             Arbitraries.integers().between(1, 6),
             Arbitraries.of(3L, 10L, 40L, MAX_NANOS / UNIT).map(u -> u * UNIT),
-            Arbitraries.of(8L, 25L, 1_000L).map(u -> u * UNIT))
+            Arbitraries.of(8L, 25L, 1_000L).map(u -> u * UNIT),
+            rules)
         .as(Config::new);
     return configs.flatMap(config -> ActionChain.startWith(() -> new Machine(config))
         .withAction(20, allocate())
-        .withAction(18, onSocket(Slot.State.CONNECTING, "connected", Machine::connected))
+        .withAction(
+            14, onSocket(Slot.State.CONNECTING, "connected", (m, s) -> m.connected(s, false)))
+        .withAction(
+            4,
+            onSocket(
+                Slot.State.CONNECTING,
+                "connected (TCP up when the connect started)",
+                (m, s) -> m.connected(s, true)))
         .withAction(4, onSocket(Slot.State.CONNECTING, "connectFailed", Machine::connectFailed))
         .withAction(
             2,
@@ -136,6 +178,7 @@ class PoolModelTest {
         .withAction(2, onRequest(Model.RESOLVING, "resolveFailed", Machine::resolveFailed))
         .withAction(
             20, onSocket(Slot.State.LEASED, "free", (m, s) -> m.release(s, Pool.Disposal.POOL)))
+        .withAction(6, freeWithLimits())
         .withAction(
             4, onSocket(Slot.State.LEASED, "discard", (m, s) -> m.release(s, Pool.Disposal.CLOSE)))
         .withAction(
@@ -150,6 +193,7 @@ class PoolModelTest {
         .withAction(3, onSocket(Slot.State.IDLE, "data arrives unnoticed on idle", Machine::dirty))
         .withAction(6, deallocate())
         .withAction(7, advance())
+        .withAction(3, lateLoop())
         // late in a chain: everything after it is answered "shutdown" at once
         .withAction(
             2,
@@ -243,6 +287,46 @@ class PoolModelTest {
     };
   }
 
+  /**
+   * The clock advances and the loop has not called expire() yet: sockets past a deadline of
+   * their own (lifetime, holder's limit) may be met before they are expired. A loop is never
+   * late past a request's deadline or an idle socket's keep-alive, so the advance stops short of
+   * those.
+   */
+  static Action.Independent<Machine> lateLoop() {
+    return new Action.Independent<>() {
+      @Override
+      public Arbitrary<Transformer<Machine>> transformer() {
+        return Arbitraries.longs()
+            .between(1, 20)
+            .map(u -> Transformer.mutate(
+                "advance up to " + u + " ms, no expire yet", m -> m.lateAdvance(u * UNIT)));
+      }
+    };
+  }
+
+  /** Frees a leased socket with a holder's reuse limits: how long idle, how many more uses. */
+  static Action.Dependent<Machine> freeWithLimits() {
+    return new Action.Dependent<>() {
+      @Override
+      public boolean precondition(Machine m) {
+        return !m.model.socketNames(Slot.State.LEASED).isEmpty();
+      }
+
+      @Override
+      public Arbitrary<Transformer<Machine>> transformer(Machine m) {
+        return Combinators.combine(
+                Arbitraries.of(m.model.socketNames(Slot.State.LEASED)),
+                Arbitraries.of(Pool.NO_LIMIT, 0L, 2 * UNIT, 6 * UNIT),
+                Arbitraries.of(Pool.NO_LIMIT, 0L, 1L, 2L))
+            .as((name, maxIdle, more) -> Transformer.mutate(
+                "free " + name + " (idle " + (maxIdle < 0 ? "any" : maxIdle / UNIT + " ms")
+                    + ", uses " + (more < 0 ? "any" : more + " more") + ")",
+                x -> x.release(name, Pool.Disposal.POOL, maxIdle, more)));
+      }
+    };
+  }
+
   // ---- the machine: pool + fake I/O + model, compared after every action ----
 
   /** What one action did, as text, in a form both sides can produce and compare. */
@@ -305,6 +389,8 @@ class PoolModelTest {
     final Map<Slot, String> names = new IdentityHashMap<>();
     /** The state each socket is in as the I/O calls tell it. */
     final Map<Slot, Slot.State> ioState = new IdentityHashMap<>();
+    /** When each socket's connect started, in clock nanos. */
+    final Map<Slot, Long> connectStartedAt = new IdentityHashMap<>();
 
     final Events events = new Events();
     int allocations;
@@ -318,11 +404,18 @@ class PoolModelTest {
 
     Machine(Config config) {
       this.config = config;
+      Rules rules = config.rules();
+      java.util.Random draws = new java.util.Random(rules.seed());
       this.pool = new Pool(
           config.maxPerHost(),
           config.maxOpen(),
           config.keepAlive(),
           config.defaultTimeout(),
+          Pool.DEFAULT_EXPIRE_BATCH,
+          Pool.Options.NONE
+              .maxLifetime(rules.maxLifetime(), rules.jitter(), draws::nextDouble)
+              .maxUses(rules.maxUses())
+              .maxQueued(rules.maxQueued()),
           () -> now,
           this);
       this.model = new Model(config, this);
@@ -388,9 +481,14 @@ class PoolModelTest {
       }
     }
 
-    void connected(String name) {
+    /** @param sinceConnectStart its TCP connect completed when the connect started */
+    void connected(String name, boolean sinceConnectStart) {
       Slot s = sockets.get(name);
-      step("connected " + name, () -> pool.connected(s), () -> model.connected(name));
+      long tcpAt = sinceConnectStart ? connectStartedAt.get(s) : now;
+      step(
+          "connected " + name + " (TCP up at " + tcpAt / UNIT + ")",
+          () -> pool.connected(s, tcpAt),
+          () -> model.connected(name, tcpAt));
     }
 
     void connectFailed(String name) {
@@ -421,6 +519,11 @@ class PoolModelTest {
     }
 
     void release(String name, Pool.Disposal disposal) {
+      release(name, disposal, Pool.NO_LIMIT, Pool.NO_LIMIT);
+    }
+
+    /** Gives a socket back with its holder's reuse limits (see {@link Pool#giveBack}). */
+    void release(String name, Pool.Disposal disposal, long maxIdle, long moreHandOuts) {
       Slot s = sockets.get(name);
       if (disposal == Pool.Disposal.POOL) {
         dirty.remove(name); // the holder's checks found it clean
@@ -428,9 +531,10 @@ class PoolModelTest {
       releasing = name;
       try {
         step(
-            "release " + name + " " + disposal,
-            () -> pool.giveBack(s, disposal),
-            () -> model.release(name, disposal));
+            "release " + name + " " + disposal + " (idle " + maxIdle + ", uses " + moreHandOuts
+                + ")",
+            () -> pool.giveBack(s, disposal, maxIdle, moreHandOuts),
+            () -> model.release(name, disposal, maxIdle, moreHandOuts));
       } finally {
         releasing = null;
       }
@@ -466,6 +570,15 @@ class PoolModelTest {
           "advance " + by / UNIT + " ms to " + now / UNIT + ", expire",
           pool::expire,
           model::expire);
+    }
+
+    /** Moves the clock by up to {@code by}, short of what a late loop cannot miss; no expire. */
+    void lateAdvance(long by) {
+      long to = Math.min(now + by, model.latestLateClock());
+      if (to > now) {
+        now = to;
+      }
+      step("clock at " + now / UNIT + " ms, expire not run", () -> {}, () -> {});
     }
 
     void shutdown() {
@@ -516,6 +629,32 @@ class PoolModelTest {
               ms.name,
               s.idleSince,
               ms.idleSince);
+          long limit = s.heapIndex >= 0 ? s.reusableUntil : Long.MAX_VALUE;
+          check(
+              limit == ms.reusableUntil,
+              "after \"%s\": %s reusable until %d (before its keep-alive), model %d",
+              what,
+              ms.name,
+              limit,
+              ms.reusableUntil);
+        }
+        if (ms.connectedAt != NEVER) {
+          check(
+              s.handOuts == ms.handOuts && s.maxHandOuts == ms.maxHandOuts,
+              "after \"%s\": %s handed out %d of %d times, model %d of %d",
+              what,
+              ms.name,
+              s.handOuts,
+              s.maxHandOuts,
+              ms.handOuts,
+              ms.maxHandOuts);
+          check(
+              !config.rules().lifetimes() || s.retireAt == ms.retireAt,
+              "after \"%s\": %s retires at %d, model %d",
+              what,
+              ms.name,
+              s.retireAt,
+              ms.retireAt);
         }
       }
       PoolStats st = pool.stats();
@@ -602,6 +741,29 @@ class PoolModelTest {
       }
     }
 
+    /**
+     * {@code s}, pooled or handed out again now, is within its lifetime and its hand-outs (a
+     * hand-out has been counted already; a socket pooled must have one left).
+     */
+    void checkReusable(Slot s, String when) {
+      String name = names.get(s);
+      check(
+          !config.rules().lifetimes() || s.retireAt - now > 0,
+          "%s: %s past its lifetime (retired at %d, now %d)",
+          when,
+          name,
+          s.retireAt,
+          now);
+      boolean pooling = ioState.get(s) == Slot.State.LEASED;
+      check(
+          pooling ? s.handOuts < s.maxHandOuts : s.handOuts <= s.maxHandOuts,
+          "%s: %s handed out %d times, at most %d",
+          when,
+          name,
+          s.handOuts,
+          s.maxHandOuts);
+    }
+
     void checkInvariants() {
       PoolStats st = pool.stats();
       check(st.open() == st.idle() + st.leased() + st.connecting(), "inconsistent %s", st);
@@ -653,6 +815,17 @@ class PoolModelTest {
         check(e.getValue() == 1, "#%d answered %d times", e.getKey(), e.getValue());
         check(!cancelled.contains(e.getKey()), "deallocated #%d answered", e.getKey());
       }
+      int queued = 0;
+      for (Request r : requests.values()) {
+        if (r.phase == Request.Phase.QUEUED) {
+          queued++;
+        }
+      }
+      check(
+          queued <= config.rules().maxQueued(),
+          "%d requests queued > maxQueued %d",
+          queued,
+          config.rules().maxQueued());
       int tracked = 0;
       for (Request r : requests.values()) {
         boolean waiting = r.phase == Request.Phase.RESOLVING
@@ -731,6 +904,7 @@ class PoolModelTest {
       sockets.put(name, s);
       names.put(s, name);
       ioState.put(s, Slot.State.CONNECTING);
+      connectStartedAt.put(s, now);
       events.connects.add(name + " #" + r.id);
       String when = "connect " + name + " for #" + r.id;
       checkLimits(when);
@@ -756,6 +930,7 @@ class PoolModelTest {
           "watchIdle of %s outside its release",
           name);
       check(!pool.isShutdown(), "%s pooled after shutdown", name);
+      checkReusable(s, "pooled");
       ioState.put(s, Slot.State.IDLE);
       events.pooled.add(name);
     }
@@ -799,6 +974,7 @@ class PoolModelTest {
         case NEW -> check(was == Slot.State.CONNECTING, "%s: was %d", when, was);
         case IMMEDIATE -> {
           check(was == Slot.State.IDLE, "%s: was %d", when, was);
+          checkReusable(s, when);
           for (Request q : requests.values()) {
             check(
                 q.phase != Request.Phase.QUEUED || !q.key.equals(r.key),
@@ -809,6 +985,7 @@ class PoolModelTest {
         }
         case DEFERRED -> {
           check(was == Slot.State.IDLE, "%s: was %d", when, was);
+          checkReusable(s, when);
           checkFifo(r, when);
         }
         default -> check(false, "no fromCache");
@@ -859,15 +1036,31 @@ class PoolModelTest {
       MReq request;
       long idleSince;
       long idleOrder;
+      /** While idle: when it stops being reusable, where that comes before its keep-alive. */
+      long reusableUntil = Long.MAX_VALUE;
+      /** When its TCP connect completed; {@link #NEVER} before. */
+      long connectedAt = NEVER;
+
+      long retireAt = Long.MAX_VALUE;
+      int handOuts;
+      int maxHandOuts = Integer.MAX_VALUE;
 
       MSock(String name, String key) {
         this.name = name;
         this.key = key;
       }
+
+      /** Past a deadline of its own (lifetime, holder's idle limit) at {@code now}. */
+      boolean pastOwnDeadline(long now) {
+        return reusableUntil != Long.MAX_VALUE && reusableUntil - now <= 0;
+      }
     }
 
     final Config config;
     final Machine world;
+    /** The lifetime draws, the same sequence the pool gets. */
+    final java.util.Random draws;
+
     final List<MReq> requests = new ArrayList<>();
     final List<MSock> sockets = new ArrayList<>();
     final Events events = new Events();
@@ -879,6 +1072,7 @@ class PoolModelTest {
     Model(Config config, Machine world) {
       this.config = config;
       this.world = world;
+      this.draws = new java.util.Random(config.rules().seed());
     }
 
     List<String> socketNames(Slot.State state) {
@@ -979,6 +1173,22 @@ class PoolModelTest {
     }
 
     long nextDeadline() {
+      return earliest(true);
+    }
+
+    /**
+     * The latest clock a late loop may show before its expire(): short of every waiting
+     * request's deadline and every idle socket's keep-alive.
+     */
+    long latestLateClock() {
+      return earliest(false) - 1;
+    }
+
+    /**
+     * The earliest deadline of a waiting request or an idle socket's keep-alive, and with
+     * {@code own} of an idle socket's own earlier deadline too (lifetime, holder's limit).
+     */
+    private long earliest(boolean own) {
       long next = Long.MAX_VALUE;
       for (MReq r : requests) {
         if (r.tracked()) {
@@ -988,6 +1198,9 @@ class PoolModelTest {
       for (MSock s : sockets) {
         if (s.state == Slot.State.IDLE) {
           next = Math.min(next, s.idleSince + config.keepAlive());
+          if (own) {
+            next = Math.min(next, s.reusableUntil);
+          }
         }
       }
       return next;
@@ -1033,9 +1246,21 @@ class PoolModelTest {
       }
     }
 
-    void connected(String name) {
+    /**
+     * Its request gets it, even past a lifetime that ended during a long handshake (it has
+     * nothing else to get); the lifetime counts from the TCP connect at {@code tcpAt}.
+     */
+    void connected(String name, long tcpAt) {
       MSock s = socket(name);
       if (s != null && s.state == Slot.State.CONNECTING) {
+        s.connectedAt = tcpAt;
+        s.maxHandOuts = config.rules().maxUses();
+        Rules rules = config.rules();
+        if (rules.lifetimes()) {
+          double u = draws.nextDouble();
+          long life = (long) (rules.maxLifetime() * (1 - u * rules.jitter()));
+          s.retireAt = tcpAt + Math.max(1, Math.min(life, rules.maxLifetime()));
+        }
         lease(s, s.request, "NEW");
       }
     }
@@ -1049,17 +1274,39 @@ class PoolModelTest {
       }
     }
 
-    void release(String name, Pool.Disposal disposal) {
+    /**
+     * Pooled when the holder asks, the pool runs, and the holder's limits, the socket's hand-outs
+     * and its lifetime leave it a use; else closed.
+     */
+    void release(String name, Pool.Disposal disposal, long maxIdle, long moreHandOuts) {
       MSock s = socket(name);
       if (s == null || s.state != Slot.State.LEASED) {
         return;
       }
-      if (disposal == Pool.Disposal.POOL && !shutdown) {
+      if (moreHandOuts >= 0) {
+        s.maxHandOuts = (int) Math.min(s.maxHandOuts, s.handOuts + moreHandOuts);
+      }
+      long now = world.now;
+      boolean usedUp = s.handOuts >= s.maxHandOuts;
+      boolean retired = config.rules().lifetimes() && s.retireAt - now <= 0;
+      if (disposal == Pool.Disposal.POOL && !shutdown && maxIdle != 0 && !usedUp && !retired) {
         s.state = Slot.State.IDLE;
-        s.idleSince = world.now;
+        s.idleSince = now;
         s.idleOrder = ++idleOrder;
+        long keepAliveEnds = now + config.keepAlive();
+        long until = keepAliveEnds;
+        if (maxIdle > 0) {
+          until = Math.min(until, now + maxIdle);
+        }
+        if (config.rules().lifetimes()) {
+          until = Math.min(until, s.retireAt);
+        }
+        s.reusableUntil = until < keepAliveEnds ? until : Long.MAX_VALUE;
         events.pooled.add(name);
       } else {
+        if (disposal == Pool.Disposal.POOL && !shutdown && maxIdle != 0) {
+          Statistics.label("events").collect(usedUp ? "used up" : "retired");
+        }
         close(s, disposal == Pool.Disposal.RESET);
       }
       pump();
@@ -1094,7 +1341,8 @@ class PoolModelTest {
         }
       }
       for (MSock s : byAge()) {
-        if (s.idleSince + config.keepAlive() - world.now <= 0) {
+        if (s.idleSince + config.keepAlive() - world.now <= 0 || s.pastOwnDeadline(world.now)) {
+          collectRetired(s);
           close(s, false);
           freed = true;
         }
@@ -1156,10 +1404,20 @@ class PoolModelTest {
       }
     }
 
+    /** Queued, then served if it can be; one that must wait while maxQueued others wait fails. */
     private void enqueue(MReq r) {
       r.phase = QUEUED;
       r.arrival = arrivals++;
       pump();
+      int queued = 0;
+      for (MReq q : requests) {
+        if (q.phase == QUEUED) {
+          queued++;
+        }
+      }
+      if (r.phase == QUEUED && queued > config.rules().maxQueued()) {
+        answer(r, "queue/11");
+      }
     }
 
     private void connect(MReq r) {
@@ -1186,6 +1444,11 @@ class PoolModelTest {
               && (best == null || s.idleOrder > best.idleOrder)) {
             best = s;
           }
+        }
+        if (best != null && best.pastOwnDeadline(world.now)) {
+          collectRetired(best);
+          close(best, false); // not handed out, whether or not it is dirty
+          continue;
         }
         if (best == null || !world.dirty.contains(best.name)) {
           return best;
@@ -1214,10 +1477,19 @@ class PoolModelTest {
     }
 
     private void lease(MSock s, MReq r, String how) {
+      s.handOuts++;
+      s.reusableUntil = Long.MAX_VALUE;
       s.state = Slot.State.LEASED;
       s.request = r;
       r.slot = s;
       answer(r, how + " " + s.name);
+    }
+
+    /** Counts a socket closed at its lifetime's end. */
+    private void collectRetired(MSock s) {
+      if (config.rules().lifetimes() && s.retireAt - world.now <= 0) {
+        Statistics.label("events").collect("retired");
+      }
     }
 
     private void close(MSock s, boolean reset) {

@@ -1,5 +1,8 @@
 package dev.keepalive.internal;
 
+import static dev.keepalive.internal.IoFailures.NO_FDS;
+import static dev.keepalive.internal.IoFailures.REFUSED;
+
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import java.util.ArrayList;
@@ -28,10 +31,6 @@ class PoolPropertiesTest {
   static final long UNIT = 1_000_000L; // 1 ms of clock nanos
   static final long KEEP_ALIVE = 10 * UNIT;
   static final long DEFAULT_TIMEOUT = 25 * UNIT;
-  static final Failure REFUSED =
-      new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS =
-      new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
   static final PoolKey[] KEYS = {
     new PoolKey("http", "10.0.0.1", 80, null, null, 0),
     new PoolKey("http", "10.0.0.2", 80, null, null, 0),
@@ -159,7 +158,6 @@ class PoolPropertiesTest {
   static final class MSock {
     final Slot s;
     final String name;
-    final PoolKey key;
     Slot.State state = Slot.State.CONNECTING;
     MReq holder;
     long idleSince;
@@ -167,15 +165,19 @@ class PoolPropertiesTest {
     boolean syncFailed;
     boolean disposed;
 
-    MSock(Slot s, String name, PoolKey key) {
+    MSock(Slot s, String name) {
       this.s = s;
       this.name = name;
-      this.key = key;
+    }
+
+    /** Its key: its owner's. */
+    PoolKey key() {
+      return s.owner.key;
     }
 
     @Override
     public String toString() {
-      return name + "(" + key + ")";
+      return name + "(" + key() + ")";
     }
   }
 
@@ -305,32 +307,27 @@ class PoolPropertiesTest {
                 r.phase);
             break;
           }
-          case CONNECTED: {
-            target = pick(Slot.State.CONNECTING, op.a());
-            if (target == null) {
-              return;
-            }
-            MReq mr = target.holder;
-            trace.add("connected " + target + " for " + mr);
-            pool.connected(target.s);
-            check(
-                mr.state == MReq.ANSWERED && target.state == Slot.State.LEASED,
-                "connected %s but %s was not answered with it",
-                target,
-                mr);
-            break;
-          }
+          case CONNECTED:
           case CONNECT_FAIL: {
             target = pick(Slot.State.CONNECTING, op.a());
             if (target == null) {
               return;
             }
             MReq mr = target.holder;
-            trace.add("connectFailed " + target + " for " + mr);
-            pool.connectFailed(target.s, REFUSED);
+            boolean ok = op.kind() == Kind.CONNECTED;
+            trace.add((ok ? "connected " : "connectFailed ") + target + " for " + mr);
+            if (ok) {
+              pool.connected(target.s);
+            } else {
+              pool.connectFailed(target.s, REFUSED);
+            }
+            // answered: with the socket, or with the failure and the socket closed
             check(
-                mr.state == MReq.ANSWERED && target.state == Slot.State.CLOSED,
-                "connect of %s failed but %s was not answered / socket not closed",
+                mr.state == MReq.ANSWERED
+                    && target.state == (ok ? Slot.State.LEASED : Slot.State.CLOSED),
+                ok
+                    ? "connected %s but %s was not answered with it"
+                    : "connect of %s failed but %s was not answered / socket not closed",
                 target,
                 mr);
             break;
@@ -476,7 +473,7 @@ class PoolPropertiesTest {
     int active(PoolKey key) {
       int n = 0;
       for (MSock ms : sockList) {
-        if (ms.key.equals(key)
+        if (ms.key().equals(key)
             && (ms.state == Slot.State.CONNECTING || ms.state == Slot.State.LEASED)) {
           n++;
         }
@@ -531,7 +528,7 @@ class PoolPropertiesTest {
       int connecting = 0;
       int waiting = 0;
       for (MSock ms : sockList) {
-        if (ms.key.equals(key)) {
+        if (ms.key().equals(key)) {
           switch (ms.state) {
             case IDLE -> idle++;
             case LEASED -> leased++;
@@ -576,8 +573,8 @@ class PoolPropertiesTest {
           default -> {}
         }
         if (ms.state != Slot.State.CLOSED) {
-          liveKeys.add(ms.key);
-          checkLimits(ms.key);
+          liveKeys.add(ms.key());
+          checkLimits(ms.key());
         }
       }
       int waiting = 0;
@@ -658,7 +655,7 @@ class PoolPropertiesTest {
       check(!socks.containsKey(s), "connect of a known socket");
       check(s.owner.key.equals(r.key), "socket of %s for %s", s.owner.key, r.key);
       checkFifo(mr);
-      MSock ms = new MSock(s, "s" + (sockList.size() + 1), r.key);
+      MSock ms = new MSock(s, "s" + (sockList.size() + 1));
       socks.put(s, ms);
       sockList.add(ms);
       ms.holder = mr;
@@ -724,7 +721,7 @@ class PoolPropertiesTest {
             check(reset == resetRequested, "idle activity on %s: reset %s", ms, reset);
           }
           boolean expired = ms.idleSince + KEEP_ALIVE - now <= 0; // closed unprobed, as expiry
-          if (ms.dirty && !expired && phase == Kind.ALLOCATE && ms.key.equals(allocating.key())) {
+          if (ms.dirty && !expired && phase == Kind.ALLOCATE && ms.key().equals(allocating.key())) {
             check(reset, "dirty %s closed without reset", ms);
           }
         }
@@ -754,7 +751,7 @@ class PoolPropertiesTest {
       if (f == null) {
         MSock ms = socks.get(r.slot);
         check(ms != null, "%s answered with an unknown socket", mr);
-        check(ms.key.equals(mr.key()), "%s answered with %s of another key", mr, ms);
+        check(ms.key().equals(mr.key()), "%s answered with %s of another key", mr, ms);
         check(!pool.isShutdown(), "%s answered with a socket after shutdown", mr);
         trace.add("  io.answer " + mr + " " + r.fromCache + " " + ms);
         switch (r.fromCache) {
@@ -805,7 +802,7 @@ class PoolPropertiesTest {
         ms.holder = mr;
         mr.socket = ms;
         mr.state = MReq.ANSWERED;
-        checkLimits(ms.key);
+        checkLimits(ms.key());
         return;
       }
       trace.add("  io.answer " + mr + " " + f.functionName() + "/" + f.errorNum());

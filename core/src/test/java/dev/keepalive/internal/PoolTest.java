@@ -1,5 +1,8 @@
 package dev.keepalive.internal;
 
+import static dev.keepalive.internal.IoFailures.NO_FDS;
+import static dev.keepalive.internal.IoFailures.NXDOMAIN;
+import static dev.keepalive.internal.IoFailures.REFUSED;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.FromCache;
@@ -37,13 +40,6 @@ class PoolTest {
   static final PoolKey D = literalKey("127.0.0.4");
   static final PoolKey E = literalKey("127.0.0.5");
   static final PoolKey NAMED = new PoolKey("http", "example.org", 80, null, null, 0);
-
-  static final Failure REFUSED =
-      new Failure(Failure.Function.CONNECT, Errno.ECONNREFUSED, "Connection refused");
-  static final Failure NO_FDS =
-      new Failure(Failure.Function.CONNECT, Errno.EMFILE, "Too many open files");
-  static final Failure NXDOMAIN =
-      new Failure(Failure.Function.RESOLVE, null, "Name or service not known");
 
   static PoolKey literalKey(String addr) {
     return new PoolKey("http", addr, 80, null, null, 0);

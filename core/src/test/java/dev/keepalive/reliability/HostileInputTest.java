@@ -25,6 +25,7 @@ import dev.keepalive.reliability.LinePeer.Action;
 import dev.keepalive.testing.HandlerRecorder;
 import dev.keepalive.testing.Managers;
 import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testing.TestResolver;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Await;
@@ -82,6 +83,19 @@ import org.junit.jupiter.params.provider.MethodSource;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class HostileInputTest {
   private static final TestCertificates FIX = TestCertificates.get();
+
+  /**
+   * A TLS server that reads and discards, a manager that trusts it and keeps idle sockets, and
+   * https to it.
+   */
+  private static ServerRig<TlsServer> tlsSink() {
+    return ServerRig.https(
+        TlsServer.builder().behaviour(Behaviour.SINK).build(),
+        () -> ConnectionManager.builder()
+            .sslContext(FIX.clientContext())
+            .keepAlive(Harness.NO_EXPIRY)
+            .build());
+  }
 
   /** How the peer spoils a socket. */
   enum Spoil {
@@ -371,21 +385,16 @@ class HostileInputTest {
   @Test
   void aPeerFloodingAnIdleTlsSocketIsCutOff() throws Exception {
     long bound = kernelBufferBound();
-    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
-        ConnectionManager m = ConnectionManager.builder()
-            .sslContext(FIX.clientContext())
-            .keepAlive(Harness.NO_EXPIRY)
-            .build()) {
-      Allocation a = Allocation.to("https", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
-      Peer peer = handshaken(server, c.localAddress().getPort());
+    try (ServerRig<TlsServer> rig = tlsSink()) {
+      Connection c = rig.connect();
+      Peer peer = handshaken(rig.server, c.localAddress().getPort());
       c.close();
-      awaitStats(m, stats(1, 1, 0, 0, 0));
+      awaitStats(rig.m, stats(1, 1, 0, 0, 0));
       long written = within(floodUntilCutOff(peer.tls().getOutputStream(), bound + (64L << 20)));
       assertThat(written).isBetween(0L, bound);
-      awaitStats(m, EMPTY);
-      assertNextServed(m, a, FromCache.NEW);
-      awaitStats(m, stats(1, 1, 0, 0, 0));
+      awaitStats(rig.m, EMPTY);
+      assertNextServed(rig.m, rig.a, FromCache.NEW);
+      awaitStats(rig.m, stats(1, 1, 0, 0, 0));
     }
   }
 
@@ -607,20 +616,15 @@ class HostileInputTest {
   @ParameterizedTest
   @EnumSource(value = Phase.class)
   void bytesThatAreNoTlsEndTheTlsStream(Phase phase) throws Exception {
-    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
-        ConnectionManager m = ConnectionManager.builder()
-            .sslContext(FIX.clientContext())
-            .keepAlive(Harness.NO_EXPIRY)
-            .build()) {
-      Allocation a = Allocation.to("https", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
-      Peer peer = handshaken(server, c.localAddress().getPort());
+    try (ServerRig<TlsServer> rig = tlsSink()) {
+      Connection c = rig.connect();
+      Peer peer = handshaken(rig.server, c.localAddress().getPort());
       HandlerRecorder h = new HandlerRecorder();
       if (phase == Phase.LEASED) {
         c.start(h);
       } else {
         c.close();
-        awaitStats(m, stats(1, 1, 0, 0, 0));
+        awaitStats(rig.m, stats(1, 1, 0, 0, 0));
       }
       OutputStream raw = peer.raw().getOutputStream();
       raw.write(ascii("HTTP/1.1 200 OK\r\nthis is not TLS at all\r\n\r\n"));
@@ -630,10 +634,10 @@ class HostileInputTest {
         assertThat(h.errorList.get(0)).isInstanceOf(SSLException.class);
         c.close();
       }
-      awaitStats(m, EMPTY);
-      assertNextServed(m, a, FromCache.NEW);
-      awaitStats(m, stats(1, 1, 0, 0, 0));
-      m.close();
+      awaitStats(rig.m, EMPTY);
+      assertNextServed(rig.m, rig.a, FromCache.NEW);
+      awaitStats(rig.m, stats(1, 1, 0, 0, 0));
+      rig.m.close();
       assertThat(h.errors.get()).isEqualTo(phase == Phase.LEASED ? 1 : 0);
       assertThat(h.eofs.get()).isZero();
       assertThat(h.size()).isZero();
@@ -657,18 +661,13 @@ class HostileInputTest {
   @ParameterizedTest
   @EnumSource(value = Phase.class)
   void aTlsSocketHoldingHalfARecordIsNeverHandedToTheNextHolder(Phase phase) throws Exception {
-    try (TlsServer server = TlsServer.builder().behaviour(Behaviour.SINK).build();
-        ConnectionManager m = ConnectionManager.builder()
-            .sslContext(FIX.clientContext())
-            .keepAlive(Harness.NO_EXPIRY)
-            .build()) {
-      Allocation a = Allocation.to("https", "127.0.0.1", server.port());
-      Connection c = get(m.allocate(a));
+    try (ServerRig<TlsServer> rig = tlsSink()) {
+      Connection c = rig.connect();
       int port = c.localAddress().getPort();
-      Peer peer = handshaken(server, port);
+      Peer peer = handshaken(rig.server, port);
       if (phase == Phase.IDLE) {
         c.close();
-        awaitStats(m, stats(1, 1, 0, 0, 0));
+        awaitStats(rig.m, stats(1, 1, 0, 0, 0));
       }
       peer.gate().splitNextWrite();
       peer.tls().getOutputStream().write(ascii("a stale answer"));
@@ -676,13 +675,13 @@ class HostileInputTest {
       await()
           .until(
               () -> { // the half has reached the client (or it reset the connection)
-                TcpTable.Entry e = TcpTable.find(server.port(), port);
+                TcpTable.Entry e = TcpTable.find(rig.server.port(), port);
                 return e == null || e.txQueue() == 0;
               });
       if (phase == Phase.LEASED) {
         c.close();
       }
-      Connection next = get(m.allocate(a));
+      Connection next = rig.connect();
       try {
         peer.gate().releaseHeld(); // the rest of the record
       } catch (IOException e) {
@@ -699,7 +698,7 @@ class HostileInputTest {
       }
       assertThat(next.localAddress().getPort()).isNotEqualTo(port);
       next.close();
-      awaitStats(m, stats(1, 1, 0, 0, 0));
+      awaitStats(rig.m, stats(1, 1, 0, 0, 0));
     }
   }
 }

@@ -180,6 +180,13 @@ class LifecycleRacesTest {
       });
     }
 
+    /** Ends the manager with {@code end} (shutdown or close) at the phase; the manager. */
+    ConnectionManager endAtPhase(java.util.function.Consumer<ConnectionManager> end)
+        throws Exception {
+      atPhase(Managers.callable(() -> end.accept(m)));
+      return m;
+    }
+
     /** Checks the sockets the phase had are closed, as seen from their peers. */
     void assertSocketsClosed() throws Exception {
       if (peer != null) {
@@ -286,8 +293,7 @@ class LifecycleRacesTest {
   @EnumSource(Phase.class)
   void shutdownInEveryPhase(Phase phase) throws Exception {
     try (Rig r = new Rig(phase)) {
-      ConnectionManager m = r.m;
-      r.atPhase(Managers.callable(m::shutdown));
+      ConnectionManager m = r.endAtPhase(ConnectionManager::shutdown);
       assertThatThrownBy(() -> m.allocate(r.target, r.rec))
           .isInstanceOf(IllegalStateException.class);
       switch (phase) {
@@ -342,8 +348,7 @@ class LifecycleRacesTest {
   @EnumSource(Phase.class)
   void closeInEveryPhase(Phase phase) throws Exception {
     try (Rig r = new Rig(phase)) {
-      ConnectionManager m = r.m;
-      r.atPhase(Managers.callable(m::close));
+      ConnectionManager m = r.endAtPhase(ConnectionManager::close);
       await().until(() -> Internals.loopTerminated(m));
       assertThat(m.stats()).isEqualTo(EMPTY);
       assertThat(r.rec.all()).hasSize(phase == Phase.IDLE ? 0 : 1); // all delivered already

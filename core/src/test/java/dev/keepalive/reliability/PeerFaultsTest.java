@@ -6,6 +6,7 @@ import static dev.keepalive.testing.Managers.ascii;
 import static dev.keepalive.testing.Managers.assertFailure;
 import static dev.keepalive.testing.Managers.assertNextServed;
 import static dev.keepalive.testing.Managers.assertRefused;
+import static dev.keepalive.testing.Managers.assertReused;
 import static dev.keepalive.testing.Managers.assertRoundTrip;
 import static dev.keepalive.testing.Managers.assertTimedOut;
 import static dev.keepalive.testing.Managers.awaitStats;
@@ -27,6 +28,7 @@ import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.testing.HandlerRecorder;
 import dev.keepalive.testing.ResultRecorder;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Await;
 import dev.keepalive.testkit.EchoServer;
@@ -221,8 +223,7 @@ class PeerFaultsTest {
       if (pooled) {
         awaitStats(m, stats(1, 1, 0, 0, 0));
         next = get(m.allocate(a));
-        assertThat(next.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-        assertThat(next.localAddress().getPort()).isEqualTo(port);
+        assertReused(next, port);
         assertRoundTrip(next, peer, "reused");
       } else {
         awaitStats(m, EMPTY);
@@ -249,18 +250,16 @@ class PeerFaultsTest {
   /** A write to a reset socket fails; the connection is then discarded, not pooled. */
   @Test
   void aWriteToAResetSocketFailsAndTheSocketIsDiscarded() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = plain(server.port());
-      Connection c = get(m.allocate(a));
+    try (ServerRig<AcceptingServer> r = ServerRig.plain()) {
+      Connection c = r.connect();
       int port = c.localAddress().getPort();
-      inflict(Fault.RST, peerOf(server, port));
+      inflict(Fault.RST, peerOf(r.server, port));
       awaitArrived(c);
       Throwable t = catchThrowable(() -> within(c.write(buf("into the void"))));
       assertThat(t).hasCauseInstanceOf(IOException.class);
       c.close();
-      awaitStats(m, EMPTY);
-      assertNextServed(m, a, FromCache.NEW, server);
+      awaitStats(r.m, EMPTY);
+      assertNextServed(r.m, r.a, FromCache.NEW, r.server);
     }
   }
 
@@ -314,16 +313,14 @@ class PeerFaultsTest {
       assertThat(r.fromCache()).isEqualTo(via);
       Connection c2 = r.connection();
       assertThat(c2.localAddress().getPort()).isEqualTo(port1);
-      HandlerRecorder h = new HandlerRecorder();
-      c2.start(h);
+      HandlerRecorder h = HandlerRecorder.startedOn(c2);
       awaitSeen(fault, h);
       c2.close();
       Connection next;
       if (fault == Fault.GARBAGE) { // the holder read it: nothing unread, so pooled
         awaitStats(m, stats(1, 1, 0, 0, 0));
         next = get(m.allocate(a));
-        assertThat(next.fromCache()).isEqualTo(FromCache.IMMEDIATE);
-        assertThat(next.localAddress().getPort()).isEqualTo(port1);
+        assertReused(next, port1);
       } else {
         awaitStats(m, EMPTY);
         next = get(m.allocate(a));
@@ -447,22 +444,20 @@ class PeerFaultsTest {
    */
   @Test
   void aServerThatAcceptsAndNeverAnswersTimesOutOnlyTheRead() throws Exception {
-    try (AcceptingServer server = new AcceptingServer();
-        ConnectionManager m = ConnectionManager.create()) {
-      Allocation a = plain(server.port());
-      Connection c = get(m.allocate(a));
+    try (ServerRig<AcceptingServer> r = ServerRig.plain()) {
+      Connection c = r.connect();
       assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
       c.readTimeout(Duration.ofMillis(150));
       assertThat(catchThrowable(() -> c.inputStream().read()))
           .isInstanceOf(SocketTimeoutException.class);
       assertThat(c.isOpen()).isTrue();
-      assertRoundTrip(c, peerOf(server, c), "late");
+      assertRoundTrip(c, r.peerOf(c), "late");
       c.close();
-      awaitStats(m, stats(1, 1, 0, 0, 0));
-      Connection again = get(m.allocate(a));
+      awaitStats(r.m, stats(1, 1, 0, 0, 0));
+      Connection again = r.connect();
       assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
       again.discard();
-      awaitStats(m, EMPTY);
+      awaitStats(r.m, EMPTY);
     }
   }
 

@@ -95,6 +95,13 @@ public class HandlerRecorder implements ConnectionHandler {
     }
   }
 
+  /** A new recorder, started on {@code c} as its handler. */
+  public static HandlerRecorder startedOn(Connection c) {
+    HandlerRecorder h = new HandlerRecorder();
+    c.start(h);
+    return h;
+  }
+
   /** Asserts that every event came on one thread: a daemon, and not the test's. */
   public void assertOnDaemonLoop() {
     assertThat(threads).hasSize(1);

@@ -82,6 +82,12 @@ public final class Managers {
     next.close();
   }
 
+  /** Asserts {@code c} is the idle socket of local port {@code port}, handed out again. */
+  public static void assertReused(Connection c, int port) {
+    assertThat(c.fromCache()).isEqualTo(FromCache.IMMEDIATE);
+    assertThat(c.localAddress().getPort()).isEqualTo(port);
+  }
+
   /** The AllocationException {@code f} fails with (waits; asserts it fails). */
   public static AllocationException failureOf(CompletableFuture<Connection> f) {
     return Await.failureOf(f, AllocationException.class);

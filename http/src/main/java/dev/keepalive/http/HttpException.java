@@ -2,6 +2,7 @@ package dev.keepalive.http;
 
 import dev.keepalive.AllocationException;
 import java.io.IOException;
+import java.io.Serializable;
 import java.util.Set;
 
 /**
@@ -25,9 +26,12 @@ public class HttpException extends IOException {
   private static final Set<String> STAGES = Set.of("connect", "send", "receive", "parse");
 
   private final String stage;
-  private final String function;
-  private final Integer errorNum;
-  private final String errorStr;
+  /** The manager's fields of a "connect" failure; null otherwise. */
+  private final ConnectFailure connect;
+
+  /** What the manager said of a failed allocation. */
+  private record ConnectFailure(String function, Integer errorNum, String errorStr)
+      implements Serializable {}
 
   /**
    * An exception of {@code stage} ("connect", "send", "receive" or "parse").
@@ -47,16 +51,9 @@ public class HttpException extends IOException {
   public HttpException(String stage, String message, Throwable cause) {
     super(message, cause);
     this.stage = checkStage(stage);
-    if (cause instanceof AllocationException) {
-      AllocationException a = (AllocationException) cause;
-      this.function = a.function();
-      this.errorNum = a.errorNum();
-      this.errorStr = a.errorStr();
-    } else {
-      this.function = null;
-      this.errorNum = null;
-      this.errorStr = null;
-    }
+    this.connect = cause instanceof AllocationException a
+        ? new ConnectFailure(a.function(), a.errorNum(), a.errorStr())
+        : null;
   }
 
   /** A "connect" failure with the manager's fields given directly (no AllocationException). */
@@ -64,9 +61,7 @@ public class HttpException extends IOException {
       String message, Throwable cause, String function, Integer errorNum, String errorStr) {
     super(message, cause);
     this.stage = "connect";
-    this.function = function;
-    this.errorNum = errorNum;
-    this.errorStr = errorStr;
+    this.connect = new ConnectFailure(function, errorNum, errorStr);
   }
 
   /** "connect", "send", "receive" or "parse". */
@@ -79,17 +74,17 @@ public class HttpException extends IOException {
    * "shutdown"); otherwise null.
    */
   public String function() {
-    return function;
+    return connect == null ? null : connect.function();
   }
 
   /** For stage "connect": the Linux errno where one applies (111, 110, ...); otherwise null. */
   public Integer errorNum() {
-    return errorNum;
+    return connect == null ? null : connect.errorNum();
   }
 
   /** For stage "connect": the manager's error text; otherwise null. */
   public String errorStr() {
-    return errorStr;
+    return connect == null ? null : connect.errorStr();
   }
 
   private static String checkStage(String stage) {

@@ -142,7 +142,7 @@ class FramingTest extends HttpTestBase {
     assertThat(r.trailers().first("x-checksum")).isEqualTo("abc");
     assertThat(r.trailers().names()).containsExactly("X-Checksum", "X-More");
     assertThat(r.headers().contains("X-Checksum")).isFalse();
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertServed(s, FromCache.IMMEDIATE);
   }
 
   @Test
@@ -157,7 +157,7 @@ class FramingTest extends HttpTestBase {
       }
     });
     assertThat(text(get(s.url("/")))).isEqualTo("abc0123456789abcdef");
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertServed(s, FromCache.IMMEDIATE);
   }
 
   @Test
@@ -226,20 +226,20 @@ class FramingTest extends HttpTestBase {
     assertThat(r.status()).isEqualTo(200);
     assertThat(text(r)).isEqualTo("ok");
     assertThat(r.headers().contains("Link")).isFalse();
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertServed(s, FromCache.IMMEDIATE);
   }
 
   @Test
   void http10ReusesOnlyWithKeepAlive() throws Exception {
     HttpScriptServer plain = answering("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
     assertThat(text(get(plain.url("/")))).isEqualTo("ok");
-    assertThat(get(plain.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(plain, FromCache.NEW);
     assertThat(plain.connections()).isEqualTo(2);
 
     HttpScriptServer keep =
         answering("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok");
     get(keep.url("/"));
-    assertThat(get(keep.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertServed(keep, FromCache.IMMEDIATE);
   }
 
   @Test
@@ -247,7 +247,7 @@ class FramingTest extends HttpTestBase {
     HttpScriptServer s = answering("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n"
         + "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
     assertThat(text(get(s.url("/")))).isEqualTo("ok");
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(s, FromCache.NEW);
   }
 
   @Test

@@ -1,6 +1,9 @@
 package dev.keepalive.http;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import dev.keepalive.ConnectionManager;
+import dev.keepalive.FromCache;
 import dev.keepalive.testkit.HttpScriptServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -47,6 +50,16 @@ abstract class HttpTestBase {
 
   HttpResponse get(String url) throws IOException {
     return client.sendBlocking(HttpRequest.get(url));
+  }
+
+  /**
+   * GETs / from {@code s} once for each of {@code expected}, one after the other, and asserts how
+   * each was served.
+   */
+  void assertServed(HttpScriptServer s, FromCache... expected) throws IOException {
+    for (int i = 0; i < expected.length; i++) {
+      assertThat(get(s.url("/")).servedBy()).as("GET %d", i + 1).isEqualTo(expected[i]);
+    }
   }
 
   static String text(HttpResponse r) {

@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** When a socket goes back to the pool, and when it is discarded. */
 class KeepAliveTest extends HttpTestBase {
@@ -26,7 +28,7 @@ class KeepAliveTest extends HttpTestBase {
     });
     assertThat(text(get(s.url("/")))).isEqualTo("ok");
     await().until(() -> s.clientCloses() == 1);
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(s, FromCache.NEW);
     assertThat(s.connections()).isEqualTo(2);
   }
 
@@ -42,15 +44,14 @@ class KeepAliveTest extends HttpTestBase {
     assertThat(text(r)).isEqualTo("ok");
     assertThat(s.requests().get(0).header("Connection")).isEqualTo("close");
     await().until(() -> s.clientCloses() == 1);
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(s, FromCache.NEW);
   }
 
   @Test
   void aSocketIsReusedWithinTheServersKeepAliveTimeout() throws Exception {
     HttpScriptServer s = answering(
         "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3600, max=100\r\nContent-Length: 2\r\n\r\nok");
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertServed(s, FromCache.NEW, FromCache.IMMEDIATE);
     assertThat(s.connections()).isEqualTo(1);
   }
 
@@ -60,10 +61,10 @@ class KeepAliveTest extends HttpTestBase {
     // closes the socket when that passes, so the next request needs a new one
     HttpScriptServer s =
         answering("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=1\r\nContent-Length: 2\r\n\r\nok");
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(s, FromCache.NEW);
     await().until(() -> s.clientCloses() == 1);
     await().until(() -> manager.stats().idle() == 0);
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(s, FromCache.NEW);
     assertThat(s.connections()).isEqualTo(2);
   }
 
@@ -72,28 +73,21 @@ class KeepAliveTest extends HttpTestBase {
     // max=1 after every response: one more request per connection, then it is closed
     HttpScriptServer s = answering(
         "HTTP/1.1 200 OK\r\nKeep-Alive: timeout=3600, max=1\r\nContent-Length: 2\r\n\r\nok");
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertServed(s, FromCache.NEW, FromCache.IMMEDIATE);
     await().until(() -> s.clientCloses() == 1); // given back with no use left: closed
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(s, FromCache.NEW);
     assertThat(s.connections()).isEqualTo(2);
   }
 
-  @Test
-  void keepAliveMaxZeroMeansNoReuse() throws Exception {
-    HttpScriptServer s =
-        answering("HTTP/1.1 200 OK\r\nKeep-Alive: max=0\r\nContent-Length: 2\r\n\r\nok");
+  /** A keep-alive of no uses or no time: the socket is closed when given back. */
+  @ParameterizedTest
+  @ValueSource(strings = {"max=0", "timeout=0"})
+  void aKeepAliveOfZeroMeansNoReuse(String keepAlive) throws Exception {
+    HttpScriptServer s = answering(
+        "HTTP/1.1 200 OK\r\nKeep-Alive: " + keepAlive + "\r\nContent-Length: 2\r\n\r\nok");
     get(s.url("/"));
     await().until(() -> s.clientCloses() == 1);
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
-  }
-
-  @Test
-  void keepAliveTimeoutZeroMeansNoReuse() throws Exception {
-    HttpScriptServer s =
-        answering("HTTP/1.1 200 OK\r\nKeep-Alive: timeout=0\r\nContent-Length: 2\r\n\r\nok");
-    get(s.url("/"));
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(s, FromCache.NEW);
   }
 
   @Test
@@ -106,7 +100,7 @@ class KeepAliveTest extends HttpTestBase {
       assertThat(r.trailers().first("X-T")).isEqualTo("1");
       assertThat(r.bodySize()).isEqualTo(4);
     }
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertServed(s, FromCache.IMMEDIATE);
   }
 
   @Test
@@ -130,7 +124,7 @@ class KeepAliveTest extends HttpTestBase {
     HttpResponse r = client.sendStreaming(HttpRequest.get(s.url("/"))).get();
     assertThat(r.status()).isEqualTo(204);
     // not even closed yet: there was nothing to read
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.IMMEDIATE);
+    assertServed(s, FromCache.IMMEDIATE);
     assertThat(r.bodyStream().read()).isEqualTo(-1);
     r.bodyStream().close();
   }

@@ -88,7 +88,7 @@ class StreamingTest extends HttpTestBase {
       assertThat(new String(in.readAllBytes(), StandardCharsets.US_ASCII))
           .isEqualTo("first part, second part");
     }
-    assertThat(get(s.url("/")).servedBy()).isEqualTo(FromCache.NEW);
+    assertServed(s, FromCache.NEW);
   }
 
   @Test

@@ -17,6 +17,7 @@ import java.util.Objects;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -35,16 +36,10 @@ import org.knowm.xchart.style.Styler;
  * {@code <!-- e2e:end -->} is replaced, so the hand-written analysis around it stays.
  */
 final class Report {
-  static final List<String> CLIENT_ORDER = List.of(
-      "wrk",
-      "ab",
-      "keepalive",
-      "apache-async",
-      "okhttp",
-      "jdk-httpclient",
-      "reactor-netty",
-      "keepalive-lib",
-      "keepalive-async");
+  /** The load tools (wrk, ab, the keepalive CLI), then the Java clients in their run order. */
+  static final List<String> CLIENT_ORDER =
+      Stream.concat(Stream.of("wrk", "ab", "keepalive"), Peer.NAMES.stream()).toList();
+
   static final List<String> JAVA_PEERS =
       List.of("apache-async", "okhttp", "jdk-httpclient", "reactor-netty");
   static final List<String> PROTO_ORDER = List.of("http", "https", "http-close");
