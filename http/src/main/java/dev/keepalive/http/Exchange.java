@@ -47,6 +47,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   final boolean streaming;
   final ResponseFuture future = new ResponseFuture(this);
   private final Duration timeout;
+  private final Duration connectTimeout;
+  private final Duration responseTimeout;
   private final boolean idempotent;
   private final boolean headRequest;
   private final boolean requestClose;
@@ -58,6 +60,9 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private volatile boolean retried;
   private volatile boolean mustBeNew;
   private volatile ScheduledFuture<?> timer;
+  private volatile ScheduledFuture<?> responseTimer;
+  /** System.nanoTime() of the last sign of life of the response (or of the request's end). */
+  private volatile long lastInput;
 
   // the current attempt
   private ResponseDecoder decoder;
@@ -72,6 +77,11 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     this.request = request;
     this.streaming = streaming;
     this.timeout = request.timeout() != null ? request.timeout() : client.defaultTimeout;
+    Duration ct =
+        request.connectTimeout() != null ? request.connectTimeout() : client.connectTimeout;
+    this.connectTimeout = timeout != null && timeout.compareTo(ct) < 0 ? timeout : ct;
+    this.responseTimeout =
+        request.responseTimeout() != null ? request.responseTimeout() : client.responseTimeout;
     String m = request.method();
     this.idempotent = Syntax.isIdempotent(m);
     this.headRequest = m.equals("HEAD");
@@ -92,7 +102,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private void allocate() {
     stage = "connect";
     try {
-      Allocation a = request.allocation(timeout);
+      Allocation a = request.allocation(connectTimeout);
       allocationId = client.manager.allocate(mustBeNew ? a.fresh() : a, this);
     } catch (IllegalStateException e) {
       fail(new HttpException(
@@ -167,8 +177,11 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       return;
     }
     if (e == null) {
-      if (--writesPending == 0 && "send".equals(stage)) {
-        stage = "receive";
+      if (--writesPending == 0) {
+        if ("send".equals(stage)) {
+          stage = "receive";
+        }
+        armResponseTimer();
       }
       return;
     }
@@ -195,6 +208,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     }
     sawByte = true;
     stage = "receive";
+    lastInput = System.nanoTime();
     try {
       ResponseDecoder d = decoder;
       if (!d.headDone()) {
@@ -350,6 +364,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         }
         sawByte = true;
         stage = "receive";
+        lastInput = System.nanoTime();
         ByteBuffer data = ByteBuffer.wrap(buf, 0, n);
         if (d.parseHead(data)) {
           deliverStream(c, d, data);
@@ -378,8 +393,9 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       return;
     }
     end();
-    if (timeout != null) {
-      c.readTimeout(timeout); // from here on each body read waits at most the timeout
+    Duration rt = bodyReadTimeout();
+    if (rt != null) {
+      c.readTimeout(rt); // from here on each body read waits at most this long
     }
     StreamingBody stream = new StreamingBody(this, c, d, rest);
     HttpResponse response = new HttpResponse(
@@ -404,6 +420,55 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     return timeout;
   }
 
+  /** How long one read of a streamed body may wait: the shorter of the two timeouts, or null. */
+  Duration bodyReadTimeout() {
+    if (responseTimeout == null) {
+      return timeout;
+    }
+    return timeout != null && timeout.compareTo(responseTimeout) < 0 ? timeout : responseTimeout;
+  }
+
+  /** The request is sent: from now on the response must show life within the timeout. */
+  private void armResponseTimer() {
+    Duration rt = responseTimeout;
+    if (rt == null || done.get()) {
+      return;
+    }
+    lastInput = System.nanoTime();
+    ScheduledFuture<?> old = responseTimer;
+    if (old != null) {
+      old.cancel(false);
+    }
+    responseTimer = client.schedule(this::onResponseTimer, rt);
+    if (done.get()) { // decided meanwhile: end() may have missed the new timer
+      cancelResponseTimer();
+    }
+  }
+
+  private void onResponseTimer() {
+    if (done.get()) {
+      return;
+    }
+    long left = responseTimeout.toNanos() - (System.nanoTime() - lastInput);
+    if (left > 0) { // input arrived since: wait for the rest
+      responseTimer = client.schedule(this::onResponseTimer, Duration.ofNanos(left));
+      return;
+    }
+    abort(
+        new HttpException(
+            "receive",
+            "no response byte within the response timeout of " + responseTimeout
+                + (sawByte ? " (the response stalled)" : " after the request was sent")),
+        false);
+  }
+
+  private void cancelResponseTimer() {
+    ScheduledFuture<?> t = responseTimer;
+    if (t != null) {
+      t.cancel(false);
+    }
+  }
+
   // ---- failures ----
 
   /**
@@ -420,6 +485,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       retried = true;
       mustBeNew = true;
       conn = null;
+      cancelResponseTimer();
       allocate();
       return;
     }
@@ -489,6 +555,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     if (t != null) {
       t.cancel(false);
     }
+    cancelResponseTimer();
     client.done(this);
   }
 

@@ -51,6 +51,16 @@ public final class HttpClient implements AutoCloseable {
   public static final int DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
   /** Largest body {@link #send} can collect (the largest Java array). */
   public static final int MAX_COLLECTED_BODY = Integer.MAX_VALUE - 8;
+  /**
+   * Default connect timeout: how long a request may wait for a connection from the manager
+   * (resolving, connecting, TLS, or waiting for a free slot), 10 seconds.
+   */
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * Default response timeout: how long the client waits for response bytes once the request is
+   * sent, and between two reads of the response, 30 seconds.
+   */
+  public static final Duration DEFAULT_RESPONSE_TIMEOUT = Duration.ofSeconds(30);
 
   private static final AtomicInteger THREADS = new AtomicInteger();
 
@@ -59,6 +69,8 @@ public final class HttpClient implements AutoCloseable {
   final int maxBodyBytes;
   final String userAgent;
   final Duration defaultTimeout;
+  final Duration connectTimeout;
+  final Duration responseTimeout;
 
   private final Set<Exchange> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -74,6 +86,8 @@ public final class HttpClient implements AutoCloseable {
     this.maxBodyBytes = b.maxBodyBytes;
     this.userAgent = b.userAgent;
     this.defaultTimeout = b.timeout;
+    this.connectTimeout = b.connectTimeout;
+    this.responseTimeout = b.responseTimeout;
   }
 
   /**
@@ -101,6 +115,8 @@ public final class HttpClient implements AutoCloseable {
     private int maxBodyBytes = MAX_COLLECTED_BODY;
     private String userAgent = DEFAULT_USER_AGENT;
     private Duration timeout;
+    private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+    private Duration responseTimeout = DEFAULT_RESPONSE_TIMEOUT;
 
     private Builder(ConnectionManager manager) {
       if (manager == null) {
@@ -145,12 +161,41 @@ public final class HttpClient implements AutoCloseable {
     }
 
     /**
-     * The timeout of requests that set none (see {@link HttpRequest.Builder#timeout}); default
-     * none: getting a connection is then bounded by the manager's timeout, the response by
-     * nothing.
+     * The timeout of the whole exchange for requests that set none (see
+     * {@link HttpRequest.Builder#timeout}); default none: the exchange is then bounded by the
+     * {@link #connectTimeout connect} and {@link #responseTimeout response} timeouts alone.
      */
     public Builder timeout(Duration timeout) {
       this.timeout = HttpRequest.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * How long a request may wait for a connection (passed to the manager as the allocation's
+     * timeout: resolving, connecting, TLS, waiting for a free slot); default
+     * {@link #DEFAULT_CONNECT_TIMEOUT}. A request's own {@link HttpRequest.Builder#connectTimeout}
+     * wins.
+     *
+     * @throws IllegalArgumentException if null, zero or negative
+     */
+    public Builder connectTimeout(Duration timeout) {
+      if (timeout == null) {
+        throw new IllegalArgumentException("connectTimeout must not be null");
+      }
+      this.connectTimeout = HttpRequest.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * How long the client waits for the response once the request is sent: for its first byte,
+     * then between any two reads of it (so a large body that keeps arriving never times out);
+     * default {@link #DEFAULT_RESPONSE_TIMEOUT}, null for no limit. A request's own
+     * {@link HttpRequest.Builder#responseTimeout} wins.
+     *
+     * @throws IllegalArgumentException if zero or negative
+     */
+    public Builder responseTimeout(Duration timeout) {
+      this.responseTimeout = HttpRequest.checkTimeout(timeout);
       return this;
     }
 

@@ -35,6 +35,8 @@ public final class HttpRequest {
   private final HttpHeaders headers;
   private final byte[] body;
   private final Duration timeout;
+  private final Duration connectTimeout;
+  private final Duration responseTimeout;
   // derived from the URL once
   private final String scheme;
   private final String host;
@@ -57,6 +59,8 @@ public final class HttpRequest {
     this.headers = HttpHeaders.wrap(new ArrayList<>(b.headers));
     this.body = b.body;
     this.timeout = b.timeout;
+    this.connectTimeout = b.connectTimeout;
+    this.responseTimeout = b.responseTimeout;
     this.scheme = b.scheme;
     this.host = b.host;
     this.port = b.port;
@@ -123,6 +127,16 @@ public final class HttpRequest {
   /** The request's own timeout, or null when the client's default applies. */
   public Duration timeout() {
     return timeout;
+  }
+
+  /** The request's own connect timeout, or null when the client's applies. */
+  public Duration connectTimeout() {
+    return connectTimeout;
+  }
+
+  /** The request's own response timeout, or null when the client's applies. */
+  public Duration responseTimeout() {
+    return responseTimeout;
   }
 
   // ---- for the client ----
@@ -227,6 +241,8 @@ public final class HttpRequest {
     private final List<String> headers = new ArrayList<>();
     private byte[] body;
     private Duration timeout;
+    private Duration connectTimeout;
+    private Duration responseTimeout;
 
     private Builder(String url) {
       if (url == null) {
@@ -339,6 +355,28 @@ public final class HttpRequest {
      */
     public Builder timeout(Duration timeout) {
       this.timeout = checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * How long this request may wait for a connection (see
+     * {@link HttpClient.Builder#connectTimeout}); null for the client's.
+     *
+     * @throws IllegalArgumentException if zero or negative
+     */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * How long this request waits for its response, and between two reads of it (see
+     * {@link HttpClient.Builder#responseTimeout}); null for the client's.
+     *
+     * @throws IllegalArgumentException if zero or negative
+     */
+    public Builder responseTimeout(Duration timeout) {
+      this.responseTimeout = checkTimeout(timeout);
       return this;
     }
 
