@@ -12,12 +12,15 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -41,6 +44,8 @@ import java.util.function.Consumer;
 final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private static final int SMALL_BODY = 16 * 1024;
   private static final int READ_BUFFER = 16 * 1024;
+  private static final int UPLOAD_BUFFER = 16 * 1024;
+  private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
   final HttpClient client;
   final HttpRequest request;
@@ -71,6 +76,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private volatile IOException writeError;
   private byte[] body;
   private int bodyLen;
+  /** The body's sending, waiting for a 100 (Continue); null when nothing waits. */
+  private final AtomicReference<Runnable> continueAction = new AtomicReference<>();
 
   Exchange(HttpClient client, HttpRequest request, boolean streaming) {
     this.client = client;
@@ -150,20 +157,155 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     body = null;
     bodyLen = 0;
     stage = "send";
+    continueAction.set(null);
     if (!streaming) {
       c.start(this);
     }
     HttpRequest.Wire w = request.wire(client.userAgent, SMALL_BODY);
-    if (w.body() == null) {
-      writesPending = 1;
-      write(c, ByteBuffer.wrap(w.head()));
+    if (w != null) {
+      if (w.body() == null) {
+        writesPending = 1;
+        write(c, ByteBuffer.wrap(w.head()));
+      } else {
+        writesPending = 2;
+        write(c, ByteBuffer.wrap(w.head()));
+        Runnable sendBody = () -> write(c, ByteBuffer.wrap(w.body()));
+        if (request.expectContinue()) {
+          awaitContinue(c, sendBody);
+        } else {
+          sendBody.run();
+        }
+      }
     } else {
-      writesPending = 2;
-      write(c, ByteBuffer.wrap(w.head()));
-      write(c, ByteBuffer.wrap(w.body()));
+      RequestBody rb = request.requestBody();
+      long length;
+      try {
+        length = rb.lengthForSending();
+      } catch (IOException e) {
+        failAttempt(c, new HttpException("send", "could not read the request body: " + e, e));
+        return;
+      }
+      writesPending = length == 0 ? 1 : 2;
+      write(c, ByteBuffer.wrap(request.head(client.userAgent, length)));
+      if (length != 0) {
+        Runnable sendBody = () -> {
+          if (!client.read(() -> upload(c, rb, length))) {
+            abort(new HttpException(stage, "the HTTP client was closed"), false);
+          }
+        };
+        if (request.expectContinue()) {
+          awaitContinue(c, sendBody);
+        } else {
+          sendBody.run();
+        }
+      }
     }
     if (streaming && !client.read(() -> readHead(c))) {
       abort(new HttpException(stage, "the HTTP client was closed"), false);
+    }
+  }
+
+  // ---- Expect: 100-continue ----
+
+  /** The head went out alone: the body follows a 100, or the timeout, whichever comes first. */
+  private void awaitContinue(Connection c, Runnable sendBody) {
+    continueAction.set(sendBody);
+    client.schedule(() -> releaseBody(c), client.expectContinueTimeout);
+  }
+
+  /** A 100 (Continue) arrived, or the wait for it ended: send the body, once. */
+  private void releaseBody(Connection c) {
+    if (c != conn || done.get()) {
+      return;
+    }
+    Runnable r = continueAction.getAndSet(null);
+    if (r != null) {
+      r.run();
+    }
+  }
+
+  /** After head bytes were parsed: a 100 releases the body, a final status first cancels it. */
+  private void afterHeadInput(Connection c, ResponseDecoder d, boolean headDone) {
+    if (continueAction.get() == null) {
+      return;
+    }
+    if (d.sawContinue()) {
+      releaseBody(c);
+    } else if (headDone) {
+      continueAction.set(null); // never sent: writesPending stays above 0, c is not reused
+    }
+  }
+
+  // ---- file and stream bodies, on a client pool thread ----
+
+  /**
+   * Sends a file or stream body: {@code length} bytes with Content-Length, or chunked when -1.
+   * Each write waits for the socket (so memory stays bounded); the last one reports through
+   * {@link #onWritten} like an in-memory body.
+   */
+  private void upload(Connection c, RequestBody rb, long length) {
+    boolean chunked = length < 0;
+    byte[] buf = new byte[UPLOAD_BUFFER];
+    long sent = 0;
+    try (InputStream in = rb.open()) {
+      while (true) {
+        if (c != conn || done.get()) {
+          return;
+        }
+        int max = chunked ? buf.length : (int) Math.min(buf.length, length - sent);
+        int n = in.read(buf, 0, max);
+        if (n < 0) {
+          if (!chunked) {
+            throw new HttpException(
+                "send", "the request body ended after " + sent + " of its " + length + " bytes");
+          }
+          write(c, ByteBuffer.wrap(LAST_CHUNK));
+          return;
+        }
+        sent += n;
+        ByteBuffer piece;
+        if (chunked) {
+          byte[] size = (Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+          byte[] frame = new byte[size.length + n + 2];
+          System.arraycopy(size, 0, frame, 0, size.length);
+          System.arraycopy(buf, 0, frame, size.length, n);
+          frame[frame.length - 2] = '\r';
+          frame[frame.length - 1] = '\n';
+          piece = ByteBuffer.wrap(frame);
+        } else {
+          piece = ByteBuffer.wrap(buf, 0, n);
+          if (sent == length) {
+            if (in.read() >= 0) {
+              throw new HttpException(
+                  "send", "the request body is longer than its length of " + length + " bytes");
+            }
+            write(c, piece);
+            return;
+          }
+        }
+        if (n > 0) {
+          c.write(piece).get();
+        }
+      }
+    } catch (HttpException e) {
+      if (c == conn) {
+        failAttempt(c, e);
+      }
+    } catch (IOException e) {
+      if (c == conn) {
+        failAttempt(c, new HttpException("send", "reading the request body failed: " + e, e));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      if (c == conn) {
+        failAttempt(c, new HttpException("send", "interrupted while sending the body", e));
+      }
+    } catch (ExecutionException e) {
+      onWritten(c, e.getCause() != null ? e.getCause() : e);
+    } catch (RuntimeException e) {
+      if (c == conn) {
+        failAttempt(c, new HttpException("send", "sending the request body failed: " + e, e));
+      }
     }
   }
 
@@ -212,7 +354,9 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     try {
       ResponseDecoder d = decoder;
       if (!d.headDone()) {
-        if (!d.parseHead(data)) {
+        boolean headDone = d.parseHead(data);
+        afterHeadInput(c, d, headDone);
+        if (!headDone) {
           return;
         }
         long length = d.contentLength();
@@ -366,7 +510,9 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         stage = "receive";
         lastInput = System.nanoTime();
         ByteBuffer data = ByteBuffer.wrap(buf, 0, n);
-        if (d.parseHead(data)) {
+        boolean headDone = d.parseHead(data);
+        afterHeadInput(c, d, headDone);
+        if (headDone) {
           deliverStream(c, d, data);
           return;
         }

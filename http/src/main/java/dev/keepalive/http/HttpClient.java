@@ -61,6 +61,11 @@ public final class HttpClient implements AutoCloseable {
    * sent, and between two reads of the response, 30 seconds.
    */
   public static final Duration DEFAULT_RESPONSE_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * Default wait for a 100 (Continue) before a request that asked for it sends its body anyway,
+   * 1 second.
+   */
+  public static final Duration DEFAULT_EXPECT_CONTINUE_TIMEOUT = Duration.ofSeconds(1);
 
   private static final AtomicInteger THREADS = new AtomicInteger();
 
@@ -71,6 +76,7 @@ public final class HttpClient implements AutoCloseable {
   final Duration defaultTimeout;
   final Duration connectTimeout;
   final Duration responseTimeout;
+  final Duration expectContinueTimeout;
 
   private final Set<Exchange> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -88,6 +94,7 @@ public final class HttpClient implements AutoCloseable {
     this.defaultTimeout = b.timeout;
     this.connectTimeout = b.connectTimeout;
     this.responseTimeout = b.responseTimeout;
+    this.expectContinueTimeout = b.expectContinueTimeout;
   }
 
   /**
@@ -117,6 +124,7 @@ public final class HttpClient implements AutoCloseable {
     private Duration timeout;
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration responseTimeout = DEFAULT_RESPONSE_TIMEOUT;
+    private Duration expectContinueTimeout = DEFAULT_EXPECT_CONTINUE_TIMEOUT;
 
     private Builder(ConnectionManager manager) {
       if (manager == null) {
@@ -196,6 +204,21 @@ public final class HttpClient implements AutoCloseable {
      */
     public Builder responseTimeout(Duration timeout) {
       this.responseTimeout = HttpRequest.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * How long a request with {@link HttpRequest.Builder#expectContinue} waits for the server's
+     * 100 (Continue) before it sends its body anyway; default
+     * {@link #DEFAULT_EXPECT_CONTINUE_TIMEOUT}.
+     *
+     * @throws IllegalArgumentException if null, zero or negative
+     */
+    public Builder expectContinueTimeout(Duration timeout) {
+      if (timeout == null) {
+        throw new IllegalArgumentException("expectContinueTimeout must not be null");
+      }
+      this.expectContinueTimeout = HttpRequest.checkTimeout(timeout);
       return this;
     }
 

@@ -7,6 +7,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -33,7 +34,8 @@ public final class HttpRequest {
   private final String method;
   private final URI uri;
   private final HttpHeaders headers;
-  private final byte[] body;
+  private final RequestBody body;
+  private final boolean expectContinue;
   private final Duration timeout;
   private final Duration connectTimeout;
   private final Duration responseTimeout;
@@ -56,8 +58,23 @@ public final class HttpRequest {
   private HttpRequest(Builder b) {
     this.method = b.method;
     this.uri = b.uri;
-    this.headers = HttpHeaders.wrap(new ArrayList<>(b.headers));
+    List<String> fields = new ArrayList<>(b.headers);
+    if (b.body != null && !HttpHeaders.wrap(fields).contains("Content-Type")) {
+      String type = b.contentType != null ? b.contentType : b.body.contentType();
+      if (type != null) {
+        if (b.body.charset() != null && !type.toLowerCase(Locale.ROOT).contains("charset=")) {
+          type = type + "; charset=" + b.body.charset().name();
+        }
+        fields.add("Content-Type");
+        fields.add(type);
+      }
+    } else if (b.body == null && b.contentType != null) {
+      fields.add("Content-Type");
+      fields.add(b.contentType);
+    }
+    this.headers = HttpHeaders.wrap(fields);
     this.body = b.body;
+    this.expectContinue = b.expectContinue;
     this.timeout = b.timeout;
     this.connectTimeout = b.connectTimeout;
     this.responseTimeout = b.responseTimeout;
@@ -92,6 +109,19 @@ public final class HttpRequest {
   }
 
   /**
+   * A POST of {@code text} in UTF-8 to {@code url} with Content-Type {@code contentType} (the
+   * charset is added when it names none): {@code post(url, "application/json", json)}.
+   *
+   * @throws IllegalArgumentException if text or contentType is null or invalid, or url is bad
+   */
+  public static HttpRequest post(String url, String contentType, String text) {
+    return newBuilder(url)
+        .method("POST", RequestBody.ofString(text))
+        .contentType(contentType)
+        .build();
+  }
+
+  /**
    * A builder for a request to {@code url} (method GET until changed).
    *
    * @throws IllegalArgumentException if url is null, not a URI, not http or https, has no host,
@@ -114,14 +144,35 @@ public final class HttpRequest {
     return headers;
   }
 
-  /** A copy of the body; empty when there is none. */
+  /**
+   * A copy of the body; empty when there is none.
+   *
+   * @throws IllegalStateException for a file or stream body (see {@link #requestBody()})
+   */
   public byte[] body() {
-    return body == null ? NO_BODY : body.clone();
+    if (body == null) {
+      return NO_BODY;
+    }
+    byte[] b = body.bytes();
+    if (b == null) {
+      throw new IllegalStateException("the body is a file or a stream: see requestBody()");
+    }
+    return b.clone();
   }
 
   /** True when a body was set (even an empty one). */
   public boolean hasBody() {
     return body != null;
+  }
+
+  /** The body as set, or null when there is none. */
+  public RequestBody requestBody() {
+    return body;
+  }
+
+  /** True when the request asks for {@code Expect: 100-continue} before its body. */
+  public boolean expectContinue() {
+    return expectContinue;
   }
 
   /** The request's own timeout, or null when the client's default applies. */
@@ -184,15 +235,38 @@ public final class HttpRequest {
   }
 
   /**
-   * The encoded request: the head, with the body when it is small enough for one write
-   * ({@code body} null then), or the head and the body apart. Callers must not change the arrays.
+   * The encoded request of an in-memory body (or none): the head, with the body when it is small
+   * enough for one write ({@code body} null then), or the head and the body apart. Callers must
+   * not change the arrays. Null for a file or stream body (see {@link #head}).
    */
   Wire wire(String userAgent, int smallBody) {
     Wire w = wire;
     if (w != null && w.userAgent().equals(userAgent)) {
       return w;
     }
-    byte[] b = body;
+    byte[] b = body == null ? null : body.bytes();
+    if (body != null && b == null) {
+      return null;
+    }
+    byte[] h = head(userAgent, b == null ? -2 : b.length);
+    if (b == null || b.length == 0) {
+      w = new Wire(userAgent, h, null);
+    } else if (b.length <= smallBody && !expectContinue) {
+      byte[] all = Arrays.copyOf(h, h.length + b.length);
+      System.arraycopy(b, 0, all, h.length, b.length);
+      w = new Wire(userAgent, all, null);
+    } else {
+      w = new Wire(userAgent, h, b);
+    }
+    wire = w;
+    return w;
+  }
+
+  /**
+   * The request head for a body of {@code length} bytes: -1 for chunked, -2 for no body.
+   * Expect: 100-continue is added when asked for and the body is not empty.
+   */
+  byte[] head(String userAgent, long length) {
     RequestEncoder head = new RequestEncoder(method, target);
     if (!headers.contains("Host")) {
       head.field("Host", hostHeader);
@@ -203,25 +277,22 @@ public final class HttpRequest {
     for (int i = 0; i < headers.size(); i++) {
       head.field(headers.nameAt(i), headers.valueAt(i));
     }
-    if (b != null) {
-      head.field("Content-Length", Integer.toString(b.length));
+    if (length >= 0) {
+      head.field("Content-Length", Long.toString(length));
+    } else if (length == -1) {
+      head.field("Transfer-Encoding", "chunked");
     } else if (Syntax.expectsContent(method)) {
       head.field("Content-Length", "0");
     }
-    if (b == null || b.length == 0) {
-      w = new Wire(userAgent, head.end(), null);
-    } else if (b.length <= smallBody) {
-      w = new Wire(userAgent, head.endWith(b), null);
-    } else {
-      w = new Wire(userAgent, head.end(), b);
+    if (expectContinue && length != 0 && length != -2 && !headers.contains("Expect")) {
+      head.field("Expect", "100-continue");
     }
-    wire = w;
-    return w;
+    return head.end();
   }
 
-  /** The body itself (not copied), or null. */
+  /** The in-memory body itself (not copied), or null. */
   byte[] bodyRef() {
-    return body;
+    return body == null ? null : body.bytes();
   }
 
   @Override
@@ -239,7 +310,9 @@ public final class HttpRequest {
     private final String hostHeader;
     private String method = "GET";
     private final List<String> headers = new ArrayList<>();
-    private byte[] body;
+    private RequestBody body;
+    private String contentType;
+    private boolean expectContinue;
     private Duration timeout;
     private Duration connectTimeout;
     private Duration responseTimeout;
@@ -342,7 +415,49 @@ public final class HttpRequest {
 
     /** The body (copied); null for none. Sent with Content-Length. */
     public Builder body(byte[] body) {
-      this.body = body == null ? null : body.clone();
+      this.body = body == null ? null : RequestBody.ofBytes(body);
+      return this;
+    }
+
+    /**
+     * The body: text, bytes, a file or a stream (see {@link RequestBody}); null for none. A text
+     * body brings its Content-Type unless one is set.
+     */
+    public Builder body(RequestBody body) {
+      this.body = body;
+      return this;
+    }
+
+    /** The method and the body at once: {@code .method("PUT", RequestBody.ofFile(path))}. */
+    public Builder method(String method, RequestBody body) {
+      return method(method).body(body);
+    }
+
+    /**
+     * The Content-Type, a media type such as {@code "application/json"}; for a text body the
+     * charset is appended when the media type names none. A Content-Type set with
+     * {@link #header} wins.
+     *
+     * @throws IllegalArgumentException if null or not a valid field value
+     */
+    public Builder contentType(String mediaType) {
+      if (mediaType == null || mediaType.isEmpty() || !Syntax.isFieldValue(mediaType)) {
+        throw new IllegalArgumentException("contentType must be a non-empty field value, was "
+            + (mediaType == null ? "null" : "\"" + mediaType + "\""));
+      }
+      this.contentType = mediaType;
+      return this;
+    }
+
+    /**
+     * Asks for {@code Expect: 100-continue} (default false): the head goes out alone, and the
+     * body only after the server's 100 (Continue), or after the client's
+     * {@link HttpClient.Builder#expectContinueTimeout} without an answer; a final status first
+     * (401, 413, ...) means the body is never sent (the connection is then not reused). For
+     * large uploads the server may refuse. Ignored for an empty body.
+     */
+    public Builder expectContinue(boolean expect) {
+      this.expectContinue = expect;
       return this;
     }
 

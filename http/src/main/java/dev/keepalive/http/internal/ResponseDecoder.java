@@ -59,6 +59,7 @@ public final class ResponseDecoder {
   private int blockBytes;
 
   private int interim;
+  private boolean sawContinue;
 
   private int minorVersion;
   private int status;
@@ -134,6 +135,11 @@ public final class ResponseDecoder {
   /** Body bytes handed out so far. */
   public long bodyBytes() {
     return bodyBytes;
+  }
+
+  /** True once a 100 (Continue) interim response was read. */
+  public boolean sawContinue() {
+    return sawContinue;
   }
 
   /** How many interim (1xx) responses were skipped. */
@@ -336,6 +342,9 @@ public final class ResponseDecoder {
       if (status == 101) {
         throw new HttpException(
             "parse", "unexpected 101 Switching Protocols (no upgrade was " + "requested)");
+      }
+      if (status == 100) {
+        sawContinue = true;
       }
       if (++interim > MAX_INTERIM) {
         throw new HttpException("parse", "more than " + MAX_INTERIM + " interim (1xx) responses");
