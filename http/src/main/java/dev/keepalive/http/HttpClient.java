@@ -67,6 +67,22 @@ public final class HttpClient implements AutoCloseable {
    */
   public static final Duration DEFAULT_EXPECT_CONTINUE_TIMEOUT = Duration.ofSeconds(1);
 
+  /** Most redirects followed for one request; the next one fails it. */
+  public static final int MAX_REDIRECTS = 10;
+
+  /**
+   * Whether the client follows redirects (301, 302, 303, 307 and 308 with a Location), as the
+   * JDK's {@code java.net.http.HttpClient.Redirect}.
+   */
+  public enum Redirect {
+    /** Never: the 3xx response is the answer. */
+    NEVER,
+    /** Always, except from https to http (the 3xx response is then the answer). The default. */
+    NORMAL,
+    /** Always, even from https to http. */
+    ALWAYS
+  }
+
   private static final AtomicInteger THREADS = new AtomicInteger();
 
   final ConnectionManager manager;
@@ -77,6 +93,7 @@ public final class HttpClient implements AutoCloseable {
   final Duration connectTimeout;
   final Duration responseTimeout;
   final Duration expectContinueTimeout;
+  final Redirect redirect;
 
   private final Set<Exchange> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -95,6 +112,7 @@ public final class HttpClient implements AutoCloseable {
     this.connectTimeout = b.connectTimeout;
     this.responseTimeout = b.responseTimeout;
     this.expectContinueTimeout = b.expectContinueTimeout;
+    this.redirect = b.redirect;
   }
 
   /**
@@ -125,6 +143,7 @@ public final class HttpClient implements AutoCloseable {
     private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
     private Duration responseTimeout = DEFAULT_RESPONSE_TIMEOUT;
     private Duration expectContinueTimeout = DEFAULT_EXPECT_CONTINUE_TIMEOUT;
+    private Redirect redirect = Redirect.NORMAL;
 
     private Builder(ConnectionManager manager) {
       if (manager == null) {
@@ -219,6 +238,25 @@ public final class HttpClient implements AutoCloseable {
         throw new IllegalArgumentException("expectContinueTimeout must not be null");
       }
       this.expectContinueTimeout = HttpRequest.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * Whether redirects are followed; default {@link Redirect#NORMAL}. Followed: 301 and 302
+     * (a POST becomes a GET without body, other methods stay), 303 (anything but HEAD becomes a
+     * GET without body), 307 and 308 (method and body kept), at most {@link #MAX_REDIRECTS} in a
+     * row (one more fails the request, stage "receive"). When the origin (scheme, host, port)
+     * changes, Authorization and Cookie fields are dropped. Each hop has the request's
+     * timeouts. The final response tells {@link HttpResponse#uri()} and
+     * {@link HttpResponse#redirects()}.
+     *
+     * @throws IllegalArgumentException if null
+     */
+    public Builder followRedirects(Redirect policy) {
+      if (policy == null) {
+        throw new IllegalArgumentException("policy must not be null");
+      }
+      this.redirect = policy;
       return this;
     }
 
@@ -332,6 +370,15 @@ public final class HttpClient implements AutoCloseable {
     if (request == null) {
       throw new IllegalArgumentException("request must not be null");
     }
+    CompletableFuture<HttpResponse> first = exchange(request, streaming);
+    if (redirect == Redirect.NEVER) {
+      return first;
+    }
+    return new Redirects(this, streaming).follow(first);
+  }
+
+  /** One exchange, no redirect followed. */
+  CompletableFuture<HttpResponse> exchange(HttpRequest request, boolean streaming) {
     if (closed) {
       throw new IllegalStateException("HTTP client is closed");
     }

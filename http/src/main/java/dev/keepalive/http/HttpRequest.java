@@ -290,6 +290,38 @@ public final class HttpRequest {
     return head.end();
   }
 
+  /**
+   * The request a redirect to {@code to} makes of this one: a GET without body (and without
+   * Content-* fields) when {@code toGet}, else the same method and body; Authorization and Cookie
+   * dropped when the origin changes, Host recomputed then.
+   */
+  HttpRequest redirect(URI to, boolean toGet) {
+    Builder b = new Builder(to.toString());
+    boolean sameOrigin = b.scheme.equals(scheme) && b.host.equalsIgnoreCase(host) && b.port == port;
+    b.method(toGet && !method.equals("HEAD") ? "GET" : method);
+    for (int i = 0; i < headers.size(); i++) {
+      String name = headers.nameAt(i);
+      String lower = name.toLowerCase(Locale.ROOT);
+      if (toGet && lower.startsWith("content-")) {
+        continue;
+      }
+      if (!sameOrigin
+          && (lower.equals("authorization") || lower.equals("cookie") || lower.equals("host"))) {
+        continue;
+      }
+      b.headers.add(name);
+      b.headers.add(headers.valueAt(i));
+    }
+    if (!toGet) {
+      b.body = body;
+      b.expectContinue = expectContinue;
+    }
+    b.timeout = timeout;
+    b.connectTimeout = connectTimeout;
+    b.responseTimeout = responseTimeout;
+    return new HttpRequest(b);
+  }
+
   /** The in-memory body itself (not copied), or null. */
   byte[] bodyRef() {
     return body == null ? null : body.bytes();

@@ -3,6 +3,8 @@ package dev.keepalive.http;
 import dev.keepalive.FromCache;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.net.URI;
+import java.util.List;
 
 /**
  * A final (non-1xx) response. From {@link HttpClient#send} and {@link HttpClient#sendBlocking}
@@ -20,6 +22,7 @@ public final class HttpResponse {
   private final StreamingBody stream;
   private final FromCache servedBy;
   private final boolean retried;
+  private volatile List<URI> redirects = List.of();
 
   HttpResponse(
       HttpRequest request,
@@ -44,9 +47,22 @@ public final class HttpResponse {
     this.retried = retried;
   }
 
-  /** The request this answers. */
+  /** The request this answers (after redirects: the last one, to {@link #uri()}). */
   public HttpRequest request() {
     return request;
+  }
+
+  /** Where the response came from: the URI of the last request, after any redirect. */
+  public URI uri() {
+    return request.uri();
+  }
+
+  /**
+   * The URIs redirected from, in order (the first is the original request's); empty when no
+   * redirect was followed.
+   */
+  public List<URI> redirects() {
+    return redirects;
   }
 
   /** "HTTP/1.1" or "HTTP/1.0". */
@@ -118,6 +134,10 @@ public final class HttpResponse {
     return stream != null ? stream.delivered() : body.length;
   }
 
+  void redirects(List<URI> from) {
+    this.redirects = List.copyOf(from);
+  }
+
   void trailers(HttpHeaders t) {
     this.trailers = t;
   }
@@ -125,6 +145,7 @@ public final class HttpResponse {
   @Override
   public String toString() {
     return "HttpResponse[" + version + " " + status + (reason.isEmpty() ? "" : " " + reason) + ", "
-        + request + ", " + servedBy + (retried ? ", retried" : "") + "]";
+        + request + ", " + servedBy + (retried ? ", retried" : "")
+        + (redirects.isEmpty() ? "" : ", " + redirects.size() + " redirects") + "]";
   }
 }
