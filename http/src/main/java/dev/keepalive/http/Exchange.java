@@ -57,6 +57,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private final boolean idempotent;
   private final boolean headRequest;
   private final boolean requestClose;
+  /** True when the request asks for gzip or deflate, which the client then undoes. */
+  private final boolean decoding;
 
   private final AtomicBoolean done = new AtomicBoolean();
   private volatile String stage = "connect";
@@ -93,6 +95,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     this.idempotent = Syntax.isIdempotent(m);
     this.headRequest = m.equals("HEAD");
     this.requestClose = request.connectionClose();
+    this.decoding = request.wantsDecoding(client.decompress);
   }
 
   String stage() {
@@ -161,7 +164,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     if (!streaming) {
       c.start(this);
     }
-    HttpRequest.Wire w = request.wire(client.userAgent, SMALL_BODY);
+    HttpRequest.Wire w = request.wire(client.userAgent, decoding, SMALL_BODY);
     if (w != null) {
       if (w.body() == null) {
         writesPending = 1;
@@ -186,7 +189,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         return;
       }
       writesPending = length == 0 ? 1 : 2;
-      write(c, ByteBuffer.wrap(request.head(client.userAgent, length)));
+      write(c, ByteBuffer.wrap(request.head(client.userAgent, decoding, length)));
       if (length != 0) {
         Runnable sendBody = () -> {
           if (!client.read(() -> upload(c, rb, length))) {
@@ -428,21 +431,35 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
 
   private void finishCollected(Connection c, boolean extraBytes) {
     ResponseDecoder d = decoder;
+    byte[] b =
+        body == null ? new byte[0] : bodyLen == body.length ? body : Arrays.copyOf(body, bodyLen);
+    HttpHeaders headers = HttpHeaders.wrap(d.fields());
+    String coding = decoding && d.framing() != ResponseDecoder.Framing.NONE
+        ? ContentDecoding.coding(headers)
+        : null;
+    if (coding != null) {
+      try {
+        b = ContentDecoding.decode(b, coding, client.maxBodyBytes);
+      } catch (HttpException e) {
+        failAttempt(c, e);
+        return;
+      }
+      headers = ContentDecoding.decodedHeaders(headers);
+    }
     if (!done.compareAndSet(false, true)) {
       return; // lost to a timeout or cancel, which discards c
     }
     end();
     giveBack(c, d, extraBytes);
-    byte[] b =
-        body == null ? new byte[0] : bodyLen == body.length ? body : Arrays.copyOf(body, bodyLen);
     future.complete(new HttpResponse(
         request,
         d.version(),
         d.status(),
         d.reason(),
-        HttpHeaders.wrap(d.fields()),
+        headers,
         HttpHeaders.wrap(d.trailers()),
         b,
+        null,
         null,
         c.fromCache(),
         retried));
@@ -544,15 +561,25 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       c.readTimeout(rt); // from here on each body read waits at most this long
     }
     StreamingBody stream = new StreamingBody(this, c, d, rest);
+    HttpHeaders headers = HttpHeaders.wrap(d.fields());
+    String coding = decoding && d.framing() != ResponseDecoder.Framing.NONE
+        ? ContentDecoding.coding(headers)
+        : null;
+    ContentDecoding.Stream decoded = null;
+    if (coding != null) {
+      decoded = new ContentDecoding.Stream(stream, coding);
+      headers = ContentDecoding.decodedHeaders(headers);
+    }
     HttpResponse response = new HttpResponse(
         request,
         d.version(),
         d.status(),
         d.reason(),
-        HttpHeaders.wrap(d.fields()),
+        headers,
         HttpHeaders.empty(),
         null,
         stream,
+        decoded,
         c.fromCache(),
         retried);
     stream.response(response);

@@ -94,6 +94,7 @@ public final class HttpClient implements AutoCloseable {
   final Duration responseTimeout;
   final Duration expectContinueTimeout;
   final Redirect redirect;
+  final boolean decompress;
 
   private final Set<Exchange> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -113,6 +114,7 @@ public final class HttpClient implements AutoCloseable {
     this.responseTimeout = b.responseTimeout;
     this.expectContinueTimeout = b.expectContinueTimeout;
     this.redirect = b.redirect;
+    this.decompress = b.decompress;
   }
 
   /**
@@ -144,6 +146,7 @@ public final class HttpClient implements AutoCloseable {
     private Duration responseTimeout = DEFAULT_RESPONSE_TIMEOUT;
     private Duration expectContinueTimeout = DEFAULT_EXPECT_CONTINUE_TIMEOUT;
     private Redirect redirect = Redirect.NORMAL;
+    private boolean decompress = true;
 
     private Builder(ConnectionManager manager) {
       if (manager == null) {
@@ -257,6 +260,18 @@ public final class HttpClient implements AutoCloseable {
         throw new IllegalArgumentException("policy must not be null");
       }
       this.redirect = policy;
+      return this;
+    }
+
+    /**
+     * Whether requests ask for {@code Accept-Encoding: gzip, deflate} and the client decodes such
+     * responses transparently, collected or streamed (default true). Off for a request that sets
+     * its own Accept-Encoding or {@link HttpRequest.Builder#decompress}(false): it gets the bytes
+     * as sent. A decoded response has no Content-Encoding or Content-Length field; a body that
+     * fails to decode fails the exchange (stage "parse").
+     */
+    public Builder decompress(boolean decompress) {
+      this.decompress = decompress;
       return this;
     }
 

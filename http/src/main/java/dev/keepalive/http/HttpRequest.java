@@ -36,6 +36,7 @@ public final class HttpRequest {
   private final HttpHeaders headers;
   private final RequestBody body;
   private final boolean expectContinue;
+  private final boolean decompress;
   private final Duration timeout;
   private final Duration connectTimeout;
   private final Duration responseTimeout;
@@ -46,6 +47,7 @@ public final class HttpRequest {
   private final String target;
   private final String hostHeader;
   private final boolean connectionClose;
+  private final boolean userAcceptEncoding;
   // Caches for a request sent again and again (a poll, a benchmark): the allocation (its pool
   // key parses and hashes the address once) and the encoded bytes, each for the last timeout or
   // User-Agent it was made with. Racing threads may each build one; any of them is right.
@@ -53,7 +55,7 @@ public final class HttpRequest {
   private volatile Wire wire;
 
   /** The request's bytes as {@code userAgent}'s client sends them. */
-  record Wire(String userAgent, byte[] head, byte[] body) {}
+  record Wire(String userAgent, boolean acceptEncoding, byte[] head, byte[] body) {}
 
   private HttpRequest(Builder b) {
     this.method = b.method;
@@ -75,6 +77,7 @@ public final class HttpRequest {
     this.headers = HttpHeaders.wrap(fields);
     this.body = b.body;
     this.expectContinue = b.expectContinue;
+    this.decompress = b.decompress;
     this.timeout = b.timeout;
     this.connectTimeout = b.connectTimeout;
     this.responseTimeout = b.responseTimeout;
@@ -91,6 +94,7 @@ public final class HttpRequest {
       }
     }
     this.connectionClose = close;
+    this.userAcceptEncoding = headers.contains("Accept-Encoding");
   }
 
   /** A GET of {@code url}. */
@@ -170,6 +174,14 @@ public final class HttpRequest {
     return body;
   }
 
+  /**
+   * False when the response is wanted as sent, without the client's transparent decoding (see
+   * {@link Builder#decompress}).
+   */
+  public boolean decompress() {
+    return decompress;
+  }
+
   /** True when the request asks for {@code Expect: 100-continue} before its body. */
   public boolean expectContinue() {
     return expectContinue;
@@ -216,6 +228,11 @@ public final class HttpRequest {
     return hostHeader;
   }
 
+  /** True when the client should ask for, and undo, gzip or deflate. */
+  boolean wantsDecoding(boolean clientDecompresses) {
+    return clientDecompresses && decompress && !userAcceptEncoding;
+  }
+
   /** True when a Connection field says close: the connection is not reused after. */
   boolean connectionClose() {
     return connectionClose;
@@ -239,24 +256,24 @@ public final class HttpRequest {
    * enough for one write ({@code body} null then), or the head and the body apart. Callers must
    * not change the arrays. Null for a file or stream body (see {@link #head}).
    */
-  Wire wire(String userAgent, int smallBody) {
+  Wire wire(String userAgent, boolean acceptEncoding, int smallBody) {
     Wire w = wire;
-    if (w != null && w.userAgent().equals(userAgent)) {
+    if (w != null && w.userAgent().equals(userAgent) && w.acceptEncoding() == acceptEncoding) {
       return w;
     }
     byte[] b = body == null ? null : body.bytes();
     if (body != null && b == null) {
       return null;
     }
-    byte[] h = head(userAgent, b == null ? -2 : b.length);
+    byte[] h = head(userAgent, acceptEncoding, b == null ? -2 : b.length);
     if (b == null || b.length == 0) {
-      w = new Wire(userAgent, h, null);
+      w = new Wire(userAgent, acceptEncoding, h, null);
     } else if (b.length <= smallBody && !expectContinue) {
       byte[] all = Arrays.copyOf(h, h.length + b.length);
       System.arraycopy(b, 0, all, h.length, b.length);
-      w = new Wire(userAgent, all, null);
+      w = new Wire(userAgent, acceptEncoding, all, null);
     } else {
-      w = new Wire(userAgent, h, b);
+      w = new Wire(userAgent, acceptEncoding, h, b);
     }
     wire = w;
     return w;
@@ -264,9 +281,10 @@ public final class HttpRequest {
 
   /**
    * The request head for a body of {@code length} bytes: -1 for chunked, -2 for no body.
-   * Expect: 100-continue is added when asked for and the body is not empty.
+   * Expect: 100-continue is added when asked for and the body is not empty, Accept-Encoding when
+   * {@code acceptEncoding}.
    */
-  byte[] head(String userAgent, long length) {
+  byte[] head(String userAgent, boolean acceptEncoding, long length) {
     RequestEncoder head = new RequestEncoder(method, target);
     if (!headers.contains("Host")) {
       head.field("Host", hostHeader);
@@ -276,6 +294,9 @@ public final class HttpRequest {
     }
     for (int i = 0; i < headers.size(); i++) {
       head.field(headers.nameAt(i), headers.valueAt(i));
+    }
+    if (acceptEncoding) {
+      head.field("Accept-Encoding", ContentDecoding.ACCEPT);
     }
     if (length >= 0) {
       head.field("Content-Length", Long.toString(length));
@@ -316,6 +337,7 @@ public final class HttpRequest {
       b.body = body;
       b.expectContinue = expectContinue;
     }
+    b.decompress = decompress;
     b.timeout = timeout;
     b.connectTimeout = connectTimeout;
     b.responseTimeout = responseTimeout;
@@ -345,6 +367,7 @@ public final class HttpRequest {
     private RequestBody body;
     private String contentType;
     private boolean expectContinue;
+    private boolean decompress = true;
     private Duration timeout;
     private Duration connectTimeout;
     private Duration responseTimeout;
@@ -524,6 +547,17 @@ public final class HttpRequest {
      */
     public Builder responseTimeout(Duration timeout) {
       this.responseTimeout = checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * Whether the client may ask for a compressed response and decode it (default true, when the
+     * client's {@link HttpClient.Builder#decompress} allows it too): false gets the raw bytes, and
+     * no Accept-Encoding is sent. An Accept-Encoding set with {@link #header} also turns it off:
+     * the response then comes as the server sent it.
+     */
+    public Builder decompress(boolean decompress) {
+      this.decompress = decompress;
       return this;
     }
 

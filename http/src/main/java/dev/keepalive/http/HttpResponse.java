@@ -20,6 +20,7 @@ public final class HttpResponse {
   private volatile HttpHeaders trailers;
   private final byte[] body;
   private final StreamingBody stream;
+  private final ContentDecoding.Stream decoded;
   private final FromCache servedBy;
   private final boolean retried;
   private volatile List<URI> redirects = List.of();
@@ -33,6 +34,7 @@ public final class HttpResponse {
       HttpHeaders trailers,
       byte[] body,
       StreamingBody stream,
+      ContentDecoding.Stream decoded,
       FromCache servedBy,
       boolean retried) {
     this.request = request;
@@ -43,6 +45,7 @@ public final class HttpResponse {
     this.trailers = trailers;
     this.body = body;
     this.stream = stream;
+    this.decoded = decoded;
     this.servedBy = servedBy;
     this.retried = retried;
   }
@@ -110,6 +113,9 @@ public final class HttpResponse {
    * {@link #body()} each time.
    */
   public InputStream bodyStream() {
+    if (decoded != null) {
+      return decoded;
+    }
     return stream != null ? stream : new ByteArrayInputStream(body);
   }
 
@@ -128,9 +134,13 @@ public final class HttpResponse {
 
   /**
    * Body bytes: the collected body's length; for a streamed response the bytes read from
-   * {@link #bodyStream()} so far (the whole body's length once it reached its end).
+   * {@link #bodyStream()} so far (the whole body's length once it reached its end). Decoded
+   * bytes when the client undid a gzip or deflate coding.
    */
   public long bodySize() {
+    if (decoded != null) {
+      return decoded.delivered();
+    }
     return stream != null ? stream.delivered() : body.length;
   }
 
