@@ -5,9 +5,11 @@ import dev.keepalive.http.internal.RequestEncoder;
 import dev.keepalive.http.internal.Syntax;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -73,6 +75,10 @@ public final class HttpRequest {
     } else if (b.body == null && b.contentType != null) {
       fields.add("Content-Type");
       fields.add(b.contentType);
+    }
+    if (b.basicAuth != null && !HttpHeaders.wrap(fields).contains("Authorization")) {
+      fields.add("Authorization");
+      fields.add(b.basicAuth);
     }
     this.headers = HttpHeaders.wrap(fields);
     this.body = b.body;
@@ -368,6 +374,7 @@ public final class HttpRequest {
     private String contentType;
     private boolean expectContinue;
     private boolean decompress = true;
+    private String basicAuth;
     private Duration timeout;
     private Duration connectTimeout;
     private Duration responseTimeout;
@@ -559,6 +566,44 @@ public final class HttpRequest {
     public Builder decompress(boolean decompress) {
       this.decompress = decompress;
       return this;
+    }
+
+    /**
+     * Sends {@code Authorization: Basic} with {@code user} and {@code password} (RFC 7617, in
+     * UTF-8), as given: no challenge is waited for. An Authorization set with {@link #header}
+     * wins. Like any Authorization field it is not sent on when a redirect leaves the origin.
+     * Basic credentials are only encoded, not encrypted: use https.
+     *
+     * @throws IllegalArgumentException if user or password is null, the user contains ':', or
+     *     either contains control characters
+     */
+    public Builder basicAuth(String user, String password) {
+      if (user == null) {
+        throw new IllegalArgumentException("user must not be null");
+      }
+      if (password == null) {
+        throw new IllegalArgumentException("password must not be null");
+      }
+      if (user.indexOf(':') >= 0) {
+        throw new IllegalArgumentException("user must not contain ':' (RFC 7617)");
+      }
+      if (hasControl(user) || hasControl(password)) {
+        throw new IllegalArgumentException("user and password must not contain control characters");
+      }
+      this.basicAuth = "Basic "
+          + Base64.getEncoder()
+              .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+      return this;
+    }
+
+    private static boolean hasControl(String s) {
+      for (int i = 0; i < s.length(); i++) {
+        char c = s.charAt(i);
+        if (c < 0x20 || c == 0x7f) {
+          return true;
+        }
+      }
+      return false;
     }
 
     public HttpRequest build() {
