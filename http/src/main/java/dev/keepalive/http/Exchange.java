@@ -236,6 +236,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       releaseBody(c);
     } else if (headDone) {
       continueAction.set(null); // never sent: writesPending stays above 0, c is not reused
+      armResponseTimer(); // the rest of the response is bounded as after a complete request
     }
   }
 
@@ -630,7 +631,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     abort(
         new HttpException(
             "receive",
-            "no response byte within the response timeout of " + responseTimeout
+            "timed out: no response byte within the response timeout of " + responseTimeout
                 + (sawByte ? " (the response stalled)" : " after the request was sent")),
         false);
   }

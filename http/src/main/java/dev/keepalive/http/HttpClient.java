@@ -43,6 +43,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A connection goes back to the pool only after a complete, well-framed response that neither
  * side marked "Connection: close", and is not reused past the server's "Keep-Alive: timeout".
  * Failures are {@link HttpException}s. Thread-safe.
+ *
+ * <p>By default: a {@link #DEFAULT_CONNECT_TIMEOUT connect timeout} and a
+ * {@link #DEFAULT_RESPONSE_TIMEOUT response timeout}, redirects followed
+ * ({@link Redirect#NORMAL}), and {@code Accept-Encoding: gzip, deflate} sent with the response
+ * decoded transparently ({@link Builder#decompress}); each can be changed on the
+ * {@link Builder}, the timeouts also per request.
  */
 public final class HttpClient implements AutoCloseable {
   /** The User-Agent sent unless the request sets one. */

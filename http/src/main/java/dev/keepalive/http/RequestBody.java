@@ -86,7 +86,8 @@ public final class RequestBody {
 
   /**
    * The content of {@code file}, read as it is sent; its length is taken when each attempt
-   * starts (Content-Length), and a file that shrank meanwhile fails the exchange (stage "send").
+   * starts (Content-Length), and a file that shrank or grew meanwhile fails the exchange (stage
+   * "send").
    *
    * @throws IllegalArgumentException if file is null or not a readable regular file
    */
