@@ -91,21 +91,22 @@ class TimeoutTest extends HttpTestBase {
 
   @Test
   void aBodyThatKeepsArrivingDoesNotTimeOut() throws Exception {
-    // the response timeout bounds each wait, not the whole body: 20 pieces 40 ms apart take
-    // twice the 400 ms timeout in all, while no gap comes near it
+    // the response timeout bounds each wait, not the whole body: 12 pieces 250 ms apart take
+    // 3 s in all, half again the 2 s timeout, while each gap leaves it a margin of 1.75 s (for a
+    // loaded machine)
     HttpClient timed = closeLater(
-        HttpClient.builder(manager).responseTimeout(Duration.ofMillis(400)).build());
+        HttpClient.builder(manager).responseTimeout(Duration.ofSeconds(2)).build());
     HttpScriptServer s = server(p -> {
       p.readRequest();
-      p.write("HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n");
-      for (int i = 0; i < 20; i++) {
-        Thread.sleep(40); // pacing the server, not a wait for the client
+      p.write("HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n");
+      for (int i = 0; i < 12; i++) {
+        Thread.sleep(250); // pacing the server, not a wait for the client
         p.write("x");
       }
       p.awaitEof();
     });
     HttpResponse r = timed.sendBlocking(HttpRequest.get(s.url("/")));
-    assertThat(r.body()).hasSize(20);
+    assertThat(r.body()).hasSize(12);
   }
 
   @Test
