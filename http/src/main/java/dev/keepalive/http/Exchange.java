@@ -12,12 +12,15 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -41,15 +44,21 @@ import java.util.function.Consumer;
 final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private static final int SMALL_BODY = 16 * 1024;
   private static final int READ_BUFFER = 16 * 1024;
+  private static final int UPLOAD_BUFFER = 16 * 1024;
+  private static final byte[] LAST_CHUNK = "0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
   final HttpClient client;
   final HttpRequest request;
   final boolean streaming;
   final ResponseFuture future = new ResponseFuture(this);
   private final Duration timeout;
+  private final Duration connectTimeout;
+  private final Duration responseTimeout;
   private final boolean idempotent;
   private final boolean headRequest;
   private final boolean requestClose;
+  /** True when the request asks for gzip or deflate, which the client then undoes. */
+  private final boolean decoding;
 
   private final AtomicBoolean done = new AtomicBoolean();
   private volatile String stage = "connect";
@@ -58,6 +67,9 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private volatile boolean retried;
   private volatile boolean mustBeNew;
   private volatile ScheduledFuture<?> timer;
+  private volatile ScheduledFuture<?> responseTimer;
+  /** System.nanoTime() of the last sign of life of the response (or of the request's end). */
+  private volatile long lastInput;
 
   // the current attempt
   private ResponseDecoder decoder;
@@ -66,16 +78,24 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private volatile IOException writeError;
   private byte[] body;
   private int bodyLen;
+  /** The body's sending, waiting for a 100 (Continue); null when nothing waits. */
+  private final AtomicReference<Runnable> continueAction = new AtomicReference<>();
 
   Exchange(HttpClient client, HttpRequest request, boolean streaming) {
     this.client = client;
     this.request = request;
     this.streaming = streaming;
     this.timeout = request.timeout() != null ? request.timeout() : client.defaultTimeout;
+    Duration ct =
+        request.connectTimeout() != null ? request.connectTimeout() : client.connectTimeout;
+    this.connectTimeout = timeout != null && timeout.compareTo(ct) < 0 ? timeout : ct;
+    this.responseTimeout =
+        request.responseTimeout() != null ? request.responseTimeout() : client.responseTimeout;
     String m = request.method();
     this.idempotent = Syntax.isIdempotent(m);
     this.headRequest = m.equals("HEAD");
     this.requestClose = request.connectionClose();
+    this.decoding = request.wantsDecoding(client.decompress);
   }
 
   String stage() {
@@ -92,7 +112,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private void allocate() {
     stage = "connect";
     try {
-      Allocation a = request.allocation(timeout);
+      Allocation a = request.allocation(connectTimeout);
       allocationId = client.manager.allocate(mustBeNew ? a.fresh() : a, this);
     } catch (IllegalStateException e) {
       fail(new HttpException(
@@ -140,20 +160,156 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     body = null;
     bodyLen = 0;
     stage = "send";
+    continueAction.set(null);
     if (!streaming) {
       c.start(this);
     }
-    HttpRequest.Wire w = request.wire(client.userAgent, SMALL_BODY);
-    if (w.body() == null) {
-      writesPending = 1;
-      write(c, ByteBuffer.wrap(w.head()));
+    HttpRequest.Wire w = request.wire(client.userAgent, decoding, SMALL_BODY);
+    if (w != null) {
+      if (w.body() == null) {
+        writesPending = 1;
+        write(c, ByteBuffer.wrap(w.head()));
+      } else {
+        writesPending = 2;
+        write(c, ByteBuffer.wrap(w.head()));
+        Runnable sendBody = () -> write(c, ByteBuffer.wrap(w.body()));
+        if (request.expectContinue()) {
+          awaitContinue(c, sendBody);
+        } else {
+          sendBody.run();
+        }
+      }
     } else {
-      writesPending = 2;
-      write(c, ByteBuffer.wrap(w.head()));
-      write(c, ByteBuffer.wrap(w.body()));
+      RequestBody rb = request.requestBody();
+      long length;
+      try {
+        length = rb.lengthForSending();
+      } catch (IOException e) {
+        failAttempt(c, new HttpException("send", "could not read the request body: " + e, e));
+        return;
+      }
+      writesPending = length == 0 ? 1 : 2;
+      write(c, ByteBuffer.wrap(request.head(client.userAgent, decoding, length)));
+      if (length != 0) {
+        Runnable sendBody = () -> {
+          if (!client.read(() -> upload(c, rb, length))) {
+            abort(new HttpException(stage, "the HTTP client was closed"), false);
+          }
+        };
+        if (request.expectContinue()) {
+          awaitContinue(c, sendBody);
+        } else {
+          sendBody.run();
+        }
+      }
     }
     if (streaming && !client.read(() -> readHead(c))) {
       abort(new HttpException(stage, "the HTTP client was closed"), false);
+    }
+  }
+
+  // ---- Expect: 100-continue ----
+
+  /** The head went out alone: the body follows a 100, or the timeout, whichever comes first. */
+  private void awaitContinue(Connection c, Runnable sendBody) {
+    continueAction.set(sendBody);
+    client.schedule(() -> releaseBody(c), client.expectContinueTimeout);
+  }
+
+  /** A 100 (Continue) arrived, or the wait for it ended: send the body, once. */
+  private void releaseBody(Connection c) {
+    if (c != conn || done.get()) {
+      return;
+    }
+    Runnable r = continueAction.getAndSet(null);
+    if (r != null) {
+      r.run();
+    }
+  }
+
+  /** After head bytes were parsed: a 100 releases the body, a final status first cancels it. */
+  private void afterHeadInput(Connection c, ResponseDecoder d, boolean headDone) {
+    if (continueAction.get() == null) {
+      return;
+    }
+    if (d.sawContinue()) {
+      releaseBody(c);
+    } else if (headDone) {
+      continueAction.set(null); // never sent: writesPending stays above 0, c is not reused
+      armResponseTimer(); // the rest of the response is bounded as after a complete request
+    }
+  }
+
+  // ---- file and stream bodies, on a client pool thread ----
+
+  /**
+   * Sends a file or stream body: {@code length} bytes with Content-Length, or chunked when -1.
+   * Each write waits for the socket (so memory stays bounded); the last one reports through
+   * {@link #onWritten} like an in-memory body.
+   */
+  private void upload(Connection c, RequestBody rb, long length) {
+    boolean chunked = length < 0;
+    byte[] buf = new byte[UPLOAD_BUFFER];
+    long sent = 0;
+    try (InputStream in = rb.open()) {
+      while (true) {
+        if (c != conn || done.get()) {
+          return;
+        }
+        int max = chunked ? buf.length : (int) Math.min(buf.length, length - sent);
+        int n = in.read(buf, 0, max);
+        if (n < 0) {
+          if (!chunked) {
+            throw new HttpException(
+                "send", "the request body ended after " + sent + " of its " + length + " bytes");
+          }
+          write(c, ByteBuffer.wrap(LAST_CHUNK));
+          return;
+        }
+        sent += n;
+        ByteBuffer piece;
+        if (chunked) {
+          byte[] size = (Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+          byte[] frame = new byte[size.length + n + 2];
+          System.arraycopy(size, 0, frame, 0, size.length);
+          System.arraycopy(buf, 0, frame, size.length, n);
+          frame[frame.length - 2] = '\r';
+          frame[frame.length - 1] = '\n';
+          piece = ByteBuffer.wrap(frame);
+        } else {
+          piece = ByteBuffer.wrap(buf, 0, n);
+          if (sent == length) {
+            if (in.read() >= 0) {
+              throw new HttpException(
+                  "send", "the request body is longer than its length of " + length + " bytes");
+            }
+            write(c, piece);
+            return;
+          }
+        }
+        if (n > 0) {
+          c.write(piece).get();
+        }
+      }
+    } catch (HttpException e) {
+      if (c == conn) {
+        failAttempt(c, e);
+      }
+    } catch (IOException e) {
+      if (c == conn) {
+        failAttempt(c, new HttpException("send", "reading the request body failed: " + e, e));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      if (c == conn) {
+        failAttempt(c, new HttpException("send", "interrupted while sending the body", e));
+      }
+    } catch (ExecutionException e) {
+      onWritten(c, e.getCause() != null ? e.getCause() : e);
+    } catch (RuntimeException e) {
+      if (c == conn) {
+        failAttempt(c, new HttpException("send", "sending the request body failed: " + e, e));
+      }
     }
   }
 
@@ -167,8 +323,11 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       return;
     }
     if (e == null) {
-      if (--writesPending == 0 && "send".equals(stage)) {
-        stage = "receive";
+      if (--writesPending == 0) {
+        if ("send".equals(stage)) {
+          stage = "receive";
+        }
+        armResponseTimer();
       }
       return;
     }
@@ -195,10 +354,13 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     }
     sawByte = true;
     stage = "receive";
+    lastInput = System.nanoTime();
     try {
       ResponseDecoder d = decoder;
       if (!d.headDone()) {
-        if (!d.parseHead(data)) {
+        boolean headDone = d.parseHead(data);
+        afterHeadInput(c, d, headDone);
+        if (!headDone) {
           return;
         }
         long length = d.contentLength();
@@ -270,21 +432,35 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
 
   private void finishCollected(Connection c, boolean extraBytes) {
     ResponseDecoder d = decoder;
+    byte[] b =
+        body == null ? new byte[0] : bodyLen == body.length ? body : Arrays.copyOf(body, bodyLen);
+    HttpHeaders headers = HttpHeaders.wrap(d.fields());
+    String coding = decoding && d.framing() != ResponseDecoder.Framing.NONE
+        ? ContentDecoding.coding(headers)
+        : null;
+    if (coding != null) {
+      try {
+        b = ContentDecoding.decode(b, coding, client.maxBodyBytes);
+      } catch (HttpException e) {
+        failAttempt(c, e);
+        return;
+      }
+      headers = ContentDecoding.decodedHeaders(headers);
+    }
     if (!done.compareAndSet(false, true)) {
       return; // lost to a timeout or cancel, which discards c
     }
     end();
     giveBack(c, d, extraBytes);
-    byte[] b =
-        body == null ? new byte[0] : bodyLen == body.length ? body : Arrays.copyOf(body, bodyLen);
     future.complete(new HttpResponse(
         request,
         d.version(),
         d.status(),
         d.reason(),
-        HttpHeaders.wrap(d.fields()),
+        headers,
         HttpHeaders.wrap(d.trailers()),
         b,
+        null,
         null,
         c.fromCache(),
         retried));
@@ -350,8 +526,11 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         }
         sawByte = true;
         stage = "receive";
+        lastInput = System.nanoTime();
         ByteBuffer data = ByteBuffer.wrap(buf, 0, n);
-        if (d.parseHead(data)) {
+        boolean headDone = d.parseHead(data);
+        afterHeadInput(c, d, headDone);
+        if (headDone) {
           deliverStream(c, d, data);
           return;
         }
@@ -378,19 +557,30 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       return;
     }
     end();
-    if (timeout != null) {
-      c.readTimeout(timeout); // from here on each body read waits at most the timeout
+    Duration rt = bodyReadTimeout();
+    if (rt != null) {
+      c.readTimeout(rt); // from here on each body read waits at most this long
     }
     StreamingBody stream = new StreamingBody(this, c, d, rest);
+    HttpHeaders headers = HttpHeaders.wrap(d.fields());
+    String coding = decoding && d.framing() != ResponseDecoder.Framing.NONE
+        ? ContentDecoding.coding(headers)
+        : null;
+    ContentDecoding.Stream decoded = null;
+    if (coding != null) {
+      decoded = new ContentDecoding.Stream(stream, coding);
+      headers = ContentDecoding.decodedHeaders(headers);
+    }
     HttpResponse response = new HttpResponse(
         request,
         d.version(),
         d.status(),
         d.reason(),
-        HttpHeaders.wrap(d.fields()),
+        headers,
         HttpHeaders.empty(),
         null,
         stream,
+        decoded,
         c.fromCache(),
         retried);
     stream.response(response);
@@ -402,6 +592,55 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
 
   Duration timeout() {
     return timeout;
+  }
+
+  /** How long one read of a streamed body may wait: the shorter of the two timeouts, or null. */
+  Duration bodyReadTimeout() {
+    if (responseTimeout == null) {
+      return timeout;
+    }
+    return timeout != null && timeout.compareTo(responseTimeout) < 0 ? timeout : responseTimeout;
+  }
+
+  /** The request is sent: from now on the response must show life within the timeout. */
+  private void armResponseTimer() {
+    Duration rt = responseTimeout;
+    if (rt == null || done.get()) {
+      return;
+    }
+    lastInput = System.nanoTime();
+    ScheduledFuture<?> old = responseTimer;
+    if (old != null) {
+      old.cancel(false);
+    }
+    responseTimer = client.schedule(this::onResponseTimer, rt);
+    if (done.get()) { // decided meanwhile: end() may have missed the new timer
+      cancelResponseTimer();
+    }
+  }
+
+  private void onResponseTimer() {
+    if (done.get()) {
+      return;
+    }
+    long left = responseTimeout.toNanos() - (System.nanoTime() - lastInput);
+    if (left > 0) { // input arrived since: wait for the rest
+      responseTimer = client.schedule(this::onResponseTimer, Duration.ofNanos(left));
+      return;
+    }
+    abort(
+        new HttpException(
+            "receive",
+            "timed out: no response byte within the response timeout of " + responseTimeout
+                + (sawByte ? " (the response stalled)" : " after the request was sent")),
+        false);
+  }
+
+  private void cancelResponseTimer() {
+    ScheduledFuture<?> t = responseTimer;
+    if (t != null) {
+      t.cancel(false);
+    }
   }
 
   // ---- failures ----
@@ -420,6 +659,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       retried = true;
       mustBeNew = true;
       conn = null;
+      cancelResponseTimer();
       allocate();
       return;
     }
@@ -489,6 +729,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     if (t != null) {
       t.cancel(false);
     }
+    cancelResponseTimer();
     client.done(this);
   }
 

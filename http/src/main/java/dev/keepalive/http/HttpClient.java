@@ -43,6 +43,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A connection goes back to the pool only after a complete, well-framed response that neither
  * side marked "Connection: close", and is not reused past the server's "Keep-Alive: timeout".
  * Failures are {@link HttpException}s. Thread-safe.
+ *
+ * <p>By default: a {@link #DEFAULT_CONNECT_TIMEOUT connect timeout} and a
+ * {@link #DEFAULT_RESPONSE_TIMEOUT response timeout}, redirects followed
+ * ({@link Redirect#NORMAL}), and {@code Accept-Encoding: gzip, deflate} sent with the response
+ * decoded transparently ({@link Builder#decompress}); each can be changed on the
+ * {@link Builder}, the timeouts also per request.
  */
 public final class HttpClient implements AutoCloseable {
   /** The User-Agent sent unless the request sets one. */
@@ -51,6 +57,37 @@ public final class HttpClient implements AutoCloseable {
   public static final int DEFAULT_MAX_HEADER_BYTES = 64 * 1024;
   /** Largest body {@link #send} can collect (the largest Java array). */
   public static final int MAX_COLLECTED_BODY = Integer.MAX_VALUE - 8;
+  /**
+   * Default connect timeout: how long a request may wait for a connection from the manager
+   * (resolving, connecting, TLS, or waiting for a free slot), 10 seconds.
+   */
+  public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * Default response timeout: how long the client waits for response bytes once the request is
+   * sent, and between two reads of the response, 30 seconds.
+   */
+  public static final Duration DEFAULT_RESPONSE_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * Default wait for a 100 (Continue) before a request that asked for it sends its body anyway,
+   * 1 second.
+   */
+  public static final Duration DEFAULT_EXPECT_CONTINUE_TIMEOUT = Duration.ofSeconds(1);
+
+  /** Most redirects followed for one request; the next one fails it. */
+  public static final int MAX_REDIRECTS = 10;
+
+  /**
+   * Whether the client follows redirects (301, 302, 303, 307 and 308 with a Location), as the
+   * JDK's {@code java.net.http.HttpClient.Redirect}.
+   */
+  public enum Redirect {
+    /** Never: the 3xx response is the answer. */
+    NEVER,
+    /** Always, except from https to http (the 3xx response is then the answer). The default. */
+    NORMAL,
+    /** Always, even from https to http. */
+    ALWAYS
+  }
 
   private static final AtomicInteger THREADS = new AtomicInteger();
 
@@ -59,6 +96,11 @@ public final class HttpClient implements AutoCloseable {
   final int maxBodyBytes;
   final String userAgent;
   final Duration defaultTimeout;
+  final Duration connectTimeout;
+  final Duration responseTimeout;
+  final Duration expectContinueTimeout;
+  final Redirect redirect;
+  final boolean decompress;
 
   private final Set<Exchange> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -74,6 +116,11 @@ public final class HttpClient implements AutoCloseable {
     this.maxBodyBytes = b.maxBodyBytes;
     this.userAgent = b.userAgent;
     this.defaultTimeout = b.timeout;
+    this.connectTimeout = b.connectTimeout;
+    this.responseTimeout = b.responseTimeout;
+    this.expectContinueTimeout = b.expectContinueTimeout;
+    this.redirect = b.redirect;
+    this.decompress = b.decompress;
   }
 
   /**
@@ -101,6 +148,11 @@ public final class HttpClient implements AutoCloseable {
     private int maxBodyBytes = MAX_COLLECTED_BODY;
     private String userAgent = DEFAULT_USER_AGENT;
     private Duration timeout;
+    private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
+    private Duration responseTimeout = DEFAULT_RESPONSE_TIMEOUT;
+    private Duration expectContinueTimeout = DEFAULT_EXPECT_CONTINUE_TIMEOUT;
+    private Redirect redirect = Redirect.NORMAL;
+    private boolean decompress = true;
 
     private Builder(ConnectionManager manager) {
       if (manager == null) {
@@ -145,12 +197,87 @@ public final class HttpClient implements AutoCloseable {
     }
 
     /**
-     * The timeout of requests that set none (see {@link HttpRequest.Builder#timeout}); default
-     * none: getting a connection is then bounded by the manager's timeout, the response by
-     * nothing.
+     * The timeout of the whole exchange for requests that set none (see
+     * {@link HttpRequest.Builder#timeout}); default none: the exchange is then bounded by the
+     * {@link #connectTimeout connect} and {@link #responseTimeout response} timeouts alone.
      */
     public Builder timeout(Duration timeout) {
       this.timeout = HttpRequest.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * How long a request may wait for a connection (passed to the manager as the allocation's
+     * timeout: resolving, connecting, TLS, waiting for a free slot); default
+     * {@link #DEFAULT_CONNECT_TIMEOUT}. A request's own {@link HttpRequest.Builder#connectTimeout}
+     * wins.
+     *
+     * @throws IllegalArgumentException if null, zero or negative
+     */
+    public Builder connectTimeout(Duration timeout) {
+      if (timeout == null) {
+        throw new IllegalArgumentException("connectTimeout must not be null");
+      }
+      this.connectTimeout = HttpRequest.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * How long the client waits for the response once the request is sent: for its first byte,
+     * then between any two reads of it (so a large body that keeps arriving never times out);
+     * default {@link #DEFAULT_RESPONSE_TIMEOUT}, null for no limit. A request's own
+     * {@link HttpRequest.Builder#responseTimeout} wins.
+     *
+     * @throws IllegalArgumentException if zero or negative
+     */
+    public Builder responseTimeout(Duration timeout) {
+      this.responseTimeout = HttpRequest.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * How long a request with {@link HttpRequest.Builder#expectContinue} waits for the server's
+     * 100 (Continue) before it sends its body anyway; default
+     * {@link #DEFAULT_EXPECT_CONTINUE_TIMEOUT}.
+     *
+     * @throws IllegalArgumentException if null, zero or negative
+     */
+    public Builder expectContinueTimeout(Duration timeout) {
+      if (timeout == null) {
+        throw new IllegalArgumentException("expectContinueTimeout must not be null");
+      }
+      this.expectContinueTimeout = HttpRequest.checkTimeout(timeout);
+      return this;
+    }
+
+    /**
+     * Whether redirects are followed; default {@link Redirect#NORMAL}. Followed: 301 and 302
+     * (a POST becomes a GET without body, other methods stay), 303 (anything but HEAD becomes a
+     * GET without body), 307 and 308 (method and body kept), at most {@link #MAX_REDIRECTS} in a
+     * row (one more fails the request, stage "receive"). When the origin (scheme, host, port)
+     * changes, Authorization and Cookie fields are dropped. Each hop has the request's
+     * timeouts. The final response tells {@link HttpResponse#uri()} and
+     * {@link HttpResponse#redirects()}.
+     *
+     * @throws IllegalArgumentException if null
+     */
+    public Builder followRedirects(Redirect policy) {
+      if (policy == null) {
+        throw new IllegalArgumentException("policy must not be null");
+      }
+      this.redirect = policy;
+      return this;
+    }
+
+    /**
+     * Whether requests ask for {@code Accept-Encoding: gzip, deflate} and the client decodes such
+     * responses transparently, collected or streamed (default true). Off for a request that sets
+     * its own Accept-Encoding or {@link HttpRequest.Builder#decompress}(false): it gets the bytes
+     * as sent. A decoded response has no Content-Encoding or Content-Length field; a body that
+     * fails to decode fails the exchange (stage "parse").
+     */
+    public Builder decompress(boolean decompress) {
+      this.decompress = decompress;
       return this;
     }
 
@@ -264,6 +391,15 @@ public final class HttpClient implements AutoCloseable {
     if (request == null) {
       throw new IllegalArgumentException("request must not be null");
     }
+    CompletableFuture<HttpResponse> first = exchange(request, streaming);
+    if (redirect == Redirect.NEVER) {
+      return first;
+    }
+    return new Redirects(this, streaming).follow(first);
+  }
+
+  /** One exchange, no redirect followed. */
+  CompletableFuture<HttpResponse> exchange(HttpRequest request, boolean streaming) {
     if (closed) {
       throw new IllegalStateException("HTTP client is closed");
     }

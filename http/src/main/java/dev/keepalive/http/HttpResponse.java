@@ -3,6 +3,8 @@ package dev.keepalive.http;
 import dev.keepalive.FromCache;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.net.URI;
+import java.util.List;
 
 /**
  * A final (non-1xx) response. From {@link HttpClient#send} and {@link HttpClient#sendBlocking}
@@ -18,8 +20,10 @@ public final class HttpResponse {
   private volatile HttpHeaders trailers;
   private final byte[] body;
   private final StreamingBody stream;
+  private final ContentDecoding.Stream decoded;
   private final FromCache servedBy;
   private final boolean retried;
+  private volatile List<URI> redirects = List.of();
 
   HttpResponse(
       HttpRequest request,
@@ -30,6 +34,7 @@ public final class HttpResponse {
       HttpHeaders trailers,
       byte[] body,
       StreamingBody stream,
+      ContentDecoding.Stream decoded,
       FromCache servedBy,
       boolean retried) {
     this.request = request;
@@ -40,13 +45,27 @@ public final class HttpResponse {
     this.trailers = trailers;
     this.body = body;
     this.stream = stream;
+    this.decoded = decoded;
     this.servedBy = servedBy;
     this.retried = retried;
   }
 
-  /** The request this answers. */
+  /** The request this answers (after redirects: the last one, to {@link #uri()}). */
   public HttpRequest request() {
     return request;
+  }
+
+  /** Where the response came from: the URI of the last request, after any redirect. */
+  public URI uri() {
+    return request.uri();
+  }
+
+  /**
+   * The URIs redirected from, in order (the first is the original request's); empty when no
+   * redirect was followed.
+   */
+  public List<URI> redirects() {
+    return redirects;
   }
 
   /** "HTTP/1.1" or "HTTP/1.0". */
@@ -94,6 +113,9 @@ public final class HttpResponse {
    * {@link #body()} each time.
    */
   public InputStream bodyStream() {
+    if (decoded != null) {
+      return decoded;
+    }
     return stream != null ? stream : new ByteArrayInputStream(body);
   }
 
@@ -112,10 +134,18 @@ public final class HttpResponse {
 
   /**
    * Body bytes: the collected body's length; for a streamed response the bytes read from
-   * {@link #bodyStream()} so far (the whole body's length once it reached its end).
+   * {@link #bodyStream()} so far (the whole body's length once it reached its end). Decoded
+   * bytes when the client undid a gzip or deflate coding.
    */
   public long bodySize() {
+    if (decoded != null) {
+      return decoded.delivered();
+    }
     return stream != null ? stream.delivered() : body.length;
+  }
+
+  void redirects(List<URI> from) {
+    this.redirects = List.copyOf(from);
   }
 
   void trailers(HttpHeaders t) {
@@ -125,6 +155,7 @@ public final class HttpResponse {
   @Override
   public String toString() {
     return "HttpResponse[" + version + " " + status + (reason.isEmpty() ? "" : " " + reason) + ", "
-        + request + ", " + servedBy + (retried ? ", retried" : "") + "]";
+        + request + ", " + servedBy + (retried ? ", retried" : "")
+        + (redirects.isEmpty() ? "" : ", " + redirects.size() + " redirects") + "]";
   }
 }

@@ -105,7 +105,9 @@ final class StreamingBody extends InputStream {
       throw fail(e);
     } catch (SocketTimeoutException e) {
       throw fail(new HttpException(
-          "receive", "timed out after " + exchange.timeout() + " waiting for body bytes", e));
+          "receive",
+          "timed out after " + exchange.bodyReadTimeout() + " waiting for body bytes",
+          e));
     } catch (IOException e) {
       throw fail(new HttpException("receive", "reading the response body failed: " + e, e));
     }

@@ -22,7 +22,10 @@ import java.util.List;
  * <p>Interim (1xx) responses are skipped (101 is an error: no upgrade is ever asked for). Body
  * framing follows RFC 9112 6.3: none for HEAD, 204 and 304; Transfer-Encoding with chunked last
  * is chunked (trailers kept), any other Transfer-Encoding is close-delimited; else
- * Content-Length; else close-delimited. Limits: the head (status line and fields, each 1xx head
+ * Content-Length; else close-delimited. Chunk lines are strict (RFC 9112 7.1): CRLF only, only
+ * whitespace before a ';' after the size, extension grammar checked. Tolerated where the RFC
+ * allows: a bare LF ending the status line or a field (2.2), obs-fold (5.2), empty lines between
+ * an interim response and the next status line. Limits: the head (status line and fields, each 1xx head
  * counted on its own) and the trailer block each at most {@code maxHeaderBytes}. Malformed input
  * throws {@link HttpException} stage "parse"; input that ends early, stage "receive". Not
  * thread-safe: one reader at a time.
@@ -55,10 +58,13 @@ public final class ResponseDecoder {
   private int state = STATUS;
   private byte[] line = new byte[128];
   private int lineLen;
+  /** Whether the last complete line ended with CRLF (not a bare LF). */
+  private boolean lineHadCr;
   /** Bytes of the current head (or trailer block), line ends included. */
   private int blockBytes;
 
   private int interim;
+  private boolean sawContinue;
 
   private int minorVersion;
   private int status;
@@ -136,6 +142,11 @@ public final class ResponseDecoder {
     return bodyBytes;
   }
 
+  /** True once a 100 (Continue) interim response was read. */
+  public boolean sawContinue() {
+    return sawContinue;
+  }
+
   /** How many interim (1xx) responses were skipped. */
   public int interimCount() {
     return interim;
@@ -174,6 +185,9 @@ public final class ResponseDecoder {
         return false;
       }
       if (state == STATUS) {
+        if (lineLen == 0 && interim > 0) {
+          continue; // an empty line after an interim response: tolerated (RFC 9112 2.2)
+        }
         parseStatusLine();
         state = FIELDS;
       } else if (lineLen == 0) {
@@ -231,7 +245,8 @@ public final class ResponseDecoder {
       return 0;
     }
     in.get(); // the LF
-    if (lineLen > 0 && line[lineLen - 1] == '\r') {
+    lineHadCr = lineLen > 0 && line[lineLen - 1] == '\r';
+    if (lineHadCr) {
       lineLen--;
     }
     return 1;
@@ -336,6 +351,9 @@ public final class ResponseDecoder {
       if (status == 101) {
         throw new HttpException(
             "parse", "unexpected 101 Switching Protocols (no upgrade was " + "requested)");
+      }
+      if (status == 100) {
+        sawContinue = true;
       }
       if (++interim > MAX_INTERIM) {
         throw new HttpException("parse", "more than " + MAX_INTERIM + " interim (1xx) responses");
@@ -563,18 +581,32 @@ public final class ResponseDecoder {
       }
       throw new HttpException("parse", what + " longer than " + budget + " bytes");
     }
+    if (r > 0 && !lineHadCr) {
+      // RFC 9112 7.1 frames chunks with CRLF; the bare-LF leniency of 2.2 is for the start line
+      // and fields only (a lenient chunk parser is a request-smuggling vector)
+      throw new HttpException(
+          "parse", what + " ends with a bare LF, not CRLF: " + Syntax.show(line, 0, lineLen));
+    }
     return r > 0;
   }
 
-  /** chunk-size [ BWS ";" chunk-ext ]: 1 to 15 hex digits. */
+  /**
+   * chunk-size [ chunk-ext ] (RFC 9112 7.1): 1*HEXDIG (leading zeros aside, at most 15 digits),
+   * then {@code *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )} with a token
+   * name and a token or quoted-string value. Whitespace may follow the size only before a ';'.
+   * Extensions are checked, then ignored.
+   */
   private long parseChunkSize() throws HttpException {
     byte[] b = line;
     int n = lineLen;
     int i = 0;
     long size = 0;
+    int digits = 0;
     while (i < n && hex(b[i]) >= 0) {
-      if (i == 15) {
-        throw new HttpException("parse", "chunk size too large " + Syntax.show(b, 0, n));
+      if (size != 0 || hex(b[i]) != 0) {
+        if (++digits > 15) {
+          throw new HttpException("parse", "chunk size too large " + Syntax.show(b, 0, n));
+        }
       }
       size = size * 16 + hex(b[i]);
       i++;
@@ -582,20 +614,87 @@ public final class ResponseDecoder {
     if (i == 0) {
       throw new HttpException("parse", "bad chunk size " + Syntax.show(b, 0, n));
     }
-    int j = i;
-    while (j < n && (b[j] == ' ' || b[j] == '\t')) {
-      j++;
-    }
-    if (j < n && b[j] != ';') {
-      throw new HttpException("parse", "bad chunk size " + Syntax.show(b, 0, n));
-    }
-    for (int k = j; k < n; k++) {
-      int c = b[k] & 0xff;
-      if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        throw new HttpException("parse", "bad chunk extension " + Syntax.show(b, 0, n));
+    if (i < n) {
+      int semi = skipWhite(b, i, n);
+      if (semi == n || b[semi] != ';') {
+        throw new HttpException(
+            "parse",
+            "bad chunk size " + Syntax.show(b, 0, n)
+                + " (only whitespace before ';' and an extension may follow the size)");
       }
+      parseChunkExtensions(b, i, n);
     }
     return size;
+  }
+
+  private void parseChunkExtensions(byte[] b, int from, int n) throws HttpException {
+    int i = from;
+    while (i < n) {
+      i = skipWhite(b, i, n);
+      if (i == n || b[i] != ';') {
+        throw badExtension(b, n, "';' expected");
+      }
+      i = skipWhite(b, i + 1, n);
+      int name = i;
+      while (i < n && Syntax.isTchar(b[i])) {
+        i++;
+      }
+      if (i == name) {
+        throw badExtension(b, n, "extension name (a token) expected");
+      }
+      int eq = skipWhite(b, i, n);
+      if (eq < n && b[eq] == '=') {
+        i = skipWhite(b, eq + 1, n);
+        if (i < n && b[i] == '"') {
+          i = endOfQuoted(b, i, n);
+        } else {
+          int value = i;
+          while (i < n && Syntax.isTchar(b[i])) {
+            i++;
+          }
+          if (i == value) {
+            throw badExtension(b, n, "extension value (a token or quoted string) expected");
+          }
+        }
+      }
+    }
+  }
+
+  /** The index after the quoted-string starting at {@code b[from]} (a DQUOTE). */
+  private int endOfQuoted(byte[] b, int from, int n) throws HttpException {
+    int i = from + 1;
+    while (i < n) {
+      int c = b[i] & 0xff;
+      if (c == '"') {
+        return i + 1;
+      }
+      if (c == '\\') {
+        int q = i + 1 < n ? b[i + 1] & 0xff : -1;
+        if (q == '\t' || (q >= 0x20 && q != 0x7f)) {
+          i += 2;
+          continue;
+        }
+        throw badExtension(b, n, "bad quoted-pair");
+      }
+      if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+        i++;
+        continue;
+      }
+      throw badExtension(b, n, "control character in a quoted string");
+    }
+    throw badExtension(b, n, "unterminated quoted string");
+  }
+
+  private static int skipWhite(byte[] b, int i, int n) {
+    while (i < n && (b[i] == ' ' || b[i] == '\t')) {
+      i++;
+    }
+    return i;
+  }
+
+  private static HttpException badExtension(byte[] b, int n, String why) {
+    return new HttpException(
+        "parse", "bad chunk extension in " + Syntax.show(b, 0, n) + ": " + why);
   }
 
   private static int hex(byte c) {
