@@ -269,7 +269,7 @@ class FaultLabTest {
     report(
         "reset mid-response",
         String.format(
-            "failed after %.1fs (deadline %ds) stage=%s retried-connections=%d: %s; next GET %s",
+            "failed after %.2fs (deadline %ds) stage=%s retried-connections=%d: %s; next GET %s",
             took,
             DEADLINE.toSeconds(),
             e.stage(),
@@ -495,5 +495,47 @@ class FaultLabTest {
             getFailure.getMessage(),
             postTook,
             postFailure.stage()));
+  }
+
+  /**
+   * Every SYN to one of nginx's two addresses dropped (a blackholed path: connects hang): a GET
+   * to it fails at its deadline (2 s) with stage "connect", never later, while GETs to the other
+   * address are served meanwhile; once the path is back, the first address works. (Happy
+   * Eyeballs over a name with both addresses builds on this fault.)
+   */
+  @Test
+  @Order(6)
+  void aBlackholedAddressTimesOutAtTheDeadlineWhileTheOtherIsServed() throws Exception {
+    Duration deadline = Duration.ofSeconds(2);
+    ConnectionManager m = manager(ConnectionManager.builder().timeout(DEADLINE));
+    HttpClient client = closing(HttpClient.builder(m).timeout(deadline).build());
+    Lab.fault("blackhole", Lab.ADDR_B);
+    long start = System.nanoTime();
+    CompletableFuture<HttpResponse> hanging =
+        invariants.track(client.send(HttpRequest.get(Lab.url(Lab.ADDR_B, "/"))), deadline);
+    int servedMeanwhile = 0;
+    while (!hanging.isDone()) {
+      HttpResponse r = invariants
+          .track(client.send(HttpRequest.get(Lab.url(Lab.ADDR_A, "/"))), deadline)
+          .get(Await.LONG.toSeconds(), TimeUnit.SECONDS);
+      assertThat(r.status()).isEqualTo(200);
+      servedMeanwhile++;
+    }
+    HttpException e = httpFailure(hanging);
+    double took = (System.nanoTime() - start) / 1e9;
+    assertThat(e.stage()).as(e.toString()).isEqualTo("connect");
+    assertThat(e.getMessage()).contains("timed out");
+    assertThat(servedMeanwhile).isPositive();
+    Lab.clear();
+    HttpResponse back = invariants
+        .track(client.send(HttpRequest.get(Lab.url(Lab.ADDR_B, "/"))), deadline)
+        .get(Await.LONG.toSeconds(), TimeUnit.SECONDS);
+    assertThat(back.status()).isEqualTo(200);
+    report(
+        "SYNs to one address dropped",
+        String.format(
+            "GET to the blackholed address failed after %.2fs (deadline 2s, %s: %s); %d GETs to"
+                + " the other served meanwhile; after clear: %s 200",
+            took, e.stage(), e.getMessage(), servedMeanwhile, back.servedBy()));
   }
 }
