@@ -6,7 +6,7 @@
 #        |  veth pair
 #   namespace ka-lab  ka-lab1 10.77.0.2/24 and 10.77.0.3/24, lo
 #        nginx      10.77.0.2:80, 10.77.0.3:80  (keep-alive 65 s; / "faultlab ok\n",
-#                   /big.bin 1 MiB, /slow/big.bin the same 1 MiB at 256 KiB/s)
+#                   /64k.bin 64 KiB, /big.bin 1 MiB, /slow/big.bin the same 1 MiB at 256 KiB/s)
 #        tinyproxy  10.77.0.2:8888              (CONNECT tunnels, for the proxy cases)
 #
 # Both ends of the veth pair send every TCP segment as its own packet (gso_max_segs 1), so a
@@ -17,6 +17,11 @@
 #   scripts/faultlab.sh down            stops what runs in the namespace, removes everything
 #   scripts/faultlab.sh env             prints the environment the tests read
 #   scripts/faultlab.sh fault loss PCT          drops PCT % of the packets, each direction
+#   scripts/faultlab.sh fault delay MS  holds every packet from the client to the servers MS ms
+#                                       before the servers' stack sees it (round trip + MS ms):
+#                                       an iptables NFQUEUE rule and a small user-space program
+#                                       (python3, raw nfnetlink) that accepts each packet MS ms
+#                                       after it arrived; see "delay" below
 #   scripts/faultlab.sh fault blackhole ADDR    drops every SYN to ADDR (10.77.0.2 or .3)
 #   scripts/faultlab.sh fault drop-flows PORT...  drops every packet of those client ports, both
 #                                       directions, with no FIN or RST: a NAT or firewall that
@@ -38,9 +43,11 @@
 #                                       -Dtest='FaultLab*Test'); prints their figures; down
 #                                       (also on failure or Ctrl-C)
 #
-# Delay, jitter, reordering and duplication need tc's netem qdisc; a kernel without sch_netem
-# (the one this lab was written on) cannot make them, and the script does not pretend to.
-# Needs root, ip (iproute2) and nft (apt-get install nftables; installed here when missing),
+# Delay: tc's netem qdisc would make delay, jitter, reordering and duplication; the kernel this
+# lab was written on has no sch_netem (nor nft's queue statement), so `fault delay` holds packets
+# in user space instead, through the NFQUEUE target of iptables: a fixed delay of the client's
+# packets, in arrival order, with no jitter. Jitter, reordering and duplication are not made.
+# Needs root, ip (iproute2), nft and iptables (installed here with apt-get when missing), python3,
 # nginx and tinyproxy (installed like scripts/nginx-tls.sh and scripts/proxies.sh do). Only
 # 10.77.0.0/24 inside the lab and its veth pair are used. Every command is bounded in time.
 # Environment: KEEPALIVE_LAB_DIR (default /tmp/keepalive-faultlab).
@@ -57,6 +64,8 @@ PROXY_PORT=8888
 DIR="${KEEPALIVE_LAB_DIR:-/tmp/keepalive-faultlab}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 T=10 # seconds: the bound of any one external command
+
+DELAY_QUEUE=7
 
 log() { echo "faultlab: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -92,12 +101,18 @@ nginx_bin() {
   return 1
 }
 
+iptables_bin() { # the NFQUEUE target (the delay fault): nft here has no queue statement
+  command -v iptables-legacy 2>/dev/null || command -v iptables 2>/dev/null
+}
+
 install_missing() {
   local missing=()
   command -v nft >/dev/null 2>&1 || missing+=(nftables)
   nginx_bin >/dev/null || missing+=(nginx)
   command -v tinyproxy >/dev/null 2>&1 || missing+=(tinyproxy)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  iptables_bin >/dev/null || missing+=(iptables)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
   if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
   fi
@@ -119,6 +134,7 @@ write_nginx_conf() {
   getent group nogroup >/dev/null 2>&1 || group=nobody
   mkdir -p "$DIR/nginx/temp" "$DIR/www/slow"
   echo "faultlab ok" >"$DIR/www/index.txt"
+  head -c 65536 /dev/urandom >"$DIR/www/64k.bin"
   head -c 1048576 /dev/urandom >"$DIR/www/big.bin"
   cp "$DIR/www/big.bin" "$DIR/www/slow/big.bin"
   chmod -R a+rX "$DIR/www"
@@ -235,12 +251,120 @@ wait_http() {
   die "$1 does not answer (see $DIR/nginx/error.log)"
 }
 
+# ---- delay: packets held in user space ---------------------------------------------------------
+
+# Holds every packet of netfilter queue $1 for $2 ms, then accepts it (raw nfnetlink, no library).
+# It runs in the namespace, where an iptables rule queues the packets that reach ka-lab's INPUT
+# (the client's packets to the servers): received packets, so TCP small queues do not throttle
+# the sender as they would for packets held on their way out.
+DELAY_PY=$(cat <<'PY'
+# Holds every packet of netfilter queue QUEUE for DELAY_MS, then accepts it (raw nfnetlink, no
+# library). Runs in the namespace whose iptables rule queues the packets.
+import collections, select, socket, struct, sys, time
+
+QUEUE, DELAY = int(sys.argv[1]), int(sys.argv[2]) / 1000.0
+NETLINK_NETFILTER, NFNL_SUBSYS_QUEUE = 12, 3
+MSG_PACKET, MSG_VERDICT, MSG_CONFIG = 0, 1, 2
+NLM_F_REQUEST, NLM_F_ACK = 1, 4
+NLMSG_ERROR = 2
+
+def attr(kind, payload):
+    n = 4 + len(payload)
+    return struct.pack("=HH", n, kind) + payload + b"\0" * ((4 - n % 4) % 4)
+
+def message(kind, attrs, family=socket.AF_UNSPEC, flags=NLM_F_REQUEST):
+    body = struct.pack("=BBH", family, 0, socket.htons(QUEUE)) + b"".join(attrs)
+    return struct.pack("=IHHII", 16 + len(body), (NFNL_SUBSYS_QUEUE << 8) | kind, flags, 0, 0) + body
+
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+s.bind((0, 0))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+# bind the queue (command 1 = BIND), copy metadata only (mode 1), queue up to 65536 packets
+s.send(message(MSG_CONFIG, [attr(1, struct.pack("!BxH", 1, 0))]))
+s.send(message(MSG_CONFIG, [attr(2, struct.pack("!IB", 0, 1) + b"\0\0\0"), attr(3, struct.pack("!I", 65536))]))
+held = collections.deque()
+while True:
+    timeout = max(0.0, held[0][0] - time.monotonic()) if held else None
+    readable, _, _ = select.select([s], [], [], timeout)
+    if readable:
+        data = s.recv(1 << 20)
+        now = time.monotonic()
+        off = 0
+        while off + 16 <= len(data):
+            length, kind, flags, seq, pid = struct.unpack_from("=IHHII", data, off)
+            if length < 16:
+                break
+            if kind == (NFNL_SUBSYS_QUEUE << 8) | MSG_PACKET:
+                a = off + 20
+                while a + 4 <= off + length:
+                    alen, atype = struct.unpack_from("=HH", data, a)
+                    if alen < 4:
+                        break
+                    if atype & 0x7FFF == 1:  # NFQA_PACKET_HDR: id u32, hw_protocol u16, hook u8
+                        held.append((now + DELAY, struct.unpack_from("!I", data, a + 4)[0]))
+                        break
+                    a += (alen + 3) & ~3
+            elif kind == NLMSG_ERROR:
+                err = struct.unpack_from("=i", data, off + 16)[0]
+                if err:
+                    sys.exit("netfilter queue %d: error %d" % (QUEUE, -err))
+            off += (length + 3) & ~3
+    now = time.monotonic()
+    out = []
+    while held and held[0][0] <= now:
+        out.append(message(MSG_VERDICT, [attr(2, struct.pack("!II", 1, held.popleft()[1]))]))
+    for m in out:
+        s.send(m)
+PY
+)
+
+delay_pid() {
+  local f="$DIR/delay.pid"
+  [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"
+}
+
+stop_delay() {
+  local pid
+  if ip netns list 2>/dev/null | grep -qw "$NS"; then
+    inns "$(iptables_bin)" -F INPUT 2>/dev/null || true
+  fi
+  pid="$(delay_pid)" || { rm -f "$DIR/delay.pid"; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$DIR/delay.pid"
+}
+
+start_delay() { # start_delay MS
+  stop_delay
+  ip netns exec "$NS" "$(command -v python3)" -c "$DELAY_PY" "$DELAY_QUEUE" "$1" \
+    </dev/null >"$DIR/delay.log" 2>&1 &
+  echo $! >"$DIR/delay.pid"
+  # bound to the queue (listed by the kernel) before the rule sends packets to it
+  for _ in $(seq 1 200); do
+    if inns cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null \
+        | awk -v q="$DELAY_QUEUE" '$1 == q { found = 1 } END { exit !found }'; then
+      # --queue-bypass: should the program die, packets pass instead of being dropped
+      inns "$(iptables_bin)" -A INPUT -p tcp -j NFQUEUE --queue-num "$DELAY_QUEUE" --queue-bypass
+      return 0
+    fi
+    delay_pid >/dev/null || break
+    sleep 0.05
+  done
+  stop_delay
+  die "the delay program did not bind netfilter queue $DELAY_QUEUE (see $DIR/delay.log)"
+}
+
 # ---- the network -----------------------------------------------------------------------------
 
 down() {
   need_root
   stop_nginx 2>/dev/null || true
   kill_proxy 2>/dev/null || true
+  stop_delay 2>/dev/null || true
   if ip netns list 2>/dev/null | grep -qw "$NS"; then
     # anything else still running in the namespace
     local pids
@@ -283,6 +407,7 @@ up() {
 # ---- faults (nftables, table inet faultlab in the namespace) ----------------------------------
 
 clear_faults() {
+  stop_delay
   inns nft -f - <<EOF
 table inet faultlab
 delete table inet faultlab
@@ -305,6 +430,13 @@ fault() {
       [[ "$pct" =~ ^[0-9]+$ ]] && [ "$pct" -le 100 ] || die "loss PCT: 0..100, was '$pct'"
       inns nft add rule inet faultlab in meta l4proto tcp numgen random mod 100 '<' "$pct" drop
       inns nft add rule inet faultlab out meta l4proto tcp numgen random mod 100 '<' "$pct" drop
+      ;;
+    delay)
+      local ms="${1:-}"
+      [[ "$ms" =~ ^[0-9]+$ ]] && [ "$ms" -ge 1 ] && [ "$ms" -le 10000 ] \
+        || die "delay MS: 1..10000, was '$ms'"
+      [ -z "$(delay_pid)" ] || die "a delay is in force already: clear first"
+      start_delay "$ms"
       ;;
     blackhole)
       local addr="${1:-}"
@@ -330,7 +462,7 @@ fault() {
         ct reply bytes gt "$bytes" reject with tcp reset
       ;;
     *)
-      die "fault loss PCT | blackhole ADDR | drop-flows PORT... | reset-after BYTES"
+      die "fault loss PCT | delay MS | blackhole ADDR | drop-flows PORT... | reset-after BYTES"
       ;;
   esac
   log "fault $kind $*"

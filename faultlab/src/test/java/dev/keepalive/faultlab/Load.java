@@ -106,8 +106,11 @@ final class Load {
       if (resp.retried()) {
         retried++;
       }
-      boolean big = r.uri().getPath().endsWith("big.bin");
-      if (resp.status() != 200 || resp.body().length != (big ? Lab.BIG : Lab.SMALL_BODY.length())) {
+      String path = r.uri().getPath();
+      int expected = path.endsWith("big.bin")
+          ? Lab.BIG
+          : path.endsWith("64k.bin") ? 65536 : Lab.SMALL_BODY.length();
+      if (resp.status() != 200 || resp.body().length != expected) {
         badBodies++;
         examples.add(r + " -> " + resp);
       }
