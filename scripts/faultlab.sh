@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The fault lab (issue 16): a small network of network namespaces and a veth pair, real servers
-# in it, and faults made by the kernel's own tools (nftables), for the faultlab module's tests.
+# in it, and faults made by the kernel's own tools (nftables; iptables' NFQUEUE for delay), for the
+# faultlab module's tests.
 #
 #   root namespace  ka-lab0 10.77.0.1/24   (the test JVM stays here)
 #        |  veth pair
@@ -213,12 +214,13 @@ Group nogroup
 CONF
 }
 
-proxy_pids() { # every tinyproxy of this lab's config (it may run more than one process)
-  pgrep -f "tinyproxy -c $DIR/proxy/tinyproxy.conf" || true
+proxy_pid() { # tinyproxy runs as one process (threads); it writes its pid file itself
+  local f="$DIR/proxy/tinyproxy.pid"
+  [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"
 }
 
 start_proxy() {
-  [ -n "$(proxy_pids)" ] && return 0
+  proxy_pid >/dev/null && return 0
   rm -f "$DIR/proxy/tinyproxy.pid"
   inns tinyproxy -c "$DIR/proxy/tinyproxy.conf"
   for _ in $(seq 1 100); do
@@ -229,13 +231,11 @@ start_proxy() {
 }
 
 kill_proxy() {
-  local pids
-  pids="$(proxy_pids)"
-  [ -z "$pids" ] && return 0
-  # shellcheck disable=SC2086
-  kill -KILL $pids 2>/dev/null || true
+  local pid
+  pid="$(proxy_pid)" || { rm -f "$DIR/proxy/tinyproxy.pid"; return 0; }
+  kill -KILL "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do
-    [ -z "$(proxy_pids)" ] && break
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.05
   done
   rm -f "$DIR/proxy/tinyproxy.pid"
