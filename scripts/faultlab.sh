@@ -7,7 +7,7 @@
 #        |  veth pair
 #   namespace ka-lab  ka-lab1 10.77.0.2/24 and 10.77.0.3/24, lo
 #        nginx      10.77.0.2:80, 10.77.0.3:80  (keep-alive 65 s; / "faultlab ok\n",
-#                   /64k.bin 64 KiB, /big.bin 1 MiB, /slow/big.bin the same 1 MiB at 256 KiB/s)
+#                   /64k.bin 64 KiB, /big.bin 1 MiB, /slow/big.bin the same 1 MiB at 128 KiB/s)
 #        tinyproxy  10.77.0.2:8888              (CONNECT tunnels, for the proxy cases)
 #
 # Both ends of the veth pair send every TCP segment as its own packet (gso_max_segs 1), so a
@@ -162,7 +162,7 @@ http {
     listen $ADDR_B:$HTTP_PORT;
     root $DIR/www;
     location = / { default_type text/plain; try_files /index.txt =404; }
-    location /slow/ { limit_rate 256k; }
+    location /slow/ { limit_rate 128k; }
   }
 }
 EOF

@@ -239,7 +239,7 @@ class FaultLabTest {
 
   /**
    * A GET on a kept-alive connection, reset by the network (an RST from nftables) once 200,000
-   * bytes of the 1 MiB response have passed (nginx sends it at 256 KiB/s, so the reset comes in
+   * bytes of the 1 MiB response have passed (nginx sends it at 128 KiB/s, so the reset comes in
    * the middle): it fails with stage "receive", well before its deadline, and is not retried
    * (response bytes had arrived: no new connection is opened); the next GET gets a NEW
    * connection and succeeds.
@@ -327,7 +327,7 @@ class FaultLabTest {
   }
 
   /**
-   * tinyproxy killed (SIGKILL) while a tunnel carries a response (the 1 MiB body at 256 KiB/s)
+   * tinyproxy killed (SIGKILL) while a tunnel carries a response (the 1 MiB body at 128 KiB/s)
    * and while another tunnel sits idle in the pool: the reader sees the stream end early or an
    * IOException (a truncated body, never a hang), the idle tunnel is discarded by the idle
    * watch, neither is pooled; a tunnel asked for while the proxy is down fails "connect" 111;
@@ -405,7 +405,7 @@ class FaultLabTest {
 
   /**
    * Every packet of the pooled connections' flows dropped (a NAT or firewall that forgot them:
-   * no FIN, no RST). With maxLifetime (3 s) the pool retires the stale sockets by age and a GET
+   * no FIN, no RST). With maxLifetime (6 s) the pool retires the stale sockets by age and a GET
    * is served on a NEW connection and succeeds. Without it, a GET and a POST that get the stale
    * socket wait for an answer that never comes: each fails at its deadline (3 s) with a timeout,
    * never later, and the next GET gets a NEW connection and succeeds.
@@ -417,7 +417,7 @@ class FaultLabTest {
     ConnectionManager withLifetime = manager(ConnectionManager.builder()
         .maxPerHost(4)
         .keepAlive(Duration.ofSeconds(60))
-        .maxLifetime(Duration.ofSeconds(3))
+        .maxLifetime(Duration.ofSeconds(6))
         .timeout(DEADLINE));
     HttpClient client = client(withLifetime);
     List<CompletableFuture<HttpResponse>> warm = new ArrayList<>();
@@ -429,9 +429,11 @@ class FaultLabTest {
     }
     Await.await()
         .until(() -> withLifetime.stats().idle() >= 1 && withLifetime.stats().leased() == 0);
-    List<Integer> ports = Invariants.ownConnectionsTo(Lab.HTTP_PORT);
+    // this manager's sockets are the process's only ones to port 80: every one of them pooled
+    // (one may retire by age meanwhile on a very slow machine: then it is simply not listed)
     int pooled = withLifetime.stats().idle();
-    assertThat(ports).hasSize(pooled);
+    List<Integer> ports = Invariants.ownConnectionsTo(Lab.HTTP_PORT);
+    assertThat(ports).isNotEmpty().hasSizeLessThanOrEqualTo(pooled);
     Lab.dropFlows(ports);
     long dropped = System.nanoTime();
     Await.await().until(() -> withLifetime.stats().open() == 0);
@@ -489,10 +491,10 @@ class FaultLabTest {
     report(
         "idle flows silently dropped",
         String.format(
-            "maxLifetime 3s: %d stale sockets retired %.1fs after the drop, next GET NEW 200;"
+            "maxLifetime 6s: %d stale sockets retired %.1fs after the drop, next GET NEW 200;"
                 + " no lifetime, deadline 3s: GET failed after %.1fs (%s: %s), POST after %.1fs"
                 + " (%s), next GET NEW 200",
-            pooled,
+            ports.size(),
             retiredAfter,
             getTook,
             getFailure.stage(),
