@@ -2,6 +2,7 @@ package dev.keepalive;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.function.Consumer;
 
 /**
  * What a client asks the manager for: a connection to scheme, address and port, with an optional
@@ -26,29 +27,51 @@ public final class Allocation {
   private final ProxyServer proxy;
   private final Path unixSocket;
 
-  private Allocation(
-      String scheme,
-      String addr,
-      int port,
-      Object context,
-      Duration timeout,
-      String forScheme,
-      String forAddr,
-      int forPort,
-      boolean fresh,
-      ProxyServer proxy,
-      Path unixSocket) {
-    this.scheme = scheme;
-    this.addr = addr;
-    this.port = port;
-    this.context = context;
-    this.timeout = timeout;
-    this.forScheme = forScheme;
-    this.forAddr = forAddr;
-    this.forPort = forPort;
-    this.fresh = fresh;
-    this.proxy = proxy;
-    this.unixSocket = unixSocket;
+  /** The fields of an allocation being made: each copy-with method changes one. */
+  private static final class Parts {
+    String scheme;
+    String addr;
+    int port;
+    Object context;
+    Duration timeout;
+    String forScheme;
+    String forAddr;
+    int forPort;
+    boolean fresh;
+    ProxyServer proxy;
+    Path unixSocket;
+  }
+
+  private Allocation(Parts p) {
+    scheme = p.scheme;
+    addr = p.addr;
+    port = p.port;
+    context = p.context;
+    timeout = p.timeout;
+    forScheme = p.forScheme;
+    forAddr = p.forAddr;
+    forPort = p.forPort;
+    fresh = p.fresh;
+    proxy = p.proxy;
+    unixSocket = p.unixSocket;
+  }
+
+  /** A copy of this allocation with what {@code change} sets. */
+  private Allocation with(Consumer<Parts> change) {
+    Parts p = new Parts();
+    p.scheme = scheme;
+    p.addr = addr;
+    p.port = port;
+    p.context = context;
+    p.timeout = timeout;
+    p.forScheme = forScheme;
+    p.forAddr = forAddr;
+    p.forPort = forPort;
+    p.fresh = fresh;
+    p.proxy = proxy;
+    p.unixSocket = unixSocket;
+    change.accept(p);
+    return new Allocation(p);
   }
 
   /**
@@ -57,34 +80,16 @@ public final class Allocation {
    * name or a literal IPv4 or IPv6 address (brackets optional).
    */
   public static Allocation to(String scheme, String addr, int port) {
-    return new Allocation(
-        requireText(scheme, "scheme"),
-        requireHost(addr, "addr"),
-        requirePort(port, "port"),
-        null,
-        null,
-        null,
-        null,
-        0,
-        false,
-        null,
-        null);
+    Parts p = new Parts();
+    p.scheme = requireText(scheme, "scheme");
+    p.addr = requireHost(addr, "addr");
+    p.port = requirePort(port, "port");
+    return new Allocation(p);
   }
 
   /** Data echoed back in the result; may be null. */
   public Allocation context(Object context) {
-    return new Allocation(
-        scheme,
-        addr,
-        port,
-        context,
-        timeout,
-        forScheme,
-        forAddr,
-        forPort,
-        fresh,
-        proxy,
-        unixSocket);
+    return with(p -> p.context = context);
   }
 
   /** How long the request may take in all (resolving, queueing, connecting); overrides the manager's. */
@@ -92,18 +97,7 @@ public final class Allocation {
     if (timeout == null || timeout.isZero() || timeout.isNegative()) {
       throw new IllegalArgumentException("timeout must be positive, was " + timeout);
     }
-    return new Allocation(
-        scheme,
-        addr,
-        port,
-        context,
-        timeout,
-        forScheme,
-        forAddr,
-        forPort,
-        fresh,
-        proxy,
-        unixSocket);
+    return with(p -> p.timeout = timeout);
   }
 
   /**
@@ -114,8 +108,7 @@ public final class Allocation {
    * fresh handshake.
    */
   public Allocation fresh() {
-    return new Allocation(
-        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, true, proxy, unixSocket);
+    return with(p -> p.fresh = true);
   }
 
   /** True for a copy made by {@link #fresh()}. */
@@ -129,18 +122,14 @@ public final class Allocation {
    * proxy for different targets are never mixed.
    */
   public Allocation forTarget(String forScheme, String forAddr, int forPort) {
-    return new Allocation(
-        scheme,
-        addr,
-        port,
-        context,
-        timeout,
-        requireText(forScheme, "forScheme"),
-        requireHost(forAddr, "forAddr"),
-        requirePort(forPort, "forPort"),
-        fresh,
-        proxy,
-        unixSocket);
+    String targetScheme = requireText(forScheme, "forScheme");
+    String targetAddr = requireHost(forAddr, "forAddr");
+    int targetPort = requirePort(forPort, "forPort");
+    return with(p -> {
+      p.forScheme = targetScheme;
+      p.forAddr = targetAddr;
+      p.forPort = targetPort;
+    });
   }
 
   /**
@@ -156,18 +145,7 @@ public final class Allocation {
    * @param proxy the proxy, or null for a direct connection
    */
   public Allocation via(ProxyServer proxy) {
-    return new Allocation(
-        scheme,
-        addr,
-        port,
-        context,
-        timeout,
-        forScheme,
-        forAddr,
-        forPort,
-        fresh,
-        proxy,
-        unixSocket);
+    return with(p -> p.proxy = proxy);
   }
 
   /**
@@ -181,8 +159,7 @@ public final class Allocation {
    * @param path the socket file, or null for TCP
    */
   public Allocation unixSocket(Path path) {
-    return new Allocation(
-        scheme, addr, port, context, timeout, forScheme, forAddr, forPort, fresh, proxy, path);
+    return with(p -> p.unixSocket = path);
   }
 
   /** The Unix domain socket the connection goes to, or null for TCP. */

@@ -6,6 +6,7 @@ import dev.keepalive.AllocationResult;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionHandler;
 import dev.keepalive.FromCache;
+import dev.keepalive.ProxyServer;
 import dev.keepalive.http.internal.ResponseDecoder;
 import dev.keepalive.http.internal.Syntax;
 import java.io.EOFException;
@@ -59,6 +60,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private final boolean requestClose;
   /** True when the request asks for gzip or deflate, which the client then undoes. */
   private final boolean decoding;
+  /** The HTTP proxy a plain http request is forwarded through (absolute form), else null. */
+  private ProxyServer forward;
 
   private final AtomicBoolean done = new AtomicBoolean();
   private volatile String stage = "connect";
@@ -112,7 +115,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private void allocate() {
     stage = "connect";
     try {
-      Allocation a = request.allocation(connectTimeout);
+      Allocation a = route(request.allocation(connectTimeout));
       allocationId = client.manager.allocate(mustBeNew ? a.fresh() : a, this);
     } catch (IllegalStateException e) {
       fail(new HttpException(
@@ -122,6 +125,30 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
           null,
           "connection manager is shut down"));
     }
+  }
+
+  /**
+   * The allocation {@code a} goes out as on this client's route: over its Unix domain socket if
+   * it has one; through the proxy its {@link ProxyConfig} chooses for the request's URI: plain
+   * http through an HTTP proxy is forwarded over a pooled connection to the proxy (the request
+   * in absolute form), anything else goes through a tunnel.
+   */
+  private Allocation route(Allocation a) {
+    Allocation routed = client.unixSocket == null ? a : a.unixSocket(client.unixSocket);
+    ProxyServer p = client.proxies.select(request.uri());
+    forward = null;
+    if (p == null) {
+      return routed;
+    }
+    if (p.type() == ProxyServer.Type.HTTP && a.scheme().equals("http")) {
+      forward = p;
+      Allocation toProxy = Allocation.to("http", p.host(), p.port());
+      if (a.timeout() != null) {
+        toProxy = toProxy.timeout(a.timeout());
+      }
+      return client.unixSocket == null ? toProxy : toProxy.unixSocket(client.unixSocket);
+    }
+    return routed.via(p);
   }
 
   // ---- allocation result, on the loop ----
@@ -164,7 +191,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     if (!streaming) {
       c.start(this);
     }
-    HttpRequest.Wire w = request.wire(client.userAgent, decoding, SMALL_BODY);
+    HttpRequest.Wire w = request.wire(client.userAgent, decoding, forward, SMALL_BODY);
     if (w != null) {
       if (w.body() == null) {
         writesPending = 1;
@@ -189,7 +216,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         return;
       }
       writesPending = length == 0 ? 1 : 2;
-      write(c, ByteBuffer.wrap(request.head(client.userAgent, decoding, length)));
+      write(c, ByteBuffer.wrap(request.head(client.userAgent, decoding, forward, length)));
       if (length != 0) {
         Runnable sendBody = () -> {
           if (!client.read(() -> upload(c, rb, length))) {

@@ -1,8 +1,10 @@
 package dev.keepalive.http;
 
 import dev.keepalive.ConnectionManager;
+import dev.keepalive.ProxyServer;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -101,6 +103,8 @@ public final class HttpClient implements AutoCloseable {
   final Duration expectContinueTimeout;
   final Redirect redirect;
   final boolean decompress;
+  final ProxyConfig proxies;
+  final Path unixSocket;
 
   private final Set<Exchange> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -121,6 +125,8 @@ public final class HttpClient implements AutoCloseable {
     this.expectContinueTimeout = b.expectContinueTimeout;
     this.redirect = b.redirect;
     this.decompress = b.decompress;
+    this.proxies = b.proxies;
+    this.unixSocket = b.unixSocket;
   }
 
   /**
@@ -153,6 +159,8 @@ public final class HttpClient implements AutoCloseable {
     private Duration expectContinueTimeout = DEFAULT_EXPECT_CONTINUE_TIMEOUT;
     private Redirect redirect = Redirect.NORMAL;
     private boolean decompress = true;
+    private ProxyConfig proxies = ProxyConfig.direct();
+    private Path unixSocket;
 
     private Builder(ConnectionManager manager) {
       if (manager == null) {
@@ -278,6 +286,37 @@ public final class HttpClient implements AutoCloseable {
      */
     public Builder decompress(boolean decompress) {
       this.decompress = decompress;
+      return this;
+    }
+
+    /**
+     * Which proxy each request goes through (default {@link ProxyConfig#direct()}): e.g. {@link
+     * ProxyConfig#fromEnvironment()} for curl's {@code http_proxy}/{@code https_proxy}/{@code
+     * no_proxy}, {@link ProxyConfig#of(ProxyServer)} for one proxy, or a JDK {@link
+     * java.net.ProxySelector} through {@link ProxyConfig#of(java.net.ProxySelector)}. Through an
+     * HTTP proxy, plain http requests are forwarded over pooled connections to the proxy (the
+     * request line in absolute form, Proxy-Authorization from the proxy's credentials), and https
+     * goes through a CONNECT tunnel per origin; through SOCKS5, everything is tunnelled. A proxy
+     * refusing a tunnel fails the request with stage "connect" and the manager's function
+     * "proxy".
+     *
+     * @throws IllegalArgumentException if {@code proxies} is null
+     */
+    public Builder proxy(ProxyConfig proxies) {
+      if (proxies == null) {
+        throw new IllegalArgumentException("proxies must not be null");
+      }
+      this.proxies = proxies;
+      return this;
+    }
+
+    /**
+     * Sends every request over the Unix domain socket at {@code path} (curl's {@code
+     * --unix-socket}); the URL still names the host (the Host field, TLS) and the socket's
+     * connections are pooled apart from TCP ones. Null (the default) for TCP.
+     */
+    public Builder unixSocket(Path path) {
+      this.unixSocket = path;
       return this;
     }
 

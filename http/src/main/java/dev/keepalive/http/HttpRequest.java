@@ -1,6 +1,7 @@
 package dev.keepalive.http;
 
 import dev.keepalive.Allocation;
+import dev.keepalive.ProxyServer;
 import dev.keepalive.http.internal.RequestEncoder;
 import dev.keepalive.http.internal.Syntax;
 import java.net.URI;
@@ -57,7 +58,8 @@ public final class HttpRequest {
   private volatile Wire wire;
 
   /** The request's bytes as {@code userAgent}'s client sends them. */
-  record Wire(String userAgent, boolean acceptEncoding, byte[] head, byte[] body) {}
+  record Wire(
+      String userAgent, boolean acceptEncoding, ProxyServer forward, byte[] head, byte[] body) {}
 
   private HttpRequest(Builder b) {
     this.method = b.method;
@@ -262,36 +264,51 @@ public final class HttpRequest {
    * enough for one write ({@code body} null then), or the head and the body apart. Callers must
    * not change the arrays. Null for a file or stream body (see {@link #head}).
    */
-  Wire wire(String userAgent, boolean acceptEncoding, int smallBody) {
+  Wire wire(String userAgent, boolean acceptEncoding, ProxyServer forward, int smallBody) {
     Wire w = wire;
-    if (w != null && w.userAgent().equals(userAgent) && w.acceptEncoding() == acceptEncoding) {
+    if (w != null
+        && w.userAgent().equals(userAgent)
+        && w.acceptEncoding() == acceptEncoding
+        && Objects.equals(w.forward(), forward)) {
       return w;
     }
     byte[] b = body == null ? null : body.bytes();
     if (body != null && b == null) {
       return null;
     }
-    byte[] h = head(userAgent, acceptEncoding, b == null ? -2 : b.length);
+    byte[] h = head(userAgent, acceptEncoding, forward, b == null ? -2 : b.length);
     if (b == null || b.length == 0) {
-      w = new Wire(userAgent, acceptEncoding, h, null);
+      w = new Wire(userAgent, acceptEncoding, forward, h, null);
     } else if (b.length <= smallBody && !expectContinue) {
       byte[] all = Arrays.copyOf(h, h.length + b.length);
       System.arraycopy(b, 0, all, h.length, b.length);
-      w = new Wire(userAgent, acceptEncoding, all, null);
+      w = new Wire(userAgent, acceptEncoding, forward, all, null);
     } else {
-      w = new Wire(userAgent, acceptEncoding, h, b);
+      w = new Wire(userAgent, acceptEncoding, forward, h, b);
     }
     wire = w;
     return w;
   }
 
+  /** The value of a Basic Authorization (or Proxy-Authorization) field, RFC 7617 in UTF-8. */
+  static String basic(String user, String password) {
+    return "Basic "
+        + Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+  }
+
   /**
    * The request head for a body of {@code length} bytes: -1 for chunked, -2 for no body.
    * Expect: 100-continue is added when asked for and the body is not empty, Accept-Encoding when
-   * {@code acceptEncoding}.
+   * {@code acceptEncoding}. Forwarded through the HTTP proxy {@code forward} (null: none): the
+   * target in absolute form, and the proxy's credentials as Proxy-Authorization.
    */
-  byte[] head(String userAgent, boolean acceptEncoding, long length) {
-    RequestEncoder head = new RequestEncoder(method, target);
+  byte[] head(String userAgent, boolean acceptEncoding, ProxyServer forward, long length) {
+    RequestEncoder head =
+        new RequestEncoder(method, forward == null ? target : scheme + "://" + hostHeader + target);
+    if (forward != null && forward.user() != null && !headers.contains("Proxy-Authorization")) {
+      head.field("Proxy-Authorization", basic(forward.user(), forward.password()));
+    }
     if (!headers.contains("Host")) {
       head.field("Host", hostHeader);
     }
@@ -590,9 +607,7 @@ public final class HttpRequest {
       if (hasControl(user) || hasControl(password)) {
         throw new IllegalArgumentException("user and password must not contain control characters");
       }
-      this.basicAuth = "Basic "
-          + Base64.getEncoder()
-              .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+      this.basicAuth = basic(user, password);
       return this;
     }
 
