@@ -3,7 +3,9 @@ package dev.keepalive.cli;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.http.HttpClient;
 import dev.keepalive.http.HttpRequest;
+import dev.keepalive.http.RequestBody;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -95,6 +97,13 @@ final class BenchCommand implements Callable<Integer> {
       description = "Draw a progress bar on stderr (default: when stderr is a terminal).")
   Boolean progress;
 
+  @Option(
+      names = "--body",
+      paramLabel = "DATA",
+      description = "Send DATA as each request's body (POST unless -X says otherwise); @FILE "
+          + "sends the file.")
+  String body;
+
   @Mixin
   ClientOptions options;
 
@@ -116,7 +125,7 @@ final class BenchCommand implements Callable<Integer> {
 
     if (url != null) {
       try {
-        options.request(url, "GET", timeout, noKeepAlive); // fails now on a bad URL
+        options.request(url, method(), timeout, noKeepAlive, requestBody()); // a bad URL fails now
       } catch (IllegalArgumentException e) {
         return Main.fail(err, url, e, options.debug);
       }
@@ -137,14 +146,14 @@ final class BenchCommand implements Callable<Integer> {
         requests == null ? 0 : requests,
         limit,
         warmup);
-    HttpRequest request = options.request(target, "GET", timeout, noKeepAlive);
+    HttpRequest request = options.request(target, method(), timeout, noKeepAlive, requestBody());
 
     Bench.Result result;
     Bench.Result warm = null;
     boolean interrupted;
     try (server;
         ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout);
-        HttpClient client = HttpClient.create(manager)) {
+        HttpClient client = options.client(manager, false, false)) {
       Bench bench = new Bench(
           client, request, concurrency, setup.requestLimit(), limit == null ? 0 : limit.toNanos());
       // Ctrl-C: stop sending, let the requests in flight finish, print what was measured.
@@ -209,5 +218,19 @@ final class BenchCommand implements Callable<Integer> {
         bar.close();
       }
     }
+  }
+
+  private String method() {
+    return body == null ? "GET" : "POST";
+  }
+
+  /** The --body, or null: bytes read once, sent with every request. */
+  private RequestBody requestBody() throws java.io.IOException {
+    if (body == null) {
+      return null;
+    }
+    return body.startsWith("@")
+        ? RequestBody.ofBytes(java.nio.file.Files.readAllBytes(Path.of(body.substring(1))))
+        : RequestBody.ofString(body, java.nio.charset.StandardCharsets.UTF_8);
   }
 }

@@ -5,7 +5,9 @@ import dev.keepalive.http.HttpClient;
 import dev.keepalive.http.HttpHeaders;
 import dev.keepalive.http.HttpRequest;
 import dev.keepalive.http.HttpResponse;
+import dev.keepalive.http.RequestBody;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -72,6 +74,23 @@ final class GetCommand implements Callable<Integer> {
   @Option(names = "--head", description = "Send HEAD instead of GET.")
   boolean head;
 
+  @Option(
+      names = {"-d", "--data"},
+      paramLabel = "DATA",
+      description = "Send DATA as the body of a POST (application/x-www-form-urlencoded unless "
+          + "-H sets Content-Type); @FILE sends the file.")
+  String data;
+
+  @Option(
+      names = {"-L", "--location"},
+      description = "Follow redirects (at most 10; https to http is not followed).")
+  boolean location;
+
+  @Option(
+      names = "--compressed",
+      description = "Ask for gzip or deflate and print the size decoded.")
+  boolean compressed;
+
   @Mixin
   ClientOptions options;
 
@@ -101,11 +120,13 @@ final class GetCommand implements Callable<Integer> {
       Files.createDirectories(dir);
     }
 
+    RequestBody requestBody = body();
     List<Fetch> fetches = new ArrayList<>();
     for (String url : urls) {
       Fetch f = new Fetch(url);
       try {
-        f.request = options.request(url, head ? "HEAD" : "GET", timeout, false);
+        f.request = options.request(
+            url, head ? "HEAD" : data != null ? "POST" : "GET", timeout, false, requestBody);
       } catch (IllegalArgumentException e) {
         f.badUrl = e;
       }
@@ -115,7 +136,7 @@ final class GetCommand implements Callable<Integer> {
     int failures = 0;
     Set<String> names = new HashSet<>();
     try (ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout);
-        HttpClient client = HttpClient.create(manager)) {
+        HttpClient client = options.client(manager, location, compressed)) {
       for (Fetch f : fetches) {
         if (f.request == null) {
           continue;
@@ -170,6 +191,21 @@ final class GetCommand implements Callable<Integer> {
       }
     }
     return failures == 0 ? 0 : 1;
+  }
+
+  /** The -d body, or null. */
+  private RequestBody body() {
+    if (data == null) {
+      return null;
+    }
+    boolean typed = options.headers.stream()
+        .anyMatch(h -> h.regionMatches(true, 0, "content-type:", 0, "content-type:".length()));
+    if (!typed) { // curl's default for -d
+      options.headers.add("Content-Type: application/x-www-form-urlencoded");
+    }
+    return data.startsWith("@")
+        ? RequestBody.ofFile(Path.of(data.substring(1)))
+        : RequestBody.ofString(data, StandardCharsets.UTF_8);
   }
 
   private static void printHeaders(PrintWriter out, String prefix, HttpHeaders headers) {

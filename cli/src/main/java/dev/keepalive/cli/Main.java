@@ -60,6 +60,8 @@ public final class Main implements Callable<Integer> {
     cl.setOut(o);
     cl.setErr(e);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
+    // "@FILE" is curl's (-d @FILE, --body @FILE), not picocli's argument file
+    cl.setExpandAtFiles(false);
     // every Duration option, in every subcommand, takes 250ms, 10s, 1.5s, 2m, 1h
     cl.registerConverter(Duration.class, Durations::parse);
     cl.setParameterExceptionHandler(Main::usageError);
