@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
@@ -397,6 +398,43 @@ public final class ConnectionManager implements AutoCloseable {
    */
   public void evictIdle() {
     core.evictIdle();
+  }
+
+  /**
+   * Retires every socket open at the call, of every key: idle ones are closed now; leased ones
+   * keep working and are closed when their holders give them back, instead of being pooled;
+   * connecting ones still serve the request they were opened for (a {@link #prewarm} socket is
+   * closed instead of pooled) and are then closed when given back. Sockets opened after the call
+   * are not affected, so requests waiting or arriving get new sockets. For example after a
+   * failover or a certificate rotation, so that no request is served again on a socket to the
+   * old servers; {@link #evictIdle()} closes only the idle ones. Runs on the event loop and
+   * returns once the idle ones are closed (on the loop thread, inline). Does nothing after
+   * {@link #close()}.
+   *
+   * @return how many sockets it retired (sockets already retired are not counted again)
+   */
+  public int retireAll() {
+    return core.retire(info -> true);
+  }
+
+  /**
+   * {@link #retireAll()} for the sockets {@code which} selects, for example by key
+   * ({@code info -> info.addr().equals("db1.example.org")}), remote address, age or uses.
+   * {@code which} runs on the event loop thread, once per open socket (idle ones first, oldest
+   * first, then leased, then connecting; sockets already retired are skipped), so it must be
+   * quick and must not block. If it throws, the exception propagates to the caller of this
+   * method as thrown (not wrapped), the sockets it already selected stay retired, the others are
+   * untouched and the manager carries on.
+   *
+   * @param which selects the sockets to retire
+   * @return how many sockets it retired; 0 after {@link #close()}
+   * @throws IllegalArgumentException if {@code which} is null
+   */
+  public int retire(Predicate<? super ConnectionInfo> which) {
+    if (which == null) {
+      throw new IllegalArgumentException("which must not be null");
+    }
+    return core.retire(which);
   }
 
   /**

@@ -2,19 +2,24 @@ package dev.keepalive.internal;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
+import dev.keepalive.ConnectionInfo;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -160,6 +165,58 @@ final class Manager
           return null;
         },
         null);
+  }
+
+  /**
+   * Retires every open socket {@code which} selects (see ConnectionManager.retire) and returns
+   * how many; 0 once the loop has ended. An exception of {@code which} propagates as thrown.
+   */
+  int retire(Predicate<? super ConnectionInfo> which) {
+    Integer n = call(
+        () -> {
+          long now = settings.clock().nanoTime();
+          try {
+            return pool.retire(slot -> which.test(info(slot, now)));
+          } finally {
+            publishStats();
+          }
+        },
+        0);
+    return n;
+  }
+
+  /** What {@link #retire} shows of one socket. */
+  private static ConnectionInfo info(Slot slot, long now) {
+    PoolKey k = slot.owner.key;
+    SocketIo s = (SocketIo) slot.io;
+    InetSocketAddress remote = null;
+    long age = 0;
+    if (s != null) {
+      SocketChannel ch = s.channel;
+      if (ch != null) {
+        try {
+          remote = (InetSocketAddress) ch.getRemoteAddress();
+        } catch (java.io.IOException e) {
+          remote = null; // closed under us: nothing to tell
+        }
+      }
+      if (slot.state != Slot.State.CONNECTING) {
+        age = now - slot.connectedAt;
+      } else if (s.stage > 0) {
+        age = now - s.tcpConnectedAt; // TCP is up, a later stage (TLS) runs
+      }
+    }
+    return new ConnectionInfo(
+        k.scheme,
+        k.host,
+        k.port,
+        k.forScheme,
+        k.forHost,
+        k.forPort,
+        remote,
+        Duration.ofNanos(Math.max(0, age)),
+        slot.handOuts,
+        slot.state == Slot.State.LEASED);
   }
 
   void shutdown() {
@@ -529,7 +586,22 @@ final class Manager
         result.completeExceptionally(e);
       }
     });
-    return queued ? result.join() : ifEnded;
+    if (!queued) {
+      return ifEnded;
+    }
+    try {
+      return result.join();
+    } catch (CompletionException e) {
+      // the task's own exception, as the caller would have met it on the loop thread
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException) {
+        throw (RuntimeException) cause;
+      }
+      if (cause instanceof Error) {
+        throw (Error) cause;
+      }
+      throw e;
+    }
   }
 
   /** A request's own timeout in nanos, or -1 for the manager's. */

@@ -2,11 +2,13 @@ package dev.keepalive.internal;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
+import dev.keepalive.ConnectionInfo;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
+import java.util.function.Predicate;
 
 /**
  * The one entry point of the public API into the machinery: {@code dev.keepalive} calls these
@@ -80,6 +82,14 @@ public final class ManagerCore {
   /** Closes every idle socket; returns once they are closed. Leased ones are untouched. */
   public void evictIdle() {
     manager.evictIdle();
+  }
+
+  /**
+   * Retires the open sockets {@code which} selects (run on the event loop, once per socket);
+   * returns how many. An exception of {@code which} propagates as thrown; 0 once closed.
+   */
+  public int retire(Predicate<? super ConnectionInfo> which) {
+    return manager.retire(which);
   }
 
   /** Stops pooling and answers unanswered requests with "shutdown"; see ConnectionManager. */

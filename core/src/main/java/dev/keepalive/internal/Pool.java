@@ -316,12 +316,13 @@ final class Pool {
     connecting--;
     k.connecting--;
     s.maxHandOuts = maxUses;
+    s.connectedAt = tcpConnectedAt;
     if (maxLifetimeNanos > 0) {
       s.retireAt = tcpConnectedAt + lifetime();
     }
     if (r.isWarm()) {
       k.active--;
-      boolean pooled = !shutdown && park(s, clock.nanoTime(), NO_LIMIT);
+      boolean pooled = !shutdown && !s.retired && park(s, clock.nanoTime(), NO_LIMIT);
       if (!pooled) {
         s.state = Slot.State.CLOSED; // its lifetime ended during the TLS handshake
         io.close(s, false);
@@ -346,7 +347,7 @@ final class Pool {
 
   /** {@link #connected(Slot, long)}, its TCP connect completing now. */
   void connected(Slot s) {
-    connected(s, maxLifetimeNanos > 0 ? clock.nanoTime() : 0);
+    connected(s, clock.nanoTime());
   }
 
   /** {@code s} could not connect: close it and answer its request with {@code f}. */
@@ -386,6 +387,7 @@ final class Pool {
         && !shutdown
         && maxIdleNanos != 0
         && s.handOuts < s.maxHandOuts
+        && !s.retired
         && park(s, clock.nanoTime(), maxIdleNanos);
     if (!reusable) {
       s.state = Slot.State.CLOSED;
@@ -419,6 +421,48 @@ final class Pool {
     assert loop.held() : "pool used off its loop";
     idle.forEach(s -> closeIdle(s, false));
     pump();
+  }
+
+  /**
+   * Retires every open socket {@code which} selects (ConnectionManager.retire): idle ones are
+   * closed now; leased ones are marked and closed when given back; connecting ones are marked,
+   * still serve the request they were opened for (a warm-up's is closed instead of pooled) and
+   * are closed when given back. Sockets already retired are not judged again. {@code which} is
+   * called once per open socket, idle ones first (oldest first), then leased, then connecting;
+   * if it throws, the sockets judged so far stay retired and the exception propagates.
+   *
+   * @return how many sockets it retired
+   */
+  int retire(java.util.function.Predicate<Slot> which) {
+    assert loop.held() : "pool used off its loop";
+    List<Slot> open = new ArrayList<>(open());
+    idle.forEach(open::add);
+    leased.forEach(open::add);
+    for (Request r : tracked.values()) {
+      if (r.phase == Request.Phase.CONNECTING && r.slot != null) {
+        open.add(r.slot);
+      }
+    }
+    int retired = 0;
+    boolean closed = false;
+    try {
+      for (Slot s : open) {
+        if (s.retired || s.state == Slot.State.CLOSED || !which.test(s)) {
+          continue;
+        }
+        retired++;
+        s.retired = true;
+        if (s.state == Slot.State.IDLE) {
+          closeIdle(s, false);
+          closed = true;
+        }
+      }
+    } finally {
+      if (closed) {
+        pump(); // room for whoever waits
+      }
+    }
+    return retired;
   }
 
   // ---- time ----
@@ -719,7 +763,7 @@ final class Pool {
         }
       }
       takeOut(s);
-      if (io.isClean(s)) {
+      if (!s.retired && io.isClean(s)) {
         return s;
       }
       s.state = Slot.State.CLOSED;

@@ -42,6 +42,16 @@ final class Slot implements LongHeap.Entry {
    * given back at it, it is closed.
    */
   int maxHandOuts = Integer.MAX_VALUE;
+  /**
+   * When its TCP connect completed, in clock nanos (its age counts from there); meaningful once
+   * it has connected (not CONNECTING).
+   */
+  long connectedAt;
+  /**
+   * Retired ({@code ConnectionManager.retire}): never handed out or pooled again; closed when
+   * its holder gives it back (or, connecting, once the request it was opened for gives it back).
+   */
+  boolean retired;
 
   int heapIndex = -1;
 
