@@ -391,6 +391,17 @@ public final class ConnectionManager implements AutoCloseable {
   }
 
   /**
+   * Running totals over the manager's life: requests answered by how ({@link FromCache}),
+   * sockets closed by {@link CloseReason}, and failures by function. Consistent and exact: it asks
+   * the event loop for a snapshot and waits for it (on the loop thread itself it is immediate),
+   * so every count is from the same moment. Counting costs the loop a plain increment per event
+   * and nothing else. After {@link #close()}, the final totals.
+   */
+  public PoolTotals totals() {
+    return core.totals();
+  }
+
+  /**
    * Closes every idle socket now, of every key, and returns once they are closed (on the event
    * loop thread, inline). Leased connections are untouched and pooled again when given back;
    * requests being resolved, queued or connected go on. For example after a failover, so that no

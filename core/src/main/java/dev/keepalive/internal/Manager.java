@@ -1,10 +1,12 @@
 package dev.keepalive.internal;
 
 import dev.keepalive.Allocation;
+import dev.keepalive.CloseReason;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionInfo;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
+import dev.keepalive.PoolTotals;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -51,6 +53,8 @@ final class Manager
   private final ByteBuffer probe = ByteBuffer.allocateDirect(1);
   /** The pool's counts for other threads; written by the loop only. */
   private volatile PoolStats published = new PoolStats(0, 0, 0, 0, 0);
+  /** The totals when the loop ended (written by the loop as it stops), else null. */
+  private volatile PoolTotals finalTotals;
   /** close() began; loop only. */
   private boolean closing;
   /**
@@ -156,6 +160,19 @@ final class Manager
     return call(() -> pool.stats(key), NONE);
   }
 
+  /**
+   * The running totals, exact: asked of the loop (inline on it); once the loop has ended, the
+   * final totals it left.
+   */
+  PoolTotals totals() {
+    PoolTotals t = call(pool::totals, null);
+    if (t == null) {
+      loop.awaitTermination(); // it may be draining its last tasks: its final totals come after
+      t = finalTotals;
+    }
+    return t;
+  }
+
   /** Closes every idle socket now, and returns once they are closed. */
   void evictIdle() {
     call(
@@ -241,7 +258,8 @@ final class Manager
             unwatchLeak(l);
             l.abort(); // a started handler hears onError once
           }
-          pool.giveBack(slot, Pool.Disposal.CLOSE);
+          pool.giveBack(
+              slot, Pool.Disposal.CLOSE, CloseReason.SHUTDOWN, Pool.NO_LIMIT, Pool.NO_LIMIT);
         });
         loop.stop();
       });
@@ -287,7 +305,7 @@ final class Manager
 
   @Override
   public void giveBack(Lease lease, boolean discard) {
-    onLoop(() -> takeBack(lease, discard));
+    onLoop(() -> takeBack(lease, discard, CloseReason.DISCARDED));
   }
 
   @Override
@@ -311,7 +329,7 @@ final class Manager
                   + "obtained it",
               lease.allocationSite);
         }
-        takeBack(lease, true);
+        takeBack(lease, true, CloseReason.LEAK_RECLAIMED);
       }
     });
   }
@@ -453,6 +471,7 @@ final class Manager
       }
     }
     publishStats();
+    finalTotals = pool.totals();
   }
 
   // ---- internals ----
@@ -525,7 +544,8 @@ final class Manager
     }
   }
 
-  private void takeBack(Lease lease, boolean discard) {
+  /** @param ifDiscarded why it is closed when {@code discard} */
+  private void takeBack(Lease lease, boolean discard, CloseReason ifDiscarded) {
     SocketIo s = lease.socket;
     if (lease.ended || s.listener != lease) {
       return;
@@ -534,17 +554,26 @@ final class Manager
     boolean halfWritten = lease.end();
     s.listener = null;
     Pool.Disposal disposal;
-    if (discard || halfWritten || lease.unreusable() || !s.flushed()) {
+    CloseReason why;
+    if (discard) {
       disposal = Pool.Disposal.CLOSE;
+      why = ifDiscarded;
+    } else if (lease.unreusable()) {
+      disposal = Pool.Disposal.CLOSE;
+      why = CloseReason.ERROR;
+    } else if (halfWritten || !s.flushed()) {
+      disposal = Pool.Disposal.CLOSE;
+      why = CloseReason.DISCARDED;
     } else {
       int n = s.probe(probe);
       // part of a TLS record: pooled, but not handed out until the record is whole (isClean)
       disposal = n == 0 || n == SocketIo.PART_RECORD
           ? Pool.Disposal.POOL
           : n > 0 ? Pool.Disposal.RESET : Pool.Disposal.CLOSE;
+      why = n > 0 ? CloseReason.UNREAD_DATA : CloseReason.PEER_CLOSED;
       s.cleanTurn = n == 0 ? loop.turn() : -1;
     }
-    pool.giveBack((Slot) s.owner, disposal, lease.keepAliveTimeoutNanos, lease.keepAliveMax);
+    pool.giveBack((Slot) s.owner, disposal, why, lease.keepAliveTimeoutNanos, lease.keepAliveMax);
     stopIfDrained();
   }
 

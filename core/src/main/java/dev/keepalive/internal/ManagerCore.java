@@ -5,6 +5,7 @@ import dev.keepalive.Connection;
 import dev.keepalive.ConnectionInfo;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
+import dev.keepalive.PoolTotals;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
@@ -77,6 +78,11 @@ public final class ManagerCore {
   /** The counts of {@code a}'s key, exact (asked of the event loop); zero when it has none. */
   public PoolStats stats(Allocation a) {
     return manager.stats(a);
+  }
+
+  /** The running totals, exact (asked of the event loop); after close(), the final ones. */
+  public PoolTotals totals() {
+    return manager.totals();
   }
 
   /** Closes every idle socket; returns once they are closed. Leased ones are untouched. */

@@ -1,9 +1,13 @@
 package dev.keepalive.internal;
 
+import dev.keepalive.CloseReason;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
+import dev.keepalive.PoolTotals;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -157,6 +161,13 @@ final class Pool {
   /** The last expire() left idle sockets past their keep-alive for the next turn. */
   private boolean expiryBehind;
 
+  // Running totals (totals()): plain increments on the loop, indexed by ordinal.
+  private static final CloseReason[] REASONS = CloseReason.values();
+  private static final Failure.Function[] FUNCTIONS = Failure.Function.values();
+  private final long[] handOutTotals = new long[FromCache.values().length];
+  private final long[] closeTotals = new long[REASONS.length];
+  private final long[] failureTotals = new long[FUNCTIONS.length];
+
   Pool(
       int maxPerHost,
       int maxOpen,
@@ -288,7 +299,7 @@ final class Pool {
     if (r == null) {
       return false;
     }
-    withdraw(r);
+    withdraw(r, CloseReason.CANCELLED);
     untrack(r);
     r.phase = Request.Phase.CANCELLED;
     forgetIfUnused(r.keyState);
@@ -323,9 +334,13 @@ final class Pool {
     if (r.isWarm()) {
       k.active--;
       boolean pooled = !shutdown && !s.retired && park(s, clock.nanoTime(), NO_LIMIT);
-      if (!pooled) {
-        s.state = Slot.State.CLOSED; // its lifetime ended during the TLS handshake
-        io.close(s, false);
+      if (!pooled) { // shut down, retired, or its lifetime ended during the TLS handshake
+        closeSocket(
+            s,
+            false,
+            shutdown
+                ? CloseReason.SHUTDOWN
+                : s.retired ? CloseReason.RETIRED : CloseReason.LIFETIME);
       }
       r.slot = null; // the socket is the pool's, not the warm-up's
       r.fromCache = pooled ? FromCache.NEW : null;
@@ -342,6 +357,7 @@ final class Pool {
     leased.addLast(s);
     r.slot = s;
     r.fromCache = FromCache.NEW;
+    handOutTotals[FromCache.NEW.ordinal()]++;
     answer(r, null);
   }
 
@@ -357,7 +373,7 @@ final class Pool {
       return;
     }
     Request r = s.request;
-    dropConnecting(s);
+    dropConnecting(s, CloseReason.CONNECT_FAILED);
     answer(r, f);
     forgetIfUnused(s.owner);
     pump();
@@ -373,6 +389,20 @@ final class Pool {
    *     {@link #NO_LIMIT}; a limit given once holds for the socket's life
    */
   void giveBack(Slot s, Disposal disposal, long maxIdleNanos, long moreHandOuts) {
+    giveBack(
+        s,
+        disposal,
+        disposal == Disposal.RESET ? CloseReason.UNREAD_DATA : CloseReason.DISCARDED,
+        maxIdleNanos,
+        moreHandOuts);
+  }
+
+  /**
+   * {@link #giveBack(Slot, Disposal, long, long)}, counting a CLOSE or RESET disposal under
+   * {@code why} (the holder's verdict); a socket the pool itself declines to pool is counted
+   * under the pool's reason (shutdown, retired, keep-alive, uses, lifetime).
+   */
+  void giveBack(Slot s, Disposal disposal, CloseReason why, long maxIdleNanos, long moreHandOuts) {
     assert loop.held() : "pool used off its loop";
     if (s.state != Slot.State.LEASED) {
       return;
@@ -383,15 +413,19 @@ final class Pool {
     if (moreHandOuts >= 0) {
       s.maxHandOuts = (int) Math.min(s.maxHandOuts, s.handOuts + Math.min(moreHandOuts, MAX_NANOS));
     }
-    boolean reusable = disposal == Disposal.POOL
-        && !shutdown
-        && maxIdleNanos != 0
-        && s.handOuts < s.maxHandOuts
-        && !s.retired
-        && park(s, clock.nanoTime(), maxIdleNanos);
-    if (!reusable) {
-      s.state = Slot.State.CLOSED;
-      io.close(s, disposal == Disposal.RESET);
+    CloseReason closed = disposal != Disposal.POOL
+        ? why
+        : shutdown
+            ? CloseReason.SHUTDOWN
+            : s.retired
+                ? CloseReason.RETIRED
+                : maxIdleNanos == 0
+                    ? CloseReason.KEEP_ALIVE_EXPIRED
+                    : s.handOuts >= s.maxHandOuts
+                        ? CloseReason.MAX_USES
+                        : park(s, clock.nanoTime(), maxIdleNanos) ? null : CloseReason.LIFETIME;
+    if (closed != null) {
+      closeSocket(s, disposal == Disposal.RESET, closed);
     }
     queue.refresh(k);
     forgetIfUnused(k);
@@ -409,7 +443,7 @@ final class Pool {
     if (s.state != Slot.State.IDLE) {
       return;
     }
-    closeIdle(s, reset);
+    closeIdle(s, reset, reset ? CloseReason.UNREAD_DATA : CloseReason.PEER_CLOSED);
     pump();
   }
 
@@ -419,7 +453,7 @@ final class Pool {
    */
   void evictIdle() {
     assert loop.held() : "pool used off its loop";
-    idle.forEach(s -> closeIdle(s, false));
+    idle.forEach(s -> closeIdle(s, false, CloseReason.EVICTED));
     pump();
   }
 
@@ -453,7 +487,7 @@ final class Pool {
         retired++;
         s.retired = true;
         if (s.state == Slot.State.IDLE) {
-          closeIdle(s, false);
+          closeIdle(s, false, CloseReason.RETIRED);
           closed = true;
         }
       }
@@ -480,7 +514,7 @@ final class Pool {
     boolean freed = false;
     Request r;
     while ((r = deadlines.peek()) != null && r.deadline - now <= 0) {
-      withdraw(r);
+      withdraw(r, CloseReason.TIMED_OUT);
       answer(r, Failure.TIMEOUT);
       forgetIfUnused(r.keyState);
       freed = true;
@@ -489,14 +523,14 @@ final class Pool {
     Slot s;
     while (budget > 0 && (s = dueEarly.peek()) != null && s.reusableUntil - now <= 0) {
       budget--;
-      closeIdle(s, false);
+      closeIdle(s, false, earlyReason(s, now));
       freed = true;
     }
     while ((s = idle.oldest()) != null && s.idleSince + keepAliveNanos - now <= 0) {
       if (budget-- <= 0) {
         break;
       }
-      closeIdle(s, false);
+      closeIdle(s, false, CloseReason.KEEP_ALIVE_EXPIRED);
       freed = true;
     }
     Slot limited = dueEarly.peek();
@@ -537,11 +571,11 @@ final class Pool {
       return;
     }
     shutdown = true;
-    idle.forEach(s -> closeIdle(s, false));
+    idle.forEach(s -> closeIdle(s, false, CloseReason.SHUTDOWN));
     List<Request> unanswered = new ArrayList<>(tracked.values());
     unanswered.sort((a, b) -> Long.compare(a.id, b.id));
     for (Request r : unanswered) {
-      withdraw(r);
+      withdraw(r, CloseReason.SHUTDOWN);
       answer(r, Failure.SHUTDOWN);
     }
     keys.values().removeIf(KeyState::unused);
@@ -566,6 +600,27 @@ final class Pool {
     }
     return new PoolStats(
         k.active + k.idleCount, k.idleCount, k.leased(), k.connecting, k.resolving + k.queued);
+  }
+
+  /**
+   * The running totals: hand-outs by how, closes by reason, failures by function. A consistent
+   * snapshot (call it on the loop); counting them costs one array increment per event.
+   */
+  PoolTotals totals() {
+    EnumMap<CloseReason, Long> closes = new EnumMap<>(CloseReason.class);
+    for (CloseReason why : REASONS) {
+      closes.put(why, closeTotals[why.ordinal()]);
+    }
+    Map<String, Long> failures = new LinkedHashMap<>();
+    for (Failure.Function f : FUNCTIONS) {
+      failures.put(f.toString(), failureTotals[f.ordinal()]);
+    }
+    return new PoolTotals(
+        handOutTotals[FromCache.NEW.ordinal()],
+        handOutTotals[FromCache.IMMEDIATE.ordinal()],
+        handOutTotals[FromCache.DEFERRED.ordinal()],
+        closes,
+        failures);
   }
 
   int idleCount() {
@@ -627,14 +682,15 @@ final class Pool {
           continue;
         }
       } else if (k.active + k.idleCount >= maxPerHost) {
-        closeIdle(k.idleTail, false); // a fresh request replaces the key's oldest idle socket
+        // a fresh request replaces the key's oldest idle socket
+        closeIdle(k.idleTail, false, CloseReason.EVICTED_LRU);
       }
       if (open() >= maxOpen) {
         Slot victim = idle.oldest();
         if (victim == null) {
           return; // every socket is busy: wait for one to come back or close
         }
-        closeIdle(victim, false);
+        closeIdle(victim, false, CloseReason.EVICTED_LRU);
       }
       dequeue(r);
       startConnect(r);
@@ -733,7 +789,7 @@ final class Pool {
     r.slot = s;
     Failure f = io.connect(s, r);
     if (f != null) {
-      dropConnecting(s);
+      dropConnecting(s, CloseReason.CONNECT_FAILED);
       answer(r, f);
       forgetIfUnused(k);
     }
@@ -754,11 +810,11 @@ final class Pool {
       boolean limited = s.heapIndex >= 0;
       if (limited || expiryBehind) {
         long now = clock.nanoTime();
-        if ((limited && s.reusableUntil - now <= 0)
-            || (expiryBehind && s.idleSince + keepAliveNanos - now <= 0)) {
+        boolean early = limited && s.reusableUntil - now <= 0;
+        if (early || (expiryBehind && s.idleSince + keepAliveNanos - now <= 0)) {
+          CloseReason why = early ? earlyReason(s, now) : CloseReason.KEEP_ALIVE_EXPIRED;
           takeOut(s);
-          s.state = Slot.State.CLOSED;
-          io.close(s, false); // the key's state stays: the caller is about to use it
+          closeSocket(s, false, why); // the key's state stays: the caller is about to use it
           continue;
         }
       }
@@ -766,8 +822,7 @@ final class Pool {
       if (!s.retired && io.isClean(s)) {
         return s;
       }
-      s.state = Slot.State.CLOSED;
-      io.close(s, true);
+      closeSocket(s, true, s.retired ? CloseReason.RETIRED : CloseReason.PEER_CLOSED);
     }
     return null;
   }
@@ -789,24 +844,37 @@ final class Pool {
     queue.refresh(k);
     r.slot = s;
     r.fromCache = how;
+    handOutTotals[how.ordinal()]++;
     answer(r, null);
   }
 
-  private void closeIdle(Slot s, boolean reset) {
+  private void closeIdle(Slot s, boolean reset, CloseReason why) {
     takeOut(s);
-    s.state = Slot.State.CLOSED;
-    io.close(s, reset);
+    closeSocket(s, reset, why);
     forgetIfUnused(s.owner);
   }
 
-  private void dropConnecting(Slot s) {
+  /** Closes {@code s} for good, counting it under {@code why}. */
+  private void closeSocket(Slot s, boolean reset, CloseReason why) {
+    s.state = Slot.State.CLOSED;
+    closeTotals[why.ordinal()]++;
+    io.close(s, reset);
+  }
+
+  /** Why an idle socket past its own early deadline closes: its lifetime, or its holder's limit. */
+  private CloseReason earlyReason(Slot s, long now) {
+    return maxLifetimeNanos > 0 && s.retireAt - now <= 0
+        ? CloseReason.LIFETIME
+        : CloseReason.KEEP_ALIVE_EXPIRED;
+  }
+
+  private void dropConnecting(Slot s, CloseReason why) {
     KeyState k = s.owner;
     s.request = null;
-    s.state = Slot.State.CLOSED;
     connecting--;
     k.connecting--;
     k.active--;
-    io.close(s, false);
+    closeSocket(s, false, why);
     queue.refresh(k);
   }
 
@@ -817,7 +885,7 @@ final class Pool {
   }
 
   /** Takes an unanswered request out of whatever phase it is in, releasing what it holds. */
-  private void withdraw(Request r) {
+  private void withdraw(Request r, CloseReason why) {
     switch (r.phase) {
       case RESOLVING:
         io.abandonResolve(r);
@@ -827,7 +895,7 @@ final class Pool {
         dequeue(r);
         break;
       case CONNECTING:
-        dropConnecting(r.slot);
+        dropConnecting(r.slot, why);
         r.slot = null;
         break;
       default:
@@ -840,6 +908,7 @@ final class Pool {
     r.failure = f;
     if (f != null) {
       r.slot = null;
+      failureTotals[f.function().ordinal()]++;
     }
     r.phase = Request.Phase.ANSWERED;
     io.answer(r);
