@@ -491,6 +491,58 @@ public final class ConnectionManager implements AutoCloseable {
   }
 
   /**
+   * Keeps at least {@code minIdle} idle sockets open for {@code key}'s pool key, from now until
+   * it is called again with another minimum (0 removes it) or the manager shuts down. Like
+   * {@link #prewarm}, but lasting: whenever the key has fewer idle sockets than that (they were
+   * handed out, or closed for their lifetime, uses, the peer closing them or retirement), the
+   * manager opens more, counting the ones under way, so at most {@code minIdle - idle} connects
+   * are in flight. Within {@code maxPerHost} (the minimum is capped there) and {@code maxOpen},
+   * never closing another key's idle socket to make room, and never while requests of the key
+   * wait (they come first). The key's idle sockets are exempt from keep-alive expiry while it has
+   * no more than {@code minIdle} of them (HikariCP's minimumIdle rule); not from their lifetime,
+   * their uses, the peer closing them or retirement, so set {@code maxLifetime} below the idle
+   * timeout of whatever sits in between.
+   *
+   * <p>Failures back off: after a failed warm-up (connect, TLS, lookup, timeout), or a socket it
+   * opened that the peer closes before it is handed out and within {@code keepAlive} of its
+   * connect (a server that accepts and closes at once), the next warm-up of the key waits
+   * {@code min(30 s, d * (0.5 + u))}, where d is 100 ms doubled per failure in a row (at most
+   * 30 s) and u is uniform in [0, 1) (jitter of +-50%, so that many clients do not retry in
+   * step), and then one warm-up at a time is tried until one succeeds. The count of failures
+   * starts over when a socket it opened is handed out or lives to its keep-alive, lifetime or
+   * uses. Failures are counted in {@link #totals()} and reported nowhere else.
+   *
+   * <p>OkHttp 5 shipped a similar per-address policy ({@code AddressPolicy}'s
+   * {@code minimumConcurrentCalls}), took it out of the public API before 5.0 to rework it, and
+   * then removed it (it opened connections without a call, which needed special cases). Here a
+   * warm-up is an ordinary request of the pool, without a holder: the same lookup, limits,
+   * timeout, queue order (after waiting requests) and counting as any request; the minimum counts
+   * idle sockets, not concurrent calls; failures back off with jitter, churn included; and it is
+   * per key and off unless asked for. On a device that must not use the network in the
+   * background, do not use it.
+   *
+   * @param key the pool key to keep warm (its context and freshness do not matter; its timeout,
+   *     or the manager's, covers each warm-up)
+   * @param minIdle how many idle sockets to keep, at least 0 (0 removes the minimum)
+   * @throws IllegalArgumentException if {@code key} is null or {@code minIdle} is negative
+   * @throws IllegalStateException after {@link #shutdown()} or {@link #close()}
+   */
+  public void keepWarm(Allocation key, int minIdle) {
+    if (key == null) {
+      throw new IllegalArgumentException("key must not be null");
+    }
+    if (minIdle < 0) {
+      throw new IllegalArgumentException("minIdle must be >= 0, was " + minIdle);
+    }
+    if (shutdown) {
+      throw new IllegalStateException("connection manager is shut down");
+    }
+    if (!core.keepWarm(key, minIdle)) {
+      throw new IllegalStateException("connection manager is closed");
+    }
+  }
+
+  /**
    * Stops taking requests: allocate() then throws IllegalStateException. Closes the idle pool
    * and answers every pending request once with function "shutdown". Leased connections keep
    * working until their holders close them; then they are closed, not pooled. Idempotent.

@@ -138,6 +138,36 @@ final class Manager
     });
   }
 
+  /**
+   * Keeps at least {@code minIdle} idle sockets open for {@code a}'s key (0 removes the minimum);
+   * see ConnectionManager.keepWarm. False when the loop has ended.
+   */
+  boolean keepWarm(Allocation a, int minIdle) {
+    PoolKey key = PoolKey.of(a);
+    long timeout = timeoutOf(a);
+    int target = settings.maxPerHost();
+    return onLoop(() -> pool.keepWarm(
+        key,
+        minIdle,
+        () -> new Request(--warmIds, key, a, timeout, true, IGNORED, IGNORED, null, target)));
+  }
+
+  /** The recipient of a minimum's warm-ups: the pool counts their outcome itself. */
+  private static final Ignored IGNORED = new Ignored();
+
+  private static final class Ignored
+      implements BiConsumer<Connection, FromCache>, Consumer<Failure> {
+    @Override
+    public void accept(Connection none, FromCache how) {
+      // opened a socket for the pool, or found no need or room
+    }
+
+    @Override
+    public void accept(Failure f) {
+      // counted in the totals; the pool backs off
+    }
+  }
+
   /** Cancels an unanswered request; see ConnectionManager.deallocate. */
   boolean cancel(long id) {
     if (loop.inLoop()) {

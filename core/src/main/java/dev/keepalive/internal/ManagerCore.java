@@ -65,6 +65,14 @@ public final class ManagerCore {
     return manager.prewarm(a, n, onOpened, onFailure);
   }
 
+  /**
+   * Keeps at least {@code minIdle} idle sockets open for {@code a}'s key, 0 removing the
+   * minimum; see ConnectionManager.keepWarm. False when the loop has ended.
+   */
+  public boolean keepWarm(Allocation a, int minIdle) {
+    return manager.keepWarm(a, minIdle);
+  }
+
   /** Cancels an unanswered request: true when it was, false when unknown or answered. */
   public boolean cancel(long id) {
     return manager.cancel(id);

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
+import java.util.function.Supplier;
 
 /**
  * The pool's decisions: which request gets which socket, when to connect, evict, expire, time out
@@ -122,6 +123,16 @@ final class Pool {
   private static final long MAX_NANOS = Long.MAX_VALUE / 4;
 
   /**
+   * The delay after the first failed warm-up of a key's minimum of idle sockets
+   * ({@link #keepWarm}): long enough that a server refusing or dropping connections sees a
+   * handful of attempts per second at most, short enough that a blip is repaired before most
+   * requests notice. It doubles with each failure in a row, up to {@link #WARM_BACKOFF_MAX}.
+   */
+  static final long WARM_BACKOFF_BASE = 100_000_000L;
+  /** The longest delay between warm-ups of a failing key: 30 s. */
+  static final long WARM_BACKOFF_MAX = 30_000_000_000L;
+
+  /**
    * Most idle sockets one {@link #expire()} closes. Closing a connected, registered socket costs
    * four system calls (the JDK's getsockopt and shutdown, which sends the FIN, then epoll_ctl and
    * close when the selector deregisters it): 14-17 us of loop CPU on a 2-core VM over loopback,
@@ -167,6 +178,8 @@ final class Pool {
   private final long[] handOutTotals = new long[FromCache.values().length];
   private final long[] closeTotals = new long[REASONS.length];
   private final long[] failureTotals = new long[FUNCTIONS.length];
+  /** Keys with a minimum of idle sockets ({@link #keepWarm}); empty, and never read, without. */
+  private final List<KeyState> warmKeys = new ArrayList<>();
 
   Pool(
       int maxPerHost,
@@ -249,6 +262,9 @@ final class Pool {
       Slot s = takeIdle(k);
       if (s != null) {
         handOut(s, r, FromCache.IMMEDIATE);
+        if (k.minIdle > 0) {
+          replenish(k, clock.nanoTime());
+        }
         return;
       }
     }
@@ -342,6 +358,7 @@ final class Pool {
                 ? CloseReason.SHUTDOWN
                 : s.retired ? CloseReason.RETIRED : CloseReason.LIFETIME);
       }
+      s.warmed = pooled && r.keepWarm;
       r.slot = null; // the socket is the pool's, not the warm-up's
       r.fromCache = pooled ? FromCache.NEW : null;
       answer(r, null);
@@ -499,6 +516,47 @@ final class Pool {
     return retired;
   }
 
+  /**
+   * Keeps at least {@code minIdle} idle sockets open for {@code key} (0 removes the minimum):
+   * whenever the key has fewer idle sockets than that, counting the warm-ups under way, warm-ups
+   * made by {@code warmUps} open more, within maxPerHost and maxOpen, never evicting and never
+   * while requests of the key wait. The key's idle sockets are exempt from keep-alive expiry
+   * while it has no more than {@code minIdle} of them (not from their lifetime, uses, the peer
+   * closing them, retirement).
+   *
+   * <p>Backoff: a failed warm-up (connect, TLS, lookup or timeout), or a socket it opened that
+   * the peer closes before being handed out and within the keep-alive of its connect (a server
+   * that accepts and closes at once), delays the next warm-up of the key by
+   * {@code min(WARM_BACKOFF_MAX, d * (0.5 + u))}, d = {@code WARM_BACKOFF_BASE * 2^(failures -
+   * 1)} capped at WARM_BACKOFF_MAX, u uniform in [0, 1) from the options' random source; after a
+   * failure, one warm-up at a time. The count of failures starts over when a socket it opened is
+   * handed out or lives to its keep-alive, lifetime or uses.
+   */
+  void keepWarm(PoolKey key, int minIdle, Supplier<Request> warmUps) {
+    assert loop.held() : "pool used off its loop";
+    if (shutdown) {
+      return;
+    }
+    if (minIdle == 0) {
+      KeyState k = keys.get(key);
+      if (k != null && k.minIdle > 0) {
+        warmKeys.remove(k);
+        k.minIdle = 0;
+        k.warmUps = null;
+        k.warmFailures = 0;
+        forgetIfUnused(k);
+      }
+      return;
+    }
+    KeyState k = keyState(key);
+    if (k.minIdle == 0) {
+      warmKeys.add(k);
+    }
+    k.minIdle = Math.min(minIdle, maxPerHost);
+    k.warmUps = warmUps;
+    replenish(k, clock.nanoTime());
+  }
+
   // ---- time ----
 
   /**
@@ -530,6 +588,14 @@ final class Pool {
       if (budget-- <= 0) {
         break;
       }
+      KeyState k = s.owner;
+      if (k.minIdle > 0 && k.idleCount <= k.minIdle) {
+        // kept for the key's minimum: its keep-alive starts over (it stays newest of its key)
+        idle.remove(s);
+        s.idleSince = now;
+        idle.add(s);
+        continue;
+      }
       closeIdle(s, false, CloseReason.KEEP_ALIVE_EXPIRED);
       freed = true;
     }
@@ -538,6 +604,8 @@ final class Pool {
         || (limited != null && limited.reusableUntil - now <= 0);
     if (freed) {
       pump();
+    } else if (!warmKeys.isEmpty()) {
+      replenishAll(); // a backoff may have ended
     }
   }
 
@@ -556,6 +624,12 @@ final class Pool {
     if (limited != null && limited.reusableUntil - next < 0) {
       next = limited.reusableUntil;
     }
+    for (int i = 0; i < warmKeys.size(); i++) {
+      KeyState k = warmKeys.get(i);
+      if (k.warmFailures > 0 && k.idleCount + k.warming < k.minIdle && k.warmRetryAt - next < 0) {
+        next = k.warmRetryAt;
+      }
+    }
     return next;
   }
 
@@ -571,6 +645,11 @@ final class Pool {
       return;
     }
     shutdown = true;
+    for (KeyState k : warmKeys) {
+      k.minIdle = 0;
+      k.warmUps = null;
+    }
+    warmKeys.clear();
     idle.forEach(s -> closeIdle(s, false, CloseReason.SHUTDOWN));
     List<Request> unanswered = new ArrayList<>(tracked.values());
     unanswered.sort((a, b) -> Long.compare(a.id, b.id));
@@ -671,6 +750,13 @@ final class Pool {
    * another key when at maxOpen.
    */
   private void pump() {
+    pumpQueue();
+    if (!warmKeys.isEmpty()) {
+      replenishAll();
+    }
+  }
+
+  private void pumpQueue() {
     KeyState k;
     while ((k = queue.next()) != null) {
       Request r = k.waitHead;
@@ -845,7 +931,91 @@ final class Pool {
     r.slot = s;
     r.fromCache = how;
     handOutTotals[how.ordinal()]++;
+    if (s.warmed) {
+      s.warmed = false;
+      k.warmFailures = 0; // a socket it opened proved useful
+    }
     answer(r, null);
+  }
+
+  /** Starts the warm-ups every key with a minimum of idle sockets lacks. */
+  private void replenishAll() {
+    long now = clock.nanoTime();
+    for (int i = 0; i < warmKeys.size(); i++) {
+      replenish(warmKeys.get(i), now);
+    }
+  }
+
+  /**
+   * Starts the warm-ups {@code k} lacks for its minimum: none while its requests wait or during a
+   * backoff, one after a failure, else up to minIdle less idle and warming, where the limits
+   * leave room.
+   */
+  private void replenish(KeyState k, long now) {
+    if (shutdown || k.minIdle == 0 || k.queued > 0) {
+      return;
+    }
+    int need = k.minIdle - k.idleCount - k.warming;
+    if (need <= 0) {
+      return;
+    }
+    if (k.warmFailures > 0) {
+      if (k.warmRetryAt - now > 0 || k.warming > 0) {
+        return; // backing off, or the one retry is under way
+      }
+      need = 1;
+    }
+    int room = Math.min(maxPerHost - k.active - k.idleCount - k.resolving, maxOpen - open());
+    int failures = k.warmFailures;
+    for (int i = Math.min(need, room); i > 0 && k.warmFailures == failures; i--) {
+      Request r = k.warmUps.get();
+      r.keepWarm = true;
+      k.warming++;
+      allocate(r);
+    }
+  }
+
+  /** A warm-up for a key's minimum was answered: opened, no room, or failed. */
+  private void warmAnswered(Request r, Failure f) {
+    KeyState k = r.keyState;
+    if (k == null) {
+      return; // refused before it began (shutdown)
+    }
+    k.warming--;
+    if (f != null && f != Failure.SHUTDOWN && k.minIdle > 0) {
+      warmFailed(k);
+    }
+  }
+
+  private void warmFailed(KeyState k) {
+    k.warmFailures++;
+    k.warmRetryAt = clock.nanoTime() + warmBackoff(k.warmFailures);
+  }
+
+  /** The delay after {@code failures} failed warm-ups in a row (see {@link #keepWarm}). */
+  long warmBackoff(int failures) {
+    long d = WARM_BACKOFF_BASE << Math.min(failures - 1, 20);
+    d = Math.min(d, WARM_BACKOFF_MAX);
+    long jittered = (long) (d * (0.5 + random.getAsDouble()));
+    return Math.max(1, Math.min(jittered, WARM_BACKOFF_MAX));
+  }
+
+  /** A socket opened for its key's minimum closes before it was ever handed out. */
+  private void warmedClosed(Slot s, CloseReason why) {
+    s.warmed = false;
+    KeyState k = s.owner;
+    if (k.minIdle == 0) {
+      return;
+    }
+    boolean byPeer = why == CloseReason.PEER_CLOSED || why == CloseReason.UNREAD_DATA;
+    if (byPeer && clock.nanoTime() - s.connectedAt < keepAliveNanos) {
+      warmFailed(k); // accepted, then closed at once: churn, not a kept socket
+    } else if (byPeer
+        || why == CloseReason.KEEP_ALIVE_EXPIRED
+        || why == CloseReason.LIFETIME
+        || why == CloseReason.MAX_USES) {
+      k.warmFailures = 0; // it lived its life
+    }
   }
 
   private void closeIdle(Slot s, boolean reset, CloseReason why) {
@@ -858,6 +1028,9 @@ final class Pool {
   private void closeSocket(Slot s, boolean reset, CloseReason why) {
     s.state = Slot.State.CLOSED;
     closeTotals[why.ordinal()]++;
+    if (s.warmed) {
+      warmedClosed(s, why);
+    }
     io.close(s, reset);
   }
 
@@ -909,6 +1082,9 @@ final class Pool {
     if (f != null) {
       r.slot = null;
       failureTotals[f.function().ordinal()]++;
+    }
+    if (r.keepWarm) {
+      warmAnswered(r, f);
     }
     r.phase = Request.Phase.ANSWERED;
     io.answer(r);

@@ -51,6 +51,9 @@ final class Request implements LongHeap.Entry {
    */
   final int warmTarget;
 
+  /** A warm-up of a key's minimum of idle sockets (Pool.keepWarm), not of a prewarm() call. */
+  boolean keepWarm;
+
   Phase phase = Phase.NEW;
   KeyState keyState;
   long deadline;

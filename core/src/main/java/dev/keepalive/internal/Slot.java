@@ -52,6 +52,11 @@ final class Slot implements LongHeap.Entry {
    * its holder gives it back (or, connecting, once the request it was opened for gives it back).
    */
   boolean retired;
+  /**
+   * Opened for its key's minimum of idle sockets (Pool.keepWarm) and not yet handed out: if the
+   * peer closes it soon, that counts as a failed warm-up (backoff).
+   */
+  boolean warmed;
 
   int heapIndex = -1;
 
