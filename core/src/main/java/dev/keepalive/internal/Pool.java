@@ -624,10 +624,18 @@ final class Pool {
     if (limited != null && limited.reusableUntil - next < 0) {
       next = limited.reusableUntil;
     }
-    for (int i = 0; i < warmKeys.size(); i++) {
-      KeyState k = warmKeys.get(i);
-      if (k.warmFailures > 0 && k.idleCount + k.warming < k.minIdle && k.warmRetryAt - next < 0) {
-        next = k.warmRetryAt;
+    if (!warmKeys.isEmpty()) {
+      // a backoff still to end; one already over waits for an event (room, a request leaving),
+      // else the loop would spin on a past deadline
+      long now = clock.nanoTime();
+      for (int i = 0; i < warmKeys.size(); i++) {
+        KeyState k = warmKeys.get(i);
+        if (k.warmFailures > 0
+            && k.idleCount + k.warming < k.minIdle
+            && k.warmRetryAt - now > 0
+            && k.warmRetryAt - next < 0) {
+          next = k.warmRetryAt;
+        }
       }
     }
     return next;

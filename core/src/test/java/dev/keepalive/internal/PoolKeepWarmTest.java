@@ -221,6 +221,22 @@ class PoolKeepWarmTest {
   }
 
   @Test
+  void aBackoffThatEndsWithoutRoomLeavesNoPastDeadlineToSpinOn() {
+    pool(1, 128, PoolTest.draws(0.5));
+    keepWarm(A, 1);
+    pool.connectFailed(io.lastConnect(), PoolTest.REFUSED);
+    assertThat(pool.nextDeadline()).isEqualTo(now + 100 * MS);
+    Request r = allocate(A);
+    pool.connected(io.lastConnect()); // the key's one slot is leased
+    now += 200 * MS;
+    pool.expire();
+    assertThat(io.connects).as("no room").hasSize(2);
+    assertThat(pool.nextDeadline()).isEqualTo(Long.MAX_VALUE);
+    pool.giveBack(r.slot, Pool.Disposal.CLOSE);
+    assertThat(io.connects).as("room again: the retry").hasSize(3);
+  }
+
+  @Test
   void waitingRequestsComeFirst() {
     pool(1, 128, PoolTest.draws(0.5));
     Request held = allocate(A);
