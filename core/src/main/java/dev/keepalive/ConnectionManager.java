@@ -16,6 +16,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
@@ -486,6 +487,17 @@ public final class ConnectionManager implements AutoCloseable {
   }
 
   /**
+   * Running totals over the manager's life: requests answered by how ({@link FromCache}),
+   * sockets closed by {@link CloseReason}, and failures by function. Consistent and exact: it asks
+   * the event loop for a snapshot and waits for it (on the loop thread itself it is immediate),
+   * so every count is from the same moment. Counting costs the loop a plain increment per event
+   * and nothing else. After {@link #close()}, the final totals.
+   */
+  public PoolTotals totals() {
+    return core.totals();
+  }
+
+  /**
    * Closes every idle socket now, of every key, and returns once they are closed (on the event
    * loop thread, inline). Leased connections are untouched and pooled again when given back;
    * requests being resolved, queued or connected go on. For example after a failover, so that no
@@ -493,6 +505,43 @@ public final class ConnectionManager implements AutoCloseable {
    */
   public void evictIdle() {
     core.evictIdle();
+  }
+
+  /**
+   * Retires every socket open at the call, of every key: idle ones are closed now; leased ones
+   * keep working and are closed when their holders give them back, instead of being pooled;
+   * connecting ones still serve the request they were opened for (a {@link #prewarm} socket is
+   * closed instead of pooled) and are then closed when given back. Sockets opened after the call
+   * are not affected, so requests waiting or arriving get new sockets. For example after a
+   * failover or a certificate rotation, so that no request is served again on a socket to the
+   * old servers; {@link #evictIdle()} closes only the idle ones. Runs on the event loop and
+   * returns once the idle ones are closed (on the loop thread, inline). Does nothing after
+   * {@link #close()}.
+   *
+   * @return how many sockets it retired (sockets already retired are not counted again)
+   */
+  public int retireAll() {
+    return core.retire(info -> true);
+  }
+
+  /**
+   * {@link #retireAll()} for the sockets {@code which} selects, for example by key
+   * ({@code info -> info.addr().equals("db1.example.org")}), remote address, age or uses.
+   * {@code which} runs on the event loop thread, once per open socket (idle ones first, oldest
+   * first, then leased, then connecting; sockets already retired are skipped), so it must be
+   * quick and must not block. If it throws, the exception propagates to the caller of this
+   * method as thrown (not wrapped), the sockets it already selected stay retired, the others are
+   * untouched and the manager carries on.
+   *
+   * @param which selects the sockets to retire
+   * @return how many sockets it retired; 0 after {@link #close()}
+   * @throws IllegalArgumentException if {@code which} is null
+   */
+  public int retire(Predicate<? super ConnectionInfo> which) {
+    if (which == null) {
+      throw new IllegalArgumentException("which must not be null");
+    }
+    return core.retire(which);
   }
 
   /**
@@ -535,6 +584,58 @@ public final class ConnectionManager implements AutoCloseable {
       throw new IllegalStateException("connection manager is closed");
     }
     return opened;
+  }
+
+  /**
+   * Keeps at least {@code minIdle} idle sockets open for {@code key}'s pool key, from now until
+   * it is called again with another minimum (0 removes it) or the manager shuts down. Like
+   * {@link #prewarm}, but lasting: whenever the key has fewer idle sockets than that (they were
+   * handed out, or closed for their lifetime, uses, the peer closing them or retirement), the
+   * manager opens more, counting the ones under way, so at most {@code minIdle - idle} connects
+   * are in flight. Within {@code maxPerHost} (the minimum is capped there) and {@code maxOpen},
+   * never closing another key's idle socket to make room, and never while requests of the key
+   * wait (they come first). The key's idle sockets are exempt from keep-alive expiry while it has
+   * no more than {@code minIdle} of them (HikariCP's minimumIdle rule); not from their lifetime,
+   * their uses, the peer closing them or retirement, so set {@code maxLifetime} below the idle
+   * timeout of whatever sits in between.
+   *
+   * <p>Failures back off: after a failed warm-up (connect, TLS, lookup, timeout), or a socket it
+   * opened that the peer closes before it is handed out and within {@code keepAlive} of its
+   * connect (a server that accepts and closes at once), the next warm-up of the key waits
+   * {@code min(30 s, d * (0.5 + u))}, where d is 100 ms doubled per failure in a row (at most
+   * 30 s) and u is uniform in [0, 1) (jitter of +-50%, so that many clients do not retry in
+   * step), and then one warm-up at a time is tried until one succeeds. The count of failures
+   * starts over when a socket it opened is handed out or lives to its keep-alive, lifetime or
+   * uses. Failures are counted in {@link #totals()} and reported nowhere else.
+   *
+   * <p>OkHttp 5 shipped a similar per-address policy ({@code AddressPolicy}'s
+   * {@code minimumConcurrentCalls}), took it out of the public API before 5.0 to rework it, and
+   * then removed it (it opened connections without a call, which needed special cases). Here a
+   * warm-up is an ordinary request of the pool, without a holder: the same lookup, limits,
+   * timeout, queue order (after waiting requests) and counting as any request; the minimum counts
+   * idle sockets, not concurrent calls; failures back off with jitter, churn included; and it is
+   * per key and off unless asked for. On a device that must not use the network in the
+   * background, do not use it.
+   *
+   * @param key the pool key to keep warm (its context and freshness do not matter; its timeout,
+   *     or the manager's, covers each warm-up)
+   * @param minIdle how many idle sockets to keep, at least 0 (0 removes the minimum)
+   * @throws IllegalArgumentException if {@code key} is null or {@code minIdle} is negative
+   * @throws IllegalStateException after {@link #shutdown()} or {@link #close()}
+   */
+  public void keepWarm(Allocation key, int minIdle) {
+    if (key == null) {
+      throw new IllegalArgumentException("key must not be null");
+    }
+    if (minIdle < 0) {
+      throw new IllegalArgumentException("minIdle must be >= 0, was " + minIdle);
+    }
+    if (shutdown) {
+      throw new IllegalStateException("connection manager is shut down");
+    }
+    if (!core.keepWarm(key, minIdle)) {
+      throw new IllegalStateException("connection manager is closed");
+    }
   }
 
   /**

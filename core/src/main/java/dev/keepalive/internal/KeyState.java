@@ -38,6 +38,18 @@ final class KeyState extends LongHeap.Node {
   Request waitHead;
   Request waitTail;
 
+  // The key's minimum of idle sockets (Pool.keepWarm); all 0/null without one.
+  /** Idle sockets to keep open; 0 for no minimum. */
+  int minIdle;
+  /** Warm-ups for the minimum not yet answered (resolving or connecting). */
+  int warming;
+  /** Failed warm-ups in a row (a failed connect, or a socket the peer closed at once). */
+  int warmFailures;
+  /** After a failure, the clock instant before which no warm-up starts. */
+  long warmRetryAt;
+  /** Makes the key's warm-ups. */
+  java.util.function.Supplier<Request> warmUps;
+
   KeyState(PoolKey key) {
     this.key = key;
     InetAddress literal = IpLiteral.parse(key.connectHost());
@@ -48,7 +60,7 @@ final class KeyState extends LongHeap.Node {
   }
 
   boolean unused() {
-    return active == 0 && idleCount == 0 && resolving == 0 && waitHead == null;
+    return active == 0 && idleCount == 0 && resolving == 0 && waitHead == null && minIdle == 0;
   }
 
   void addWaiter(Request r) {

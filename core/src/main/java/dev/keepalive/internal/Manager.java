@@ -1,22 +1,29 @@
 package dev.keepalive.internal;
 
 import dev.keepalive.Allocation;
+import dev.keepalive.CloseReason;
 import dev.keepalive.Connection;
+import dev.keepalive.ConnectionInfo;
 import dev.keepalive.FromCache;
 import dev.keepalive.HealthCheck;
 import dev.keepalive.PoolStats;
+import dev.keepalive.PoolTotals;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 /**
@@ -48,6 +55,8 @@ final class Manager
   private final ByteBuffer probe = ByteBuffer.allocateDirect(1);
   /** The pool's counts for other threads; written by the loop only. */
   private volatile PoolStats published = new PoolStats(0, 0, 0, 0, 0);
+  /** The totals when the loop ended (written by the loop as it stops), else null. */
+  private volatile PoolTotals finalTotals;
   /** close() began; loop only. */
   private boolean closing;
   /**
@@ -134,6 +143,36 @@ final class Manager
     });
   }
 
+  /**
+   * Keeps at least {@code minIdle} idle sockets open for {@code a}'s key (0 removes the minimum);
+   * see ConnectionManager.keepWarm. False when the loop has ended.
+   */
+  boolean keepWarm(Allocation a, int minIdle) {
+    PoolKey key = PoolKey.of(a);
+    long timeout = timeoutOf(a);
+    int target = settings.maxPerHost();
+    return onLoop(() -> pool.keepWarm(
+        key,
+        minIdle,
+        () -> new Request(--warmIds, key, a, timeout, true, IGNORED, IGNORED, null, target)));
+  }
+
+  /** The recipient of a minimum's warm-ups: the pool counts their outcome itself. */
+  private static final Ignored IGNORED = new Ignored();
+
+  private static final class Ignored
+      implements BiConsumer<Connection, FromCache>, Consumer<Failure> {
+    @Override
+    public void accept(Connection none, FromCache how) {
+      // opened a socket for the pool, or found no need or room
+    }
+
+    @Override
+    public void accept(Failure f) {
+      // counted in the totals; the pool backs off
+    }
+  }
+
   /** Cancels an unanswered request; see ConnectionManager.deallocate. */
   boolean cancel(long id) {
     if (loop.inLoop()) {
@@ -156,6 +195,19 @@ final class Manager
     return call(() -> pool.stats(key), NONE);
   }
 
+  /**
+   * The running totals, exact: asked of the loop (inline on it); once the loop has ended, the
+   * final totals it left.
+   */
+  PoolTotals totals() {
+    PoolTotals t = call(pool::totals, null);
+    if (t == null) {
+      loop.awaitTermination(); // it may be draining its last tasks: its final totals come after
+      t = finalTotals;
+    }
+    return t;
+  }
+
   /** Closes every idle socket now, and returns once they are closed. */
   void evictIdle() {
     call(
@@ -165,6 +217,58 @@ final class Manager
           return null;
         },
         null);
+  }
+
+  /**
+   * Retires every open socket {@code which} selects (see ConnectionManager.retire) and returns
+   * how many; 0 once the loop has ended. An exception of {@code which} propagates as thrown.
+   */
+  int retire(Predicate<? super ConnectionInfo> which) {
+    Integer n = call(
+        () -> {
+          long now = settings.clock().nanoTime();
+          try {
+            return pool.retire(slot -> which.test(info(slot, now)));
+          } finally {
+            publishStats();
+          }
+        },
+        0);
+    return n;
+  }
+
+  /** What {@link #retire} shows of one socket. */
+  private static ConnectionInfo info(Slot slot, long now) {
+    PoolKey k = slot.owner.key;
+    SocketIo s = (SocketIo) slot.io;
+    InetSocketAddress remote = null;
+    long age = 0;
+    if (s != null) {
+      SocketChannel ch = s.channel;
+      if (ch != null) {
+        try {
+          remote = (InetSocketAddress) ch.getRemoteAddress();
+        } catch (java.io.IOException e) {
+          remote = null; // closed under us: nothing to tell
+        }
+      }
+      if (slot.state != Slot.State.CONNECTING) {
+        age = now - slot.connectedAt;
+      } else if (s.stage > 0) {
+        age = now - s.tcpConnectedAt; // TCP is up, a later stage (TLS) runs
+      }
+    }
+    return new ConnectionInfo(
+        k.scheme,
+        k.host,
+        k.port,
+        k.forScheme,
+        k.forHost,
+        k.forPort,
+        remote,
+        Duration.ofNanos(Math.max(0, age)),
+        slot.handOuts,
+        slot.state == Slot.State.LEASED);
   }
 
   void shutdown() {
@@ -189,7 +293,8 @@ final class Manager
             unwatchLeak(l);
             l.abort(); // a started handler hears onError once
           }
-          pool.giveBack(slot, Pool.Disposal.CLOSE);
+          pool.giveBack(
+              slot, Pool.Disposal.CLOSE, CloseReason.SHUTDOWN, Pool.NO_LIMIT, Pool.NO_LIMIT);
         });
         loop.stop();
       });
@@ -235,7 +340,7 @@ final class Manager
 
   @Override
   public void giveBack(Lease lease, boolean discard) {
-    onLoop(() -> takeBack(lease, discard));
+    onLoop(() -> takeBack(lease, discard, CloseReason.DISCARDED));
   }
 
   @Override
@@ -259,7 +364,7 @@ final class Manager
                   + "obtained it",
               lease.allocationSite);
         }
-        takeBack(lease, true);
+        takeBack(lease, true, CloseReason.LEAK_RECLAIMED);
       }
     });
   }
@@ -420,6 +525,7 @@ final class Manager
       }
     }
     publishStats();
+    finalTotals = pool.totals();
   }
 
   // ---- internals ----
@@ -492,7 +598,8 @@ final class Manager
     }
   }
 
-  private void takeBack(Lease lease, boolean discard) {
+  /** @param ifDiscarded why it is closed when {@code discard} */
+  private void takeBack(Lease lease, boolean discard, CloseReason ifDiscarded) {
     SocketIo s = lease.socket;
     if (lease.ended || s.listener != lease) {
       return;
@@ -505,17 +612,26 @@ final class Manager
     boolean halfWritten = lease.end();
     s.listener = null;
     Pool.Disposal disposal;
-    if (discard || halfWritten || lease.unreusable() || !s.flushed()) {
+    CloseReason why;
+    if (discard) {
       disposal = Pool.Disposal.CLOSE;
+      why = ifDiscarded;
+    } else if (lease.unreusable()) {
+      disposal = Pool.Disposal.CLOSE;
+      why = CloseReason.ERROR;
+    } else if (halfWritten || !s.flushed()) {
+      disposal = Pool.Disposal.CLOSE;
+      why = CloseReason.DISCARDED;
     } else {
       int n = s.probe(probe);
       // part of a TLS record: pooled, but not handed out until the record is whole (isClean)
       disposal = n == 0 || n == SocketIo.PART_RECORD
           ? Pool.Disposal.POOL
           : n > 0 ? Pool.Disposal.RESET : Pool.Disposal.CLOSE;
+      why = n > 0 ? CloseReason.UNREAD_DATA : CloseReason.PEER_CLOSED;
       s.cleanTurn = n == 0 ? loop.turn() : -1;
     }
-    pool.giveBack((Slot) s.owner, disposal, lease.keepAliveTimeoutNanos, lease.keepAliveMax);
+    pool.giveBack((Slot) s.owner, disposal, why, lease.keepAliveTimeoutNanos, lease.keepAliveMax);
     stopIfDrained();
   }
 
@@ -604,7 +720,22 @@ final class Manager
         result.completeExceptionally(e);
       }
     });
-    return queued ? result.join() : ifEnded;
+    if (!queued) {
+      return ifEnded;
+    }
+    try {
+      return result.join();
+    } catch (CompletionException e) {
+      // the task's own exception, as the caller would have met it on the loop thread
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException) {
+        throw (RuntimeException) cause;
+      }
+      if (cause instanceof Error) {
+        throw (Error) cause;
+      }
+      throw e;
+    }
   }
 
   /** A request's own timeout in nanos, or -1 for the manager's. */

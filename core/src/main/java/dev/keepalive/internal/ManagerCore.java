@@ -2,11 +2,14 @@ package dev.keepalive.internal;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.Connection;
+import dev.keepalive.ConnectionInfo;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
+import dev.keepalive.PoolTotals;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.function.IntConsumer;
+import java.util.function.Predicate;
 
 /**
  * The one entry point of the public API into the machinery: {@code dev.keepalive} calls these
@@ -62,6 +65,14 @@ public final class ManagerCore {
     return manager.prewarm(a, n, onOpened, onFailure);
   }
 
+  /**
+   * Keeps at least {@code minIdle} idle sockets open for {@code a}'s key, 0 removing the
+   * minimum; see ConnectionManager.keepWarm. False when the loop has ended.
+   */
+  public boolean keepWarm(Allocation a, int minIdle) {
+    return manager.keepWarm(a, minIdle);
+  }
+
   /** Cancels an unanswered request: true when it was, false when unknown or answered. */
   public boolean cancel(long id) {
     return manager.cancel(id);
@@ -77,9 +88,22 @@ public final class ManagerCore {
     return manager.stats(a);
   }
 
+  /** The running totals, exact (asked of the event loop); after close(), the final ones. */
+  public PoolTotals totals() {
+    return manager.totals();
+  }
+
   /** Closes every idle socket; returns once they are closed. Leased ones are untouched. */
   public void evictIdle() {
     manager.evictIdle();
+  }
+
+  /**
+   * Retires the open sockets {@code which} selects (run on the event loop, once per socket);
+   * returns how many. An exception of {@code which} propagates as thrown; 0 once closed.
+   */
+  public int retire(Predicate<? super ConnectionInfo> which) {
+    return manager.retire(which);
   }
 
   /** Stops pooling and answers unanswered requests with "shutdown"; see ConnectionManager. */

@@ -1,13 +1,18 @@
 package dev.keepalive.internal;
 
+import dev.keepalive.CloseReason;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
+import dev.keepalive.PoolTotals;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.DoubleSupplier;
+import java.util.function.Supplier;
 
 /**
  * The pool's decisions: which request gets which socket, when to connect, evict, expire, time out
@@ -128,6 +133,16 @@ final class Pool {
   private static final long MAX_NANOS = Long.MAX_VALUE / 4;
 
   /**
+   * The delay after the first failed warm-up of a key's minimum of idle sockets
+   * ({@link #keepWarm}): long enough that a server refusing or dropping connections sees a
+   * handful of attempts per second at most, short enough that a blip is repaired before most
+   * requests notice. It doubles with each failure in a row, up to {@link #WARM_BACKOFF_MAX}.
+   */
+  static final long WARM_BACKOFF_BASE = 100_000_000L;
+  /** The longest delay between warm-ups of a failing key: 30 s. */
+  static final long WARM_BACKOFF_MAX = 30_000_000_000L;
+
+  /**
    * Most idle sockets one {@link #expire()} closes. Closing a connected, registered socket costs
    * four system calls (the JDK's getsockopt and shutdown, which sends the FIN, then epoll_ctl and
    * close when the selector deregisters it): 14-17 us of loop CPU on a 2-core VM over loopback,
@@ -171,6 +186,15 @@ final class Pool {
   private boolean shutdown;
   /** The last expire() left idle sockets past their keep-alive for the next turn. */
   private boolean expiryBehind;
+
+  // Running totals (totals()): plain increments on the loop, indexed by ordinal.
+  private static final CloseReason[] REASONS = CloseReason.values();
+  private static final Failure.Function[] FUNCTIONS = Failure.Function.values();
+  private final long[] handOutTotals = new long[FromCache.values().length];
+  private final long[] closeTotals = new long[REASONS.length];
+  private final long[] failureTotals = new long[FUNCTIONS.length];
+  /** Keys with a minimum of idle sockets ({@link #keepWarm}); empty, and never read, without. */
+  private final List<KeyState> warmKeys = new ArrayList<>();
 
   Pool(
       int maxPerHost,
@@ -253,6 +277,9 @@ final class Pool {
       Slot s = takeIdle(k);
       if (s != null) {
         handOutOrCheck(s, r, FromCache.IMMEDIATE);
+        if (k.minIdle > 0) {
+          replenish(k, clock.nanoTime());
+        }
         return;
       }
     }
@@ -303,7 +330,7 @@ final class Pool {
     if (r == null) {
       return false;
     }
-    withdraw(r);
+    withdraw(r, CloseReason.CANCELLED);
     untrack(r);
     r.phase = Request.Phase.CANCELLED;
     forgetIfUnused(r.keyState);
@@ -331,16 +358,22 @@ final class Pool {
     connecting--;
     k.connecting--;
     s.maxHandOuts = maxUses;
+    s.connectedAt = tcpConnectedAt;
     if (maxLifetimeNanos > 0) {
       s.retireAt = tcpConnectedAt + lifetime();
     }
     if (r.isWarm()) {
       k.active--;
-      boolean pooled = !shutdown && park(s, clock.nanoTime(), NO_LIMIT);
-      if (!pooled) {
-        s.state = Slot.State.CLOSED; // its lifetime ended during the TLS handshake
-        io.close(s, false);
+      boolean pooled = !shutdown && !s.retired && park(s, clock.nanoTime(), NO_LIMIT);
+      if (!pooled) { // shut down, retired, or its lifetime ended during the TLS handshake
+        closeSocket(
+            s,
+            false,
+            shutdown
+                ? CloseReason.SHUTDOWN
+                : s.retired ? CloseReason.RETIRED : CloseReason.LIFETIME);
       }
+      s.warmed = pooled && r.keepWarm;
       r.slot = null; // the socket is the pool's, not the warm-up's
       r.fromCache = pooled ? FromCache.NEW : null;
       answer(r, null);
@@ -356,12 +389,13 @@ final class Pool {
     leased.addLast(s);
     r.slot = s;
     r.fromCache = FromCache.NEW;
+    handOutTotals[FromCache.NEW.ordinal()]++;
     answer(r, null);
   }
 
   /** {@link #connected(Slot, long)}, its TCP connect completing now. */
   void connected(Slot s) {
-    connected(s, maxLifetimeNanos > 0 ? clock.nanoTime() : 0);
+    connected(s, clock.nanoTime());
   }
 
   /** {@code s} could not connect: close it and answer its request with {@code f}. */
@@ -371,7 +405,7 @@ final class Pool {
       return;
     }
     Request r = s.request;
-    dropConnecting(s);
+    dropConnecting(s, CloseReason.CONNECT_FAILED);
     answer(r, f);
     forgetIfUnused(s.owner);
     pump();
@@ -387,6 +421,20 @@ final class Pool {
    *     {@link #NO_LIMIT}; a limit given once holds for the socket's life
    */
   void giveBack(Slot s, Disposal disposal, long maxIdleNanos, long moreHandOuts) {
+    giveBack(
+        s,
+        disposal,
+        disposal == Disposal.RESET ? CloseReason.UNREAD_DATA : CloseReason.DISCARDED,
+        maxIdleNanos,
+        moreHandOuts);
+  }
+
+  /**
+   * {@link #giveBack(Slot, Disposal, long, long)}, counting a CLOSE or RESET disposal under
+   * {@code why} (the holder's verdict); a socket the pool itself declines to pool is counted
+   * under the pool's reason (shutdown, retired, keep-alive, uses, lifetime).
+   */
+  void giveBack(Slot s, Disposal disposal, CloseReason why, long maxIdleNanos, long moreHandOuts) {
     assert loop.held() : "pool used off its loop";
     if (s.state != Slot.State.LEASED) {
       return;
@@ -397,14 +445,19 @@ final class Pool {
     if (moreHandOuts >= 0) {
       s.maxHandOuts = (int) Math.min(s.maxHandOuts, s.handOuts + Math.min(moreHandOuts, MAX_NANOS));
     }
-    boolean reusable = disposal == Disposal.POOL
-        && !shutdown
-        && maxIdleNanos != 0
-        && s.handOuts < s.maxHandOuts
-        && park(s, clock.nanoTime(), maxIdleNanos);
-    if (!reusable) {
-      s.state = Slot.State.CLOSED;
-      io.close(s, disposal == Disposal.RESET);
+    CloseReason closed = disposal != Disposal.POOL
+        ? why
+        : shutdown
+            ? CloseReason.SHUTDOWN
+            : s.retired
+                ? CloseReason.RETIRED
+                : maxIdleNanos == 0
+                    ? CloseReason.KEEP_ALIVE_EXPIRED
+                    : s.handOuts >= s.maxHandOuts
+                        ? CloseReason.MAX_USES
+                        : park(s, clock.nanoTime(), maxIdleNanos) ? null : CloseReason.LIFETIME;
+    if (closed != null) {
+      closeSocket(s, disposal == Disposal.RESET, closed);
     }
     queue.refresh(k);
     forgetIfUnused(k);
@@ -422,7 +475,7 @@ final class Pool {
     if (s.state != Slot.State.IDLE) {
       return;
     }
-    closeIdle(s, reset);
+    closeIdle(s, reset, reset ? CloseReason.UNREAD_DATA : CloseReason.PEER_CLOSED);
     pump();
   }
 
@@ -432,7 +485,7 @@ final class Pool {
    */
   void evictIdle() {
     assert loop.held() : "pool used off its loop";
-    idle.forEach(s -> closeIdle(s, false));
+    idle.forEach(s -> closeIdle(s, false, CloseReason.EVICTED));
     pump();
   }
 
@@ -467,12 +520,12 @@ final class Pool {
       leased.addLast(s);
       r.slot = s;
       r.fromCache = FromCache.DEFERRED;
+      handOutTotals[FromCache.DEFERRED.ordinal()]++;
       answer(r, null);
       return;
     }
-    s.state = Slot.State.CLOSED;
     k.active--;
-    io.close(s, false);
+    closeSocket(s, false, healthy ? CloseReason.LIFETIME : CloseReason.HEALTH_CHECK_FAILED);
     queue.refresh(k);
     r.slot = null;
     r.phase = Request.Phase.NEW;
@@ -540,14 +593,97 @@ final class Pool {
   }
 
   /** The request {@code s} was being checked for left: the socket, mid-check, is closed. */
-  private void abandonCheck(Slot s) {
+  private void abandonCheck(Slot s, CloseReason why) {
     KeyState k = s.owner;
     checking.remove(s);
     s.request = null;
-    s.state = Slot.State.CLOSED;
     k.active--;
-    io.close(s, false);
+    closeSocket(s, false, why);
     queue.refresh(k);
+  }
+
+  /**
+   * Retires every open socket {@code which} selects (ConnectionManager.retire): idle ones are
+   * closed now; leased ones are marked and closed when given back; connecting ones are marked,
+   * still serve the request they were opened for (a warm-up's is closed instead of pooled) and
+   * are closed when given back. Sockets already retired are not judged again. {@code which} is
+   * called once per open socket, idle ones first (oldest first), then leased, then connecting;
+   * if it throws, the sockets judged so far stay retired and the exception propagates.
+   *
+   * @return how many sockets it retired
+   */
+  int retire(java.util.function.Predicate<Slot> which) {
+    assert loop.held() : "pool used off its loop";
+    List<Slot> open = new ArrayList<>(open());
+    idle.forEach(open::add);
+    leased.forEach(open::add);
+    checking.forEach(open::add); // under a health check: closed when given back, like leased
+    for (Request r : tracked.values()) {
+      if (r.phase == Request.Phase.CONNECTING && r.slot != null) {
+        open.add(r.slot);
+      }
+    }
+    int retired = 0;
+    boolean closed = false;
+    try {
+      for (Slot s : open) {
+        if (s.retired || s.state == Slot.State.CLOSED || !which.test(s)) {
+          continue;
+        }
+        retired++;
+        s.retired = true;
+        if (s.state == Slot.State.IDLE) {
+          closeIdle(s, false, CloseReason.RETIRED);
+          closed = true;
+        }
+      }
+    } finally {
+      if (closed) {
+        pump(); // room for whoever waits
+      }
+    }
+    return retired;
+  }
+
+  /**
+   * Keeps at least {@code minIdle} idle sockets open for {@code key} (0 removes the minimum):
+   * whenever the key has fewer idle sockets than that, counting the warm-ups under way, warm-ups
+   * made by {@code warmUps} open more, within maxPerHost and maxOpen, never evicting and never
+   * while requests of the key wait. The key's idle sockets are exempt from keep-alive expiry
+   * while it has no more than {@code minIdle} of them (not from their lifetime, uses, the peer
+   * closing them, retirement).
+   *
+   * <p>Backoff: a failed warm-up (connect, TLS, lookup or timeout), or a socket it opened that
+   * the peer closes before being handed out and within the keep-alive of its connect (a server
+   * that accepts and closes at once), delays the next warm-up of the key by
+   * {@code min(WARM_BACKOFF_MAX, d * (0.5 + u))}, d = {@code WARM_BACKOFF_BASE * 2^(failures -
+   * 1)} capped at WARM_BACKOFF_MAX, u uniform in [0, 1) from the options' random source; after a
+   * failure, one warm-up at a time. The count of failures starts over when a socket it opened is
+   * handed out or lives to its keep-alive, lifetime or uses.
+   */
+  void keepWarm(PoolKey key, int minIdle, Supplier<Request> warmUps) {
+    assert loop.held() : "pool used off its loop";
+    if (shutdown) {
+      return;
+    }
+    if (minIdle == 0) {
+      KeyState k = keys.get(key);
+      if (k != null && k.minIdle > 0) {
+        warmKeys.remove(k);
+        k.minIdle = 0;
+        k.warmUps = null;
+        k.warmFailures = 0;
+        forgetIfUnused(k);
+      }
+      return;
+    }
+    KeyState k = keyState(key);
+    if (k.minIdle == 0) {
+      warmKeys.add(k);
+    }
+    k.minIdle = Math.min(minIdle, maxPerHost);
+    k.warmUps = warmUps;
+    replenish(k, clock.nanoTime());
   }
 
   // ---- time ----
@@ -565,7 +701,7 @@ final class Pool {
     boolean freed = false;
     Request r;
     while ((r = deadlines.peek()) != null && r.deadline - now <= 0) {
-      withdraw(r);
+      withdraw(r, CloseReason.TIMED_OUT);
       answer(r, Failure.TIMEOUT);
       forgetIfUnused(r.keyState);
       freed = true;
@@ -574,14 +710,22 @@ final class Pool {
     Slot s;
     while (budget > 0 && (s = dueEarly.peek()) != null && s.reusableUntil - now <= 0) {
       budget--;
-      closeIdle(s, false);
+      closeIdle(s, false, earlyReason(s, now));
       freed = true;
     }
     while ((s = idle.oldest()) != null && s.idleSince + keepAliveNanos - now <= 0) {
       if (budget-- <= 0) {
         break;
       }
-      closeIdle(s, false);
+      KeyState k = s.owner;
+      if (k.minIdle > 0 && k.idleCount <= k.minIdle) {
+        // kept for the key's minimum: its keep-alive starts over (it stays newest of its key)
+        idle.remove(s);
+        s.idleSince = now;
+        idle.add(s);
+        continue;
+      }
+      closeIdle(s, false, CloseReason.KEEP_ALIVE_EXPIRED);
       freed = true;
     }
     Slot limited = dueEarly.peek();
@@ -589,6 +733,8 @@ final class Pool {
         || (limited != null && limited.reusableUntil - now <= 0);
     if (freed) {
       pump();
+    } else if (!warmKeys.isEmpty()) {
+      replenishAll(); // a backoff may have ended
     }
   }
 
@@ -607,6 +753,20 @@ final class Pool {
     if (limited != null && limited.reusableUntil - next < 0) {
       next = limited.reusableUntil;
     }
+    if (!warmKeys.isEmpty()) {
+      // a backoff still to end; one already over waits for an event (room, a request leaving),
+      // else the loop would spin on a past deadline
+      long now = clock.nanoTime();
+      for (int i = 0; i < warmKeys.size(); i++) {
+        KeyState k = warmKeys.get(i);
+        if (k.warmFailures > 0
+            && k.idleCount + k.warming < k.minIdle
+            && k.warmRetryAt - now > 0
+            && k.warmRetryAt - next < 0) {
+          next = k.warmRetryAt;
+        }
+      }
+    }
     return next;
   }
 
@@ -622,11 +782,16 @@ final class Pool {
       return;
     }
     shutdown = true;
-    idle.forEach(s -> closeIdle(s, false));
+    for (KeyState k : warmKeys) {
+      k.minIdle = 0;
+      k.warmUps = null;
+    }
+    warmKeys.clear();
+    idle.forEach(s -> closeIdle(s, false, CloseReason.SHUTDOWN));
     List<Request> unanswered = new ArrayList<>(tracked.values());
     unanswered.sort((a, b) -> Long.compare(a.id, b.id));
     for (Request r : unanswered) {
-      withdraw(r);
+      withdraw(r, CloseReason.SHUTDOWN);
       answer(r, Failure.SHUTDOWN);
     }
     keys.values().removeIf(KeyState::unused);
@@ -651,6 +816,27 @@ final class Pool {
     }
     return new PoolStats(
         k.active + k.idleCount, k.idleCount, k.leased(), k.connecting, k.resolving + k.queued);
+  }
+
+  /**
+   * The running totals: hand-outs by how, closes by reason, failures by function. A consistent
+   * snapshot (call it on the loop); counting them costs one array increment per event.
+   */
+  PoolTotals totals() {
+    EnumMap<CloseReason, Long> closes = new EnumMap<>(CloseReason.class);
+    for (CloseReason why : REASONS) {
+      closes.put(why, closeTotals[why.ordinal()]);
+    }
+    Map<String, Long> failures = new LinkedHashMap<>();
+    for (Failure.Function f : FUNCTIONS) {
+      failures.put(f.toString(), failureTotals[f.ordinal()]);
+    }
+    return new PoolTotals(
+        handOutTotals[FromCache.NEW.ordinal()],
+        handOutTotals[FromCache.IMMEDIATE.ordinal()],
+        handOutTotals[FromCache.DEFERRED.ordinal()],
+        closes,
+        failures);
   }
 
   int idleCount() {
@@ -701,6 +887,13 @@ final class Pool {
    * another key when at maxOpen.
    */
   private void pump() {
+    pumpQueue();
+    if (!warmKeys.isEmpty()) {
+      replenishAll();
+    }
+  }
+
+  private void pumpQueue() {
     KeyState k;
     while ((k = queue.next()) != null) {
       Request r = k.waitHead;
@@ -712,14 +905,15 @@ final class Pool {
           continue;
         }
       } else if (k.active + k.idleCount >= maxPerHost) {
-        closeIdle(k.idleTail, false); // a fresh request replaces the key's oldest idle socket
+        // a fresh request replaces the key's oldest idle socket
+        closeIdle(k.idleTail, false, CloseReason.EVICTED_LRU);
       }
       if (open() >= maxOpen) {
         Slot victim = idle.oldest();
         if (victim == null) {
           return; // every socket is busy: wait for one to come back or close
         }
-        closeIdle(victim, false);
+        closeIdle(victim, false, CloseReason.EVICTED_LRU);
       }
       dequeue(r);
       startConnect(r);
@@ -818,7 +1012,7 @@ final class Pool {
     r.slot = s;
     Failure f = io.connect(s, r);
     if (f != null) {
-      dropConnecting(s);
+      dropConnecting(s, CloseReason.CONNECT_FAILED);
       answer(r, f);
       forgetIfUnused(k);
     }
@@ -839,20 +1033,19 @@ final class Pool {
       boolean limited = s.heapIndex >= 0;
       if (limited || expiryBehind) {
         long now = clock.nanoTime();
-        if ((limited && s.reusableUntil - now <= 0)
-            || (expiryBehind && s.idleSince + keepAliveNanos - now <= 0)) {
+        boolean early = limited && s.reusableUntil - now <= 0;
+        if (early || (expiryBehind && s.idleSince + keepAliveNanos - now <= 0)) {
+          CloseReason why = early ? earlyReason(s, now) : CloseReason.KEEP_ALIVE_EXPIRED;
           takeOut(s);
-          s.state = Slot.State.CLOSED;
-          io.close(s, false); // the key's state stays: the caller is about to use it
+          closeSocket(s, false, why); // the key's state stays: the caller is about to use it
           continue;
         }
       }
       takeOut(s);
-      if (io.isClean(s)) {
+      if (!s.retired && io.isClean(s)) {
         return s;
       }
-      s.state = Slot.State.CLOSED;
-      io.close(s, true);
+      closeSocket(s, true, s.retired ? CloseReason.RETIRED : CloseReason.PEER_CLOSED);
     }
     return null;
   }
@@ -874,24 +1067,124 @@ final class Pool {
     queue.refresh(k);
     r.slot = s;
     r.fromCache = how;
+    handOutTotals[how.ordinal()]++;
+    if (s.warmed) {
+      s.warmed = false;
+      k.warmFailures = 0; // a socket it opened proved useful
+    }
     answer(r, null);
   }
 
-  private void closeIdle(Slot s, boolean reset) {
+  /** Starts the warm-ups every key with a minimum of idle sockets lacks. */
+  private void replenishAll() {
+    long now = clock.nanoTime();
+    for (int i = 0; i < warmKeys.size(); i++) {
+      replenish(warmKeys.get(i), now);
+    }
+  }
+
+  /**
+   * Starts the warm-ups {@code k} lacks for its minimum: none while its requests wait or during a
+   * backoff, one after a failure, else up to minIdle less idle and warming, where the limits
+   * leave room.
+   */
+  private void replenish(KeyState k, long now) {
+    if (shutdown || k.minIdle == 0 || k.queued > 0) {
+      return;
+    }
+    int need = k.minIdle - k.idleCount - k.warming;
+    if (need <= 0) {
+      return;
+    }
+    if (k.warmFailures > 0) {
+      if (k.warmRetryAt - now > 0 || k.warming > 0) {
+        return; // backing off, or the one retry is under way
+      }
+      need = 1;
+    }
+    int room = Math.min(maxPerHost - k.active - k.idleCount - k.resolving, maxOpen - open());
+    int failures = k.warmFailures;
+    for (int i = Math.min(need, room); i > 0 && k.warmFailures == failures; i--) {
+      Request r = k.warmUps.get();
+      r.keepWarm = true;
+      k.warming++;
+      allocate(r);
+    }
+  }
+
+  /** A warm-up for a key's minimum was answered: opened, no room, or failed. */
+  private void warmAnswered(Request r, Failure f) {
+    KeyState k = r.keyState;
+    if (k == null) {
+      return; // refused before it began (shutdown)
+    }
+    k.warming--;
+    if (f != null && f != Failure.SHUTDOWN && k.minIdle > 0) {
+      warmFailed(k);
+    }
+  }
+
+  private void warmFailed(KeyState k) {
+    k.warmFailures++;
+    k.warmRetryAt = clock.nanoTime() + warmBackoff(k.warmFailures);
+  }
+
+  /** The delay after {@code failures} failed warm-ups in a row (see {@link #keepWarm}). */
+  long warmBackoff(int failures) {
+    long d = WARM_BACKOFF_BASE << Math.min(failures - 1, 20);
+    d = Math.min(d, WARM_BACKOFF_MAX);
+    long jittered = (long) (d * (0.5 + random.getAsDouble()));
+    return Math.max(1, Math.min(jittered, WARM_BACKOFF_MAX));
+  }
+
+  /** A socket opened for its key's minimum closes before it was ever handed out. */
+  private void warmedClosed(Slot s, CloseReason why) {
+    s.warmed = false;
+    KeyState k = s.owner;
+    if (k.minIdle == 0) {
+      return;
+    }
+    boolean byPeer = why == CloseReason.PEER_CLOSED || why == CloseReason.UNREAD_DATA;
+    if (byPeer && clock.nanoTime() - s.connectedAt < keepAliveNanos) {
+      warmFailed(k); // accepted, then closed at once: churn, not a kept socket
+    } else if (byPeer
+        || why == CloseReason.KEEP_ALIVE_EXPIRED
+        || why == CloseReason.LIFETIME
+        || why == CloseReason.MAX_USES) {
+      k.warmFailures = 0; // it lived its life
+    }
+  }
+
+  private void closeIdle(Slot s, boolean reset, CloseReason why) {
     takeOut(s);
-    s.state = Slot.State.CLOSED;
-    io.close(s, reset);
+    closeSocket(s, reset, why);
     forgetIfUnused(s.owner);
   }
 
-  private void dropConnecting(Slot s) {
+  /** Closes {@code s} for good, counting it under {@code why}. */
+  private void closeSocket(Slot s, boolean reset, CloseReason why) {
+    s.state = Slot.State.CLOSED;
+    closeTotals[why.ordinal()]++;
+    if (s.warmed) {
+      warmedClosed(s, why);
+    }
+    io.close(s, reset);
+  }
+
+  /** Why an idle socket past its own early deadline closes: its lifetime, or its holder's limit. */
+  private CloseReason earlyReason(Slot s, long now) {
+    return maxLifetimeNanos > 0 && s.retireAt - now <= 0
+        ? CloseReason.LIFETIME
+        : CloseReason.KEEP_ALIVE_EXPIRED;
+  }
+
+  private void dropConnecting(Slot s, CloseReason why) {
     KeyState k = s.owner;
     s.request = null;
-    s.state = Slot.State.CLOSED;
     connecting--;
     k.connecting--;
     k.active--;
-    io.close(s, false);
+    closeSocket(s, false, why);
     queue.refresh(k);
   }
 
@@ -902,7 +1195,7 @@ final class Pool {
   }
 
   /** Takes an unanswered request out of whatever phase it is in, releasing what it holds. */
-  private void withdraw(Request r) {
+  private void withdraw(Request r, CloseReason why) {
     switch (r.phase) {
       case RESOLVING:
         io.abandonResolve(r);
@@ -912,11 +1205,11 @@ final class Pool {
         dequeue(r);
         break;
       case CONNECTING:
-        dropConnecting(r.slot);
+        dropConnecting(r.slot, why);
         r.slot = null;
         break;
       case CHECKING:
-        abandonCheck(r.slot);
+        abandonCheck(r.slot, why);
         r.slot = null;
         break;
       default:
@@ -929,6 +1222,10 @@ final class Pool {
     r.failure = f;
     if (f != null) {
       r.slot = null;
+      failureTotals[f.function().ordinal()]++;
+    }
+    if (r.keepWarm) {
+      warmAnswered(r, f);
     }
     r.phase = Request.Phase.ANSWERED;
     io.answer(r);

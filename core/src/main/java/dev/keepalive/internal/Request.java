@@ -54,6 +54,9 @@ final class Request extends LongHeap.Node {
    */
   final int warmTarget;
 
+  /** A warm-up of a key's minimum of idle sockets (Pool.keepWarm), not of a prewarm() call. */
+  boolean keepWarm;
+
   Phase phase = Phase.NEW;
   KeyState keyState;
   long deadline;

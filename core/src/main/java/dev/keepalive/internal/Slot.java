@@ -44,6 +44,21 @@ final class Slot extends LongHeap.Node {
    * given back at it, it is closed.
    */
   int maxHandOuts = Integer.MAX_VALUE;
+  /**
+   * When its TCP connect completed, in clock nanos (its age counts from there); meaningful once
+   * it has connected (not CONNECTING).
+   */
+  long connectedAt;
+  /**
+   * Retired ({@code ConnectionManager.retire}): never handed out or pooled again; closed when
+   * its holder gives it back (or, connecting, once the request it was opened for gives it back).
+   */
+  boolean retired;
+  /**
+   * Opened for its key's minimum of idle sockets (Pool.keepWarm) and not yet handed out: if the
+   * peer closes it soon, that counts as a failed warm-up (backoff).
+   */
+  boolean warmed;
 
   // Links in its key's idle list (most recently used first).
   Slot keyPrev;
