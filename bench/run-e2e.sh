@@ -126,49 +126,17 @@ fi
 
 # ---- tools -----------------------------------------------------------------------------------
 
-as_root() {
-  if [[ $(id -u) -eq 0 ]]; then "$@"
-  elif command -v sudo >/dev/null 2>&1; then sudo -n "$@"
-  else log "need root (or sudo) for: $*"; return 1
-  fi
-}
-
-nginx_bin() {
-  command -v nginx 2>/dev/null && return 0
-  local b
-  for b in /usr/sbin/nginx /usr/local/sbin/nginx /usr/local/nginx/sbin/nginx; do
-    [[ -x $b ]] && { echo "$b"; return 0; }
-  done
-  return 1
-}
+# as_root, apt_install, nginx_bin, nginx_user_line, nginx_temp_paths, nginx_ssl_lines
+. "$root/scripts/lib.sh"
 
 install_tools() {
-  local missing=() pkg
+  local missing=()
   nginx_bin >/dev/null || missing+=(nginx)
   command -v wrk >/dev/null || missing+=(wrk)
   command -v ab >/dev/null || missing+=(apache2-utils)
   command -v openssl >/dev/null || missing+=(openssl)
   [[ ${#missing[@]} -eq 0 ]] && return 0
-  command -v apt-get >/dev/null || { log "missing ${missing[*]} and no apt-get"; return 1; }
-  export DEBIAN_FRONTEND=noninteractive
-  for pkg in "${missing[@]}"; do
-    if ! apt-cache policy "$pkg" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-      log "apt-get update"
-      as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-      break
-    fi
-  done
-  # keep nginx's own service from starting (port 80) where no init system runs it
-  local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
-  if [[ ! -e $policy && $(id -u) -eq 0 ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
-  fi
-  log "apt-get install ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" \
-    >/dev/null || rc=$?
-  [[ $made_policy -eq 1 ]] && rm -f "$policy"
-  return "$rc"
+  apt_install "${missing[@]}"
 }
 
 # ---- nginx -----------------------------------------------------------------------------------
@@ -191,15 +159,9 @@ nginx_start() {
   mkdir -p "$d/html" "$d/temp"
   head -c 65536 /dev/urandom >"$d/html/64k"
   chmod -R a+rX "$d/html"
-  local user_line=""
-  if [[ $(id -u) -eq 0 ]]; then
-    local group=nogroup
-    getent group nogroup >/dev/null 2>&1 || group=nobody
-    user_line="user nobody $group;"
-  fi
   cat >"$d/nginx.conf" <<EOF
 # written by bench/run-e2e.sh
-$user_line
+$(nginx_user_line)
 worker_processes $nginx_workers;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
@@ -208,11 +170,7 @@ events {
 }
 http {
   access_log off;
-  client_body_temp_path $d/temp/client_body;
-  proxy_temp_path $d/temp/proxy;
-  fastcgi_temp_path $d/temp/fastcgi;
-  uwsgi_temp_path $d/temp/uwsgi;
-  scgi_temp_path $d/temp/scgi;
+$(nginx_temp_paths "$d/temp")
   default_type application/octet-stream;
   sendfile on;
   tcp_nopush on;
@@ -224,11 +182,7 @@ http {
     listen 127.0.0.1:$http_port backlog=4096;
     listen 127.0.0.1:$https_port ssl backlog=4096;
     server_name localhost;
-    ssl_certificate $d/server.crt;
-    ssl_certificate_key $d/server.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:e2e:10m;
-    ssl_session_timeout 10m;
+$(nginx_ssl_lines "$d" e2e:10m)
     root $d/html;
     location = /small {
       default_type text/plain;

@@ -69,37 +69,12 @@ T=10 # seconds: the bound of any one external command
 DELAY_QUEUE=7
 
 log() { echo "faultlab: $*" >&2; }
+. "$ROOT/scripts/lib.sh"
 die() { log "$*"; exit 1; }
 inns() { timeout "$T" ip netns exec "$NS" "$@"; }
 
 need_root() {
   [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces, nftables)"
-}
-
-apt_install() { # apt_install PACKAGE...
-  command -v apt-get >/dev/null 2>&1 || die "missing $* and no apt-get: install them yourself"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-cache policy "$@" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    timeout 300 apt-get update -qq
-  fi
-  # keep the packages' own services from starting where no init system runs them
-  local policy=/usr/sbin/policy-rc.d made=0 rc=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made=1
-  fi
-  log "apt-get install $*"
-  timeout 600 apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
-    -o Dpkg::Options::=--force-confold "$@" >/dev/null || rc=$?
-  [ "$made" -eq 1 ] && rm -f "$policy"
-  return "$rc"
-}
-
-nginx_bin() {
-  command -v nginx 2>/dev/null && return 0
-  for b in /usr/sbin/nginx /usr/local/sbin/nginx /usr/local/nginx/sbin/nginx; do
-    if [ -x "$b" ]; then echo "$b"; return 0; fi
-  done
-  return 1
 }
 
 iptables_bin() { # the NFQUEUE target (the delay fault): nft here has no queue statement
@@ -115,7 +90,7 @@ install_missing() {
   iptables_bin >/dev/null || missing+=(iptables)
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   if [ "${#missing[@]}" -gt 0 ]; then
-    apt_install "${missing[@]}"
+    apt_install "${missing[@]}" || die "could not install ${missing[*]}"
   fi
 }
 
@@ -131,8 +106,6 @@ print_env() {
 # ---- servers in the namespace ----------------------------------------------------------------
 
 write_nginx_conf() {
-  local group=nogroup
-  getent group nogroup >/dev/null 2>&1 || group=nobody
   mkdir -p "$DIR/nginx/temp" "$DIR/www/slow"
   echo "faultlab ok" >"$DIR/www/index.txt"
   head -c 65536 /dev/urandom >"$DIR/www/64k.bin"
@@ -141,18 +114,14 @@ write_nginx_conf() {
   chmod -R a+rX "$DIR/www"
   cat >"$DIR/nginx/nginx.conf" <<EOF
 # written by scripts/faultlab.sh
-user nobody $group;
+$(nginx_user_line)
 worker_processes 1;
 pid $DIR/nginx/nginx.pid;
 error_log $DIR/nginx/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log off;
-  client_body_temp_path $DIR/nginx/temp/client_body;
-  proxy_temp_path $DIR/nginx/temp/proxy;
-  fastcgi_temp_path $DIR/nginx/temp/fastcgi;
-  uwsgi_temp_path $DIR/nginx/temp/uwsgi;
-  scgi_temp_path $DIR/nginx/temp/scgi;
+$(nginx_temp_paths "$DIR/nginx/temp")
   default_type application/octet-stream;
   keepalive_timeout 65s;
   keepalive_requests 100000;
@@ -183,11 +152,7 @@ stop_nginx() { # SIGTERM: nginx closes every connection at once (a crash-like re
   local pid
   pid="$(nginx_pid)" || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  wait_exit "$pid" 0.05 || kill -KILL "$pid" 2>/dev/null || true
   # workers leave with their master; wait until nothing listens on the port any more
   for _ in $(seq 1 100); do
     listening "$ADDR_A" "$HTTP_PORT" || break
@@ -223,10 +188,7 @@ start_proxy() {
   proxy_pid >/dev/null && return 0
   rm -f "$DIR/proxy/tinyproxy.pid"
   inns tinyproxy -c "$DIR/proxy/tinyproxy.conf"
-  for _ in $(seq 1 100); do
-    listening "$ADDR_A" "$PROXY_PORT" && return 0
-    sleep 0.05
-  done
+  wait_listening "$ADDR_A" "$PROXY_PORT" 0.05 && return 0
   die "tinyproxy is not listening on $ADDR_A:$PROXY_PORT (see $DIR/proxy/tinyproxy.log)"
 }
 
@@ -234,14 +196,9 @@ kill_proxy() {
   local pid
   pid="$(proxy_pid)" || { rm -f "$DIR/proxy/tinyproxy.pid"; return 0; }
   kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
+  wait_exit "$pid" 0.05 || true
   rm -f "$DIR/proxy/tinyproxy.pid"
 }
-
-listening() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 wait_http() {
   for _ in $(seq 1 100); do
@@ -330,11 +287,7 @@ stop_delay() {
   fi
   pid="$(delay_pid)" || { rm -f "$DIR/delay.pid"; return 0; }
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  kill -KILL "$pid" 2>/dev/null || true
+  wait_exit "$pid" 0.05 || kill -KILL "$pid" 2>/dev/null || true
   rm -f "$DIR/delay.pid"
 }
 
@@ -513,8 +466,5 @@ case "${1:-}" in
   kill-proxy) need_root; kill_proxy; log "tinyproxy killed" ;;
   start-proxy) need_root; start_proxy; log "tinyproxy started" ;;
   test) shift; need_root; run_tests "$@" ;;
-  *)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 2
-    ;;
+  *) usage ;;
 esac

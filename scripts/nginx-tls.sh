@@ -26,56 +26,11 @@ PID="$DIR/nginx.pid"
 
 log() { echo "nginx-tls: $*" >&2; }
 
-nginx_bin() {
-  command -v nginx 2>/dev/null && return 0
-  for b in /usr/sbin/nginx /usr/local/sbin/nginx /usr/local/nginx/sbin/nginx; do
-    if [ -x "$b" ]; then echo "$b"; return 0; fi
-  done
-  return 1
-}
-
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo -n "$@"
-  else
-    log "need root (or sudo) to run: $*"
-    return 1
-  fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 install_nginx() {
-  if nginx_bin >/dev/null; then
-    return 0
-  fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    log "nginx is not installed and there is no apt-get: install nginx yourself"
-    return 1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  # update the package lists only when they do not know nginx yet
-  local policy_out
-  policy_out="$(apt-cache policy nginx 2>/dev/null || true)"
-  if ! grep -q 'Candidate: [0-9]' <<<"$policy_out"; then
-    log "apt-get update"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  fi
-  # keep the package's own service from starting (port 80) where no init system runs it:
-  # a temporary policy-rc.d, only if the system has none
-  local policy=/usr/sbin/policy-rc.d made_policy=0
-  if [ ! -e "$policy" ] && [ "$(id -u)" -eq 0 ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
-  fi
-  log "apt-get install nginx"
-  local rc=0
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx >/dev/null || rc=$?
-  if [ "$made_policy" -eq 1 ]; then rm -f "$policy"; fi
-  if [ "$rc" -ne 0 ]; then
-    log "apt-get install nginx failed ($rc)"
-    return "$rc"
-  fi
+  nginx_bin >/dev/null && return 0
+  apt_install nginx || return
   nginx_bin >/dev/null
 }
 
@@ -100,16 +55,10 @@ EOF
 }
 
 write_config() {
-  local user_line=""
-  if [ "$(id -u)" -eq 0 ]; then
-    local group=nogroup
-    getent group nogroup >/dev/null 2>&1 || group=nobody
-    user_line="user nobody $group;"
-  fi
   mkdir -p "$DIR/temp"
   cat >"$DIR/nginx.conf" <<EOF
 # written by scripts/nginx-tls.sh for NginxTlsTest
-$user_line
+$(nginx_user_line)
 worker_processes 1;
 pid $PID;
 error_log $DIR/error.log warn;
@@ -120,11 +69,7 @@ events {
 
 http {
   access_log $DIR/access.log;
-  client_body_temp_path $DIR/temp/client_body;
-  proxy_temp_path $DIR/temp/proxy;
-  fastcgi_temp_path $DIR/temp/fastcgi;
-  uwsgi_temp_path $DIR/temp/uwsgi;
-  scgi_temp_path $DIR/temp/scgi;
+$(nginx_temp_paths "$DIR/temp")
   default_type text/plain;
   keepalive_timeout 65s;
   keepalive_requests 1000;
@@ -134,11 +79,7 @@ http {
     listen 127.0.0.1:$HTTPS_PORT ssl;
     server_name localhost;
 
-    ssl_certificate $DIR/server.crt;
-    ssl_certificate_key $DIR/server.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:keepalive:1m;
-    ssl_session_timeout 10m;
+$(nginx_ssl_lines "$DIR" keepalive:1m)
 
     location = /session {
       return 200 "reused=\$ssl_session_reused protocol=\$ssl_protocol\n";
@@ -166,13 +107,7 @@ stop() {
     else
       kill "$pid" 2>/dev/null || true
     fi
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+    wait_exit "$pid" || kill -9 "$pid" 2>/dev/null || true
     log "stopped nginx (pid $pid)"
   else
     log "no nginx running from $DIR"
@@ -188,7 +123,7 @@ check() {
           && curl -fsS "http://127.0.0.1:$HTTP_PORT/" >/dev/null 2>&1; then
         return 0
       fi
-    elif (exec 3<>"/dev/tcp/127.0.0.1/$HTTPS_PORT") 2>/dev/null; then
+    elif listening 127.0.0.1 "$HTTPS_PORT"; then
       return 0
     fi
     sleep 0.1

@@ -27,6 +27,8 @@ SOCKS_AUTH=11081
 
 log() { echo "proxies: $*" >&2; }
 
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 install_missing() {
   local missing=()
   command -v tinyproxy >/dev/null 2>&1 || missing+=(tinyproxy)
@@ -37,30 +39,11 @@ install_missing() {
     log "missing ${missing[*]} and cannot apt-get install them (need root and apt-get)"
     return 1
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    apt-get update -qq
-  fi
-  # keep the packages' own services from starting where no init system runs them
-  local policy=/usr/sbin/policy-rc.d made=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made=1
-  fi
-  log "apt-get install ${missing[*]}"
-  local rc=0
-  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
-    -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null || rc=$?
-  [ "$made" -eq 1 ] && rm -f "$policy"
-  return "$rc"
+  apt_install "${missing[@]}"
 }
 
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 wait_for() { # wait_for NAME PORT
-  for _ in $(seq 1 100); do
-    listening "$2" && return 0
-    sleep 0.1
-  done
+  wait_listening 127.0.0.1 "$2" && return 0
   log "$1 is not listening on 127.0.0.1:$2 (logs in $DIR)"
   return 1
 }
@@ -123,17 +106,9 @@ print_env() {
 }
 
 stop() {
-  for name in tinyproxy tinyproxy-auth squid; do
-    if [ -f "$DIR/$name.pid" ]; then
-      kill "$(cat "$DIR/$name.pid")" 2>/dev/null || true
-      rm -f "$DIR/$name.pid"
-    fi
-  done
-  for name in microsocks microsocks-auth; do
-    if [ -f "$DIR/$name.pid" ]; then
-      kill "$(cat "$DIR/$name.pid")" 2>/dev/null || true
-      rm -f "$DIR/$name.pid"
-    fi
+  local name
+  for name in tinyproxy tinyproxy-auth squid microsocks microsocks-auth; do
+    kill_pid_file "$DIR/$name.pid"
   done
 }
 
@@ -143,7 +118,7 @@ start() {
   mkdir -p "$DIR"
   chmod 777 "$DIR" # the proxies drop root for nobody / proxy and write their logs here
   for port in $TINY $TINY_AUTH $SQUID $SQUID_AUTH $SOCKS $SOCKS_AUTH; do
-    if listening "$port"; then
+    if listening 127.0.0.1 "$port"; then
       log "127.0.0.1:$port is taken by another program"
       return 1
     fi
@@ -171,12 +146,4 @@ start() {
   print_env
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  env) print_env ;;
-  *)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 2
-    ;;
-esac
+services_main "$@"

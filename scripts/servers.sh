@@ -31,6 +31,7 @@ declare -A BINARY=([nginx]=nginx [apache2]=apache2 [lighttpd]=lighttpd [caddy]=c
   [haproxy]=haproxy [node]=node [python]=python3)
 
 log() { echo "servers: $*" >&2; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 found() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
@@ -44,23 +45,9 @@ install_missing() {
     log "missing ${missing[*]}: need root and apt-get to install them"
     return 0
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  if ! apt-cache policy "${missing[@]}" 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-    apt-get update -qq || true
-  fi
-  # keep the packages' own services from starting where no init system runs them
-  local policy=/usr/sbin/policy-rc.d made=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made=1
-  fi
-  log "apt-get install ${missing[*]}"
-  apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confdef \
-    -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null || log "apt-get install failed"
-  [ "$made" -eq 1 ] && rm -f "$policy"
+  apt_install "${missing[@]}" || true
   return 0
 }
-
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 content() {
   mkdir -p "$WWW"
@@ -257,7 +244,7 @@ running=()
 print_env() {
   local list=() s
   for s in "${ORDER[@]}"; do
-    if listening "${PORT[$s]}"; then
+    if listening 127.0.0.1 "${PORT[$s]}"; then
       list+=("$s=http://127.0.0.1:${PORT[$s]}")
     fi
   done
@@ -268,12 +255,7 @@ print_env() {
 stop() {
   local s
   for s in "${ORDER[@]}"; do
-    for pid in "$DIR/$s.pid" "$RUN/$s.pid"; do
-      if [ -f "$pid" ]; then
-        kill "$(cat "$pid")" 2>/dev/null || true
-        rm -f "$pid"
-      fi
-    done
+    kill_pid_file "$DIR/$s.pid" "$RUN/$s.pid"
   done
 }
 
@@ -291,28 +273,17 @@ start() {
       log "$s: not installed, left out"
       continue
     fi
-    if listening "${PORT[$s]}"; then
+    if listening 127.0.0.1 "${PORT[$s]}"; then
       log "$s: 127.0.0.1:${PORT[$s]} is taken by another program, left out"
       continue
     fi
     "start_$s" || log "$s: failed to start (logs in $DIR)"
   done
   for s in "${ORDER[@]}"; do
-    for _ in $(seq 1 100); do
-      listening "${PORT[$s]}" && break
-      sleep 0.1
-    done
-    listening "${PORT[$s]}" || log "$s: not listening on 127.0.0.1:${PORT[$s]} (logs in $DIR)"
+    wait_listening 127.0.0.1 "${PORT[$s]}" \
+      || log "$s: not listening on 127.0.0.1:${PORT[$s]} (logs in $DIR)"
   done
   print_env
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
-  env) print_env ;;
-  *)
-    sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-    exit 2
-    ;;
-esac
+services_main "$@"

@@ -77,9 +77,7 @@ class ConnectionIoTest {
   void startDeliversInputOnTheLoopAndEofExactlyOnce() throws Exception {
     Connection c = get(m.allocate(a));
     Socket peer = peerOf(server, c.localAddress().getPort());
-    HandlerRecorder h = HandlerRecorder.startedOn(c);
-    peer.getOutputStream().write(ascii("hello"));
-    await().until(() -> h.text().equals("hello"));
+    HandlerRecorder h = startedAndHeard(c, peer, "hello");
     peer.getOutputStream().write(ascii(" world"));
     peer.shutdownOutput();
     await().until(() -> h.eofs.get() == 1);
@@ -90,10 +88,7 @@ class ConnectionIoTest {
     assertNextServed(m, a, FromCache.NEW);
 
     m.close(); // no event can follow
-    assertThat(h.eofs.get()).isEqualTo(1);
-    assertThat(h.errors.get()).isZero();
-    assertThat(h.afterEnd.get()).isZero();
-    h.assertOnDaemonLoop();
+    assertHeardInTheEnd(h, 1, 0);
   }
 
   @Test
@@ -106,31 +101,23 @@ class ConnectionIoTest {
     assertThat(quiet.isOpen()).isFalse();
     await().until(() -> h.errors.get() == 1);
     assertThat(h.error.get()).isInstanceOf(java.nio.channels.AsynchronousCloseException.class);
-    assertThat(h.eofs.get()).isZero();
     c.close(); // the holder's own close afterwards: no further event
-    assertThat(h.errors.get()).isEqualTo(1);
-    assertThat(h.afterEnd.get()).isZero();
-    h.assertOnDaemonLoop();
+    assertHeardInTheEnd(h, 0, 1);
   }
 
   @Test
   void aResetGivesOnErrorAtMostOnce() throws Exception {
     Connection c = get(m.allocate(a));
     Socket peer = peerOf(server, c.localAddress().getPort());
-    HandlerRecorder h = HandlerRecorder.startedOn(c);
-    peer.getOutputStream().write(ascii("x"));
-    await().until(() -> h.text().equals("x"));
+    HandlerRecorder h = startedAndHeard(c, peer, "x");
     peer.setSoLinger(true, 0);
     peer.close(); // RST
     await().until(() -> h.errors.get() + h.eofs.get() > 0);
     c.close(); // broken: not pooled
     assertNextServed(m, a, FromCache.NEW);
     m.close();
-    assertThat(h.errors.get()).isEqualTo(1);
-    assertThat(h.eofs.get()).isZero();
-    assertThat(h.afterEnd.get()).isZero();
+    assertHeardInTheEnd(h, 0, 1);
     assertThat(h.error.get()).isNotNull();
-    h.assertOnDaemonLoop();
   }
 
   @Test
@@ -178,6 +165,29 @@ class ConnectionIoTest {
   }
 
   // ---------------------------------------------------------------- write()
+
+  /**
+   * Starts a recording handler on {@code c}, has the server's side {@code peer} send {@code text}
+   * and waits until the handler has all of it.
+   */
+  private static HandlerRecorder startedAndHeard(Connection c, Socket peer, String text)
+      throws IOException {
+    HandlerRecorder h = HandlerRecorder.startedOn(c);
+    peer.getOutputStream().write(ascii(text));
+    await().until(() -> h.text().equals(text));
+    return h;
+  }
+
+  /**
+   * Once the connection is over: {@code h} heard {@code eofs} EOFs and {@code errors} errors,
+   * nothing after its end, and all of it on the manager's daemon loop thread.
+   */
+  private static void assertHeardInTheEnd(HandlerRecorder h, int eofs, int errors) {
+    assertThat(h.eofs.get()).isEqualTo(eofs);
+    assertThat(h.errors.get()).isEqualTo(errors);
+    assertThat(h.afterEnd.get()).isZero();
+    h.assertOnDaemonLoop();
+  }
 
   private static byte pattern(long position) {
     return (byte) (position * 7 + (position >>> 9));

@@ -74,10 +74,7 @@ class HappyEyeballsTest {
         ConnectionManager m = manager(HOUR, refusing, live)) {
       assumeTrue(refuses(refusing, server.port()), "127.0.0.2 does not refuse connections here");
       // with an hour's attempt delay, only the refusal can start the second attempt
-      Connection c =
-          within(m.allocate(Allocation.to("http", HOST, server.port()).timeout(HOUR)));
-      assertThat(c.remoteAddress()).isEqualTo(new InetSocketAddress(live, server.port()));
-      c.close();
+      connectedTo(m, server.port(), live).close();
     }
   }
 
@@ -90,9 +87,7 @@ class HappyEyeballsTest {
       assumeTrue(hang != null, "::1 is not available here");
       try (hang;
           ConnectionManager m = manager(Duration.ofMillis(50), v6, v4)) {
-        Connection c =
-            within(m.allocate(Allocation.to("http", HOST, server.port()).timeout(HOUR)));
-        assertThat(c.remoteAddress()).isEqualTo(new InetSocketAddress(v4, server.port()));
+        Connection c = connectedTo(m, server.port(), v4);
         awaitNoHalfOpenConnectTo(server.port());
         c.close();
       }
@@ -115,30 +110,21 @@ class HappyEyeballsTest {
         HangingListener hang = new HangingListener(hanging, server.port());
         ConnectionManager m = manager(HOUR, refusing, hanging, v6)) {
       assumeTrue(refuses(refusing, server.port()), "127.0.0.2 does not refuse connections here");
-      Connection c =
-          within(m.allocate(Allocation.to("http", HOST, server.port()).timeout(HOUR)));
-      assertThat(c.remoteAddress()).isEqualTo(new InetSocketAddress(v6, server.port()));
-      c.close();
+      connectedTo(m, server.port(), v6).close();
     }
   }
 
   @Test
   void whenEveryAttemptHangsTheRequestTimesOutOnceAndNothingStaysOpen() throws Exception {
-    InetAddress first = Loopback.ipv4(2);
-    InetAddress second = Loopback.ipv4(3);
-    try (HangingListener hang1 = new HangingListener(first, 0);
-        HangingListener hang2 = new HangingListener(second, hang1.port());
-        ConnectionManager m = manager(Duration.ofMillis(20), first, second)) {
-      int port = hang1.port();
-      Map<Integer, String> before = Descriptors.snapshot();
+    try (TwoHanging lab = new TwoHanging()) {
+      ConnectionManager m = lab.manager;
       ResultRecorder rec = new ResultRecorder();
-      long id = m.allocate(Allocation.to("http", HOST, port).timeout(Duration.ofSeconds(3)), rec);
+      long id = lab.allocate(Duration.ofSeconds(3), rec);
       // both attempts are under way: the second did not wait for the first to fail
-      await().until(() -> TcpTable.byRemotePort(port, TcpTable.SYN_SENT).size() == 2);
+      lab.awaitBothConnecting();
       AllocationResult r = rec.next();
       assertTimedOut(r);
-      awaitNoHalfOpenConnectTo(port);
-      await().until(() -> Descriptors.openedSince(before).isEmpty());
+      lab.awaitNothingLeftOpen();
       Managers.onLoop(m, () -> null); // anything still due to be delivered is delivered by now
       assertThat(rec.countFor(id)).isEqualTo(1);
       awaitStats(m, Managers.EMPTY);
@@ -147,20 +133,14 @@ class HappyEyeballsTest {
 
   @Test
   void deallocateClosesEveryAttempt() throws Exception {
-    InetAddress first = Loopback.ipv4(2);
-    InetAddress second = Loopback.ipv4(3);
-    try (HangingListener hang1 = new HangingListener(first, 0);
-        HangingListener hang2 = new HangingListener(second, hang1.port());
-        ConnectionManager m = manager(Duration.ofMillis(20), first, second)) {
-      int port = hang1.port();
-      Map<Integer, String> before = Descriptors.snapshot();
+    try (TwoHanging lab = new TwoHanging()) {
+      ConnectionManager m = lab.manager;
       ResultRecorder rec = new ResultRecorder();
-      long id = m.allocate(Allocation.to("http", HOST, port).timeout(HOUR), rec);
-      await().until(() -> TcpTable.byRemotePort(port, TcpTable.SYN_SENT).size() == 2);
+      long id = lab.allocate(HOUR, rec);
+      lab.awaitBothConnecting();
       assertThat(m.stats()).isEqualTo(Managers.stats(1, 0, 0, 1, 0)); // one socket to the pool
       assertThat(m.deallocate(id)).isTrue();
-      awaitNoHalfOpenConnectTo(port);
-      await().until(() -> Descriptors.openedSince(before).isEmpty());
+      lab.awaitNothingLeftOpen();
       awaitStats(m, Managers.EMPTY);
       Managers.onLoop(m, () -> null);
       assertThat(rec.all()).isEmpty();
@@ -169,18 +149,13 @@ class HappyEyeballsTest {
 
   @Test
   void shutdownClosesEveryAttempt() throws Exception {
-    InetAddress first = Loopback.ipv4(2);
-    InetAddress second = Loopback.ipv4(3);
-    try (HangingListener hang1 = new HangingListener(first, 0);
-        HangingListener hang2 = new HangingListener(second, hang1.port());
-        ConnectionManager m = manager(Duration.ofMillis(20), first, second)) {
-      int port = hang1.port();
+    try (TwoHanging lab = new TwoHanging()) {
       ResultRecorder rec = new ResultRecorder();
-      m.allocate(Allocation.to("http", HOST, port).timeout(HOUR), rec);
-      await().until(() -> TcpTable.byRemotePort(port, TcpTable.SYN_SENT).size() == 2);
-      m.shutdown();
+      lab.allocate(HOUR, rec);
+      lab.awaitBothConnecting();
+      lab.manager.shutdown();
       assertFailure(rec.next(), "shutdown", null, "Connection manager is shut down");
-      awaitNoHalfOpenConnectTo(port);
+      awaitNoHalfOpenConnectTo(lab.port);
     }
   }
 
@@ -219,6 +194,55 @@ class HappyEyeballsTest {
       assertThat(winner.acceptedCount()).isEqualTo(1);
       awaitStats(m, 1, 0, 1, 0, 0);
       c.close();
+    }
+  }
+
+  /**
+   * Allocates a connection to {@link #HOST} on {@code port} and checks that it reached {@code
+   * expected}; the caller closes it.
+   */
+  private static Connection connectedTo(ConnectionManager m, int port, InetAddress expected)
+      throws Exception {
+    Connection c = within(m.allocate(Allocation.to("http", HOST, port).timeout(HOUR)));
+    assertThat(c.remoteAddress()).isEqualTo(new InetSocketAddress(expected, port));
+    return c;
+  }
+
+  /**
+   * {@link #HOST} at two addresses (127.0.0.2 and 127.0.0.3, one port) whose connects both hang,
+   * and a manager that starts the second attempt 20 ms after the first.
+   */
+  private static final class TwoHanging implements AutoCloseable {
+    final HangingListener first = new HangingListener(Loopback.ipv4(2), 0);
+    final HangingListener second = new HangingListener(Loopback.ipv4(3), first.port());
+    final int port = first.port();
+    final ConnectionManager manager =
+        manager(Duration.ofMillis(20), Loopback.ipv4(2), Loopback.ipv4(3));
+    /** The descriptors open once the lab stands. */
+    final Map<Integer, String> before = Descriptors.snapshot();
+
+    /** Asks {@link #manager} for a connection to {@link #HOST}; returns the request's id. */
+    long allocate(Duration timeout, ResultRecorder rec) {
+      return manager.allocate(Allocation.to("http", HOST, port).timeout(timeout), rec);
+    }
+
+    /** Waits until both attempts are under way (SYN_SENT): the second did not wait for the first. */
+    void awaitBothConnecting() {
+      await().until(() -> TcpTable.byRemotePort(port, TcpTable.SYN_SENT).size() == 2);
+    }
+
+    /** Waits until no attempt is connecting and no descriptor opened since {@link #before} is. */
+    void awaitNothingLeftOpen() {
+      awaitNoHalfOpenConnectTo(port);
+      await().until(() -> Descriptors.openedSince(before).isEmpty());
+    }
+
+    @Override
+    public void close() {
+      try (first;
+          second) {
+        manager.close();
+      }
     }
   }
 

@@ -28,6 +28,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -71,6 +72,22 @@ class HealthCheckTest {
     });
     connection.write(ByteBuffer.wrap((question + "\n").getBytes(StandardCharsets.US_ASCII)));
     return healthy;
+  }
+
+  /** A manager that checks a pooled socket with {@code check} before every reuse. */
+  static ConnectionManager checkingWith(HealthCheck check) {
+    return ConnectionManager.builder().healthCheck(Duration.ZERO, check).build();
+  }
+
+  /**
+   * A check that writes {@code PING} and reads nothing: its verdict is the future {@code verdict}
+   * gives for that check (one the test completes, or never).
+   */
+  static HealthCheck pingThen(Supplier<CompletableFuture<Boolean>> verdict) {
+    return c -> {
+      c.write(ByteBuffer.wrap("PING\n".getBytes(StandardCharsets.US_ASCII)));
+      return verdict.get();
+    };
   }
 
   /** PING gets PONG (while it answers pings); any other line comes back as it was sent. */
@@ -175,8 +192,7 @@ class HealthCheckTest {
   void aServerThatStopsAnsweringPingsFailsTheCheckAndTheRequestGetsANewSocket() throws Exception {
     // the check bounds its own wait, as a real one should: a silent peer then fails it
     HealthCheck bounded = c -> ping(c).toCompletableFuture().orTimeout(200, TimeUnit.MILLISECONDS);
-    try (ConnectionManager m =
-        ConnectionManager.builder().healthCheck(Duration.ZERO, bounded).build()) {
+    try (ConnectionManager m = checkingWith(bounded)) {
       int port = pooledSocket(m, server.allocation());
       server.answerPings.set(false);
 
@@ -204,8 +220,7 @@ class HealthCheckTest {
       }
       return CompletableFuture.completedFuture(false);
     };
-    try (ConnectionManager m =
-        ConnectionManager.builder().healthCheck(Duration.ZERO, failing).build()) {
+    try (ConnectionManager m = checkingWith(failing)) {
       for (int round = 1; round <= 2; round++) {
         int port = pooledSocket(m, server.allocation());
         Connection c = get(m.allocate(server.allocation()));
@@ -222,12 +237,7 @@ class HealthCheckTest {
 
   @Test
   void aCheckThatNeverCompletesEndsWithTheRequestsTimeoutOnceAndLeaksNoSocket() throws Exception {
-    HealthCheck never = c -> {
-      c.write(ByteBuffer.wrap("PING\n".getBytes(StandardCharsets.US_ASCII)));
-      return new CompletableFuture<>();
-    };
-    try (ConnectionManager m =
-        ConnectionManager.builder().healthCheck(Duration.ZERO, never).build()) {
+    try (ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
       int before = Descriptors.count();
       int port = pooledSocket(m, server.allocation());
       ResultRecorder results = new ResultRecorder();
@@ -246,12 +256,7 @@ class HealthCheckTest {
 
   @Test
   void deallocateDuringACheckCancelsTheRequestAndClosesTheSocket() throws Exception {
-    HealthCheck never = c -> {
-      c.write(ByteBuffer.wrap("PING\n".getBytes(StandardCharsets.US_ASCII)));
-      return new CompletableFuture<>();
-    };
-    try (ConnectionManager m =
-        ConnectionManager.builder().healthCheck(Duration.ZERO, never).build()) {
+    try (ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
       int port = pooledSocket(m, server.allocation());
       ResultRecorder results = new ResultRecorder();
       long id = m.allocate(server.allocation(), results);
@@ -272,12 +277,7 @@ class HealthCheckTest {
 
   @Test
   void shutdownDuringACheckAnswersShutdownAndClosesTheSocket() throws Exception {
-    HealthCheck never = c -> {
-      c.write(ByteBuffer.wrap("PING\n".getBytes(StandardCharsets.US_ASCII)));
-      return new CompletableFuture<>();
-    };
-    try (ConnectionManager m =
-        ConnectionManager.builder().healthCheck(Duration.ZERO, never).build()) {
+    try (ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
       int port = pooledSocket(m, server.allocation());
       ResultRecorder results = new ResultRecorder();
       m.allocate(server.allocation(), results);
@@ -310,12 +310,7 @@ class HealthCheckTest {
   void aCheckThatSaysTrueButLeavesItsAnswerUnreadFailsTheProbeAndTheRequestGetsANewSocket()
       throws Exception {
     CompletableFuture<Boolean> verdict = new CompletableFuture<>();
-    HealthCheck writesOnly = c -> {
-      c.write(ByteBuffer.wrap("PING\n".getBytes(StandardCharsets.US_ASCII)));
-      return verdict;
-    };
-    try (ConnectionManager m =
-        ConnectionManager.builder().healthCheck(Duration.ZERO, writesOnly).build()) {
+    try (ConnectionManager m = checkingWith(pingThen(() -> verdict))) {
       int port = pooledSocket(m, server.allocation());
       ResultRecorder results = new ResultRecorder();
       m.allocate(server.allocation(), results);

@@ -11,33 +11,41 @@ final class Errno {
   /** Resource temporarily unavailable: a full request queue (maxQueued). */
   static final int EAGAIN = 11;
 
+  static final int EPERM = 1;
+  static final int ENOENT = 2;
   static final int EACCES = 13;
+  static final int EINVAL = 22;
+  static final int ENFILE = 23;
   static final int EMFILE = 24;
+  static final int EPIPE = 32;
   static final int EAFNOSUPPORT = 97;
+  static final int EADDRINUSE = 98;
+  static final int EADDRNOTAVAIL = 99;
   static final int ENETUNREACH = 101;
+  static final int ECONNABORTED = 103;
   static final int ECONNRESET = 104;
   static final int ETIMEDOUT = 110;
   static final int ECONNREFUSED = 111;
   static final int EHOSTUNREACH = 113;
 
   private static final Map<String, Integer> BY_TEXT = Map.ofEntries(
-      Map.entry("Operation not permitted", 1),
-      Map.entry("No such file or directory", 2),
-      Map.entry("Permission denied", 13),
-      Map.entry("Invalid argument", 22),
-      Map.entry("Too many open files in system", 23),
+      Map.entry("Operation not permitted", EPERM),
+      Map.entry("No such file or directory", ENOENT),
+      Map.entry("Permission denied", EACCES),
+      Map.entry("Invalid argument", EINVAL),
+      Map.entry("Too many open files in system", ENFILE),
       Map.entry("Too many open files", EMFILE),
-      Map.entry("Broken pipe", 32),
-      Map.entry("Address family not supported by protocol", 97),
-      Map.entry("Address already in use", 98),
-      Map.entry("Cannot assign requested address", 99),
-      Map.entry("Network is unreachable", 101),
-      Map.entry("Software caused connection abort", 103),
+      Map.entry("Broken pipe", EPIPE),
+      Map.entry("Address family not supported by protocol", EAFNOSUPPORT),
+      Map.entry("Address already in use", EADDRINUSE),
+      Map.entry("Cannot assign requested address", EADDRNOTAVAIL),
+      Map.entry("Network is unreachable", ENETUNREACH),
+      Map.entry("Software caused connection abort", ECONNABORTED),
       Map.entry("Connection reset by peer", ECONNRESET),
       Map.entry("Connection reset", ECONNRESET),
       Map.entry("Connection timed out", ETIMEDOUT),
       Map.entry("Connection refused", ECONNREFUSED),
-      Map.entry("No route to host", 113));
+      Map.entry("No route to host", EHOSTUNREACH));
 
   private Errno() {}
 

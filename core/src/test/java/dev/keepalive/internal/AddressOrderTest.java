@@ -2,8 +2,8 @@ package dev.keepalive.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.keepalive.testkit.Addresses;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -58,7 +58,7 @@ class AddressOrderTest {
   }
 
   private static InetAddress v4(int last) {
-    return address(new byte[] {(byte) 192, 0, 2, (byte) last});
+    return Addresses.of(new byte[] {(byte) 192, 0, 2, (byte) last});
   }
 
   private static InetAddress v6(int last) {
@@ -68,14 +68,6 @@ class AddressOrderTest {
     b[2] = 0x0d;
     b[3] = (byte) 0xb8;
     b[15] = (byte) last;
-    return address(b);
-  }
-
-  private static InetAddress address(byte[] b) {
-    try {
-      return InetAddress.getByAddress(b);
-    } catch (UnknownHostException e) {
-      throw new AssertionError(e);
-    }
+    return Addresses.of(b);
   }
 }

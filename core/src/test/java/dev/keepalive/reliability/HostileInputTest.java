@@ -66,8 +66,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLException;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -79,8 +77,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * floods an idle socket, a leased one nobody reads, or a started handler; a peer that never reads
  * meets the write bound; bytes that are no TLS inside a TLS stream end that stream.
  */
-@ExtendWith(NoFdLeaks.class)
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ReliabilityTest
 class HostileInputTest {
   private static final TestCertificates FIX = TestCertificates.get();
 

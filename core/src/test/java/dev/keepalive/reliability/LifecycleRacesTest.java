@@ -53,8 +53,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -63,8 +61,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * request, close() from other threads while callbacks and handlers run, and thousands of
  * allocations cancelled at random from several threads and from the loop itself.
  */
-@ExtendWith(NoFdLeaks.class)
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ReliabilityTest
 class LifecycleRacesTest {
   private static final TestCertificates FIX = TestCertificates.get();
   private static final String SHUT = "Connection manager is shut down";

@@ -49,8 +49,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -58,8 +56,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Faults on the manager's own side: file descriptors exhausted, a resolver that fails, throws,
  * is slow or never answers, user code that throws, and users that never give a connection back.
  */
-@ExtendWith(NoFdLeaks.class)
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ReliabilityTest
 class LocalFaultsTest {
   /** The child JVM's limit: its baseline is about 30 descriptors; the rest is exhausted. */
   private static final int CHILD_FD_LIMIT = 64;

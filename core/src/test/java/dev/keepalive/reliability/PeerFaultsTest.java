@@ -63,8 +63,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -78,8 +76,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * IMMEDIATE on the same socket; discarded: NEW), that the manager still works afterwards, that
  * every request was answered once, and (through {@link NoFdLeaks}) that no descriptor is left.
  */
-@ExtendWith(NoFdLeaks.class)
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ReliabilityTest
 class PeerFaultsTest {
   private static final TestCertificates FIX = TestCertificates.get();
 

@@ -26,11 +26,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -46,8 +43,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * server sends after the client's Finished (that is, the ticket) and lets it through in the cuts
  * each case asks for, waiting after each cut until the client has read it.
  */
-@ExtendWith(NoFdLeaks.class)
-@Timeout(value = 60, unit = TimeUnit.SECONDS)
+@ReliabilityTest
 class TlsTicketOnIdleSocketTest {
   private static final TestCertificates FIX = TestCertificates.get();
 

@@ -105,6 +105,14 @@ class FaultLabTest {
     return closing(b.build());
   }
 
+  /**
+   * A builder with {@code maxPerHost} sockets a host, kept idle for 60 s: as long as the test
+   * runs, and less than nginx's 65 s, so that only the faults end them.
+   */
+  private static ConnectionManager.Builder keepingAlive(int maxPerHost) {
+    return ConnectionManager.builder().maxPerHost(maxPerHost).keepAlive(Duration.ofSeconds(60));
+  }
+
   private HttpClient client(ConnectionManager m) {
     return closing(HttpClient.builder(m).timeout(DEADLINE).build());
   }
@@ -145,10 +153,7 @@ class FaultLabTest {
   @Order(1)
   void twoPercentLossAndFiftyMillisecondsDelayLoseNoRequestAndKeepReuse() throws Exception {
     Duration deadline = Duration.ofSeconds(30);
-    ConnectionManager m = manager(ConnectionManager.builder()
-        .maxPerHost(16)
-        .keepAlive(Duration.ofSeconds(60))
-        .timeout(deadline));
+    ConnectionManager m = manager(keepingAlive(16).timeout(deadline));
     HttpClient client = closing(HttpClient.builder(m).timeout(deadline).build());
     Lab.fault("loss", "2");
     Lab.fault("delay", "50");
@@ -172,10 +177,7 @@ class FaultLabTest {
   @Test
   @Order(2)
   void serverRestartUnderLoadAnswersEveryRequestOnceAndThePoolRefills() throws Exception {
-    ConnectionManager m = manager(ConnectionManager.builder()
-        .maxPerHost(16)
-        .keepAlive(Duration.ofSeconds(60))
-        .timeout(DEADLINE));
+    ConnectionManager m = manager(keepingAlive(16).timeout(DEADLINE));
     HttpClient client = client(m);
     AtomicInteger answered = new AtomicInteger();
     AtomicInteger restartedAt = new AtomicInteger(Integer.MAX_VALUE); // first index sent after
@@ -414,11 +416,8 @@ class FaultLabTest {
   @Order(5)
   void silentlyDroppedIdleFlowsAreRetiredByLifetimeOrEndAtTheDeadline() throws Exception {
     // with a lifetime
-    ConnectionManager withLifetime = manager(ConnectionManager.builder()
-        .maxPerHost(4)
-        .keepAlive(Duration.ofSeconds(60))
-        .maxLifetime(Duration.ofSeconds(6))
-        .timeout(DEADLINE));
+    ConnectionManager withLifetime =
+        manager(keepingAlive(4).maxLifetime(Duration.ofSeconds(6)).timeout(DEADLINE));
     HttpClient client = client(withLifetime);
     List<CompletableFuture<HttpResponse>> warm = new ArrayList<>();
     for (int i = 0; i < 4; i++) {

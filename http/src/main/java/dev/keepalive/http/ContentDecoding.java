@@ -117,35 +117,18 @@ final class ContentDecoding {
   }
 
   /** A streamed body, decoded as it is read; its end gives the connection back. */
-  static final class Stream extends InputStream {
+  static final class Stream extends BodyStream {
     private final StreamingBody raw;
     private final String coding;
     private InputStream in;
-    private volatile long delivered;
-    private boolean closed;
 
     Stream(StreamingBody raw, String coding) {
       this.raw = raw;
       this.coding = coding;
     }
 
-    long delivered() {
-      return delivered;
-    }
-
     @Override
-    public synchronized int read() throws IOException {
-      byte[] one = new byte[1];
-      int n = read(one, 0, 1);
-      return n < 0 ? -1 : one[0] & 0xff;
-    }
-
-    @Override
-    public synchronized int read(byte[] b, int off, int len) throws IOException {
-      java.util.Objects.checkFromIndexSize(off, len, b.length);
-      if (closed) {
-        throw new IOException("body stream closed");
-      }
+    int readBody(byte[] b, int off, int len) throws IOException {
       if (len == 0) {
         return 0;
       }
@@ -170,13 +153,11 @@ final class ContentDecoding {
         }
         return -1;
       }
-      delivered += n;
       return n;
     }
 
     @Override
-    public synchronized void close() {
-      closed = true;
+    void onClose() {
       raw.close();
     }
   }

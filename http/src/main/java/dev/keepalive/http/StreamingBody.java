@@ -3,20 +3,17 @@ package dev.keepalive.http;
 import dev.keepalive.Connection;
 import dev.keepalive.http.internal.ResponseDecoder;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
-import java.util.Objects;
 
 /**
  * The body of a streamed response: decodes the connection's input (blocking reads through
  * {@link Connection#inputStream()} on the reader's thread) as it is read, so at most one read
  * buffer of input is held whatever the body's size. At the body's end the connection goes back
  * to the pool (or is discarded when the response forbids reuse); closed before the end, or
- * failed, the connection is discarded. Meant for one reader thread; its methods are
- * synchronized so a close() from another thread is safe.
+ * failed, the connection is discarded.
  */
-final class StreamingBody extends InputStream {
+final class StreamingBody extends BodyStream {
   private static final int READ_BUFFER = 16 * 1024;
 
   private final Exchange exchange;
@@ -26,9 +23,7 @@ final class StreamingBody extends InputStream {
   private ByteBuffer input;
   private HttpResponse response;
   private boolean finished;
-  private boolean closed;
   private IOException failure;
-  private volatile long delivered;
 
   StreamingBody(
       Exchange exchange, Connection connection, ResponseDecoder decoder, ByteBuffer rest) {
@@ -50,23 +45,8 @@ final class StreamingBody extends InputStream {
     this.response = r;
   }
 
-  long delivered() {
-    return delivered;
-  }
-
   @Override
-  public synchronized int read() throws IOException {
-    byte[] one = new byte[1];
-    int n = read(one, 0, 1);
-    return n < 0 ? -1 : one[0] & 0xff;
-  }
-
-  @Override
-  public synchronized int read(byte[] b, int off, int len) throws IOException {
-    Objects.checkFromIndexSize(off, len, b.length);
-    if (closed) {
-      throw new IOException("body stream closed");
-    }
+  int readBody(byte[] b, int off, int len) throws IOException {
     if (failure != null) {
       throw failure;
     }
@@ -82,7 +62,6 @@ final class StreamingBody extends InputStream {
         if (s != null) {
           int n = s.remaining();
           s.get(b, off, n);
-          delivered += n;
           if (decoder.isComplete()) {
             complete();
           }
@@ -132,7 +111,7 @@ final class StreamingBody extends InputStream {
 
   @Override
   public synchronized int available() {
-    if (finished || closed) {
+    if (finished || isClosed()) {
       return 0;
     }
     switch (decoder.framing()) {
@@ -145,13 +124,9 @@ final class StreamingBody extends InputStream {
     }
   }
 
-  /** Done with the body: a body not read to its end discards the connection. Idempotent. */
+  /** A body not read to its end discards the connection. */
   @Override
-  public synchronized void close() {
-    if (closed) {
-      return;
-    }
-    closed = true;
+  void onClose() {
     if (!finished) {
       finished = true;
       connection.discard();

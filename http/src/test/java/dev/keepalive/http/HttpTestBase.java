@@ -48,6 +48,29 @@ abstract class HttpTestBase {
     return closeLater(HttpScriptServer.answering(response));
   }
 
+  /**
+   * A server that answers the first request of a connection with {@code response} and then
+   * closes the connection.
+   */
+  HttpScriptServer answeringOnceThenClosing(String response) {
+    return server(p -> {
+      p.readRequest();
+      p.write(response);
+    });
+  }
+
+  /**
+   * GETs / from a server answering every request with {@code response}, and asserts that the next
+   * GET is served on the same connection (the response was framed right); returns the first
+   * response.
+   */
+  HttpResponse getThenReuse(String response) throws IOException {
+    HttpScriptServer s = answering(response);
+    HttpResponse r = get(s.url("/"));
+    assertServed(s, FromCache.IMMEDIATE);
+    return r;
+  }
+
   HttpResponse get(String url) throws IOException {
     return client.sendBlocking(HttpRequest.get(url));
   }

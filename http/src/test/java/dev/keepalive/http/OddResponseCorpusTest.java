@@ -17,23 +17,24 @@ import org.junit.jupiter.params.provider.MethodSource;
 class OddResponseCorpusTest extends HttpTestBase {
   private static final String CHUNKED = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
 
+  /** A chunked response whose one chunk, "hello", has the chunk line {@code line}. */
+  private static String helloAfter(String line) {
+    return CHUNKED + line + "\r\nhello\r\n0\r\n\r\n";
+  }
+
   /** Accepted: the wire and the body it must give. */
   static Stream<Arguments> accepted() {
     return Stream.of(
-        Arguments.of(
-            "extension, token value", CHUNKED + "5;name=value\r\nhello\r\n0\r\n\r\n", "hello"),
-        Arguments.of("extension, no value", CHUNKED + "5;flag\r\nhello\r\n0\r\n\r\n", "hello"),
+        Arguments.of("extension, token value", helloAfter("5;name=value"), "hello"),
+        Arguments.of("extension, no value", helloAfter("5;flag"), "hello"),
         Arguments.of(
             "several extensions", CHUNKED + "5;a=1;b;c=x\r\nhello\r\n0;d\r\n\r\n", "hello"),
-        Arguments.of(
-            "whitespace before ';' and around '='",
-            CHUNKED + "5 \t; a = 1 ;b\r\nhello\r\n0\r\n\r\n",
-            "hello"),
+        Arguments.of("whitespace before ';' and around '='", helloAfter("5 \t; a = 1 ;b"), "hello"),
         Arguments.of(
             "quoted extension value with quoted-pairs and ';'",
-            CHUNKED + "5;q=\"a \\\"quoted\\\" ;value\"\r\nhello\r\n0\r\n\r\n",
+            helloAfter("5;q=\"a \\\"quoted\\\" ;value\""),
             "hello"),
-        Arguments.of("quoted empty value", CHUNKED + "5;q=\"\"\r\nhello\r\n0\r\n\r\n", "hello"),
+        Arguments.of("quoted empty value", helloAfter("5;q=\"\""), "hello"),
         Arguments.of(
             "leading zeros in sizes",
             CHUNKED + "00000000000000005\r\nhello\r\n000\r\n\r\n",
@@ -62,42 +63,27 @@ class OddResponseCorpusTest extends HttpTestBase {
             "obs-fold in a field",
             "HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\n" + "Content-Length: 2\r\n\r\nok",
             "ok"),
-        Arguments.of(
-            "obs-text in an extension", CHUNKED + "5;q=\"\u00e9\"\r\nhello\r\n0\r\n\r\n", "hello"));
+        Arguments.of("obs-text in an extension", helloAfter("5;q=\"\u00e9\""), "hello"));
   }
 
   /** Rejected: the wire and words of the error. */
   static Stream<Arguments> rejected() {
     return Stream.of(
         Arguments.of(
-            "whitespace after the size, no ';'",
-            CHUNKED + "5 \r\nhello\r\n0\r\n\r\n",
-            "only whitespace before ';'"),
-        Arguments.of("junk after the size", CHUNKED + "5x\r\nhello\r\n0\r\n\r\n", "bad chunk size"),
-        Arguments.of("0x prefix", CHUNKED + "0x5\r\nhello\r\n0\r\n\r\n", "bad chunk size"),
+            "whitespace after the size, no ';'", helloAfter("5 "), "only whitespace before ';'"),
+        Arguments.of("junk after the size", helloAfter("5x"), "bad chunk size"),
+        Arguments.of("0x prefix", helloAfter("0x5"), "bad chunk size"),
+        Arguments.of("empty extension name", helloAfter("5;"), "extension name"),
+        Arguments.of("'=' without a name", helloAfter("5;=x"), "extension name"),
+        Arguments.of("name without a value after '='", helloAfter("5;a="), "extension value"),
+        Arguments.of("value with a space", helloAfter("5;a=b c"), "';' expected"),
+        Arguments.of("whitespace after the last extension", helloAfter("5;a "), "';' expected"),
         Arguments.of(
-            "empty extension name", CHUNKED + "5;\r\nhello\r\n0\r\n\r\n", "extension name"),
-        Arguments.of(
-            "'=' without a name", CHUNKED + "5;=x\r\nhello\r\n0\r\n\r\n", "extension name"),
-        Arguments.of(
-            "name without a value after '='",
-            CHUNKED + "5;a=\r\nhello\r\n0\r\n\r\n",
-            "extension value"),
-        Arguments.of(
-            "value with a space", CHUNKED + "5;a=b c\r\nhello\r\n0\r\n\r\n", "';' expected"),
-        Arguments.of(
-            "whitespace after the last extension",
-            CHUNKED + "5;a \r\nhello\r\n0\r\n\r\n",
-            "';' expected"),
-        Arguments.of(
-            "unterminated quoted value",
-            CHUNKED + "5;a=\"open\r\nhello\r\n0\r\n\r\n",
-            "unterminated quoted string"),
-        Arguments.of(
-            "bad name character", CHUNKED + "5;a(b)=1\r\nhello\r\n0\r\n\r\n", "';' expected"),
+            "unterminated quoted value", helloAfter("5;a=\"open"), "unterminated quoted string"),
+        Arguments.of("bad name character", helloAfter("5;a(b)=1"), "';' expected"),
         Arguments.of(
             "control character in a quoted value",
-            CHUNKED + "5;a=\"x\u0001\"\r\nhello\r\n0\r\n\r\n",
+            helloAfter("5;a=\"x\u0001\""),
             "control character"),
         Arguments.of("bare LF after the size", CHUNKED + "5\nhello\r\n0\r\n\r\n", "bare LF"),
         Arguments.of("bare LF after the chunk data", CHUNKED + "5\r\nhello\n0\r\n\r\n", "bare LF"),

@@ -6,7 +6,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.UnknownHostException;
 
 /**
  * Loopback addresses, and closed ports on them: every fixture of the kit listens on loopback, and
@@ -22,22 +21,14 @@ public final class Loopback {
 
   /** 127.0.0.{@code last}: on Linux the whole 127/8 is loopback. */
   public static InetAddress ipv4(int last) {
-    return address(new byte[] {127, 0, 0, (byte) last});
+    return Addresses.of(new byte[] {127, 0, 0, (byte) last});
   }
 
   /** ::1. */
   public static InetAddress ipv6() {
     byte[] b = new byte[16];
     b[15] = 1;
-    return address(b);
-  }
-
-  private static InetAddress address(byte[] b) {
-    try {
-      return InetAddress.getByAddress(b);
-    } catch (UnknownHostException e) {
-      throw new AssertionError(e);
-    }
+    return Addresses.of(b);
   }
 
   /**
