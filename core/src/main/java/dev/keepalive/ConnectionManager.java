@@ -581,7 +581,7 @@ public final class ConnectionManager implements AutoCloseable {
         f -> opened.completeExceptionally(new AllocationException(new AllocationResult(
             0, key, null, null, f.functionName(), f.errorNum(), f.errorStr()))));
     if (!started) {
-      throw new IllegalStateException("connection manager is closed");
+      throw closed();
     }
     return opened;
   }
@@ -634,7 +634,7 @@ public final class ConnectionManager implements AutoCloseable {
       throw new IllegalStateException("connection manager is shut down");
     }
     if (!core.keepWarm(key, minIdle)) {
-      throw new IllegalStateException("connection manager is closed");
+      throw closed();
     }
   }
 
@@ -677,7 +677,7 @@ public final class ConnectionManager implements AutoCloseable {
       Consumer<Failure> onFailure,
       Throwable site) {
     if (!core.submit(id, a, a.isFresh(), onConnection, onFailure, site)) {
-      throw new IllegalStateException("connection manager is closed");
+      throw closed();
     }
   }
 
@@ -723,6 +723,8 @@ public final class ConnectionManager implements AutoCloseable {
     private void deliver(AllocationResult result) {
       try {
         event.accept(result);
+      } catch (VirtualMachineError e) {
+        throw e; // out of memory or stack: the event loop cannot go on (see EventLoop.failure)
       } catch (RuntimeException | Error e) {
         LOG.log(Level.ERROR, "an allocation callback threw", e);
       }
@@ -808,5 +810,13 @@ public final class ConnectionManager implements AutoCloseable {
       }
       return super.cancel(mayInterruptIfRunning);
     }
+  }
+
+  /** The exception of a call after the manager closed, naming what ended its loop if anything. */
+  private IllegalStateException closed() {
+    Throwable died = core.failure();
+    return died == null
+        ? new IllegalStateException("connection manager is closed")
+        : new IllegalStateException("connection manager's event loop failed: " + died, died);
   }
 }

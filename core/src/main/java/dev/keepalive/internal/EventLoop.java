@@ -80,6 +80,15 @@ final class EventLoop {
   private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
   private final AtomicBoolean sleeping = new AtomicBoolean();
   private volatile boolean terminated;
+  /**
+   * What ended the loop when it did not stop by request: an Error (OutOfMemoryError, a
+   * StackOverflowError from a callback, a broken assertion) or an exception the loop's own code
+   * let out; null otherwise. A RuntimeException of one task, timer or readiness handler is logged
+   * and the loop goes on; an Error is not survivable in place (the pool's state may be half
+   * changed), so it ends the loop, which then answers what it can (Driver.onStop).
+   */
+  private volatile Throwable failure;
+
   private boolean stopRequested;
   private boolean busy;
   private Driver driver;
@@ -168,7 +177,7 @@ final class EventLoop {
       timers.remove(t);
       try {
         t.fire();
-      } catch (Throwable e) {
+      } catch (RuntimeException e) {
         LOG.log(Level.ERROR, "a timer on the event loop failed", e);
       }
     }
@@ -210,10 +219,38 @@ final class EventLoop {
         select(next);
       }
     } catch (Throwable t) {
-      LOG.log(Level.ERROR, "event loop " + thread.getName() + " failed", t);
+      failure = t;
+      LOG.log(
+          Level.ERROR,
+          "event loop " + thread.getName() + " failed: every pending request is answered with "
+              + "function \"shutdown\", every connection is closed, and the manager takes no more",
+          t);
     } finally {
       terminate();
     }
+  }
+
+  /** Runs the queued tasks, and the ones they queue, while the loop terminates. */
+  private void drain() {
+    for (int round = 0; round < 1_000_000; round++) {
+      Runnable t = tasks.poll();
+      if (t == null) {
+        t = inbox.poll();
+      }
+      if (t == null) {
+        return;
+      }
+      try {
+        t.run();
+      } catch (Throwable e) { // an Error too: the sockets must still be closed
+        LOG.log(Level.ERROR, "a task on the stopping event loop failed", e);
+      }
+    }
+  }
+
+  /** What ended the loop other than a stop request (see {@link #failure}), or null. */
+  Throwable failure() {
+    return failure;
   }
 
   /**
@@ -263,7 +300,7 @@ final class EventLoop {
   private void ready(SelectionKey key) {
     try {
       driver.onReady(key);
-    } catch (Throwable t) {
+    } catch (RuntimeException t) {
       LOG.log(Level.ERROR, "unexpected failure handling " + key.attachment(), t);
     }
   }
@@ -282,7 +319,7 @@ final class EventLoop {
   private static void runSafely(Runnable t) {
     try {
       t.run();
-    } catch (Throwable e) {
+    } catch (RuntimeException e) {
       LOG.log(Level.ERROR, "a task on the event loop failed", e);
     }
   }
@@ -290,21 +327,13 @@ final class EventLoop {
   private void terminate() {
     terminated = true;
     // Whatever was accepted before termination still runs (deliveries, give-backs).
-    for (int round = 0; round < 1_000_000; round++) {
-      Runnable t = tasks.poll();
-      if (t == null) {
-        t = inbox.poll();
-      }
-      if (t == null) {
-        break;
-      }
-      runSafely(t);
-    }
+    drain();
     try {
       driver.onStop();
     } catch (Throwable e) {
       LOG.log(Level.ERROR, "closing the event loop's sockets failed", e);
     }
+    drain(); // what onStop queued on this thread (the answers of a failed loop)
     try {
       // deregisters the keys of the channels just closed, which releases their descriptors and
       // empties the selector's fd-to-key map: a closed selector keeps the keys it still maps,

@@ -39,6 +39,10 @@ import java.util.function.Supplier;
 final class Manager
     implements Pool.Io, EventLoop.Driver, Dialer.Events, Dns.Answers<Request>, Lease.Owner {
   private static final System.Logger LOG = System.getLogger("dev.keepalive");
+
+  /** Answers made once the loop took no more tasks (it is stopping): onStop delivers them. */
+  private final java.util.ArrayDeque<Request> unsent = new java.util.ArrayDeque<>();
+
   private static final AtomicInteger LOOPS = new AtomicInteger();
   private static final PoolStats NONE = new PoolStats(0, 0, 0, 0, 0);
   /** Far-future values are capped so deadline arithmetic cannot overflow. */
@@ -285,21 +289,30 @@ final class Manager
       pool.shutdown();
       // queued behind the deliveries the shutdown just made
       loop.execute(() -> {
-        pool.forEachLeased(slot -> {
-          SocketIo s = (SocketIo) slot.io;
-          Lease l = (Lease) s.listener;
-          s.listener = null;
-          if (l != null) {
-            unwatchLeak(l);
-            l.abort(); // a started handler hears onError once
-          }
-          pool.giveBack(
-              slot, Pool.Disposal.CLOSE, CloseReason.SHUTDOWN, Pool.NO_LIMIT, Pool.NO_LIMIT);
-        });
+        closeLeased();
         loop.stop();
       });
     });
     loop.awaitTermination();
+  }
+
+  /** Closes every leased socket; a started handler hears onError once, a blocked reader wakes. */
+  private void closeLeased() {
+    pool.forEachLeased(slot -> {
+      SocketIo s = (SocketIo) slot.io;
+      Lease l = (Lease) s.listener;
+      s.listener = null;
+      if (l != null) {
+        unwatchLeak(l);
+        l.abort();
+      }
+      pool.giveBack(slot, Pool.Disposal.CLOSE, CloseReason.SHUTDOWN, Pool.NO_LIMIT, Pool.NO_LIMIT);
+    });
+  }
+
+  /** What ended the event loop other than close() (an Error on the loop), or null. */
+  Throwable failure() {
+    return loop.failure();
   }
 
   /** True when {@code c} was handed out by this manager. */
@@ -430,7 +443,9 @@ final class Manager
   @Override
   public void answer(Request r) {
     // A socket leaving the pool keeps its read interest (see Lease.updateInterest).
-    loop.execute(() -> deliver(r));
+    if (!loop.execute(() -> deliver(r))) {
+      unsent.add(r); // the loop is stopping: onStop delivers it, off the pool's stack
+    }
   }
 
   /**
@@ -517,6 +532,26 @@ final class Manager
 
   @Override
   public void onStop() {
+    Throwable died = loop.failure();
+    if (died != null) {
+      // The loop ended on an Error: answer every pending request once (inline: the loop takes no
+      // more tasks), and close what holders have, so that nobody waits for it.
+      closing = true;
+      try {
+        pool.shutdown(new Failure(
+            Failure.Function.SHUTDOWN, null, "Connection manager's event loop failed: " + died));
+        closeLeased();
+      } catch (Throwable e) {
+        LOG.log(Level.ERROR, "answering the requests of a failed event loop failed", e);
+      }
+    }
+    for (Request r; (r = unsent.poll()) != null; ) {
+      try {
+        deliver(r);
+      } catch (Throwable e) { // a recipient's own failure must not keep the others unanswered
+        LOG.log(Level.ERROR, "delivering an answer while the event loop stops failed", e);
+      }
+    }
     for (SelectionKey key : loop.selector().keys()) {
       try {
         key.channel().close();

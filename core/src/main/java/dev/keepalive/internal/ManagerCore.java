@@ -120,4 +120,13 @@ public final class ManagerCore {
   public boolean owns(Connection c) {
     return manager.owns(c);
   }
+
+  /**
+   * What ended the event loop other than close() or shutdown(): an Error on the loop thread (an
+   * OutOfMemoryError, a StackOverflowError from a callback), after which every pending request
+   * was answered and every call is refused; null while it runs or after a normal close.
+   */
+  public Throwable failure() {
+    return manager.failure();
+  }
 }

@@ -777,6 +777,11 @@ final class Pool {
    * "shutdown". Leased sockets stay with their holders and are closed when given back.
    */
   void shutdown() {
+    shutdown(Failure.SHUTDOWN);
+  }
+
+  /** {@link #shutdown()}, answering the unanswered requests with {@code why}. */
+  void shutdown(Failure why) {
     assert loop.held() : "pool used off its loop";
     if (shutdown) {
       return;
@@ -792,7 +797,7 @@ final class Pool {
     unanswered.sort((a, b) -> Long.compare(a.id, b.id));
     for (Request r : unanswered) {
       withdraw(r, CloseReason.SHUTDOWN);
-      answer(r, Failure.SHUTDOWN);
+      answer(r, why);
     }
     keys.values().removeIf(KeyState::unused);
   }
