@@ -12,6 +12,7 @@
 #   scripts/servers.sh stop    stops them
 #   scripts/servers.sh env     prints that environment again
 #
+# nginx also listens on the Unix domain socket $KEEPALIVE_SERVERS_DIR/run/nginx.sock.
 # Ports: nginx 19081, apache2 19082, lighttpd 19083, caddy 19084, h2o 19085, haproxy 19086,
 # node 19087, python 19088. A server that cannot be installed or started is left out (said on
 # stderr), the others still run. Environment: KEEPALIVE_SERVERS_DIR (default
@@ -75,6 +76,7 @@ http {
   keepalive_requests 100000;
   types { text/plain txt; application/octet-stream bin; }
   server { listen 127.0.0.1:${PORT[nginx]}; root $WWW; }
+  server { listen unix:$RUN/nginx.sock; root $WWW; }
 }
 CONF
   mkdir -p "$DIR/nginx-tmp"
@@ -250,6 +252,9 @@ print_env() {
   done
   echo "export KEEPALIVE_SERVERS='${list[*]}'"
   echo "export KEEPALIVE_SERVERS_WWW=$WWW"
+  if [ -S "$RUN/nginx.sock" ]; then
+    echo "export KEEPALIVE_SERVERS_UNIX=$RUN/nginx.sock" # nginx on a Unix domain socket too
+  fi
 }
 
 stop() {

@@ -5,10 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keepalive.testing.Managers;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testkit.AcceptingServer;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,21 +17,14 @@ import org.junit.jupiter.api.Test;
  * PoolKeepWarmTest (manual clock) and KeepWarmWiringTest (real sockets, manual clock).
  */
 class KeepWarmTest {
-  private AcceptingServer server;
-  private ConnectionManager m;
-  private Allocation to;
-
-  @BeforeEach
-  void start() {
-    server = new AcceptingServer();
-    to = Allocation.to("http", "127.0.0.1", server.port());
-    m = ConnectionManager.create();
-  }
+  private final ServerRig<AcceptingServer> rig = ServerRig.plain();
+  private final AcceptingServer server = rig.server;
+  private final ConnectionManager m = rig.m;
+  private final Allocation to = rig.a;
 
   @AfterEach
-  void stop() {
-    m.close();
-    server.close();
+  void stop() throws Exception {
+    rig.close();
   }
 
   @Test

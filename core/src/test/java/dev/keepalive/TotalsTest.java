@@ -4,13 +4,13 @@ import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.testing.Managers;
+import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Loopback;
 import dev.keepalive.testkit.PeerIo;
 import java.net.Socket;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,21 +20,14 @@ import org.junit.jupiter.api.Test;
  * PoolTotalsTest.
  */
 class TotalsTest {
-  private AcceptingServer server;
-  private ConnectionManager m;
-  private Allocation to;
-
-  @BeforeEach
-  void start() {
-    server = new AcceptingServer();
-    to = Allocation.to("http", "127.0.0.1", server.port());
-    m = ConnectionManager.create();
-  }
+  private final ServerRig<AcceptingServer> rig = ServerRig.plain();
+  private final AcceptingServer server = rig.server;
+  private final ConnectionManager m = rig.m;
+  private final Allocation to = rig.a;
 
   @AfterEach
-  void stop() {
-    m.close();
-    server.close();
+  void stop() throws Exception {
+    rig.close();
   }
 
   private Connection get() throws Exception {

@@ -3,6 +3,7 @@ package dev.keepalive.bench;
 import dev.keepalive.Allocation;
 import dev.keepalive.ConnectionManager;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
@@ -18,8 +19,11 @@ import org.openjdk.jmh.annotations.TearDown;
  * ({@code options=none}), with every one that a cached cycle passes through but leak detection
  * ({@code options=all}), and with leak detection too ({@code options=all+leak}: it captures the
  * allocate() stack of every request, the price of naming the allocation site). The options are
- * set so that none of them acts during the run (lifetime and leak threshold 1 h, a use limit
- * never reached, a queue bound never hit): what is measured is their bookkeeping.
+ * set so that none of them acts during the run (lifetime, leak threshold and health-check age 1 h,
+ * a use limit never reached, a queue bound never hit, TCP keepalive set at connect): what is
+ * measured is their bookkeeping. keepWarm is left out: a minimum of idle sockets is per key and
+ * adds a socket per key while one is leased (the keys without one pay a field test per hand-out,
+ * measured here).
  */
 public class OptionsCycleBenchmark extends JmhSettings {
   /** Keys cycled round-robin, each with one idle socket to the sink. */
@@ -68,11 +72,14 @@ public class OptionsCycleBenchmark extends JmhSettings {
     if (which.equals("all+leak")) {
       b.leakDetection(Duration.ofHours(1));
     }
-    b.maxLifetime(Duration.ofHours(1))
+    b.maxLifetime(Duration.ofHours(2))
         .lifetimeJitter(0.1)
         .maxUses(1 << 30)
         .maxQueued(100_000)
-        .connectAttemptDelay(Duration.ofMillis(250));
+        .connectAttemptDelay(Duration.ofMillis(250))
+        .tcpKeepAlive(Duration.ofSeconds(60), Duration.ofSeconds(10), 3)
+        // a check due only after an hour of idleness: what a cycle pays is the test of the age
+        .healthCheck(Duration.ofHours(1), c -> CompletableFuture.completedFuture(true));
     return b.build();
   }
 

@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -96,5 +97,42 @@ class RealServersTest {
     // every one of these servers keeps connections alive: the 4 first ones serve everything
     assertThat(r.get("connectionsOpened").asLong()).as(run.out()).isLessThanOrEqualTo(8);
     assertThat(r.get("reuseRatio").asDouble()).as(run.out()).isGreaterThanOrEqualTo(0.99);
+  }
+
+  /** nginx on a Unix domain socket file (curl's --unix-socket): bodies byte-exact, reused. */
+  @Test
+  void getAndBenchOverNginxsUnixSocket(@TempDir Path dir) throws Exception {
+    String socket = System.getenv("KEEPALIVE_SERVERS_UNIX");
+    Assumptions.assumeTrue(socket != null, "nginx on a Unix socket: scripts/servers.sh start");
+    Cli.Run get = Cli.run(
+        "get",
+        "-f",
+        "--unix-socket",
+        socket,
+        "-o",
+        dir.toString(),
+        "http://localhost/hello.txt",
+        "http://localhost/big.bin");
+    assertThat(get.status()).as(get.toString()).isZero();
+    assertThat(Files.readAllBytes(dir.resolve("big.bin")))
+        .isEqualTo(Files.readAllBytes(www().resolve("big.bin")));
+    assertThat(Files.readAllBytes(dir.resolve("hello.txt")))
+        .isEqualTo(Files.readAllBytes(www().resolve("hello.txt")));
+
+    Cli.Run bench = Cli.run(
+        "bench",
+        "--json",
+        "--unix-socket",
+        socket,
+        "-n",
+        "1000",
+        "-c",
+        "4",
+        "http://localhost/hello.txt");
+    assertThat(bench.status()).as(bench.toString()).isZero();
+    JsonNode r = JSON.readTree(bench.out());
+    assertThat(r.get("failed").asLong()).isZero();
+    assertThat(r.get("status").get("200").asLong()).isEqualTo(1000);
+    assertThat(r.get("connectionsOpened").asLong()).isLessThanOrEqualTo(8);
   }
 }

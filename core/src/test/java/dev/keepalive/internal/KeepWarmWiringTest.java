@@ -8,9 +8,7 @@ import dev.keepalive.CloseReason;
 import dev.keepalive.Connection;
 import dev.keepalive.FromCache;
 import dev.keepalive.PoolStats;
-import dev.keepalive.Resolver;
 import dev.keepalive.testkit.AcceptingServer;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -42,19 +40,7 @@ class KeepWarmWiringTest {
   }
 
   private Manager manager() {
-    core = new Manager(new Settings(
-            4,
-            16,
-            3600 * SECOND,
-            60 * SECOND,
-            Resolver.system(),
-            null,
-            null,
-            null,
-            Set.of("https"),
-            16L << 20,
-            now::get,
-            Pool.DEFAULT_EXPIRE_BATCH)
+    core = new Manager(TestSettings.of(4, 16, 3600 * SECOND, now::get, Pool.DEFAULT_EXPIRE_BATCH)
         .withProductionRules(0, 0, Integer.MAX_VALUE, Integer.MAX_VALUE, 0, 0));
     return core;
   }

@@ -36,15 +36,8 @@ class PoolKeepWarmTest {
 
   Pool pool(int maxPerHost, int maxOpen, DoubleSupplier random) {
     this.maxPerHost = maxPerHost;
-    pool = new Pool(
-        maxPerHost,
-        maxOpen,
-        KEEP_ALIVE,
-        PoolTest.TIMEOUT,
-        Pool.DEFAULT_EXPIRE_BATCH,
-        Pool.Options.NONE.maxLifetime(0, 0, random),
-        () -> now,
-        io);
+    pool = PoolTest.newPool(
+        maxPerHost, maxOpen, Pool.Options.NONE.maxLifetime(0, 0, random), () -> now, io);
     return pool;
   }
 

@@ -432,16 +432,14 @@ class PoolTest {
   static final long LIFE = 10 * SECOND; // shorter than the keep-alive
 
   Pool pool(int maxPerHost, int maxOpen, Pool.Options options) {
-    pool = new Pool(
-        maxPerHost,
-        maxOpen,
-        KEEP_ALIVE,
-        TIMEOUT,
-        Pool.DEFAULT_EXPIRE_BATCH,
-        options,
-        () -> now,
-        io);
+    pool = newPool(maxPerHost, maxOpen, options, () -> now, io);
     return pool;
+  }
+
+  /** A pool with these limits and options, the tests' keep-alive and timeout, the default batch. */
+  static Pool newPool(int maxPerHost, int maxOpen, Pool.Options options, Clock clock, Pool.Io io) {
+    return new Pool(
+        maxPerHost, maxOpen, KEEP_ALIVE, TIMEOUT, Pool.DEFAULT_EXPIRE_BATCH, options, clock, io);
   }
 
   /** A random source that draws {@code us} in turn, over and over. */

@@ -25,15 +25,7 @@ class PoolTotalsTest {
   long nextId = 1;
 
   Pool pool(int maxPerHost, int maxOpen, Pool.Options options) {
-    pool = new Pool(
-        maxPerHost,
-        maxOpen,
-        KEEP_ALIVE,
-        PoolTest.TIMEOUT,
-        Pool.DEFAULT_EXPIRE_BATCH,
-        options,
-        () -> now,
-        io);
+    pool = PoolTest.newPool(maxPerHost, maxOpen, options, () -> now, io);
     return pool;
   }
 
