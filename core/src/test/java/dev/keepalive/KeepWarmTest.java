@@ -8,8 +8,8 @@ import dev.keepalive.testing.Managers;
 import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testkit.AcceptingServer;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * keepWarm() through the public API with real sockets on 127.0.0.1: the minimum is opened,
@@ -17,15 +17,12 @@ import org.junit.jupiter.api.Test;
  * PoolKeepWarmTest (manual clock) and KeepWarmWiringTest (real sockets, manual clock).
  */
 class KeepWarmTest {
-  private final ServerRig<AcceptingServer> rig = ServerRig.plain();
+  @RegisterExtension
+  final ServerRig<AcceptingServer> rig = ServerRig.plain();
+
   private final AcceptingServer server = rig.server;
   private final ConnectionManager m = rig.m;
   private final Allocation to = rig.a;
-
-  @AfterEach
-  void stop() throws Exception {
-    rig.close();
-  }
 
   @Test
   void itKeepsTheMinimumThroughRetirementAndStopsAtZero() throws Exception {

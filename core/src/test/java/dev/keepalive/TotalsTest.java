@@ -10,8 +10,8 @@ import dev.keepalive.testkit.Loopback;
 import dev.keepalive.testkit.PeerIo;
 import java.net.Socket;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * ConnectionManager.totals() with real sockets on 127.0.0.1: hand-outs by how, closes by the
@@ -20,15 +20,12 @@ import org.junit.jupiter.api.Test;
  * PoolTotalsTest.
  */
 class TotalsTest {
-  private final ServerRig<AcceptingServer> rig = ServerRig.plain();
+  @RegisterExtension
+  final ServerRig<AcceptingServer> rig = ServerRig.plain();
+
   private final AcceptingServer server = rig.server;
   private final ConnectionManager m = rig.m;
   private final Allocation to = rig.a;
-
-  @AfterEach
-  void stop() throws Exception {
-    rig.close();
-  }
 
   private Connection get() throws Exception {
     return m.allocate(to).get(10, TimeUnit.SECONDS);

@@ -7,14 +7,17 @@ import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.TlsServer;
 import java.net.Socket;
 import java.util.function.Supplier;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * The set-up many socket tests begin with: a server on 127.0.0.1, a manager, and the allocation
- * to that server. Closing it closes the manager, then the server.
+ * to that server. Closing it closes the manager, then the server; as a JUnit extension ({@code
+ * @RegisterExtension}) it is closed after each test.
  *
  * @param <S> the server's type
  */
-public final class ServerRig<S extends AutoCloseable> implements AutoCloseable {
+public final class ServerRig<S extends AutoCloseable> implements AutoCloseable, AfterEachCallback {
   public final S server;
   public final ConnectionManager m;
   /** {@code <scheme>://127.0.0.1:<server's port>}. */
@@ -69,6 +72,11 @@ public final class ServerRig<S extends AutoCloseable> implements AutoCloseable {
     } finally {
       server.close();
     }
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) throws Exception {
+    close();
   }
 
   private static void closeQuietly(AutoCloseable c) {
