@@ -23,7 +23,6 @@ class TotalsTest {
   @RegisterExtension
   final ServerRig<AcceptingServer> rig = ServerRig.plain();
 
-  private final AcceptingServer server = rig.server;
   private final ConnectionManager m = rig.m;
   private final Allocation to = rig.a;
 
@@ -50,7 +49,7 @@ class TotalsTest {
     assertThat(again.fromCache()).isEqualTo(FromCache.IMMEDIATE);
     again.discard();
     Connection dirty = get();
-    Socket peer = Managers.peerOf(server, dirty);
+    Socket peer = rig.peerOf(dirty);
     PeerIo.write(peer, "unread");
     // given back with the data unread (closed by RST), or pooled just before it arrives (closed
     // by RST as it arrives): unread data either way
@@ -67,7 +66,7 @@ class TotalsTest {
   void aPeerClosingAnIdleSocketAndRetirementAreCounted() throws Exception {
     Connection a = get();
     Connection b = get();
-    Socket peerA = Managers.peerOf(server, a);
+    Socket peerA = rig.peerOf(a);
     a.close();
     b.close();
     Managers.awaitStats(m, Managers.stats(2, 2, 0, 0, 0));
