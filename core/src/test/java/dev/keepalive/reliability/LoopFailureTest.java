@@ -12,6 +12,8 @@ import dev.keepalive.testing.Managers;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Loopback;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -60,5 +62,44 @@ class LoopFailureTest {
           .hasMessageContaining("event loop failed")
           .hasMessageContaining("StackOverflowError");
     }
+  }
+
+  /**
+   * The same for a real OutOfMemoryError, in a child JVM with a 64 MB heap (OutOfMemoryChild):
+   * the waiting request is answered, later calls are refused, the held connection is closed, and
+   * the process ends instead of hanging.
+   */
+  @Test
+  void anOutOfMemoryErrorOnTheLoopInAChildJvmAnswersAndEnds() throws Exception {
+    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    Process child = new ProcessBuilder(
+            java,
+            "-Xmx64m",
+            "-XX:+UseSerialGC",
+            "-cp",
+            System.getProperty("java.class.path"),
+            OutOfMemoryChild.class.getName())
+        .redirectErrorStream(true)
+        .start();
+    child.getOutputStream().close();
+    CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> {
+      try {
+        return new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        return e.toString();
+      }
+    });
+    boolean ended = child.waitFor(90, TimeUnit.SECONDS);
+    if (!ended) {
+      child.destroyForcibly();
+    }
+    String output = out.get(30, TimeUnit.SECONDS);
+    assertThat(ended).as(output).isTrue();
+    assertThat(child.exitValue()).as(output).isZero();
+    assertThat(output)
+        .contains("WAITING: shutdown: Connection manager's event loop failed: "
+            + "java.lang.OutOfMemoryError")
+        .contains("LATER: connection manager's event loop failed: java.lang.OutOfMemoryError")
+        .contains("HELD: closed");
   }
 }
