@@ -34,7 +34,7 @@ import org.HdrHistogram.Histogram;
  * <p>A chain is a few fields: the counts are kept per recording thread (one {@link Tally}, with
  * one latency histogram, per thread that completes responses: in practice the event loop),
  * as wrk keeps one per thread, and merged at the end; memory does not grow with the
- * concurrency. Only the two live counters the progress bar reads are shared.
+ * concurrency. Only the two live counters the progress bar and the watchdog read are shared.
  *
  * <p>With a rate ({@code -R}), each chain sends on a fixed schedule (its share of the rate) and
  * a request's latency is measured from the time it should have been sent ({@link Pace}), so a
@@ -56,7 +56,7 @@ final class Bench {
   private final long durationNanos;
   private final long intervalNanos; // between two sends of one chain, 0 when not paced
   private final AtomicLong tickets = new AtomicLong();
-  private final LongAdder done = new LongAdder();
+  private final LongAdder succeeded = new LongAdder();
   private final LongAdder failed = new LongAdder();
   private final ConcurrentLinkedQueue<Tally> tallies = new ConcurrentLinkedQueue<>();
   private final ThreadLocal<Tally> tally = ThreadLocal.withInitial(() -> {
@@ -99,7 +99,7 @@ final class Bench {
 
   /** Requests answered or failed so far. */
   long done() {
-    return done.sum();
+    return succeeded.sum() + failed.sum();
   }
 
   /** Requests failed so far. */
@@ -205,7 +205,7 @@ final class Bench {
         return;
       }
       long failedNow = failed.sum();
-      long succeededNow = done.sum() - failedNow;
+      long succeededNow = succeeded.sum();
       long now = System.nanoTime();
       if (succeededNow != succeededThen) { // something succeeded: start a new window
         since = now;
@@ -407,7 +407,7 @@ final class Bench {
       if (response.retried()) {
         retried++;
       }
-      done.increment();
+      Bench.this.succeeded.increment(); // the run's count, for the progress bar and the watchdog
     }
 
     void failure(Throwable e) {
@@ -416,7 +416,6 @@ final class Bench {
       String function = Errors.function(e);
       errors.merge(function, 1L, Long::sum);
       samples.putIfAbsent(function, Errors.describe(e, true));
-      done.increment();
     }
   }
 

@@ -30,7 +30,9 @@ import picocli.CommandLine.Spec;
           + "connection manager (each response starts the next request on its event loop), then reports requests/s, latency percentiles, status counts, "
           + "errors, connections opened and how requests were served (NEW, IMMEDIATE, "
           + "DEFERRED).",
-      "With no URL it benchmarks an embedded HTTP server on 127.0.0.1 for 10 s."
+      "With no URL it benchmarks an embedded HTTP server on 127.0.0.1 for 10 s.",
+      "It stops early when no request has succeeded for 2 s and at least 10 have failed "
+          + "(an unknown host, a refused port)."
     },
     footer = {
       "",
