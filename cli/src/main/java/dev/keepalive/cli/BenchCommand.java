@@ -30,7 +30,9 @@ import picocli.CommandLine.Spec;
           + "connection manager (each response starts the next request on its event loop), then reports requests/s, latency percentiles, status counts, "
           + "errors, connections opened and how requests were served (NEW, IMMEDIATE, "
           + "DEFERRED).",
-      "With no URL it benchmarks an embedded HTTP server on 127.0.0.1 for 10 s."
+      "With no URL it benchmarks an embedded HTTP server on 127.0.0.1 for 10 s.",
+      "It stops early when no request has succeeded for 2 s and at least 10 have failed "
+          + "(an unknown host, a refused port)."
     },
     footer = {
       "",
@@ -38,6 +40,7 @@ import picocli.CommandLine.Spec;
       "  keepalive bench",
       "  keepalive bench -c 64 -d 30s http://127.0.0.1:8080/",
       "  keepalive bench -n 2000 --no-keepalive",
+      "  keepalive bench -c 100 -R 20000 -d 30s --latency http://127.0.0.1:8080/",
       "  keepalive bench --json http://127.0.0.1:8080/ > report.json"
     })
 final class BenchCommand implements Callable<Integer> {
@@ -88,6 +91,17 @@ final class BenchCommand implements Callable<Integer> {
       description = "Send 'Connection: close': a new connection per request, to compare.")
   boolean noKeepAlive;
 
+  @Option(
+      names = {"-R", "--rate"},
+      paramLabel = "N",
+      description = "Send N requests per second in all, on a fixed schedule (as wrk2), and "
+          + "measure each latency from the time the request should have been sent (corrected "
+          + "for coordinated omission). Default: each chain sends as soon as it is answered.")
+  Double rate;
+
+  @Option(names = "--latency", description = "Print the full latency percentile distribution.")
+  boolean latency;
+
   @Option(names = "--json", description = "Print the report as JSON.")
   boolean json;
 
@@ -116,6 +130,10 @@ final class BenchCommand implements Callable<Integer> {
     if (requests != null && requests < 1) {
       throw new ParameterException(spec.commandLine(), "--requests must be at least 1");
     }
+    if (rate != null && !(rate > 0 && rate < 1e9)) {
+      throw new ParameterException(
+          spec.commandLine(), "--rate must be a positive number of requests per second");
+    }
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     Duration limit = duration != null ? duration : requests == null ? DEFAULT_DURATION : null;
@@ -129,6 +147,11 @@ final class BenchCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         return Main.fail(err, url, e, options.debug);
       }
+    }
+    String tooMany = Descriptors.tooFew(concurrency, url == null);
+    if (tooMany != null) {
+      err.println("keepalive: " + tooMany);
+      return 1;
     }
     EmbeddedServer server = url == null
         ? EmbeddedServer.start(Math.max(2, Runtime.getRuntime().availableProcessors()))
@@ -145,17 +168,25 @@ final class BenchCommand implements Callable<Integer> {
         timeout,
         requests == null ? 0 : requests,
         limit,
-        warmup);
+        warmup,
+        rate == null ? 0 : rate,
+        latency);
     HttpRequest request = options.request(target, method(), timeout, noKeepAlive, requestBody());
 
     Bench.Result result;
     Bench.Result warm = null;
     boolean interrupted;
+    String stoppedBecause;
     try (server;
         ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout);
         HttpClient client = options.client(manager, false, false)) {
       Bench bench = new Bench(
-          client, request, concurrency, setup.requestLimit(), limit == null ? 0 : limit.toNanos());
+          client,
+          request,
+          concurrency,
+          setup.requestLimit(),
+          limit == null ? 0 : limit.toNanos(),
+          setup.rate());
       // Ctrl-C: stop sending, let the requests in flight finish, print what was measured.
       CountDownLatch reported = new CountDownLatch(1);
       Thread hook = new Thread(
@@ -172,7 +203,8 @@ final class BenchCommand implements Callable<Integer> {
       try {
         boolean drawProgress = progress != null ? progress : main.stderrIsTerminal();
         if (warmup != null) {
-          Bench warming = new Bench(client, request, concurrency, 0, warmup.toNanos());
+          Bench warming =
+              new Bench(client, request, concurrency, 0, warmup.toNanos(), setup.rate());
           bench.onStop(warming::stop);
           warm = run(warming, drawProgress ? err : null, "warm-up ", 0, warmup.toNanos());
         }
@@ -182,11 +214,12 @@ final class BenchCommand implements Callable<Integer> {
             "",
             setup.requestLimit(),
             limit == null ? 0 : limit.toNanos());
-        interrupted = bench.stopped();
+        stoppedBecause = bench.stoppedBecause();
+        interrupted = bench.stopped() && stoppedBecause == null;
         out.print(
             json
-                ? BenchReport.json(setup, warm, result, interrupted)
-                : BenchReport.text(setup, warm, result, interrupted));
+                ? BenchReport.json(setup, warm, result, interrupted, stoppedBecause)
+                : BenchReport.text(setup, warm, result, interrupted, stoppedBecause));
         out.flush();
       } finally {
         reported.countDown();
@@ -196,6 +229,11 @@ final class BenchCommand implements Callable<Integer> {
           // the hook is running: it has been released above
         }
       }
+    }
+    if (stoppedBecause != null) {
+      err.println("keepalive: " + target + ": stopped early: " + stoppedBecause + ": "
+          + result.commonestError());
+      return 1;
     }
     if (result.succeeded == 0 && result.failed > 0) {
       err.println("keepalive: " + target + ": every request failed: " + result.commonestError());

@@ -21,17 +21,23 @@ final class BenchReport {
       Duration timeout,
       long requestLimit,
       Duration durationLimit,
-      Duration warmup) {}
+      Duration warmup,
+      double rate,
+      boolean latencyDistribution) {}
 
   private static final double[] PERCENTILES = {50, 90, 99};
+  /** With --latency, as wrk prints them. */
+  static final double[] DISTRIBUTION = {50, 75, 90, 99, 99.9, 99.99, 99.999, 100};
 
   private BenchReport() {}
 
   /**
    * @param warm the warm-up's counts, or null when there was none
    * @param interrupted the run was stopped early (Ctrl-C)
+   * @param stoppedBecause why the run stopped by itself before its limit, or null
    */
-  static String text(Setup s, Bench.Result warm, Bench.Result r, boolean interrupted) {
+  static String text(
+      Setup s, Bench.Result warm, Bench.Result r, boolean interrupted, String stoppedBecause) {
     StringBuilder sb = new StringBuilder();
     sb.append("keepalive bench ")
         .append(s.url())
@@ -48,6 +54,13 @@ final class BenchReport {
             : "no keep-alive (Connection: close)",
         Durations.format(s.timeout()),
         limits(s)));
+    if (s.rate() > 0) {
+      sb.append(String.format(
+          Locale.ROOT,
+          "  constant rate %,.1f requests/s; latency measured from each request's scheduled "
+              + "send time (corrected for coordinated omission)%n",
+          s.rate()));
+    }
     if (warm != null) {
       long opened = warm.connectionsOpened();
       sb.append(String.format(
@@ -62,6 +75,9 @@ final class BenchReport {
     }
     if (interrupted) {
       sb.append("  interrupted: the counts are those of the requests finished so far\n");
+    }
+    if (stoppedBecause != null) {
+      sb.append("  stopped early: ").append(stoppedBecause).append('\n');
     }
     sb.append('\n');
     row(
@@ -100,6 +116,17 @@ final class BenchReport {
           .append(millis((long) h.getMean()))
           .append(')');
       row(sb, "Latency", l.toString());
+      if (s.latencyDistribution()) {
+        String label = "Distribution";
+        for (double p : DISTRIBUTION) {
+          row(
+              sb,
+              label,
+              String.format(
+                  Locale.ROOT, "%8s%%  %s", percent(p), millis(h.getValueAtPercentile(p))));
+          label = "";
+        }
+      }
     }
     StringBuilder st = new StringBuilder();
     r.status.forEach((code, n) -> st.append(st.length() == 0 ? "" : "   ")
@@ -132,7 +159,28 @@ final class BenchReport {
       sv.append(String.format(Locale.ROOT, "   (%,d retried)", r.retried));
     }
     row(sb, "Served", sv.toString());
+    if (s.latencyDistribution() && h.getTotalCount() > 0) {
+      sb.append("\n  Detailed percentile spectrum (ms):\n").append(spectrum(h));
+    }
     return sb.toString();
+  }
+
+  /** "50", "99.9", "99.999". */
+  static String percent(double p) {
+    return p == Math.rint(p) ? String.valueOf((long) p) : String.valueOf(p);
+  }
+
+  /**
+   * HdrHistogram's full percentile spectrum of {@code h} (nanoseconds) in milliseconds, as wrk2
+   * prints it with --latency.
+   */
+  static String spectrum(Histogram h) {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.PrintStream ps =
+        new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8)) {
+      h.outputPercentileDistribution(ps, 5, 1e6);
+    }
+    return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 
   private static String limits(Setup s) {
@@ -157,7 +205,8 @@ final class BenchReport {
     return String.format(Locale.ROOT, f, ms) + " ms";
   }
 
-  static String json(Setup s, Bench.Result warm, Bench.Result r, boolean interrupted) {
+  static String json(
+      Setup s, Bench.Result warm, Bench.Result r, boolean interrupted, String stoppedBecause) {
     Map<String, Object> settings = new LinkedHashMap<>();
     settings.put("concurrency", s.concurrency());
     settings.put("maxPerHost", s.maxPerHost());
@@ -170,6 +219,7 @@ final class BenchReport {
         "durationLimitSeconds",
         s.durationLimit() == null ? null : s.durationLimit().toNanos() / 1e9);
     settings.put("warmupSeconds", s.warmup() == null ? null : s.warmup().toNanos() / 1e9);
+    settings.put("rate", s.rate() > 0 ? s.rate() : null);
 
     Map<String, Object> latency = new LinkedHashMap<>();
     Histogram h = r.latency;
@@ -178,6 +228,15 @@ final class BenchReport {
     }
     latency.put("max", h.getTotalCount() == 0 ? null : h.getMaxValue() / 1e6);
     latency.put("mean", h.getTotalCount() == 0 ? null : h.getMean() / 1e6);
+    latency.put("fromScheduledSendTime", s.rate() > 0);
+    if (s.latencyDistribution()) {
+      Map<String, Object> distribution = new LinkedHashMap<>();
+      for (double p : DISTRIBUTION) {
+        distribution.put(
+            percent(p), h.getTotalCount() == 0 ? null : h.getValueAtPercentile(p) / 1e6);
+      }
+      latency.put("distribution", distribution);
+    }
 
     Map<String, Object> status = new LinkedHashMap<>();
     r.status.forEach((code, n) -> status.put(String.valueOf(code), n));
@@ -207,6 +266,7 @@ final class BenchReport {
       m.put("warmup", null);
     }
     m.put("interrupted", interrupted);
+    m.put("stoppedEarly", stoppedBecause);
     m.put("elapsedSeconds", r.elapsedNanos / 1e9);
     m.put("requests", r.requests());
     m.put("succeeded", r.succeeded);
