@@ -511,7 +511,7 @@ class FaultLabTest {
    * Every SYN to one of nginx's two addresses dropped (a blackholed path: connects hang): a GET
    * to it fails at its deadline (2 s) with stage "connect", never later, while GETs to the other
    * address are served meanwhile; once the path is back, the first address works. (Happy
-   * Eyeballs over a name with both addresses builds on this fault.)
+   * Eyeballs over a name with both addresses: order 7.)
    */
   @Test
   @Order(6)
