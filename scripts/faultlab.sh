@@ -7,7 +7,8 @@
 #        |  veth pair
 #   namespace ka-lab  ka-lab1 10.77.0.2/24 and 10.77.0.3/24, lo
 #        nginx      10.77.0.2:80, 10.77.0.3:80  (keep-alive 65 s; / "faultlab ok\n",
-#                   /64k.bin 64 KiB, /big.bin 1 MiB, /slow/big.bin the same 1 MiB at 128 KiB/s)
+#                   /64k.bin 64 KiB, /big.bin 1 MiB, /slow/big.bin the same 1 MiB at 128 KiB/s,
+#                   /post answers any method, POST included, 200 "posted\n")
 #        tinyproxy  10.77.0.2:8888              (CONNECT tunnels, for the proxy cases)
 #
 # Both ends of the veth pair send every TCP segment as its own packet (gso_max_segs 1), so a
@@ -132,6 +133,7 @@ $(nginx_temp_paths "$DIR/nginx/temp")
     root $DIR/www;
     location = / { default_type text/plain; try_files /index.txt =404; }
     location /slow/ { limit_rate 128k; }
+    location = /post { default_type text/plain; return 200 "posted\n"; }
   }
 }
 EOF
@@ -433,6 +435,7 @@ run_tests() {
   . "$envfile"
   rm -f "$envfile"
   cd "$ROOT"
+  rm -f faultlab/target/faultlab-figures.txt # this run's figures only
   # the lab's tests only: the modules it depends on are built, their own tests not run
   timeout 900 ./mvnw -B -o -pl faultlab -am verify -Dtest='FaultLab*Test' \
     -Dsurefire.failIfNoSpecifiedTests=false -DKEEPALIVE_LAB=1 "$@" || rc=$?

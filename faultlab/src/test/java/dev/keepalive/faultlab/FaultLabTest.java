@@ -4,10 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.Allocation;
 import dev.keepalive.AllocationResult;
+import dev.keepalive.CloseReason;
 import dev.keepalive.Connection;
+import dev.keepalive.ConnectionHandler;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.ProxyServer;
+import dev.keepalive.Resolver;
 import dev.keepalive.http.HttpClient;
 import dev.keepalive.http.HttpException;
 import dev.keepalive.http.HttpRequest;
@@ -17,7 +20,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.SocketTimeoutException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -506,7 +511,7 @@ class FaultLabTest {
    * Every SYN to one of nginx's two addresses dropped (a blackholed path: connects hang): a GET
    * to it fails at its deadline (2 s) with stage "connect", never later, while GETs to the other
    * address are served meanwhile; once the path is back, the first address works. (Happy
-   * Eyeballs over a name with both addresses builds on this fault.)
+   * Eyeballs over a name with both addresses: order 7.)
    */
   @Test
   @Order(6)
@@ -542,5 +547,207 @@ class FaultLabTest {
             "GET to the blackholed address failed after %.2fs (deadline 2s, %s: %s); %d GETs to"
                 + " the other served meanwhile; after clear: %s 200",
             took, e.stage(), e.getMessage(), servedMeanwhile, back.servedBy()));
+  }
+
+  /**
+   * Every SYN to 10.77.0.2 dropped, and a name ("lab.test", through a resolver) answering both
+   * of nginx's addresses, the blackholed one first: with the default connectAttemptDelay (250 ms)
+   * Happy Eyeballs starts a connect to 10.77.0.3 while the first still hangs, and every GET
+   * succeeds (deadline 2 s: none waits it out, or it would fail); the connections opened go to
+   * 10.77.0.3.
+   */
+  @Test
+  @Order(7)
+  void happyEyeballsConnectsThroughTheOtherAddressWhenSynsToTheFirstAreDropped() throws Exception {
+    Duration deadline = Duration.ofSeconds(2);
+    InetAddress blackholed = InetAddress.getByName(Lab.ADDR_A);
+    InetAddress other = InetAddress.getByName(Lab.ADDR_B);
+    Resolver both = host -> CompletableFuture.completedFuture(List.of(blackholed, other));
+    ConnectionManager m = manager(keepingAlive(4).resolver(both).timeout(deadline));
+    HttpClient client = closing(HttpClient.builder(m).timeout(deadline).build());
+    Lab.fault("blackhole", Lab.ADDR_A);
+    String url = Lab.url("lab.test", "/");
+    long start = System.nanoTime();
+    HttpResponse first = invariants
+        .track(client.send(HttpRequest.get(url)), deadline)
+        .get(Await.LONG.toSeconds(), TimeUnit.SECONDS);
+    double firstTook = (System.nanoTime() - start) / 1e9;
+    assertThat(first.status()).isEqualTo(200);
+    assertThat(first.servedBy()).isEqualTo(FromCache.NEW);
+    Load load = new Load(client, invariants, 4, deadline).run(i -> HttpRequest.get(url), 400);
+    assertThat(load.unexpected()).isEmpty();
+    assertThat(load.failed()).as(load.summary()).isZero();
+    assertThat(load.ok()).isEqualTo(400);
+    assertThat(load.served(FromCache.NEW)).as(load.summary()).isBetween(1, 4);
+    // the sockets the GETs used (and any opened now): every one connected to the other address
+    Await.await().until(() -> m.stats().leased() == 0);
+    Allocation target = Allocation.to("http", "lab.test", Lab.HTTP_PORT);
+    List<Connection> held = new ArrayList<>();
+    List<String> remotes = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Connection c = tunnel(m, target);
+      held.add(c);
+      remotes.add(c.fromCache() + " " + c.remoteAddress());
+      assertThat(c.remoteAddress().getAddress()).as(remotes.toString()).isEqualTo(other);
+    }
+    held.forEach(Connection::close);
+    long syns = Lab.syns();
+    report(
+        "SYNs to one of two addresses dropped, Happy Eyeballs",
+        String.format(
+            "first GET NEW 200 after %.2fs (attempt delay 250 ms, deadline 2s); %s; SYNs sent"
+                + " (both addresses, retransmissions included) %d; connections: %s",
+            firstTook, load.summary(), syns, remotes));
+  }
+
+  /**
+   * Every packet of the pooled connections' flows dropped (as in order 5), with TCP keepalive on
+   * (idle 1 s, interval 1 s, 2 probes): the kernel's probes go unanswered, it ends the sockets,
+   * and the pool closes them with no request sent; then a GET and a POST are served on NEW
+   * connections and succeed.
+   */
+  @Test
+  @Order(8)
+  void tcpKeepAliveFindsSilentlyDroppedIdleFlowsBeforeARequestPaysForThem() throws Exception {
+    ConnectionManager m = manager(keepingAlive(4)
+        .tcpKeepAlive(Duration.ofSeconds(1), Duration.ofSeconds(1), 2)
+        .timeout(DEADLINE));
+    HttpClient client = client(m);
+    List<Integer> stale = warmThenDrop(m, 4);
+    long dropped = System.nanoTime();
+    Await.await().until(() -> m.stats().open() == 0);
+    double foundAfter = (System.nanoTime() - dropped) / 1e9;
+    HttpResponse get = invariants
+        .track(client.send(HttpRequest.get(Lab.url(Lab.ADDR_A, "/"))), DEADLINE)
+        .get(Await.LONG.toSeconds(), TimeUnit.SECONDS);
+    assertThat(get.status()).isEqualTo(200);
+    assertThat(get.servedBy()).isEqualTo(FromCache.NEW);
+    HttpResponse post = invariants
+        .track(
+            client.send(HttpRequest.post(
+                Lab.url(Lab.ADDR_A, "/post"), "x".getBytes(StandardCharsets.US_ASCII))),
+            DEADLINE)
+        .get(Await.LONG.toSeconds(), TimeUnit.SECONDS);
+    assertThat(post.status()).isEqualTo(200);
+    assertThat(post.servedBy()).isIn(FromCache.NEW, FromCache.IMMEDIATE);
+    assertThat(Invariants.ownConnectionsTo(Lab.HTTP_PORT)).doesNotContainAnyElementsOf(stale);
+    report(
+        "idle flows silently dropped, TCP keepalive 1s/1s/2",
+        String.format(
+            "%d stale sockets closed by the pool %.1fs after the drop (closed ERROR=%d"
+                + " PEER_CLOSED=%d), no request sent on them; next GET %s %d, POST %s %d",
+            stale.size(),
+            foundAfter,
+            m.totals().closed(CloseReason.ERROR),
+            m.totals().closed(CloseReason.PEER_CLOSED),
+            get.servedBy(),
+            get.status(),
+            post.servedBy(),
+            post.status()));
+  }
+
+  /**
+   * The same fault with an idle health check instead (an HTTP HEAD over the lent connection,
+   * its answer awaited 1 s at most; every socket taken from the pool is checked): a GET and a POST sent together each get a stale socket,
+   * its check hears nothing and fails, the socket is closed (HEALTH_CHECK_FAILED), and each is
+   * served again on a NEW connection and succeeds, well within its deadline (3 s).
+   */
+  @Test
+  @Order(9)
+  void anIdleHealthCheckFindsSilentlyDroppedFlowsAndTheRequestsGoToNewConnections()
+      throws Exception {
+    Duration deadline = Duration.ofSeconds(3);
+    ConnectionManager m = manager(
+        keepingAlive(2).healthCheck(Duration.ZERO, FaultLabTest::headCheck).timeout(deadline));
+    HttpClient client = closing(HttpClient.builder(m).timeout(deadline).build());
+    List<Integer> stale = warmThenDrop(m, 2);
+    long start = System.nanoTime();
+    CompletableFuture<HttpResponse> post = invariants.track(
+        client.send(HttpRequest.post(
+            Lab.url(Lab.ADDR_A, "/post"), "x".getBytes(StandardCharsets.US_ASCII))),
+        deadline);
+    CompletableFuture<HttpResponse> get =
+        invariants.track(client.send(HttpRequest.get(Lab.url(Lab.ADDR_A, "/"))), deadline);
+    HttpResponse postResponse = post.get(Await.LONG.toSeconds(), TimeUnit.SECONDS);
+    HttpResponse getResponse = get.get(Await.LONG.toSeconds(), TimeUnit.SECONDS);
+    double took = (System.nanoTime() - start) / 1e9;
+    assertThat(postResponse.status()).isEqualTo(200);
+    assertThat(getResponse.status()).isEqualTo(200);
+    assertThat(postResponse.servedBy()).isIn(FromCache.NEW, FromCache.DEFERRED);
+    assertThat(getResponse.servedBy()).isIn(FromCache.NEW, FromCache.DEFERRED);
+    assertThat(m.totals().closed(CloseReason.HEALTH_CHECK_FAILED)).isEqualTo(stale.size());
+    assertThat(Invariants.ownConnectionsTo(Lab.HTTP_PORT)).doesNotContainAnyElementsOf(stale);
+    report(
+        "idle flows silently dropped, HEAD health check (1s bound)",
+        String.format(
+            "%d stale sockets failed the check (HEALTH_CHECK_FAILED=%d); POST %s %d and GET %s"
+                + " %d answered %.2fs after they were sent (deadline 3s)",
+            stale.size(),
+            m.totals().closed(CloseReason.HEALTH_CHECK_FAILED),
+            postResponse.servedBy(),
+            postResponse.status(),
+            getResponse.servedBy(),
+            getResponse.status(),
+            took));
+  }
+
+  /**
+   * Opens {@code sockets} connections to nginx at once through {@code m} (held together, so each
+   * is NEW), sends a GET on each, gives them back, waits until they are all idle in the pool,
+   * then drops their flows silently; returns their local ports.
+   */
+  private List<Integer> warmThenDrop(ConnectionManager m, int sockets) throws Exception {
+    Allocation target = Allocation.to("http", Lab.ADDR_A, Lab.HTTP_PORT);
+    List<Connection> held = new ArrayList<>();
+    for (int i = 0; i < sockets; i++) {
+      Connection c = tunnel(m, target);
+      assertThat(c.fromCache()).isEqualTo(FromCache.NEW);
+      held.add(c);
+    }
+    for (Connection c : held) {
+      assertThat(get(c, "/")).isEqualTo(200);
+      c.close();
+    }
+    Await.await().until(() -> m.stats().idle() == sockets);
+    List<Integer> ports = Invariants.ownConnectionsTo(Lab.HTTP_PORT);
+    assertThat(ports).hasSize(sockets);
+    Lab.dropFlows(ports);
+    return ports;
+  }
+
+  /**
+   * An HTTP health check: "HEAD /" over the lent connection; healthy when the whole response
+   * head (a 200) arrives within 1 s and nothing more.
+   */
+  private static CompletableFuture<Boolean> headCheck(Connection connection) {
+    CompletableFuture<Boolean> healthy = new CompletableFuture<>();
+    StringBuilder head = new StringBuilder();
+    connection.start(new ConnectionHandler() {
+      @Override
+      public void onInput(Connection c, ByteBuffer data) {
+        while (data.hasRemaining() && !healthy.isDone()) {
+          head.append((char) (data.get() & 0xff));
+          if (head.length() >= 4 && head.lastIndexOf("\r\n\r\n") == head.length() - 4) {
+            healthy.complete(head.toString().startsWith("HTTP/1.1 200") && !data.hasRemaining());
+          }
+        }
+        if (data.hasRemaining()) {
+          healthy.complete(false);
+        }
+      }
+
+      @Override
+      public void onEof(Connection c) {
+        healthy.complete(false);
+      }
+
+      @Override
+      public void onError(Connection c, IOException e) {
+        healthy.complete(false);
+      }
+    });
+    connection.write(ByteBuffer.wrap(("HEAD / HTTP/1.1\r\nHost: " + Lab.ADDR_A + "\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII)));
+    return healthy.completeOnTimeout(false, 1, TimeUnit.SECONDS);
   }
 }
