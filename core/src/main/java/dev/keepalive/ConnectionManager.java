@@ -279,9 +279,10 @@ public final class ConnectionManager implements AutoCloseable {
 
     /**
      * Happy Eyeballs (RFC 8305): how long a connect attempt to one address may go unanswered
-     * before the next address of the host is tried alongside it; default 250 ms. Stored and
-     * validated now; used by the connect path from the Happy Eyeballs issue on. Today a host's
-     * addresses are tried one after another, each after the previous one failed.
+     * before the next address of the host is tried alongside it; default 250 ms. A host's
+     * addresses are tried in RFC 8305 order (families interleaved, starting with the resolver's
+     * first); a failed attempt starts the next at once; the first to connect wins and the others
+     * are closed; the request's timeout covers them all. A host with one address arms no timer.
      *
      * @param d positive
      * @throws IllegalArgumentException if {@code d} is null, zero or negative

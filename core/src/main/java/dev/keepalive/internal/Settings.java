@@ -23,8 +23,7 @@ import javax.net.ssl.SSLParameters;
  * @param maxUses most hand-outs per socket; {@link Integer#MAX_VALUE} for unlimited
  * @param maxQueued most requests waiting for a slot; {@link Integer#MAX_VALUE} for unlimited
  * @param connectAttemptDelayNanos Happy Eyeballs' delay before the next address is tried
- *     alongside: used by the connect path from the Happy Eyeballs issue on; today addresses are
- *     tried one after another
+ *     alongside (AttemptRace)
  * @param leakDetectionNanos how long a connection may be held before it is reported; 0 for off
  * @param tcpKeepAlive TCP keepalive on every socket, or null for off
  * @param healthCheckAfterNanos a pooled socket idle longer than this is checked before it is
