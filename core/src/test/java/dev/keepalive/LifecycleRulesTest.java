@@ -1,5 +1,7 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.get;
+import static dev.keepalive.testing.Managers.peerSawClose;
 import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -7,7 +9,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.keepalive.reliability.LogCapture;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Loopback;
-import java.io.InputStream;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -20,7 +21,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,37 +33,22 @@ import org.junit.jupiter.api.Test;
 class LifecycleRulesTest {
   private static final PoolStats EMPTY = new PoolStats(0, 0, 0, 0, 0);
 
-  private AcceptingServer server;
-  private final List<ConnectionManager> managers = new ArrayList<>();
-  private Allocation to;
+  @AutoClose
+  private final AcceptingServer server = new AcceptingServer();
 
-  @BeforeEach
-  void start() {
-    server = new AcceptingServer();
-    to = Allocation.to("http", "127.0.0.1", server.port());
-  }
+  private final Allocation to = Allocation.to("http", "127.0.0.1", server.port());
+  /** The managers a test built; closed after it, before the server (fields close last). */
+  private final List<ConnectionManager> managers = new ArrayList<>();
 
   @AfterEach
-  void stop() {
+  void closeManagers() {
     managers.forEach(ConnectionManager::close);
-    server.close();
   }
 
   private ConnectionManager manager(ConnectionManager.Builder b) {
     ConnectionManager m = b.build();
     managers.add(m);
     return m;
-  }
-
-  private static Connection get(ConnectionManager m, Allocation a) throws Exception {
-    return m.allocate(a).get(10, TimeUnit.SECONDS);
-  }
-
-  /** True once the peer sees the client close its end (EOF). */
-  private static boolean peerSawClose(Socket peer) throws Exception {
-    peer.setSoTimeout(10_000);
-    InputStream in = peer.getInputStream();
-    return in.read() == -1;
   }
 
   /** {@code c} still carries bytes to its peer. */

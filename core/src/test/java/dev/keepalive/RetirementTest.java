@@ -1,12 +1,13 @@
 package dev.keepalive;
 
+import static dev.keepalive.testing.Managers.get;
+import static dev.keepalive.testing.Managers.peerSawClose;
 import static dev.keepalive.testkit.Await.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.keepalive.testing.Managers;
 import dev.keepalive.testkit.AcceptingServer;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
@@ -46,16 +47,6 @@ class RetirementTest {
     ConnectionManager m = ConnectionManager.create();
     managers.add(m);
     return m;
-  }
-
-  private static Connection get(ConnectionManager m, Allocation a) throws Exception {
-    return m.allocate(a).get(10, TimeUnit.SECONDS);
-  }
-
-  private static boolean peerSawClose(Socket peer) throws Exception {
-    peer.setSoTimeout(10_000);
-    InputStream in = peer.getInputStream();
-    return in.read() == -1;
   }
 
   @Test

@@ -58,6 +58,17 @@ public final class Managers {
     return within(f);
   }
 
+  /** A connection for {@code a} from {@code m}, waited for. */
+  public static Connection get(ConnectionManager m, Allocation a) throws Exception {
+    return within(m.allocate(a));
+  }
+
+  /** True once the peer sees the client close its end (EOF), waiting up to 10 s. */
+  public static boolean peerSawClose(Socket peer) throws Exception {
+    peer.setSoTimeout(10_000);
+    return peer.getInputStream().read() == -1;
+  }
+
   /**
    * Allocates for {@code a}, asserts how the connection was served, and gives it back (a new
    * connection, an idle one reused, ...: the common check that a socket was or was not pooled).
