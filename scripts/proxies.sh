@@ -106,9 +106,20 @@ print_env() {
 }
 
 stop() {
-  local name
+  local name port
   for name in tinyproxy tinyproxy-auth squid microsocks microsocks-auth; do
     kill_pid_file "$DIR/$name.pid"
+  done
+  # and any left from an earlier run whose pid file is gone (squid forks and may outlive a stale
+  # pid file): only processes started with this directory's configs or these ports
+  pkill -f -- "-f $DIR/squid.conf" 2>/dev/null || true
+  pkill -f -- "-c $DIR/tinyproxy" 2>/dev/null || true
+  pkill -f -- "microsocks -i 127.0.0.1 -p ($SOCKS|$SOCKS_AUTH)( |$)" 2>/dev/null || true
+  for port in $TINY $TINY_AUTH $SQUID $SQUID_AUTH $SOCKS $SOCKS_AUTH; do
+    for _ in $(seq 1 50); do
+      listening 127.0.0.1 "$port" || break
+      sleep 0.1
+    done
   done
 }
 
