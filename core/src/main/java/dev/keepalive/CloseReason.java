@@ -26,7 +26,8 @@ public enum CloseReason {
   UNREAD_DATA,
   /**
    * Its holder gave it back unusable: the connection had failed (an I/O error), its input had
-   * ended (EOF seen by the holder) or its output was shut down.
+   * ended (EOF seen by the holder) or its output was shut down; or, while it was idle, an I/O
+   * error other than the peer's reset (TCP keepalive finding the peer gone: ETIMEDOUT).
    */
   ERROR,
   /**

@@ -502,7 +502,7 @@ final class Manager
       case IDLE: {
         int n = s.probe(probe);
         if (n != 0 && n != SocketIo.PART_RECORD) { // a part record: its rest raises another event
-          pool.idleActivity(slot, n > 0);
+          pool.idleActivity(slot, n > 0, n == SocketIo.PROBE_ERROR);
         }
         break;
       }

@@ -469,13 +469,25 @@ final class Pool {
     giveBack(s, disposal, NO_LIMIT, NO_LIMIT);
   }
 
-  /** Activity on idle {@code s} (data, EOF or error): it is closed at once. */
+  /** Activity on idle {@code s} (data, EOF or a reset): it is closed at once. */
   void idleActivity(Slot s, boolean reset) {
+    idleActivity(s, reset, false);
+  }
+
+  /**
+   * Activity on idle {@code s}: data ({@code reset}: closed by RST), EOF or a reset by the peer,
+   * or ({@code error}) another I/O error, such as TCP keepalive finding the peer gone. It is
+   * closed at once.
+   */
+  void idleActivity(Slot s, boolean reset, boolean error) {
     assert loop.held() : "pool used off its loop";
     if (s.state != Slot.State.IDLE) {
       return;
     }
-    closeIdle(s, reset, reset ? CloseReason.UNREAD_DATA : CloseReason.PEER_CLOSED);
+    closeIdle(
+        s,
+        reset,
+        reset ? CloseReason.UNREAD_DATA : error ? CloseReason.ERROR : CloseReason.PEER_CLOSED);
     pump();
   }
 

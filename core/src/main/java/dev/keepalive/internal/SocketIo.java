@@ -125,10 +125,17 @@ final class SocketIo {
   static final int PART_RECORD = 2;
 
   /**
+   * {@link #probe} of a socket whose connection failed other than by the peer closing it: an
+   * I/O error that is not a reset, such as TCP keepalive finding the peer gone (ETIMEDOUT).
+   */
+  static final int PROBE_ERROR = -2;
+
+  /**
    * Reads at most one byte into {@code one}: 0 when the socket has nothing to say (fit for
-   * reuse), 1 when it had unread data, {@link #PART_RECORD}, -1 at EOF (TLS: close_notify), error
-   * or closed. For TLS it reads through the TLS layer, which also sees plaintext it already
-   * decrypted and consumes handshake records (session tickets) that are no data for a holder.
+   * reuse), 1 when it had unread data, {@link #PART_RECORD}, -1 at EOF (TLS: close_notify), a
+   * reset by the peer, or closed, {@link #PROBE_ERROR} on another I/O error. For TLS it reads
+   * through the TLS layer, which also sees plaintext it already decrypted and consumes handshake
+   * records (session tickets) that are no data for a holder.
    */
   int probe(ByteBuffer one) {
     SocketChannel ch = channel;
@@ -143,7 +150,8 @@ final class SocketIo {
       int n = transport.read(one);
       return n == 0 && records.midRecord() ? PART_RECORD : n;
     } catch (IOException e) {
-      return -1;
+      String text = e.getMessage();
+      return text != null && text.startsWith("Connection reset") ? -1 : PROBE_ERROR;
     }
   }
 

@@ -129,7 +129,9 @@ class PoolTotalsTest {
     Slot c = idle(A);
     io.dirty.add(c);
     allocate(A); // found unclean when taken out
-    assertCloses(CloseReason.PEER_CLOSED, 2, CloseReason.UNREAD_DATA, 1);
+    Slot d = idle(B);
+    pool.idleActivity(d, false, true); // an I/O error, e.g. TCP keepalive found the peer gone
+    assertCloses(CloseReason.PEER_CLOSED, 2, CloseReason.UNREAD_DATA, 1, CloseReason.ERROR, 1);
   }
 
   @Test

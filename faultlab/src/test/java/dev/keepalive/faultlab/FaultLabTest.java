@@ -631,6 +631,8 @@ class FaultLabTest {
     assertThat(post.status()).isEqualTo(200);
     assertThat(post.servedBy()).isIn(FromCache.NEW, FromCache.IMMEDIATE);
     assertThat(Invariants.ownConnectionsTo(Lab.HTTP_PORT)).doesNotContainAnyElementsOf(stale);
+    // the kernel ended them with ETIMEDOUT: an error, not the peer closing them
+    assertThat(m.totals().closed(CloseReason.ERROR)).isEqualTo(stale.size());
     report(
         "idle flows silently dropped, TCP keepalive 1s/1s/2",
         String.format(
