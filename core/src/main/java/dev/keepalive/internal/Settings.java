@@ -59,53 +59,10 @@ public record Settings(
   /** RFC 8305's recommended connection attempt delay: 250 ms. */
   public static final long DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS = 250_000_000L;
 
-  /** Settings with TCP keepalive and health checks off. */
-  public Settings(
-      int maxPerHost,
-      int maxOpen,
-      long keepAliveNanos,
-      long timeoutNanos,
-      Resolver resolver,
-      InetAddress bindAddress,
-      SSLContext sslContext,
-      SSLParameters sslParameters,
-      Set<String> tlsSchemes,
-      long maxPendingWriteBytes,
-      Clock clock,
-      int expireBatch,
-      long maxLifetimeNanos,
-      double lifetimeJitter,
-      DoubleSupplier lifetimeRandom,
-      int maxUses,
-      int maxQueued,
-      long connectAttemptDelayNanos,
-      long leakDetectionNanos) {
-    this(
-        maxPerHost,
-        maxOpen,
-        keepAliveNanos,
-        timeoutNanos,
-        resolver,
-        bindAddress,
-        sslContext,
-        sslParameters,
-        tlsSchemes,
-        maxPendingWriteBytes,
-        clock,
-        expireBatch,
-        maxLifetimeNanos,
-        lifetimeJitter,
-        lifetimeRandom,
-        maxUses,
-        maxQueued,
-        connectAttemptDelayNanos,
-        leakDetectionNanos,
-        null,
-        -1,
-        null);
-  }
-
-  /** Settings with every production rule off (lifetime, uses, queue bound, leak detection). */
+  /**
+   * Settings with every production rule off (lifetime, uses, queue bound, leak detection, TCP
+   * keepalive, health checks).
+   */
   public Settings(
       int maxPerHost,
       int maxOpen,
@@ -138,7 +95,10 @@ public record Settings(
         Integer.MAX_VALUE,
         Integer.MAX_VALUE,
         DEFAULT_CONNECT_ATTEMPT_DELAY_NANOS,
-        0);
+        0,
+        null,
+        -1,
+        null);
   }
 
   /** Settings with the system clock and the default keep-alive expiry batch. */
@@ -176,6 +136,54 @@ public record Settings(
       int maxQueued,
       long connectAttemptDelayNanos,
       long leakDetectionNanos) {
+    return withRules(
+        maxLifetimeNanos,
+        lifetimeJitter,
+        maxUses,
+        maxQueued,
+        connectAttemptDelayNanos,
+        leakDetectionNanos,
+        tcpKeepAlive,
+        healthCheckAfterNanos,
+        healthCheck);
+  }
+
+  /**
+   * A copy with socket health settings: TCP keepalive (when {@code tcpKeepAlive}, with these
+   * TCP_KEEPIDLE and TCP_KEEPINTERVAL seconds and TCP_KEEPCOUNT probes, 0 keeping the system's
+   * default for that value) and the idle health check ({@code check} null for none, then
+   * {@code checkAfterNanos} is ignored).
+   */
+  public Settings withSocketHealth(
+      boolean tcpKeepAlive,
+      int keepIdleSeconds,
+      int keepIntervalSeconds,
+      int keepProbes,
+      long checkAfterNanos,
+      HealthCheck check) {
+    return withRules(
+        maxLifetimeNanos,
+        lifetimeJitter,
+        maxUses,
+        maxQueued,
+        connectAttemptDelayNanos,
+        leakDetectionNanos,
+        tcpKeepAlive ? new TcpKeepAlive(keepIdleSeconds, keepIntervalSeconds, keepProbes) : null,
+        check == null ? -1 : checkAfterNanos,
+        check);
+  }
+
+  /** This copy's connection settings with these rules: the one place both copies are made. */
+  private Settings withRules(
+      long maxLifetimeNanos,
+      double lifetimeJitter,
+      int maxUses,
+      int maxQueued,
+      long connectAttemptDelayNanos,
+      long leakDetectionNanos,
+      TcpKeepAlive tcpKeepAlive,
+      long healthCheckAfterNanos,
+      HealthCheck healthCheck) {
     return new Settings(
         maxPerHost,
         maxOpen,
@@ -199,44 +207,6 @@ public record Settings(
         tcpKeepAlive,
         healthCheckAfterNanos,
         healthCheck);
-  }
-
-  /**
-   * A copy with socket health settings: TCP keepalive (when {@code tcpKeepAlive}, with these
-   * TCP_KEEPIDLE and TCP_KEEPINTERVAL seconds and TCP_KEEPCOUNT probes, 0 keeping the system's
-   * default for that value) and the idle health check ({@code check} null for none, then
-   * {@code checkAfterNanos} is ignored).
-   */
-  public Settings withSocketHealth(
-      boolean tcpKeepAlive,
-      int keepIdleSeconds,
-      int keepIntervalSeconds,
-      int keepProbes,
-      long checkAfterNanos,
-      HealthCheck check) {
-    return new Settings(
-        maxPerHost,
-        maxOpen,
-        keepAliveNanos,
-        timeoutNanos,
-        resolver,
-        bindAddress,
-        sslContext,
-        sslParameters,
-        tlsSchemes,
-        maxPendingWriteBytes,
-        clock,
-        expireBatch,
-        maxLifetimeNanos,
-        lifetimeJitter,
-        lifetimeRandom,
-        maxUses,
-        maxQueued,
-        connectAttemptDelayNanos,
-        leakDetectionNanos,
-        tcpKeepAlive ? new TcpKeepAlive(keepIdleSeconds, keepIntervalSeconds, keepProbes) : null,
-        check == null ? -1 : checkAfterNanos,
-        check);
   }
 
   /** The pool's share of these settings. */
