@@ -11,6 +11,10 @@ module dev.keepalive {
   requires java.logging;
   // TCP keepalive's timing options (TCP_KEEPIDLE, ...): ExtendedSocketOptions; in every JDK.
   requires jdk.net;
+  // JDK Flight Recorder events (dev.keepalive.*): optional; without jdk.jfr none is recorded.
+  requires static jdk.jfr;
+  // the opt-in MXBean (Builder.jmx): optional too
+  requires static java.management;
 
   exports dev.keepalive;
 }

@@ -6,7 +6,9 @@ import dev.keepalive.internal.Settings;
 import java.lang.System.Logger.Level;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -45,34 +47,46 @@ public final class ConnectionManager implements AutoCloseable {
   private final boolean leakDetection;
 
   private volatile boolean shutdown;
+  /** Unregisters the MXBean ({@link Builder#jmx}), or null. */
+  private volatile Runnable jmxUnregister;
 
   private ConnectionManager(Builder b) {
     this.leakDetection = b.leakDetection != null;
-    this.core = new ManagerCore(new Settings(
-            b.maxPerHost,
-            b.maxOpen,
-            nanos(b.keepAlive),
-            nanos(b.timeout),
-            b.resolver,
-            b.bindAddress,
-            b.sslContext,
-            b.sslParameters,
-            Set.copyOf(b.tlsSchemes),
-            b.maxPendingWriteBytes)
-        .withProductionRules(
-            b.maxLifetime == null ? 0 : nanos(b.maxLifetime),
-            b.lifetimeJitter,
-            b.maxUses,
-            b.maxQueued,
-            nanos(b.connectAttemptDelay),
-            b.leakDetection == null ? 0 : nanos(b.leakDetection))
-        .withSocketHealth(
-            b.tcpKeepAlive,
-            b.keepIdleSeconds,
-            b.keepIntervalSeconds,
-            b.keepProbes,
-            b.healthCheckAfter == null ? -1 : nanos(b.healthCheckAfter),
-            b.healthCheck));
+    this.core = new ManagerCore(
+        new Settings(
+                b.maxPerHost,
+                b.maxOpen,
+                nanos(b.keepAlive),
+                nanos(b.timeout),
+                b.resolver,
+                b.bindAddress,
+                b.sslContext,
+                b.sslParameters,
+                Set.copyOf(b.tlsSchemes),
+                b.maxPendingWriteBytes)
+            .withProductionRules(
+                b.maxLifetime == null ? 0 : nanos(b.maxLifetime),
+                b.lifetimeJitter,
+                b.maxUses,
+                b.maxQueued,
+                nanos(b.connectAttemptDelay),
+                b.leakDetection == null ? 0 : nanos(b.leakDetection))
+            .withSocketHealth(
+                b.tcpKeepAlive,
+                b.keepIdleSeconds,
+                b.keepIntervalSeconds,
+                b.keepProbes,
+                b.healthCheckAfter == null ? -1 : nanos(b.healthCheckAfter),
+                b.healthCheck),
+        List.copyOf(b.listeners));
+    if (b.jmxName != null) {
+      try {
+        this.jmxUnregister = ManagementBean.register(this, b.jmxName);
+      } catch (RuntimeException e) {
+        core.close();
+        throw e;
+      }
+    }
   }
 
   /** A manager with every default: 4 per host, 128 open, 15 s keep-alive, 120 s timeout. */
@@ -108,8 +122,43 @@ public final class ConnectionManager implements AutoCloseable {
     private int keepProbes;
     private Duration healthCheckAfter;
     private HealthCheck healthCheck;
+    private final List<ConnectionListener> listeners = new ArrayList<>();
+    private String jmxName;
 
     private Builder() {}
+
+    /**
+     * Registers the manager in the platform MBean server as {@code
+     * dev.keepalive:type=ConnectionManager,name=NAME} ({@link ConnectionManagerMXBean}: counts,
+     * totals, evictIdle, retireAll) while it runs: from build() to shutdown() or close(). Off by
+     * default. build() fails with IllegalStateException when the name is taken.
+     *
+     * @throws IllegalArgumentException if {@code name} is null or blank
+     */
+    public Builder jmx(String name) {
+      if (name == null || name.isBlank()) {
+        throw new IllegalArgumentException("jmx name must not be null or blank");
+      }
+      this.jmxName = name;
+      return this;
+    }
+
+    /**
+     * Adds a listener that hears every step of the manager's requests and sockets (queued,
+     * lookups, connect attempts, tunnels, TLS handshakes, hand-outs, give-backs, closes with their
+     * {@link CloseReason}, failures, timeouts, cancellations, leaks); see {@link
+     * ConnectionListener} for when and on which thread. Call again to add more: they hear each
+     * event in the order added. None by default; a manager without listeners builds no event.
+     *
+     * @throws IllegalArgumentException if {@code listener} is null
+     */
+    public Builder listener(ConnectionListener listener) {
+      if (listener == null) {
+        throw new IllegalArgumentException("listener must not be null");
+      }
+      listeners.add(listener);
+      return this;
+    }
 
     /** Most sockets connecting or leased to one key at once; default 4. */
     public Builder maxPerHost(int n) {
@@ -646,6 +695,7 @@ public final class ConnectionManager implements AutoCloseable {
    */
   public void shutdown() {
     shutdown = true;
+    unregister();
     core.shutdown();
   }
 
@@ -656,7 +706,17 @@ public final class ConnectionManager implements AutoCloseable {
   @Override
   public void close() {
     shutdown = true;
+    unregister();
     core.close();
+  }
+
+  /** Takes the manager's MXBean out of the platform MBean server, once (when it was in). */
+  private void unregister() {
+    Runnable u = jmxUnregister;
+    if (u != null) {
+      jmxUnregister = null;
+      u.run();
+    }
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.keepalive.bench;
 
 import dev.keepalive.Allocation;
+import dev.keepalive.ConnectionListener;
 import dev.keepalive.ConnectionManager;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -24,12 +25,18 @@ import org.openjdk.jmh.annotations.TearDown;
  * measured is their bookkeeping. keepWarm is left out: a minimum of idle sockets is per key and
  * adds a socket per key while one is leased (the keys without one pay a field test per hand-out,
  * measured here).
+ *
+ * <p>Observability: {@code options=listener} adds a listener that overrides nothing (every
+ * event is built and delivered to an empty method: the price of being observed), {@code
+ * options=jfr} runs the cycle under a JFR recording with keepalive's events at their default
+ * settings (the Acquire event's 10 ms threshold: begun and ended per request, never committed).
+ * {@code none} is the manager with neither: what "costs nothing when unused" is measured against.
  */
 public class OptionsCycleBenchmark extends JmhSettings {
   /** Keys cycled round-robin, each with one idle socket to the sink. */
   @State(Scope.Benchmark)
   public static class Options extends SinkFixture {
-    @Param({"none", "all", "all+leak"})
+    @Param({"none", "all", "all+leak", "listener", "jfr"})
     public String options;
 
     @Param({"1", "10000"})
@@ -66,8 +73,16 @@ public class OptionsCycleBenchmark extends JmhSettings {
     if (which.equals("none")) {
       return b.build();
     }
+    if (which.equals("listener")) {
+      return b.listener(new ConnectionListener() {}).build();
+    }
+    if (which.equals("jfr")) {
+      startRecording();
+      return b.build();
+    }
     if (!which.equals("all") && !which.equals("all+leak")) {
-      throw new IllegalArgumentException("options must be none, all or all+leak: " + which);
+      throw new IllegalArgumentException(
+          "options must be none, all, all+leak, listener or jfr: " + which);
     }
     if (which.equals("all+leak")) {
       b.leakDetection(Duration.ofHours(1));
@@ -81,6 +96,16 @@ public class OptionsCycleBenchmark extends JmhSettings {
         // a check due only after an hour of idleness: what a cycle pays is the test of the age
         .healthCheck(Duration.ofHours(1), c -> CompletableFuture.completedFuture(true));
     return b.build();
+  }
+
+  /** A JFR recording of keepalive's events at their defaults, for the rest of this JVM. */
+  private static void startRecording() {
+    jdk.jfr.Recording r = new jdk.jfr.Recording();
+    for (String e : new String[] {"Connect", "TlsHandshake", "Acquire", "Close", "Leak"}) {
+      r.enable("dev.keepalive." + e); // each at its own default (Acquire: 10 ms threshold)
+    }
+    r.setToDisk(false);
+    r.start();
   }
 
   @Benchmark

@@ -37,6 +37,8 @@ final class AttemptRace extends EventLoop.Timer {
   private int pending;
   /** The first attempt's failure, which answers when every attempt fails. */
   private Failure first;
+  /** When each attempt started (clock nanos), only when the connect path is observed. */
+  private final long[] startedAt;
 
   AttemptRace(Connector connector, SocketIo s) {
     this.connector = connector;
@@ -45,6 +47,7 @@ final class AttemptRace extends EventLoop.Timer {
     s.addresses = addresses;
     this.channels = new SocketChannel[addresses.size()];
     this.keys = new SelectionKey[addresses.size()];
+    this.startedAt = connector.progress().observed() ? new long[addresses.size()] : null;
   }
 
   /** Starts the first attempt; a failure when every address failed at once (nothing open). */
@@ -76,7 +79,9 @@ final class AttemptRace extends EventLoop.Timer {
         }
       } catch (IOException e) {
         end(i);
-        note(Connector.failure(e));
+        Failure f = Connector.failure(e);
+        observeEnd(i, f);
+        note(f);
         startNext(); // a failed attempt starts the next at once
       }
     }
@@ -101,11 +106,16 @@ final class AttemptRace extends EventLoop.Timer {
     while (next < addresses.size()) {
       int i = next++;
       InetAddress address = addresses.get(i);
+      InetSocketAddress to = new InetSocketAddress(address, s.connectPort);
+      if (startedAt != null) {
+        startedAt[i] = connector.clock().nanoTime();
+        connector.progress().attemptStarted(s, to);
+      }
       try {
         SocketChannel ch = connector.open(address);
         channels[i] = ch;
         pending++;
-        boolean now = ch.connect(new InetSocketAddress(address, s.connectPort));
+        boolean now = ch.connect(to);
         keys[i] = ch.register(connector.loop().selector(), now ? 0 : SelectionKey.OP_CONNECT, s);
         if (now) {
           connector.loop().execute(() -> {
@@ -120,7 +130,9 @@ final class AttemptRace extends EventLoop.Timer {
         if (channels[i] != null) {
           end(i);
         }
-        note(Connector.failure(e));
+        Failure f = Connector.failure(e);
+        observeEnd(i, f);
+        note(f);
       }
     }
     connector.loop().cancel(this); // nothing left to start
@@ -148,7 +160,16 @@ final class AttemptRace extends EventLoop.Timer {
     s.key = k;
     s.interest = k.interestOps();
     s.interest(0);
+    observeEnd(i, null);
     connector.done(s);
+  }
+
+  /** Reports attempt {@code i}'s end, when observed: connected ({@code f} null) or failed. */
+  private void observeEnd(int i, Failure f) {
+    if (startedAt != null) {
+      InetSocketAddress to = new InetSocketAddress(addresses.get(i), s.connectPort);
+      connector.progress().attemptEnded(s, to, startedAt[i], f);
+    }
   }
 
   /** No attempt is under way and none is left: the race failed. */

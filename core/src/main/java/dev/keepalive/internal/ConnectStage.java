@@ -13,6 +13,25 @@ interface ConnectStage {
 
     /** The stage failed on {@code s}, which the receiver closes. */
     void failed(SocketIo s, Failure f);
+
+    /**
+     * True when the TCP stage must report its attempts ({@link #attemptStarted}, {@link
+     * #attemptEnded}): someone observes the connect path. When false, the stage reads no clock
+     * for them.
+     */
+    default boolean observed() {
+      return false;
+    }
+
+    /** A TCP connect attempt of {@code s} to {@code to} started (only when observed). */
+    default void attemptStarted(SocketIo s, java.net.InetSocketAddress to) {}
+
+    /**
+     * The attempt to {@code to}, started at {@code startedAt} (clock nanos), connected ({@code f}
+     * null) or failed (only when observed).
+     */
+    default void attemptEnded(
+        SocketIo s, java.net.InetSocketAddress to, long startedAt, Failure f) {}
   }
 
   /**

@@ -67,7 +67,11 @@ final class Connector implements ConnectStage {
       return null;
     } catch (IOException | RuntimeException e) {
       s.closeChannel();
-      return failure(e);
+      Failure f = failure(e);
+      if (progress.observed() && s.unixSocket == null) {
+        progress.attemptEnded(s, target(s), s.stageStartedAt, f);
+      }
+      return f;
     }
   }
 
@@ -85,15 +89,32 @@ final class Connector implements ConnectStage {
         done(s);
       }
     } catch (IOException e) {
+      Failure f = failure(e);
+      if (progress.observed() && s.unixSocket == null) {
+        progress.attemptEnded(s, target(s), s.stageStartedAt, f);
+      }
       s.closeChannel();
-      progress.failed(s, failure(e));
+      progress.failed(s, f);
     }
   }
 
   /** TCP is up: the socket's age counts from now (its lifetime, maxLifetime). */
   void done(SocketIo s) {
     s.tcpConnectedAt = clock.nanoTime();
+    if (progress.observed() && s.unixSocket == null && s.addresses.size() == 1) {
+      progress.attemptEnded(s, target(s), s.stageStartedAt, null); // the single attempt
+    }
     progress.done(s);
+  }
+
+  /** The address of a single attempt (observation only). */
+  private static InetSocketAddress target(SocketIo s) {
+    return new InetSocketAddress(s.addresses.get(0), s.connectPort);
+  }
+
+  /** The receiver of attempts' observation (the dialer). */
+  Progress progress() {
+    return progress;
   }
 
   /** Every attempt of {@code s} failed; {@code f} answers. */
@@ -151,9 +172,13 @@ final class Connector implements ConnectStage {
 
   /** True when connected at once. */
   private boolean attempt(SocketIo s, InetAddress address) throws IOException {
+    InetSocketAddress to = new InetSocketAddress(address, s.connectPort);
+    if (progress.observed()) {
+      progress.attemptStarted(s, to);
+    }
     SocketChannel ch = open(address);
     s.channel = ch;
-    boolean done = ch.connect(new InetSocketAddress(address, s.connectPort));
+    boolean done = ch.connect(to);
     s.interest = done ? 0 : SelectionKey.OP_CONNECT;
     s.key = ch.register(loop.selector(), s.interest, s);
     return done;

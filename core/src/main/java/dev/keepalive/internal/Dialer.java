@@ -1,5 +1,6 @@
 package dev.keepalive.internal;
 
+import java.net.InetSocketAddress;
 import java.util.Set;
 
 /**
@@ -18,6 +19,20 @@ final class Dialer implements ConnectStage.Progress {
 
     /** {@code s} could not connect; it is closed already. */
     void failed(SocketIo s, Failure f);
+
+    // Observation (only when the dialer is observed): each TCP attempt, and the stages after TCP.
+
+    /** A TCP connect attempt of {@code s} to {@code to} starts. */
+    default void attemptStarted(SocketIo s, InetSocketAddress to) {}
+
+    /** The attempt to {@code to} connected ({@code f} null) or failed, after {@code nanos}. */
+    default void attemptEnded(SocketIo s, InetSocketAddress to, long nanos, Failure f) {}
+
+    /** A stage after TCP starts on {@code s}: the TLS handshake ({@code tls}) or a tunnel. */
+    default void stageStarted(SocketIo s, boolean tls) {}
+
+    /** That stage ended after {@code nanos}: done ({@code f} null) or failed. */
+    default void stageEnded(SocketIo s, boolean tls, long nanos, Failure f) {}
   }
 
   private final ConnectStage[] plain;
@@ -30,18 +45,32 @@ final class Dialer implements ConnectStage.Progress {
   private final ConnectStage[] secureSocks;
   private final Set<String> tlsSchemes;
   private final Events events;
+  /** The TCP stage, and the TLS stage: every other stage is a tunnel. */
+  private final ConnectStage tcp;
+
+  private final ConnectStage tls;
+  private final Clock clock;
+  /** Report attempts and stages to {@link #events}' observation methods. */
+  private final boolean observed;
 
   Dialer(EventLoop loop, Settings settings, Events events) {
+    this(loop, settings, events, false);
+  }
+
+  /** @param observed report attempts and stages to the observation methods of {@code events} */
+  Dialer(EventLoop loop, Settings settings, Events events, boolean observed) {
     this.events = events;
+    this.observed = observed;
+    this.clock = settings.clock();
     this.tlsSchemes = settings.tlsSchemes();
-    ConnectStage tcp = new Connector(
+    this.tcp = new Connector(
         loop,
         settings.clock(),
         settings.bindAddress(),
         settings.connectAttemptDelayNanos(),
         settings.tcpKeepAlive(),
         this);
-    ConnectStage tls = new Tls(settings, this);
+    this.tls = new Tls(settings, this);
     ConnectStage http = new HttpTunnel(this);
     ConnectStage socks = new Socks5Tunnel(this);
     this.plain = new ConnectStage[] {tcp};
@@ -63,6 +92,9 @@ final class Dialer implements ConnectStage.Progress {
       s.stages = secured ? secureSocks : plainSocks;
     }
     s.stage = 0;
+    if (observed) {
+      s.stageStartedAt = clock.nanoTime();
+    }
     Failure f = s.stages[0].start(s);
     if (f != null) {
       s.closeChannel();
@@ -77,6 +109,9 @@ final class Dialer implements ConnectStage.Progress {
 
   @Override
   public void done(SocketIo s) {
+    if (observed) {
+      stageEnded(s, null);
+    }
     if (++s.stage == s.stages.length) {
       if (s.transport == null) {
         s.transport = new PlainTransport(s.channel); // no stage wrapped the socket
@@ -84,7 +119,12 @@ final class Dialer implements ConnectStage.Progress {
       events.connected(s);
       return;
     }
-    Failure f = s.stages[s.stage].start(s);
+    ConnectStage next = s.stages[s.stage];
+    if (observed) {
+      s.stageStartedAt = clock.nanoTime();
+      events.stageStarted(s, next == tls);
+    }
+    Failure f = next.start(s);
     if (f != null) {
       failed(s, f);
     }
@@ -93,6 +133,32 @@ final class Dialer implements ConnectStage.Progress {
   @Override
   public void failed(SocketIo s, Failure f) {
     s.closeChannel();
+    if (observed) {
+      stageEnded(s, f);
+    }
     events.failed(s, f);
+  }
+
+  @Override
+  public boolean observed() {
+    return observed;
+  }
+
+  @Override
+  public void attemptStarted(SocketIo s, InetSocketAddress to) {
+    events.attemptStarted(s, to);
+  }
+
+  @Override
+  public void attemptEnded(SocketIo s, InetSocketAddress to, long startedAt, Failure f) {
+    events.attemptEnded(s, to, clock.nanoTime() - startedAt, f);
+  }
+
+  /** The running stage ended (observed only); the TCP stage reports its attempts instead. */
+  private void stageEnded(SocketIo s, Failure f) {
+    ConnectStage ended = s.stages[s.stage];
+    if (ended != tcp) {
+      events.stageEnded(s, ended == tls, clock.nanoTime() - s.stageStartedAt, f);
+    }
   }
 }

@@ -4,6 +4,7 @@ import dev.keepalive.Allocation;
 import dev.keepalive.CloseReason;
 import dev.keepalive.Connection;
 import dev.keepalive.ConnectionInfo;
+import dev.keepalive.ConnectionListener;
 import dev.keepalive.FromCache;
 import dev.keepalive.HealthCheck;
 import dev.keepalive.PoolStats;
@@ -13,7 +14,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
-import java.nio.channels.SocketChannel;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -72,12 +72,19 @@ final class Manager
   private final long leakNanos;
   /** The ids of warm-ups, below 0 so they never meet a request id (loop only). */
   private long warmIds;
+  /** Listeners, JFR and the DEBUG log of closes. */
+  private final Observers obs;
 
   Manager(Settings settings) {
+    this(settings, List.of());
+  }
+
+  Manager(Settings settings, List<ConnectionListener> listeners) {
     this.settings = settings;
+    this.obs = new Observers(listeners, settings.clock());
     this.loop = new EventLoop("keepalive-loop-" + LOOPS.incrementAndGet(), settings.clock());
     this.dns = new Dns<>(settings.resolver(), loop, this);
-    this.dialer = new Dialer(loop, settings, this);
+    this.dialer = new Dialer(loop, settings, this, obs.observesConnects());
     this.pool = new Pool(
         settings.maxPerHost(),
         settings.maxOpen(),
@@ -125,6 +132,7 @@ final class Manager
       Throwable site) {
     Request r =
         new Request(id, PoolKey.of(a), a, timeoutOf(a), fresh, onConnection, onFailure, site, 0);
+    obs.submitted(r);
     return onLoop(() -> pool.allocate(r));
   }
 
@@ -232,47 +240,13 @@ final class Manager
         () -> {
           long now = settings.clock().nanoTime();
           try {
-            return pool.retire(slot -> which.test(info(slot, now)));
+            return pool.retire(slot -> which.test(Observers.info(slot, now, null)));
           } finally {
             publishStats();
           }
         },
         0);
     return n;
-  }
-
-  /** What {@link #retire} shows of one socket. */
-  private static ConnectionInfo info(Slot slot, long now) {
-    PoolKey k = slot.owner.key;
-    SocketIo s = (SocketIo) slot.io;
-    InetSocketAddress remote = null;
-    long age = 0;
-    if (s != null) {
-      SocketChannel ch = s.channel;
-      if (ch != null) {
-        try {
-          remote = (InetSocketAddress) ch.getRemoteAddress();
-        } catch (java.io.IOException e) {
-          remote = null; // closed under us: nothing to tell
-        }
-      }
-      if (slot.state != Slot.State.CONNECTING) {
-        age = now - slot.connectedAt;
-      } else if (s.stage > 0) {
-        age = now - s.tcpConnectedAt; // TCP is up, a later stage (TLS) runs
-      }
-    }
-    return new ConnectionInfo(
-        k.scheme,
-        k.host,
-        k.port,
-        k.forScheme,
-        k.forHost,
-        k.forPort,
-        remote,
-        Duration.ofNanos(Math.max(0, age)),
-        slot.handOuts,
-        slot.state == Slot.State.LEASED);
   }
 
   void shutdown() {
@@ -361,6 +335,7 @@ final class Manager
     loop.execute(() -> {
       if (!lease.ended) {
         if (lease.allocationSite == null) {
+          obs.leaked((Slot) lease.socket.owner, lease.scheme, lease.addr, lease.port, true, null);
           LOG.log(
               Level.WARNING,
               "a connection to {0}://{1}:{2} was never closed; its socket was "
@@ -369,6 +344,13 @@ final class Manager
               lease.addr,
               String.valueOf(lease.port));
         } else {
+          obs.leaked(
+              (Slot) lease.socket.owner,
+              lease.scheme,
+              lease.addr,
+              lease.port,
+              true,
+              lease.allocationSite);
           LOG.log(
               Level.WARNING,
               "a connection to " + lease.scheme + "://" + lease.addr + ":"
@@ -386,6 +368,7 @@ final class Manager
 
   @Override
   public void resolve(Request r) {
+    obs.resolveStarted(r, r.key.connectHost());
     dns.resolve(r.key.connectHost(), r);
   }
 
@@ -441,7 +424,28 @@ final class Manager
   }
 
   @Override
+  public void queued(Request r) {
+    obs.queued(r);
+  }
+
+  @Override
+  public void cancelled(Request r) {
+    obs.cancelled(r);
+  }
+
+  @Override
+  public void givenBack(Slot s, boolean pooled) {
+    obs.givenBack(s, pooled);
+  }
+
+  @Override
+  public void closing(Slot s, CloseReason why) {
+    obs.closing(s, why);
+  }
+
+  @Override
   public void answer(Request r) {
+    obs.answered(r);
     // A socket leaving the pool keeps its read interest (see Lease.updateInterest).
     if (!loop.execute(() -> deliver(r))) {
       unsent.add(r); // the loop is stopping: onStop delivers it, off the pool's stack
@@ -466,11 +470,13 @@ final class Manager
 
   @Override
   public void resolved(Request r, List<InetAddress> addresses) {
+    obs.resolveEnded(r, r.key.connectHost(), addresses, null);
     pool.resolved(r, addresses);
   }
 
   @Override
   public void failed(Request r, Failure f) {
+    obs.resolveEnded(r, r.key.connectHost(), null, f);
     pool.resolveFailed(r, f);
   }
 
@@ -478,12 +484,34 @@ final class Manager
 
   @Override
   public void connected(SocketIo s) {
+    s.trace = null;
     pool.connected((Slot) s.owner, s.tcpConnectedAt);
   }
 
   @Override
   public void failed(SocketIo s, Failure f) {
+    s.trace = null;
     pool.connectFailed((Slot) s.owner, f);
+  }
+
+  @Override
+  public void attemptStarted(SocketIo s, InetSocketAddress to) {
+    obs.attemptStarted(s, to);
+  }
+
+  @Override
+  public void attemptEnded(SocketIo s, InetSocketAddress to, long nanos, Failure f) {
+    obs.attemptEnded(s, to, nanos, f);
+  }
+
+  @Override
+  public void stageStarted(SocketIo s, boolean tls) {
+    obs.stageStarted(s, tls);
+  }
+
+  @Override
+  public void stageEnded(SocketIo s, boolean tls, long nanos, Failure f) {
+    obs.stageEnded(s, tls, nanos, f);
   }
 
   // ---- EventLoop.Driver ----
@@ -611,6 +639,7 @@ final class Manager
     Lease l;
     while ((l = leaks.peek()) != null && l.leakDeadline - now <= 0) {
       leaks.remove(l);
+      obs.leaked((Slot) l.socket.owner, l.scheme, l.addr, l.port, false, l.allocationSite);
       LOG.log(
           Level.WARNING,
           "a connection to " + l.scheme + "://" + l.addr + ":" + l.port

@@ -22,7 +22,13 @@ public final class ManagerCore {
 
   /** Starts a manager's event loop with these settings. */
   public ManagerCore(Settings settings) {
-    this.manager = new Manager(settings);
+    this(settings, java.util.List.of());
+  }
+
+  /** Starts a manager's event loop with these settings and listeners (in call order). */
+  public ManagerCore(
+      Settings settings, java.util.List<dev.keepalive.ConnectionListener> listeners) {
+    this.manager = new Manager(settings, listeners);
   }
 
   /**

@@ -79,6 +79,21 @@ final class Pool {
     default void check(Slot s, Request r) {
       throw new UnsupportedOperationException("health checks are off");
     }
+
+    // What the pool decided, for observers (listeners, JFR, logs); called on the loop, before
+    // the decision's own effects (a closing socket is still open). Empty by default.
+
+    /** {@code r} waits in its key's queue. */
+    default void queued(Request r) {}
+
+    /** {@code r} was cancelled before its answer; its slots are released. */
+    default void cancelled(Request r) {}
+
+    /** The holder gave {@code s} back; {@code pooled}: it is idle now, else it closes. */
+    default void givenBack(Slot s, boolean pooled) {}
+
+    /** {@code s} is about to be closed (io.close follows), counted under {@code why}. */
+    default void closing(Slot s, CloseReason why) {}
   }
 
   /** What to do with a socket its holder gives back. */
@@ -333,6 +348,7 @@ final class Pool {
     withdraw(r, CloseReason.CANCELLED);
     untrack(r);
     r.phase = Request.Phase.CANCELLED;
+    io.cancelled(r);
     forgetIfUnused(r.keyState);
     pump();
     return true;
@@ -456,6 +472,7 @@ final class Pool {
                     : s.handOuts >= s.maxHandOuts
                         ? CloseReason.MAX_USES
                         : park(s, clock.nanoTime(), maxIdleNanos) ? null : CloseReason.LIFETIME;
+    io.givenBack(s, closed == null);
     if (closed != null) {
       closeSocket(s, disposal == Disposal.RESET, closed);
     }
@@ -954,6 +971,8 @@ final class Pool {
       dequeue(r);
       answer(r, Failure.QUEUE_FULL);
       forgetIfUnused(r.keyState);
+    } else if (r.phase == Request.Phase.QUEUED) {
+      io.queued(r); // it waits
     }
   }
 
@@ -1182,6 +1201,7 @@ final class Pool {
   private void closeSocket(Slot s, boolean reset, CloseReason why) {
     s.state = Slot.State.CLOSED;
     closeTotals[why.ordinal()]++;
+    io.closing(s, why);
     if (s.warmed) {
       warmedClosed(s, why);
     }

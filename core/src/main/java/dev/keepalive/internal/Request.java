@@ -67,6 +67,13 @@ final class Request extends LongHeap.Node {
   Request nextWaiting;
   List<InetAddress> addresses;
 
+  // For observers only (written by the manager's wiring, opaque to the pool): when allocate()
+  // was called and when the lookup started, in clock nanos (0 when nothing observes requests),
+  // and the JFR acquire event under way (null unless a recording enables it).
+  long submittedAt;
+  long resolveStartedAt;
+  Object jfr;
+
   // the outcome
   Slot slot;
   FromCache fromCache;

@@ -55,6 +55,10 @@ final class SocketIo {
   ConnectStage[] stages;
 
   int stage;
+  /** When the running stage started, in clock nanos: set only when the dialer is observed. */
+  long stageStartedAt;
+  /** What observers keep while it connects (JFR events under way), else null; opaque here. */
+  Object trace;
   /** What the running stage keeps between readiness calls (a proxy exchange), else null. */
   Object stageState;
   /** The tunnel a proxy stage opens to the target, or null without a proxy. */

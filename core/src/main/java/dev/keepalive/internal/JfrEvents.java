@@ -1,0 +1,195 @@
+package dev.keepalive.internal;
+
+import jdk.jfr.Category;
+import jdk.jfr.Description;
+import jdk.jfr.Enabled;
+import jdk.jfr.Event;
+import jdk.jfr.Label;
+import jdk.jfr.Name;
+import jdk.jfr.StackTrace;
+import jdk.jfr.Threshold;
+import jdk.jfr.Timespan;
+
+/**
+ * keepalive's JDK Flight Recorder events, {@code dev.keepalive.*}. JFR calls cost nothing
+ * measurable until a recording enables them: each begins with a check of an event class's
+ * enabled flag ({@link Event#isEnabled()} on a shared instance: a static field read once JFR has
+ * instrumented the class, a constant false before), and only then allocates an event.
+ *
+ * <p>Defaults keep the default profile cheap: the per-socket events (connect, TLS handshake,
+ * close) are enabled with no threshold (they scale with connection churn, not requests); the
+ * per-request {@link Acquire} is recorded only when a request waited 10 ms or more; {@link Leak}
+ * always. None records a stack trace. Override with the usual JFR settings, e.g. {@code
+ * -XX:StartFlightRecording:dev.keepalive.Acquire#threshold=0ms} (JDK 17+).
+ *
+ * <p>jdk.jfr is an optional module ({@code requires static}): where it is missing (a jlinked
+ * runtime without it) {@link #AVAILABLE} is false and nothing here is loaded.
+ */
+final class JfrEvents {
+  private JfrEvents() {}
+
+  /** True when the runtime has jdk.jfr. */
+  static final boolean AVAILABLE = available();
+
+  private static boolean available() {
+    try {
+      Class.forName("jdk.jfr.Event", false, JfrEvents.class.getClassLoader());
+      return JfrEvents.class.getModule().isNamed()
+          ? ModuleLayer.boot().findModule("jdk.jfr").isPresent()
+          : true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
+  }
+
+  /** One TCP connect attempt (one address of the host). */
+  @Name("dev.keepalive.Connect")
+  @Label("Connect")
+  @Category({"Keepalive"})
+  @Description("A TCP connect attempt of a keepalive connection manager")
+  @StackTrace(false)
+  @Threshold("0 ms")
+  @Enabled(true)
+  static final class Connect extends Event {
+    static final Connect PROBE = new Connect();
+
+    @Label("Scheme")
+    String scheme;
+
+    @Label("Host")
+    String host;
+
+    @Label("Port")
+    int port;
+
+    @Label("Remote Address")
+    @Description("The address tried (the proxy's, through a proxy)")
+    String remoteAddress;
+
+    @Label("Error")
+    @Description("Why the attempt failed; null when it connected")
+    String error;
+  }
+
+  /** One TLS handshake, after the TCP connect (and tunnel). */
+  @Name("dev.keepalive.TlsHandshake")
+  @Label("TLS Handshake")
+  @Category({"Keepalive"})
+  @Description("A TLS handshake of a keepalive connection manager's socket")
+  @StackTrace(false)
+  @Threshold("0 ms")
+  @Enabled(true)
+  static final class TlsHandshake extends Event {
+    static final TlsHandshake PROBE = new TlsHandshake();
+
+    @Label("Host")
+    String host;
+
+    @Label("Port")
+    int port;
+
+    @Label("Protocol")
+    String protocol;
+
+    @Label("Cipher Suite")
+    String cipherSuite;
+
+    @Label("Error")
+    @Description("Why the handshake failed; null when it succeeded")
+    String error;
+  }
+
+  /** One request, from allocate() to its answer: how long it waited, and how it ended. */
+  @Name("dev.keepalive.Acquire")
+  @Label("Acquire")
+  @Category({"Keepalive"})
+  @Description("A request for a connection, from allocate() to its answer")
+  @StackTrace(false)
+  @Threshold("10 ms")
+  @Enabled(true)
+  static final class Acquire extends Event {
+    static final Acquire PROBE = new Acquire();
+
+    @Label("Scheme")
+    String scheme;
+
+    @Label("Host")
+    String host;
+
+    @Label("Port")
+    int port;
+
+    @Label("Request Id")
+    long requestId;
+
+    @Label("Outcome")
+    @Description("NEW, IMMEDIATE, DEFERRED, or the failure: timeout, cancelled, the function")
+    String outcome;
+
+    @Label("Error")
+    String error;
+  }
+
+  /** A socket closed, with its reason. */
+  @Name("dev.keepalive.Close")
+  @Label("Close")
+  @Category({"Keepalive"})
+  @Description("A socket of a keepalive connection manager closed, with its reason")
+  @StackTrace(false)
+  @Enabled(true)
+  static final class Close extends Event {
+    static final Close PROBE = new Close();
+
+    @Label("Scheme")
+    String scheme;
+
+    @Label("Host")
+    String host;
+
+    @Label("Port")
+    int port;
+
+    @Label("Remote Address")
+    String remoteAddress;
+
+    @Label("Reason")
+    @Description("The CloseReason")
+    String reason;
+
+    @Label("Age")
+    @Timespan(Timespan.NANOSECONDS)
+    long age;
+
+    @Label("Uses")
+    @Description("How many times it was handed out")
+    int uses;
+  }
+
+  /** A connection held past the leak threshold, or reclaimed unreachable. */
+  @Name("dev.keepalive.Leak")
+  @Label("Leak")
+  @Category({"Keepalive"})
+  @Description("A connection held past the leak-detection threshold, or reclaimed unreachable")
+  @StackTrace(false)
+  @Enabled(true)
+  static final class Leak extends Event {
+    static final Leak PROBE = new Leak();
+
+    @Label("Scheme")
+    String scheme;
+
+    @Label("Host")
+    String host;
+
+    @Label("Port")
+    int port;
+
+    @Label("Reclaimed")
+    @Description("True: unreachable, its socket reclaimed; false: still held past the threshold")
+    boolean reclaimed;
+
+    @Label("Allocation Site")
+    @Description("The caller of allocate() (its first frame outside the manager), when known")
+    String allocationSite;
+  }
+}
