@@ -8,6 +8,7 @@ import dev.keepalive.testing.RecordingListener;
 import dev.keepalive.testing.ServerRig;
 import dev.keepalive.testing.TestResolver;
 import dev.keepalive.testkit.AcceptingServer;
+import dev.keepalive.testkit.LogCapture;
 import dev.keepalive.testkit.Loopback;
 import dev.keepalive.testkit.TestCertificates;
 import dev.keepalive.testkit.TlsServer;
@@ -16,10 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Handler;
-import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -174,34 +171,13 @@ class ListenerTest {
 
   @Test
   void everyCloseHasADebugLineWithKeyAndReason() throws Exception {
-    Logger log = Logger.getLogger("dev.keepalive");
-    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-    Handler h = new Handler() {
-      @Override
-      public void publish(LogRecord r) {
-        if (r.getLevel().intValue() <= Level.FINE.intValue()) {
-          lines.add(new java.util.logging.SimpleFormatter().formatMessage(r));
-        }
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void close() {}
-    };
-    Level before = log.getLevel();
-    log.setLevel(Level.FINE);
-    log.addHandler(h);
-    try (ServerRig<AcceptingServer> rig = ServerRig.plain()) {
+    try (LogCapture log = LogCapture.debug("dev.keepalive");
+        ServerRig<AcceptingServer> rig = ServerRig.plain()) {
       rig.connect().discard();
-      await().until(() -> !lines.isEmpty());
-      assertThat(lines.get(0))
+      await().until(() -> !log.lines().isEmpty());
+      assertThat(log.lines().get(0))
           .startsWith("closed http://127.0.0.1:" + rig.server.port())
           .endsWith(": DISCARDED");
-    } finally {
-      log.removeHandler(h);
-      log.setLevel(before);
     }
   }
 }

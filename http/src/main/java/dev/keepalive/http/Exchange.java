@@ -12,6 +12,7 @@ import dev.keepalive.http.internal.Syntax;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.System.Logger.Level;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -43,6 +44,8 @@ import java.util.function.Consumer;
  * connection; a loser that holds one discards it.
  */
 final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
+  private static final System.Logger LOG = System.getLogger("dev.keepalive.http");
+
   private static final int SMALL_BODY = 16 * 1024;
   private static final int READ_BUFFER = 16 * 1024;
   private static final int UPLOAD_BUFFER = 16 * 1024;
@@ -510,6 +513,23 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         && keepAliveSeconds != 0
         && max != 0;
     if (!reuse) {
+      if (LOG.isLoggable(Level.DEBUG)) {
+        LOG.log(
+            Level.DEBUG,
+            "discarding the connection to {0} after {1} {2}: {3}",
+            c.remoteAddress(),
+            request.method(),
+            request.uri(),
+            !d.reusable()
+                ? "the response ends the connection (Connection: close, HTTP/1.0 or read to EOF)"
+                : extraBytes
+                    ? "bytes arrived past the response's end"
+                    : requestClose
+                        ? "the request said Connection: close"
+                        : writesPending != 0 || writeError != null
+                            ? "the request body was not wholly sent"
+                            : "the server's Keep-Alive allows no more reuse");
+      }
       c.discard();
       return;
     }
@@ -683,6 +703,17 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       return;
     }
     if (how != FromCache.NEW && !retried && idempotent) {
+      if (LOG.isLoggable(Level.DEBUG)) {
+        LOG.log(
+            Level.DEBUG,
+            "retrying {0} {1} on a new connection: the reused ({2}) one to {3} failed at {4} ({5})",
+            request.method(),
+            request.uri(),
+            how,
+            c.remoteAddress(),
+            where,
+            String.valueOf(cause));
+      }
       retried = true;
       mustBeNew = true;
       conn = null;
@@ -705,6 +736,15 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
 
   /** The attempt on {@code c} failed after the response began: no retry. */
   void failAttempt(Connection c, HttpException e) {
+    if (LOG.isLoggable(Level.DEBUG)) {
+      LOG.log(
+          Level.DEBUG,
+          "discarding the connection to {0}: {1} {2} failed ({3})",
+          c.remoteAddress(),
+          request.method(),
+          request.uri(),
+          e.getMessage());
+    }
     c.discard();
     fail(e);
   }

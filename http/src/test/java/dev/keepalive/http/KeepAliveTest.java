@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.keepalive.FromCache;
 import dev.keepalive.testkit.HttpScriptServer;
+import dev.keepalive.testkit.LogCapture;
 import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,8 +27,15 @@ class KeepAliveTest extends HttpTestBase {
         return;
       }
     });
-    assertThat(text(get(s.url("/")))).isEqualTo("ok");
-    await().until(() -> s.clientCloses() == 1);
+    try (LogCapture log = LogCapture.debug("dev.keepalive.http")) {
+      assertThat(text(get(s.url("/")))).isEqualTo("ok");
+      await().until(() -> s.clientCloses() == 1);
+      assertThat(log.lines())
+          .anySatisfy(l -> assertThat(l)
+              .startsWith("discarding the connection to")
+              .endsWith(
+                  "the response ends the connection (Connection: close, HTTP/1.0 or read to EOF)"));
+    }
     assertServed(s, FromCache.NEW);
     assertThat(s.connections()).isEqualTo(2);
   }

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.testkit.HttpScriptServer;
+import dev.keepalive.testkit.LogCapture;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -53,6 +54,19 @@ class RetryTest extends HttpTestBase {
     assertThat(s.requests())
         .extracting(r -> r.connection() + r.target())
         .containsExactly("1/a", "1/b", "2/b");
+  }
+
+  @Test
+  void theRetryIsLoggedAtDebugWithItsCause() throws Exception {
+    HttpScriptServer s = dropsSecondRequest(false);
+    try (LogCapture log = LogCapture.debug("dev.keepalive.http")) {
+      get(s.url("/a"));
+      get(s.url("/b"));
+      assertThat(log.lines())
+          .anySatisfy(l -> assertThat(l)
+              .startsWith("retrying GET " + s.url("/b")
+                  + " on a new connection: the reused (IMMEDIATE) one to"));
+    }
   }
 
   @Test
