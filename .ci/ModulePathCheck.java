@@ -62,7 +62,12 @@ public class ModulePathCheck {
       Thread serve = new Thread(() -> serveOne(listener), "https-server");
       serve.setDaemon(true);
       serve.start();
-      try (ConnectionManager manager = ConnectionManager.builder().sslContext(client).build();
+      jdk.jfr.Recording recording = new jdk.jfr.Recording();
+      recording.enable("dev.keepalive.Connect");
+      recording.enable("dev.keepalive.TlsHandshake");
+      recording.start();
+      try (ConnectionManager manager =
+              ConnectionManager.builder().sslContext(client).jmx("module-path-check").build();
           HttpClient http = HttpClient.create(manager)) {
         HttpResponse r =
             http.sendBlocking(
@@ -71,7 +76,26 @@ public class ModulePathCheck {
                     .build());
         String body = new String(r.body(), StandardCharsets.US_ASCII);
         check(r.status() == 200 && body.equals("module path"), "https GET: " + r.status() + " " + body);
+        // the opt-in MXBean, from a named module (java.management is an optional dependency)
+        Object handOuts = java.lang.management.ManagementFactory.getPlatformMBeanServer()
+            .getAttribute(
+                new javax.management.ObjectName(
+                    "dev.keepalive:type=ConnectionManager,name=\"module-path-check\""),
+                "NewHandOuts");
+        check(Long.valueOf(1).equals(handOuts), "the MXBean's NewHandOuts: " + handOuts);
       }
+      // JFR events from a named module whose event classes are in a package it does not export
+      recording.stop();
+      Path jfr = Files.createTempFile("module-path-check", ".jfr");
+      recording.dump(jfr);
+      recording.close();
+      java.util.List<String> names = new java.util.ArrayList<>();
+      for (jdk.jfr.consumer.RecordedEvent e : jdk.jfr.consumer.RecordingFile.readAllEvents(jfr)) {
+        names.add(e.getEventType().getName());
+      }
+      Files.delete(jfr);
+      check(names.contains("dev.keepalive.Connect") && names.contains("dev.keepalive.TlsHandshake"),
+          "JFR events recorded: " + names);
     }
     System.out.println("module path check: OK (" + Runtime.version() + ")");
   }
