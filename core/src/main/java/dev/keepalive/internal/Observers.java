@@ -51,16 +51,35 @@ final class Observers {
 
   // ---- requests ----
 
+  /** What is kept of an observed request between its steps ({@link Request#trace}). */
+  static final class Trace {
+    /** When allocate() was called, and when its lookup started (clock nanos; listeners only). */
+    long submittedAt;
+
+    long resolveStartedAt;
+    /** The JFR acquire event under way, or null. */
+    JfrEvents.Acquire jfr;
+  }
+
+  private static Trace trace(Request r) {
+    return (Trace) r.trace;
+  }
+
   /** {@code r} was made by allocate(), on the caller's thread: stamp it for its wait. */
   void submitted(Request r) {
+    boolean recorded = jfr && JfrEvents.Acquire.PROBE.isEnabled();
+    if (!listening && !recorded) {
+      return;
+    }
+    Trace t = new Trace();
     if (listening) {
-      r.submittedAt = clock.nanoTime();
+      t.submittedAt = clock.nanoTime();
     }
-    if (jfr && JfrEvents.Acquire.PROBE.isEnabled()) {
-      JfrEvents.Acquire e = new JfrEvents.Acquire();
-      e.begin();
-      r.jfr = e;
+    if (recorded) {
+      t.jfr = new JfrEvents.Acquire();
+      t.jfr.begin();
     }
+    r.trace = t;
   }
 
   void queued(Request r) {
@@ -71,14 +90,14 @@ final class Observers {
 
   void resolveStarted(Request r, String host) {
     if (listening && !r.isWarm()) {
-      r.resolveStartedAt = clock.nanoTime();
+      trace(r).resolveStartedAt = clock.nanoTime();
       emit(l -> l.resolveStarted(r.id, r.allocation, host));
     }
   }
 
   void resolveEnded(Request r, String host, List<InetAddress> addresses, Failure f) {
     if (listening && !r.isWarm()) {
-      long nanos = clock.nanoTime() - r.resolveStartedAt;
+      long nanos = clock.nanoTime() - trace(r).resolveStartedAt;
       if (f == null) {
         emit(l -> l.resolveEnded(r.id, r.allocation, host, addresses, nanos));
       } else {
@@ -89,14 +108,18 @@ final class Observers {
 
   /** {@code r} has its outcome: a connection (its slot) or a failure. */
   void answered(Request r) {
-    if (r.jfr != null) {
-      acquired(r, r.failure == null ? r.fromCache.name() : outcome(r.failure));
+    Trace t = trace(r);
+    if (t == null) {
+      return;
+    }
+    if (t.jfr != null) {
+      acquired(r, t, r.failure == null ? r.fromCache.name() : outcome(r.failure));
     }
     if (!listening || r.isWarm()) {
       return;
     }
     long now = clock.nanoTime();
-    long wait = now - r.submittedAt;
+    long wait = now - t.submittedAt;
     Failure f = r.failure;
     if (f == null) {
       Slot slot = r.slot;
@@ -111,11 +134,15 @@ final class Observers {
   }
 
   void cancelled(Request r) {
-    if (r.jfr != null) {
-      acquired(r, "cancelled");
+    Trace t = trace(r);
+    if (t == null) {
+      return;
+    }
+    if (t.jfr != null) {
+      acquired(r, t, "cancelled");
     }
     if (listening && !r.isWarm()) {
-      long wait = clock.nanoTime() - r.submittedAt;
+      long wait = clock.nanoTime() - t.submittedAt;
       emit(l -> l.cancelled(r.id, r.allocation, wait));
     }
   }
@@ -124,9 +151,9 @@ final class Observers {
     return f == Failure.TIMEOUT ? "timeout" : f.functionName();
   }
 
-  private static void acquired(Request r, String outcome) {
-    JfrEvents.Acquire e = (JfrEvents.Acquire) r.jfr;
-    r.jfr = null;
+  private static void acquired(Request r, Trace t, String outcome) {
+    JfrEvents.Acquire e = t.jfr;
+    t.jfr = null;
     e.end();
     if (e.shouldCommit()) {
       Allocation a = r.allocation;

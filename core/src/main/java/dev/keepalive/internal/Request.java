@@ -67,12 +67,13 @@ final class Request extends LongHeap.Node {
   Request nextWaiting;
   List<InetAddress> addresses;
 
-  // For observers only (written by the manager's wiring, opaque to the pool): when allocate()
-  // was called and when the lookup started, in clock nanos (0 when nothing observes requests),
-  // and the JFR acquire event under way (null unless a recording enables it).
-  long submittedAt;
-  long resolveStartedAt;
-  Object jfr;
+  /**
+   * What observers keep of this request between its steps (Observers.Trace: when it was made, when
+   * its lookup started, the JFR event under way), or null when nothing observes it: one reference,
+   * so an unobserved request is no bigger for it. Written by the manager's wiring; opaque to the
+   * pool.
+   */
+  Object trace;
 
   // the outcome
   Slot slot;
