@@ -42,17 +42,11 @@ final class JfrEvents {
     }
   }
 
-  /** One TCP connect attempt (one address of the host). */
-  @Name("dev.keepalive.Connect")
-  @Label("Connect")
-  @Category({"Keepalive"})
-  @Description("A TCP connect attempt of a keepalive connection manager")
-  @StackTrace(false)
-  @Threshold("0 ms")
-  @Enabled(true)
-  static final class Connect extends Event {
-    static final Connect PROBE = new Connect();
-
+  /**
+   * What every keepalive event names: the pool key's scheme, host and port (JFR records the fields
+   * of an abstract event superclass with each subclass's own).
+   */
+  abstract static class KeyEvent extends Event {
     @Label("Scheme")
     String scheme;
 
@@ -61,6 +55,18 @@ final class JfrEvents {
 
     @Label("Port")
     int port;
+  }
+
+  /** One TCP connect attempt (one address of the host). */
+  @Name("dev.keepalive.Connect")
+  @Label("Connect")
+  @Category({"Keepalive"})
+  @Description("A TCP connect attempt of a keepalive connection manager")
+  @StackTrace(false)
+  @Threshold("0 ms")
+  @Enabled(true)
+  static final class Connect extends KeyEvent {
+    static final Connect PROBE = new Connect();
 
     @Label("Remote Address")
     @Description("The address tried (the proxy's, through a proxy)")
@@ -79,14 +85,8 @@ final class JfrEvents {
   @StackTrace(false)
   @Threshold("0 ms")
   @Enabled(true)
-  static final class TlsHandshake extends Event {
+  static final class TlsHandshake extends KeyEvent {
     static final TlsHandshake PROBE = new TlsHandshake();
-
-    @Label("Host")
-    String host;
-
-    @Label("Port")
-    int port;
 
     @Label("Protocol")
     String protocol;
@@ -107,17 +107,8 @@ final class JfrEvents {
   @StackTrace(false)
   @Threshold("10 ms")
   @Enabled(true)
-  static final class Acquire extends Event {
+  static final class Acquire extends KeyEvent {
     static final Acquire PROBE = new Acquire();
-
-    @Label("Scheme")
-    String scheme;
-
-    @Label("Host")
-    String host;
-
-    @Label("Port")
-    int port;
 
     @Label("Request Id")
     long requestId;
@@ -137,17 +128,8 @@ final class JfrEvents {
   @Description("A socket of a keepalive connection manager closed, with its reason")
   @StackTrace(false)
   @Enabled(true)
-  static final class Close extends Event {
+  static final class Close extends KeyEvent {
     static final Close PROBE = new Close();
-
-    @Label("Scheme")
-    String scheme;
-
-    @Label("Host")
-    String host;
-
-    @Label("Port")
-    int port;
 
     @Label("Remote Address")
     String remoteAddress;
@@ -172,17 +154,8 @@ final class JfrEvents {
   @Description("A connection held past the leak-detection threshold, or reclaimed unreachable")
   @StackTrace(false)
   @Enabled(true)
-  static final class Leak extends Event {
+  static final class Leak extends KeyEvent {
     static final Leak PROBE = new Leak();
-
-    @Label("Scheme")
-    String scheme;
-
-    @Label("Host")
-    String host;
-
-    @Label("Port")
-    int port;
 
     @Label("Reclaimed")
     @Description("True: unreachable, its socket reclaimed; false: still held past the threshold")

@@ -241,6 +241,7 @@ final class Observers {
       t.handshake = null;
       e.end();
       if (e.shouldCommit()) {
+        e.scheme = s.scheme;
         e.host = s.host;
         e.port = s.port;
         e.protocol = session == null ? null : session.getProtocol();
