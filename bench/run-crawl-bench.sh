@@ -17,7 +17,9 @@
 #   --seed N           the measured sequence's seed (17; the warm-up's is N+1)
 #   --max-per-host N   (2)    --max-open N   (1000; Reactor Netty has no total limit)
 #   -r, --rounds N     rounds (3)
-#   --clients LIST     keepalive,apache,reactor (default: all three)
+#   --clients LIST     keepalive,apache,reactor (default: all three); CLIENT:N gives that client
+#                      a total limit of N instead of --max-open, e.g. keepalive:20000,apache:20000
+#                      (no eviction: the work Reactor Netty, which has no total limit, does)
 #   --ttl S            the TTL dnsmasq gives its answers (0: every connect asks it, and no
 #                      client caches; Reactor Netty's resolver is told to cache nothing anyway)
 #   --dns-port N       dnsmasq's port on 127.0.0.1 (15353)
@@ -222,18 +224,21 @@ n=${#client_list[@]}
 status=0
 for ((round = 1; round <= rounds; round++)); do
   for ((k = 0; k < n; k++)); do
-    client="${client_list[$(((k + round - 1) % n))]}"
+    spec="${client_list[$(((k + round - 1) % n))]}"
+    client="${spec%%:*}"
+    open_limit="$max_open"
+    [[ $spec == *:* ]] && open_limit="${spec#*:}"
     jfr_opts=()
     if ((jfr)) && [[ $client == keepalive ]]; then
       jfr_opts=("-XX:StartFlightRecording=filename=$out/keepalive-$round.jfr,settings=$root/bench/jfr/sampling-1ms.jfc")
     fi
-    echo "## round $round: $client (load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out/runs.log"
+    echo "## round $round: $spec (load $(cut -d' ' -f1-3 /proc/loadavg))" | tee -a "$out/runs.log"
     set +e
     "$java_bin" "${java_opts[@]}" "${jfr_opts[@]}" -cp "$work/benchmarks.jar" \
       dev.keepalive.bench.crawl.CrawlMain --client "$client" --dns "127.0.0.1:$dns_port" \
       --port "$http_port" --hosts "$hosts" --requests "$requests" --warmup "$warmup" \
       --concurrency "$concurrency" --zipf "$zipf" --seed "$seed" \
-      --max-per-host "$max_per_host" --max-open "$max_open" --result "$out/results.txt" \
+      --max-per-host "$max_per_host" --max-open "$open_limit" --result "$out/results.txt" \
       2>&1 | tee -a "$out/runs.log"
     rc=${PIPESTATUS[0]}
     set -e

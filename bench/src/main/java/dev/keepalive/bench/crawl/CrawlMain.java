@@ -199,6 +199,8 @@ public final class CrawlMain {
     line.put("hosts", o.hosts);
     line.put("distinct", distinct);
     line.put("concurrency", o.concurrency);
+    // Reactor Netty has no limit across hosts
+    line.put("maxOpen", o.client.equals("reactor") ? "none" : o.maxOpen);
     line.putAll(counters);
     StringBuilder sb = new StringBuilder("crawl-result");
     line.forEach((k, v) -> sb.append(' ').append(k).append('=').append(v));

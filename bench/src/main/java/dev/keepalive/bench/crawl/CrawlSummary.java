@@ -11,7 +11,8 @@ import java.util.Map;
 /**
  * Reads the {@code crawl-result} lines of a run of bench/run-crawl-bench.sh (one per client and
  * repetition) and prints, per client, the median of each figure over the repetitions as a Markdown
- * table, with keepalive's throughput over each peer's.
+ * table, with keepalive's throughput over each peer's (keepalive's run with the same total limit,
+ * where there is one).
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.keepalive.bench.crawl.CrawlSummary RESULTS-FILE}
  */
@@ -42,7 +43,10 @@ public final class CrawlSummary {
         int eq = f.indexOf('=');
         kv.put(f.substring(0, eq), f.substring(eq + 1));
       }
-      byClient.computeIfAbsent(kv.get("client"), k -> new ArrayList<>()).add(kv);
+      // the client and its total limit: the same client run with two limits is two rows
+      String name = kv.get("client")
+          + (kv.containsKey("maxOpen") ? " (maxOpen " + kv.get("maxOpen") + ")" : "");
+      byClient.computeIfAbsent(name, k -> new ArrayList<>()).add(kv);
     }
     StringBuilder head = new StringBuilder("| client | runs |");
     StringBuilder rule = new StringBuilder("|---|---:|");
@@ -55,22 +59,46 @@ public final class CrawlSummary {
     System.out.println("medians over the runs of each client");
     System.out.println(head);
     System.out.println(rule);
-    Double keepaliveRps = median(byClient.get("keepalive"), "rps");
-    byClient.forEach((client, runs) -> {
-      StringBuilder row = new StringBuilder("| " + client + " | " + runs.size() + " |");
+    // each row against keepalive's run with the same total limit; a client without a total
+    // limit (Reactor Netty: "none") against keepalive's run with the highest limit
+    Map<String, Double> keepaliveRps = new LinkedHashMap<>();
+    String highest = null;
+    for (Map.Entry<String, List<Map<String, String>>> e : byClient.entrySet()) {
+      if (e.getKey().startsWith("keepalive")) {
+        String limit = e.getValue().get(0).getOrDefault("maxOpen", "");
+        keepaliveRps.put(limit, median(e.getValue(), "rps"));
+        if (highest == null || limitOf(limit) > limitOf(highest)) {
+          highest = limit;
+        }
+      }
+    }
+    for (Map.Entry<String, List<Map<String, String>>> e : byClient.entrySet()) {
+      List<Map<String, String>> runs = e.getValue();
+      StringBuilder row = new StringBuilder("| " + e.getKey() + " | " + runs.size() + " |");
       for (String c : COLUMNS) {
         Double m = median(runs, c);
         row.append(' ').append(m == null ? "n/a" : format(c, m)).append(" |");
       }
+      String limit = runs.get(0).getOrDefault("maxOpen", "");
+      Double ka = keepaliveRps.get(limit.equals("none") ? highest : limit);
       Double rps = median(runs, "rps");
       row.append(' ')
           .append(
-              keepaliveRps == null || rps == null || rps == 0
+              ka == null || rps == null || rps == 0
                   ? "n/a"
-                  : String.format(Locale.ROOT, "%.2fx", keepaliveRps / rps))
+                  : String.format(Locale.ROOT, "%.2fx", ka / rps))
           .append(" |");
       System.out.println(row);
-    });
+    }
+  }
+
+  /** A total limit as a number; "none" or missing is the highest. */
+  private static long limitOf(String limit) {
+    try {
+      return Long.parseLong(limit);
+    } catch (NumberFormatException e) {
+      return Long.MAX_VALUE;
+    }
   }
 
   private static String format(String column, double v) {
