@@ -19,7 +19,9 @@
 #   -r, --rounds N     rounds (3)
 #   --clients LIST     keepalive,apache,reactor (default: all three); CLIENT:N gives that client
 #                      a total limit of N instead of --max-open, e.g. keepalive:20000,apache:20000
-#                      (no eviction: the work Reactor Netty, which has no total limit, does)
+#                      (no eviction: the work Reactor Netty, which has no total limit, does);
+#                      keepalive-memo: keepalive with each host's first answer kept (a diagnostic:
+#                      what the lookups on the request path cost)
 #   --ttl S            the TTL dnsmasq gives its answers (0: every connect asks it, and no
 #                      client caches; Reactor Netty's resolver is told to cache nothing anyway)
 #   --dns-port N       dnsmasq's port on 127.0.0.1 (15353)

@@ -64,7 +64,7 @@ public final class CrawlSummary {
     Map<String, Double> keepaliveRps = new LinkedHashMap<>();
     String highest = null;
     for (Map.Entry<String, List<Map<String, String>>> e : byClient.entrySet()) {
-      if (e.getKey().startsWith("keepalive")) {
+      if (e.getValue().get(0).get("client").equals("keepalive")) {
         String limit = e.getValue().get(0).getOrDefault("maxOpen", "");
         keepaliveRps.put(limit, median(e.getValue(), "rps"));
         if (highest == null || limitOf(limit) > limitOf(highest)) {

@@ -3,11 +3,16 @@ package dev.keepalive.bench.crawl;
 import dev.keepalive.CloseReason;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.PoolTotals;
+import dev.keepalive.Resolver;
 import dev.keepalive.http.HttpClient;
 import dev.keepalive.http.HttpRequest;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
 
 /**
@@ -22,15 +27,23 @@ final class KeepaliveCrawl implements CrawlClient {
   private final DnsjavaResolver dns;
   private Map<String, Long> last = Map.of();
 
-  KeepaliveCrawl(CrawlMain.Options o, DnsjavaResolver dns) {
+  /**
+   * @param memo answer each host's first lookup from then on, without asking dnsmasq again (the
+   *     diagnostic client {@code keepalive-memo}: how much the lookups on the request path cost)
+   */
+  KeepaliveCrawl(CrawlMain.Options o, DnsjavaResolver dns, boolean memo) {
     this.dns = dns;
+    Map<String, CompletableFuture<List<InetAddress>>> answers = new ConcurrentHashMap<>();
+    Resolver resolver = memo
+        ? host -> answers.computeIfAbsent(host, h -> dns.resolve(h).toCompletableFuture())
+        : dns;
     Duration timeout = Duration.ofSeconds(o.timeoutSeconds);
     manager = ConnectionManager.builder()
         .maxPerHost(o.maxPerHost)
         .maxOpen(o.maxOpen)
         .keepAlive(Duration.ofSeconds(60))
         .timeout(timeout)
-        .resolver(dns)
+        .resolver(resolver)
         .build();
     client =
         HttpClient.builder(manager).timeout(timeout).connectTimeout(timeout).build();
