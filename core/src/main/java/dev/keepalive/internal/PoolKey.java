@@ -94,12 +94,39 @@ final class PoolKey {
         proxy.password());
   }
 
+  /**
+   * The host as keys compare it: trimmed, without IPv6 brackets, lower case (Locale.ROOT). Runs
+   * on every allocate(): a name that is already so (lower-case ASCII, no space or bracket at
+   * either end), the usual case, is returned as it is after one pass over it.
+   */
   static String normalizeHost(String addr) {
+    if (alreadyNormal(addr)) {
+      return addr;
+    }
     String a = addr.trim();
     if (a.length() > 2 && a.charAt(0) == '[' && a.charAt(a.length() - 1) == ']') {
       a = a.substring(1, a.length() - 1);
     }
     return a.toLowerCase(Locale.ROOT);
+  }
+
+  /**
+   * Whether {@link #normalizeHost} would return {@code s} unchanged, judged in one pass: nothing
+   * trim() removes at either end (code points up to U+0020), no '[' first, and only ASCII without
+   * upper-case letters (so toLowerCase(Locale.ROOT) changes nothing). False is always safe.
+   */
+  private static boolean alreadyNormal(String s) {
+    int n = s.length();
+    if (n == 0 || s.charAt(0) <= ' ' || s.charAt(n - 1) <= ' ' || s.charAt(0) == '[') {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c >= 0x80 || (c >= 'A' && c <= 'Z')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override
