@@ -83,12 +83,15 @@ public final class TcpTable {
 
   /**
    * "local port -> remote port (state)" of the sockets among {@code links}, descriptor targets
-   * such as "socket:[12345]" (for leak reports).
+   * such as "socket:[12345]" (for leak reports). Each socket once: while many sockets come and go,
+   * the kernel's /proc/net/tcp can list one twice (its reader resumes by position in a table that
+   * moved under it).
    */
   public static List<String> byInodes(Collection<String> links) {
     return all(e -> links.contains("socket:[" + e.inode() + "]")).stream()
         .map(e -> e.localPort() + " -> " + e.remotePort() + " (state "
             + String.format("%02X", e.state()) + ")")
+        .distinct()
         .collect(Collectors.toList());
   }
 
