@@ -154,15 +154,27 @@ final class Tls implements ConnectStage {
       }
       p.setProtocols(protocols.toArray(new String[0]));
       p.setEndpointIdentificationAlgorithm("HTTPS");
+      keepContextLists(p);
       engine.setSSLParameters(p);
     }
     SSLParameters p = engine.getSSLParameters();
     List<SNIServerName> names = p.getServerNames();
     if ((names == null || names.isEmpty()) && !s.literalHost) {
       p.setServerNames(List.of(new SNIHostName(s.host)));
+      keepContextLists(p);
+      p.setProtocols(null); // set above already: keep that list
       engine.setSSLParameters(p);
     }
     return engine;
+  }
+
+  /**
+   * Leaves the engine's cipher suite list as it is: {@code getSSLParameters()} hands out a copy of
+   * it, and setting that copy back would give every engine its own list of the same 40-odd suites
+   * (about 220 bytes held per connection); a null leaves the one the context's engines share.
+   */
+  private static void keepContextLists(SSLParameters p) {
+    p.setCipherSuites(null);
   }
 
   private SSLContext context() throws GeneralSecurityException {
