@@ -105,7 +105,8 @@ if ! ulimit -n "$want" 2>/dev/null; then
   hard="$(ulimit -Hn)"
   if [[ "$hard" != unlimited ]] && ((hard < need)); then
     echo "run-idle-bench: cannot raise ulimit -n to $want (hard limit $hard, need at least $need):" \
-      "raise the hard limit (e.g. /etc/security/limits.conf, or run as root)" >&2
+      "raise the hard limit (e.g. /etc/security/limits.conf, or run as root; a root without" \
+      "CAP_SYS_RESOURCE, as in some containers, cannot raise it either)" >&2
     exit 1
   fi
   ulimit -n "$hard"
