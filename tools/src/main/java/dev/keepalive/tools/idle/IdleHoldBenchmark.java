@@ -233,7 +233,7 @@ public final class IdleHoldBenchmark {
       if (heap) {
         heapMet = heapPhase(sink);
         if (tlsConnections > 0) {
-          tlsHeapPhase();
+          heapMet &= tlsHeapPhase();
         }
       }
       if (expiry) {
@@ -338,7 +338,8 @@ public final class IdleHoldBenchmark {
     return met;
   }
 
-  private void tlsHeapPhase() throws Exception {
+  /** The https heap phase; true when its target is met. */
+  private boolean tlsHeapPhase() throws Exception {
     out.println();
     out.printf(
         Locale.ROOT, "== heap per idle connection (https, %,d connections) ==%n", tlsConnections);
@@ -393,6 +394,7 @@ public final class IdleHoldBenchmark {
           tlsMet ? "PASS" : "MISS",
           hold.perConn() - kept,
           hold.perConn() - kept <= TLS_HEAP_TARGET_BYTES ? "PASS" : "MISS"));
+      return tlsMet;
     }
   }
 
