@@ -12,7 +12,7 @@ import java.nio.channels.SocketChannel;
 import java.util.Iterator;
 
 /**
- * A TCP sink on 127.0.0.1: accepts every connection and keeps it open, saying nothing, so the
+ * A TCP sink on 127.0.0.1 (or spread over many 127.x addresses): accepts every connection and keeps it open, saying nothing, so the
  * benchmark's pooled sockets stay idle and clean. A connection the client closes is closed here
  * too (no fd leak when the benchmark discards sockets); anything a client sends is dropped.
  *
@@ -21,19 +21,29 @@ import java.util.Iterator;
  * {@code PORTS p1 p2 ...} on one line once listening; exits when its standard input closes (the
  * parent ended or closed the pipe).
  *
- * <p>Usage: {@code java -cp benchmarks.jar dev.keepalive.bench.Sink [listeners]} (default 1).
+ * <p>Usage: {@code java -cp benchmarks.jar dev.keepalive.bench.Sink [listeners [addresses]]}
+ * (default 1 listener, 1 address). With {@code addresses} above 1, listener {@code i} listens on
+ * loopback address {@code i % addresses} of {@link #address(int)} (127.1.0.1, 127.1.0.2, ...,
+ * all on the loopback interface, which holds the whole of 127.0.0.0/8) instead of 127.0.0.1, and
+ * the sink prints {@code ADDRS a1 a2 ...} (one per listener) before its {@code PORTS} line: for
+ * holding more connections than one destination address's client ports allow, and like a client
+ * of many servers.
  */
 public final class Sink {
   private Sink() {}
 
   public static void main(String[] args) throws IOException {
     int listeners = args.length > 0 ? Integer.parseInt(args[0]) : 1;
+    int addresses = args.length > 1 ? Integer.parseInt(args[1]) : 1;
     InetAddress loopback = InetAddress.getByName("127.0.0.1");
     Selector selector = Selector.open();
     StringBuilder ports = new StringBuilder("PORTS");
+    StringBuilder addrs = new StringBuilder("ADDRS");
     for (int i = 0; i < listeners; i++) {
       ServerSocketChannel server = ServerSocketChannel.open();
-      server.bind(new InetSocketAddress(loopback, 0), 4096);
+      InetAddress at = addresses > 1 ? address(i % addresses) : loopback;
+      server.bind(new InetSocketAddress(at, 0), 4096);
+      addrs.append(' ').append(at.getHostAddress());
       server.configureBlocking(false);
       server.register(selector, SelectionKey.OP_ACCEPT);
       ports.append(' ').append(server.socket().getLocalPort());
@@ -55,6 +65,9 @@ public final class Sink {
     watchdog.setDaemon(true);
     watchdog.start();
 
+    if (addresses > 1) {
+      System.out.println(addrs);
+    }
     System.out.println(ports);
     System.out.flush();
 
@@ -84,6 +97,14 @@ public final class Sink {
         }
       }
     });
+  }
+
+  /** The {@code n}th (from 0) of the sink's spread addresses: 127.1.0.1, ..., 127.1.0.250, 127.1.1.1, ... */
+  public static InetAddress address(int n) throws IOException {
+    if (n < 0 || n >= 250 * 256) {
+      throw new IllegalArgumentException("address index " + n);
+    }
+    return InetAddress.getByAddress(new byte[] {127, 1, (byte) (n / 250), (byte) (n % 250 + 1)});
   }
 
   /** What a selector loop does with one selected, valid key. */

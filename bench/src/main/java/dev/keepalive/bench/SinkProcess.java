@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A {@link Sink} or a {@link TlsSink} in a child JVM started with the benchmark's own class
- * path; {@link #close()} (and JVM exit) ends it. Only ever listens on 127.0.0.1.
+ * path; {@link #close()} (and JVM exit) ends it. Only ever listens on loopback addresses:
+ * 127.0.0.1, or the 127.1.x.y addresses of a spread {@link Sink} ({@link #addresses()}).
  */
 public final class SinkProcess implements AutoCloseable {
   private final Process process;
@@ -137,6 +138,20 @@ public final class SinkProcess implements AutoCloseable {
 
   public int port() {
     return ports[0];
+  }
+
+  /**
+   * The address of each port, in the order of {@link #ports()}: the {@code ADDRS} line of a
+   * spread {@link Sink}, else 127.0.0.1 for every one.
+   */
+  public java.net.InetAddress[] addresses() throws IOException {
+    java.net.InetAddress[] a = new java.net.InetAddress[ports.length];
+    String line = header.get("ADDRS");
+    String[] words = line == null ? null : line.trim().split(" ");
+    for (int i = 0; i < a.length; i++) {
+      a[i] = java.net.InetAddress.getByName(words == null ? "127.0.0.1" : words[i]);
+    }
+    return a;
   }
 
   public int[] ports() {

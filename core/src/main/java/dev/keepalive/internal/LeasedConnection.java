@@ -88,8 +88,8 @@ final class LeasedConnection implements Connection {
 
   @Override
   public SSLSession sslSession() {
-    tlschannel.TlsChannel tls = lease.socket.tls;
-    return tls == null ? null : tls.getSslEngine().getSession();
+    tlschannel.impl.TlsChannelImpl tls = lease.socket.tls;
+    return tls == null ? null : tls.engine().getSession();
   }
 
   @Override

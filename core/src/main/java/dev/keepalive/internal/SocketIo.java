@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.util.List;
-import tlschannel.TlsChannel;
+import tlschannel.impl.TlsChannelImpl;
 
 /**
  * The I/O side of one socket: its channel, selection key and interest, the connect path's
@@ -72,7 +72,7 @@ final class SocketIo {
    */
   int interest;
   /** TLS over the channel, for TLS schemes (from the handshake on), else null. */
-  TlsChannel tls;
+  TlsChannelImpl tls;
   /** What tls-channel reads through (TLS schemes only): knows when it holds part of a record. */
   TlsRecordTracker records;
   /** How holders read and write: plain or TLS (set once connected). Read by holder threads. */

@@ -2,24 +2,30 @@ package dev.keepalive.internal;
 
 import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import tlschannel.ClientTlsChannel;
+import tlschannel.BufferAllocator;
+import tlschannel.HeapBufferAllocator;
 import tlschannel.NeedsReadException;
 import tlschannel.NeedsWriteException;
+import tlschannel.TrackingAllocator;
+import tlschannel.impl.TlsChannelImpl;
 
 /**
  * The TLS stage, for the sockets of TLS schemes: after the TCP connect, a tls-channel
- * {@link ClientTlsChannel} over the non-blocking socket runs the handshake on the event loop, one
+ * {@link TlsChannelImpl} (what its {@code ClientTlsChannel} wraps) over the non-blocking socket
+ * runs the handshake on the event loop, one
  * step per readiness, so it never blocks the loop. The socket is still connecting for the pool
  * until the handshake is done, so the request's timeout and deallocate() cover it. A failed
  * handshake fails with "sslify".
@@ -29,9 +35,51 @@ import tlschannel.NeedsWriteException;
  * with the peer's host and port, so the JDK resumes sessions for new connections to one host.
  * User {@link SSLParameters} replace these defaults, except that SNI is added when they name no
  * server.
+ *
+ * <p>Memory of an idle TLS socket: tls-channel is built as {@code ClientTlsChannel} would build
+ * it, with its buffers released whenever empty ({@code releaseBuffers}), but with two
+ * differences. Its allocator wrappers ({@link TrackingAllocator}: statistics nobody reads here,
+ * six counters each) are shared by this manager's sockets instead of two per socket. And the
+ * plaintext buffer it allocates during the handshake, which it never releases (it releases that
+ * buffer only after handing plaintext out of it, and a handshake produces none), is a
+ * {@value #TINY_PLAIN}-byte buffer instead of 4 KiB: see {@link #PLAIN}.
  */
 final class Tls implements ConnectStage {
   private static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
+
+  /**
+   * Capacity of tls-channel's plaintext buffer while nothing has needed a larger one. Not a power
+   * of two, so that tls-channel's doubling from it never asks for exactly its initial size again.
+   */
+  static final int TINY_PLAIN = 5;
+
+  /**
+   * Heap buffers, except that tls-channel's request for its initial plaintext buffer ({@link
+   * TlsChannelImpl#buffersInitialSize}) gets {@value #TINY_PLAIN} bytes. tls-channel prepares that
+   * buffer in the handshake and as overflow space when a caller's buffer is too small for a
+   * record; the JDK's engine asks for room only once the handshake is over, and then tls-channel
+   * doubles the buffer until the record fits (from 5: 10, 20, ..., 17,408 at most, never 4,096
+   * again) and releases it once emptied. So a socket whose handshake is done holds 5 bytes (or, if
+   * a post-handshake message such as a session ticket was read through a small buffer, a buffer
+   * of about that message's size) instead of 4 KiB. Stateless: holder threads share it.
+   */
+  static final BufferAllocator PLAIN = new BufferAllocator() {
+    @Override
+    public ByteBuffer allocate(int size) {
+      return ByteBuffer.allocate(size == TlsChannelImpl.buffersInitialSize ? TINY_PLAIN : size);
+    }
+
+    @Override
+    public void free(ByteBuffer buffer) {
+      // the GC does it
+    }
+  };
+
+  /** tls-channel's statistics wrappers, one pair for all of this manager's sockets. */
+  private final TrackingAllocator plainBuffers = new TrackingAllocator(PLAIN);
+
+  private final TrackingAllocator encryptedBuffers =
+      new TrackingAllocator(new HeapBufferAllocator());
 
   private final Settings settings;
   private final Progress progress;
@@ -48,7 +96,19 @@ final class Tls implements ConnectStage {
     try {
       SSLEngine engine = engine(s);
       s.records = new TlsRecordTracker(s.channel);
-      s.tls = ClientTlsChannel.newBuilder(s.records, engine).build();
+      // what ClientTlsChannel.newBuilder(s.records, engine).build() makes, minus its own
+      // allocator wrappers (see the class comment)
+      s.tls = new TlsChannelImpl(
+          s.records,
+          s.records,
+          engine,
+          Optional.empty(),
+          session -> {},
+          true,
+          plainBuffers,
+          encryptedBuffers,
+          true,
+          false);
     } catch (GeneralSecurityException | RuntimeException e) {
       return failure(e);
     }
@@ -94,15 +154,27 @@ final class Tls implements ConnectStage {
       }
       p.setProtocols(protocols.toArray(new String[0]));
       p.setEndpointIdentificationAlgorithm("HTTPS");
+      keepContextLists(p);
       engine.setSSLParameters(p);
     }
     SSLParameters p = engine.getSSLParameters();
     List<SNIServerName> names = p.getServerNames();
     if ((names == null || names.isEmpty()) && !s.literalHost) {
       p.setServerNames(List.of(new SNIHostName(s.host)));
+      keepContextLists(p);
+      p.setProtocols(null); // set above already: keep that list
       engine.setSSLParameters(p);
     }
     return engine;
+  }
+
+  /**
+   * Leaves the engine's cipher suite list as it is: {@code getSSLParameters()} hands out a copy of
+   * it, and setting that copy back would give every engine its own list of the same 40-odd suites
+   * (about 220 bytes held per connection); a null leaves the one the context's engines share.
+   */
+  private static void keepContextLists(SSLParameters p) {
+    p.setCipherSuites(null);
   }
 
   private SSLContext context() throws GeneralSecurityException {

@@ -5,18 +5,18 @@ import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import tlschannel.NeedsReadException;
 import tlschannel.NeedsWriteException;
-import tlschannel.TlsChannel;
+import tlschannel.impl.TlsChannelImpl;
 
 /**
  * TLS over a non-blocking socket as a {@link Transport}: tls-channel's would-block exceptions
  * become 0 plus the readiness to wait for (TLS may need to write to read, or read to write).
  */
 final class TlsTransport implements Transport {
-  private final TlsChannel tls;
+  private final TlsChannelImpl tls;
   private final TlsRecordTracker records;
   private volatile int blockedOn = SelectionKey.OP_READ;
 
-  TlsTransport(TlsChannel tls, TlsRecordTracker records) {
+  TlsTransport(TlsChannelImpl tls, TlsRecordTracker records) {
     this.tls = tls;
     this.records = records;
   }
@@ -77,7 +77,7 @@ final class TlsTransport implements Transport {
   }
 
   /** Sends close_notify if the socket takes it now; never blocks, never throws on would-block. */
-  static void closeNotify(TlsChannel tls) {
+  static void closeNotify(TlsChannelImpl tls) {
     try {
       tls.shutdown();
     } catch (IOException | RuntimeException e) {

@@ -60,7 +60,8 @@ final class Internals {
       if (tls == null) {
         return 0;
       }
-      Object buffer = field(field(field(tls, "impl"), "outEncrypted"), "buffer");
+      // the socket holds tls-channel's TlsChannelImpl itself (no ClientTlsChannel around it)
+      Object buffer = field(field(tls, "outEncrypted"), "buffer");
       return buffer == null ? 0 : ((java.nio.ByteBuffer) buffer).position(); // null: released
     } catch (ReflectiveOperationException e) {
       throw new AssertionError("cannot read the TLS layer's internals", e);

@@ -3,6 +3,7 @@ package dev.keepalive.bench.peers;
 import dev.keepalive.bench.SinkProcess;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -38,14 +39,23 @@ final class HcPool implements PeerState.Checked {
   final List<Future<PoolEntry<String, SocketConnection>>> queued = new ArrayList<>();
   final AtomicLong queuedAnswered = new AtomicLong();
 
+  /**
+   * The equal-safety variant: every lease checks the entry's socket before handing it out (see
+   * {@link #stale}), as httpclient5's classic connection manager does with {@code isStale()} when
+   * {@code validateAfterInactivity} is 0, but without blocking.
+   */
+  final boolean validate;
+
   private HcPool(
       SinkProcess sink,
       ManagedConnPool<String, SocketConnection> pool,
       String[] keys,
       int available,
       int leased,
-      int pending) {
+      int pending,
+      boolean validate) {
     this.sink = sink;
+    this.validate = validate;
     this.address = sink.address();
     this.pool = pool;
     this.keys = keys;
@@ -58,11 +68,12 @@ final class HcPool implements PeerState.Checked {
    * {@code keys} keys with {@link Keys#perKey} idle sockets each, in a pool from
    * {@code newPool} (given its total limit: the idle sockets + 16, as keepalive's maxOpen).
    */
-  static HcPool cached(IntFunction<ManagedConnPool<String, SocketConnection>> newPool, int keys)
+  static HcPool cached(
+      IntFunction<ManagedConnPool<String, SocketConnection>> newPool, int keys, boolean validate)
       throws Exception {
     int idle = keys * Keys.perKey(keys);
-    HcPool p =
-        new HcPool(SinkProcess.start(), newPool.apply(idle + 16), Keys.names(keys), idle, 0, 0);
+    HcPool p = new HcPool(
+        SinkProcess.start(), newPool.apply(idle + 16), Keys.names(keys), idle, 0, 0, validate);
     p.prewarm(Keys.perKey(keys));
     p.verify();
     return p;
@@ -73,10 +84,17 @@ final class HcPool implements PeerState.Checked {
    * {@link Keys#MAX_PER_KEY} sockets leased and {@link Keys#QUEUED} lease requests waiting
    * (no timeout) behind them; a total limit of 128 (keepalive's default maxOpen).
    */
-  static HcPool withQueue(IntFunction<ManagedConnPool<String, SocketConnection>> newPool)
+  static HcPool withQueue(
+      IntFunction<ManagedConnPool<String, SocketConnection>> newPool, boolean validate)
       throws Exception {
     HcPool p = new HcPool(
-        SinkProcess.start(), newPool.apply(128), Keys.names(1), 1, Keys.MAX_PER_KEY, Keys.QUEUED);
+        SinkProcess.start(),
+        newPool.apply(128),
+        Keys.names(1),
+        1,
+        Keys.MAX_PER_KEY,
+        Keys.QUEUED,
+        validate);
     p.prewarm(1);
     for (int i = 0; i < Keys.MAX_PER_KEY; i++) {
       PoolEntry<String, SocketConnection> e = p.lease(Keys.BLOCKED);
@@ -153,9 +171,15 @@ final class HcPool implements PeerState.Checked {
     }
   }
 
-  /** One cached cycle: lease (connect if the pool had nothing idle), release as reusable. */
+  /**
+   * One cached cycle: lease (connect if the pool had nothing idle; in the equal-safety variant
+   * also when the leased socket was stale, its connection discarded first), release as reusable.
+   */
   SocketConnection cycle(Worker w) throws InterruptedException, ExecutionException, IOException {
     PoolEntry<String, SocketConnection> e = lease(w.next());
+    if (validate && e.hasConnection() && stale(e.getConnection(), w.one)) {
+      e.discardConnection(CloseMode.IMMEDIATE);
+    }
     if (connectIfNew(e)) {
       w.fresh++;
     } else {
@@ -164,6 +188,22 @@ final class HcPool implements PeerState.Checked {
     SocketConnection c = e.getConnection();
     pool.release(e, true);
     return c;
+  }
+
+  /**
+   * The stale check of the equal-safety variants, what keepalive does when a socket leaves its
+   * pool: a 1-byte non-blocking read. Nothing to read (0) is a reusable socket; end of stream, a
+   * byte the server sent unasked (a late or unsolicited answer) or an error make it stale. The
+   * non-blocking form of httpclient5's {@code BHttpConnectionBase.isStale()}, which reads with a
+   * 1 ms socket timeout instead (and so waits 1 ms on every healthy socket).
+   */
+  static boolean stale(SocketConnection c, ByteBuffer one) {
+    one.clear();
+    try {
+      return c.channel.read(one) != 0;
+    } catch (IOException e) {
+      return true;
+    }
   }
 
   @Override
@@ -182,6 +222,9 @@ final class HcPool implements PeerState.Checked {
   static final class Worker {
     private final String[] mine;
     private int next;
+    /** The stale check's buffer. */
+    final ByteBuffer one = ByteBuffer.allocateDirect(1);
+
     long cached;
     long fresh;
 

@@ -26,13 +26,19 @@ public abstract class HcPoolBenchmark extends JmhSettings {
   /** The pool factory of the benchmark being run. */
   static IntFunction<ManagedConnPool<String, SocketConnection>> poolFor(BenchmarkParams params) {
     String name = params.getBenchmark();
-    if (name.contains(".LaxConnPoolBenchmark.")) {
+    if (name.contains(".LaxConnPoolBenchmark.") || name.contains(".SafeLaxConnPoolBenchmark.")) {
       return LaxConnPoolBenchmark::newPool;
     }
-    if (name.contains(".StrictConnPoolBenchmark.")) {
+    if (name.contains(".StrictConnPoolBenchmark.")
+        || name.contains(".SafeStrictConnPoolBenchmark.")) {
       return StrictConnPoolBenchmark::newPool;
     }
     throw new IllegalStateException("no httpcore5 pool for " + name);
+  }
+
+  /** True for the equal-safety variants ({@code Safe*}): every lease checks its socket. */
+  static boolean validates(BenchmarkParams params) {
+    return params.getBenchmark().contains(".Safe");
   }
 
   @State(Scope.Benchmark)
@@ -42,7 +48,7 @@ public abstract class HcPoolBenchmark extends JmhSettings {
 
     @Setup(Level.Trial)
     public void setUp(BenchmarkParams params) throws Exception {
-      pools = HcPool.cached(poolFor(params), keys);
+      pools = HcPool.cached(poolFor(params), keys, validates(params));
     }
   }
 
@@ -51,7 +57,7 @@ public abstract class HcPoolBenchmark extends JmhSettings {
   public static class WithQueue extends PeerState<HcPool> {
     @Setup(Level.Trial)
     public void setUp(BenchmarkParams params) throws Exception {
-      pools = HcPool.withQueue(poolFor(params));
+      pools = HcPool.withQueue(poolFor(params), validates(params));
     }
   }
 

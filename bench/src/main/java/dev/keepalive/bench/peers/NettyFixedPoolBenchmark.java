@@ -6,13 +6,18 @@ import dev.keepalive.bench.SinkProcess;
 import dev.keepalive.bench.ThreadCachedBenchmark;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.pool.AbstractChannelPoolHandler;
 import io.netty.channel.pool.AbstractChannelPoolMap;
+import io.netty.channel.pool.ChannelHealthChecker;
 import io.netty.channel.pool.FixedChannelPool;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,6 +31,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.infra.BenchmarkParams;
 import org.openjdk.jmh.infra.ThreadParams;
 
 /**
@@ -42,6 +48,11 @@ import org.openjdk.jmh.infra.ThreadParams;
  */
 public class NettyFixedPoolBenchmark extends JmhSettings {
 
+  /** True for {@link NettySafeFixedPoolBenchmark}, which runs these methods under its name. */
+  static boolean safe(BenchmarkParams params) {
+    return params.getBenchmark().contains(".NettySafeFixedPoolBenchmark.");
+  }
+
   /** The pools, their event loop and the sink. */
   static final class Pools implements PeerState.Checked {
     final SinkProcess sink;
@@ -55,8 +66,16 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
     final List<Future<Channel>> queued = new ArrayList<>();
     long expectCreated;
 
-    Pools(String[] keys) throws Exception {
+    /**
+     * The equal-safety variant ({@link NettySafeFixedPoolBenchmark}): a channel that receives
+     * anything (data or end of stream) while it waits in the pool is closed by the event loop, so
+     * that the {@code ACTIVE} check on acquire never hands it out.
+     */
+    final boolean safe;
+
+    Pools(String[] keys, boolean safe) throws Exception {
       this.keys = keys;
+      this.safe = safe;
       sink = SinkProcess.start();
       group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
       Bootstrap bootstrap = new Bootstrap()
@@ -67,14 +86,74 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
         @Override
         public void channelCreated(Channel ch) {
           created.incrementAndGet();
+          if (safe) {
+            ch.pipeline().addLast(IdleGuard.NAME, new IdleGuard());
+          }
+        }
+
+        @Override
+        public void channelReleased(Channel ch) {
+          if (safe) {
+            ((IdleGuard) ch.pipeline().get(IdleGuard.NAME)).pooled = true;
+          }
+        }
+
+        @Override
+        public void channelAcquired(Channel ch) {
+          if (safe) {
+            ((IdleGuard) ch.pipeline().get(IdleGuard.NAME)).pooled = false;
+          }
         }
       };
       map = new AbstractChannelPoolMap<>() {
         @Override
         protected FixedChannelPool newPool(String key) {
-          return new FixedChannelPool(bootstrap, handler, Keys.MAX_PER_KEY);
+          if (!safe) {
+            return new FixedChannelPool(bootstrap, handler, Keys.MAX_PER_KEY);
+          }
+          // every safety option spelled out: health check on acquire and on release, no
+          // acquire timeout, unlimited pending acquires, LIFO
+          return new FixedChannelPool(
+              bootstrap,
+              handler,
+              ChannelHealthChecker.ACTIVE,
+              null,
+              -1,
+              Keys.MAX_PER_KEY,
+              Integer.MAX_VALUE,
+              true,
+              true);
         }
       };
+    }
+
+    /**
+     * Closes its channel when anything arrives while the channel is in the pool: bytes nobody
+     * asked for, or end of stream (Netty reads every channel all the time; without this, data
+     * arriving on an idle channel would be dropped at the pipeline's end and the channel handed
+     * out again). The pool handler sets {@link #pooled} on the event loop.
+     */
+    static final class IdleGuard extends ChannelInboundHandlerAdapter {
+      static final String NAME = "idle-guard";
+      boolean pooled;
+
+      @Override
+      public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (pooled) {
+          ReferenceCountUtil.release(msg);
+          ctx.close();
+        } else {
+          ctx.fireChannelRead(msg);
+        }
+      }
+
+      @Override
+      public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (pooled && evt instanceof ChannelInputShutdownEvent) {
+          ctx.close();
+        }
+        ctx.fireUserEventTriggered(evt);
+      }
     }
 
     /** {@code perKey} connected, released channels per key. */
@@ -157,8 +236,8 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
     public int keys;
 
     @Setup(Level.Trial)
-    public void setUp() throws Exception {
-      pools = new Pools(Keys.names(keys));
+    public void setUp(BenchmarkParams params) throws Exception {
+      pools = new Pools(Keys.names(keys), safe(params));
       pools.prewarm(Keys.perKey(keys));
       pools.verify();
     }
@@ -172,8 +251,8 @@ public class NettyFixedPoolBenchmark extends JmhSettings {
   public static class WithQueue extends PeerState<Pools> {
 
     @Setup(Level.Trial)
-    public void setUp() throws Exception {
-      pools = new Pools(Keys.names(1));
+    public void setUp(BenchmarkParams params) throws Exception {
+      pools = new Pools(Keys.names(1), safe(params));
       pools.prewarm(1);
       FixedChannelPool blocked = pools.map.get(Keys.BLOCKED);
       for (int i = 0; i < Keys.MAX_PER_KEY; i++) {

@@ -15,8 +15,11 @@ import java.util.Map;
  * {@code ThreadCachedBenchmark} next to the peers' ({@link StrictConnPoolBenchmark},
  * {@link LaxConnPoolBenchmark}, {@link NettyFixedPoolBenchmark}) per thread count and key count,
  * cost ratios, and the target: keepalive from one plain thread at least 5x the cycles/s of each
- * peer, per key count. {@code bench/run-pool-bench.sh} appends it to the run's summary. Prints
- * nothing when the file holds no peer result.
+ * peer, per key count. Then the same for the peers configured as safe as keepalive
+ * ({@link SafeStrictConnPoolBenchmark}, {@link SafeLaxConnPoolBenchmark},
+ * {@link NettySafeFixedPoolBenchmark}; issue 17), with their target: keepalive from one plain
+ * thread at least 2x the best of them, per key count. {@code bench/run-pool-bench.sh} appends it
+ * to the run's summary. Prints nothing when the file holds no peer result.
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.keepalive.bench.peers.PeerSummary results.json}
  */
@@ -24,12 +27,22 @@ public final class PeerSummary {
   /** keepalive from one plain thread must make at least this many times a peer's cycles/s. */
   static final double TARGET = 5.0;
 
+  /** keepalive from one plain thread must make at least this many times the best safe peer's. */
+  static final double SAFE_TARGET = 2.0;
+
   private static final String KEEPALIVE = "dev.keepalive.bench.ThreadCachedBenchmark";
   private static final String[][] PEERS = {
     {"StrictConnPool", "dev.keepalive.bench.peers.StrictConnPoolBenchmark"},
     {"LaxConnPool", "dev.keepalive.bench.peers.LaxConnPoolBenchmark"},
     {"Netty FixedChannelPool", "dev.keepalive.bench.peers.NettyFixedPoolBenchmark"},
   };
+  /** The peers configured as safe as keepalive (a check of every socket leaving the pool). */
+  private static final String[][] SAFE_PEERS = {
+    {"StrictConnPool+check", "dev.keepalive.bench.peers.SafeStrictConnPoolBenchmark"},
+    {"LaxConnPool+check", "dev.keepalive.bench.peers.SafeLaxConnPoolBenchmark"},
+    {"Netty safe", "dev.keepalive.bench.peers.NettySafeFixedPoolBenchmark"},
+  };
+
   private static final String[] KEYS = {"1", "100", "10000"};
 
   private PeerSummary() {}
@@ -129,18 +142,29 @@ public final class PeerSummary {
                 Locale.ROOT, "  %-48s %11.2fx  %s", label, x, x >= TARGET ? "MET" : "MISSED"));
       }
     }
+    safeSection(out, s);
     return out.toString();
   }
 
   private static void row(
       StringBuilder out, String label, Map<String, Double> s, String method, String keys) {
+    row(out, label, s, method, keys, PEERS);
+  }
+
+  private static void row(
+      StringBuilder out,
+      String label,
+      Map<String, Double> s,
+      String method,
+      String keys,
+      String[][] peers) {
     Double k = s.get(KEEPALIVE + "." + method + " keys=" + keys);
     StringBuilder b = new StringBuilder(String.format(
         Locale.ROOT,
         "  %-28s %12s",
         label,
         k == null ? "-" : String.format(Locale.ROOT, "%,.0f", k)));
-    for (String[] peer : PEERS) {
+    for (String[] peer : peers) {
       Double p = s.get(peer[1] + "." + method + " keys=" + keys);
       String cell = p == null
           ? "-"
@@ -150,6 +174,79 @@ public final class PeerSummary {
       b.append(String.format(Locale.ROOT, " %24s", cell));
     }
     line(out, b.toString());
+  }
+
+  /** The equal-safety section: the safe peers' table and the 2x target against the best. */
+  private static void safeSection(StringBuilder out, Map<String, Double> s) {
+    boolean anySafe = false;
+    for (String[] peer : SAFE_PEERS) {
+      anySafe |= s.keySet().stream().anyMatch(k -> k.startsWith(peer[1] + "."));
+    }
+    if (!anySafe) {
+      return;
+    }
+    line(out, "");
+    line(
+        out,
+        "equal-safety peers: the same pools checking every socket as it leaves the pool "
+            + "(httpcore5: a 1-byte");
+    line(
+        out,
+        "non-blocking read on every lease; Netty: ACTIVE health check on acquire and release, "
+            + "and a handler closing");
+    line(out, "a channel that receives anything while pooled), cycles/s:");
+    StringBuilder head =
+        new StringBuilder(String.format(Locale.ROOT, "  %-28s %12s", "", "keepalive"));
+    for (String[] peer : SAFE_PEERS) {
+      head.append(String.format(Locale.ROOT, " %24s", peer[0]));
+    }
+    line(out, head.toString());
+    for (String threads : new String[] {"", "2"}) {
+      for (String keys : KEYS) {
+        row(
+            out,
+            (threads.isEmpty() ? "1 thread" : "2 threads") + ", keys=" + keys,
+            s,
+            "threadCached" + threads,
+            keys,
+            SAFE_PEERS);
+      }
+    }
+    row(out, "1 thread, 10,000 queued", s, "threadCachedWithQueue", "-", SAFE_PEERS);
+    line(
+        out,
+        String.format(
+            Locale.ROOT,
+            "equal-safety target (keepalive from one plain thread / the best safe peer, "
+                + "cycles/s; target >= %.0fx):",
+            SAFE_TARGET));
+    for (String keys : KEYS) {
+      Double k = s.get(KEEPALIVE + ".threadCached keys=" + keys);
+      Double best = null;
+      String bestName = null;
+      for (String[] peer : SAFE_PEERS) {
+        Double p = s.get(peer[1] + ".threadCached keys=" + keys);
+        if (p != null && (best == null || p > best)) {
+          best = p;
+          bestName = peer[0];
+        }
+      }
+      String label = "keepalive vs best safe peer, keys=" + keys;
+      if (k == null || best == null) {
+        line(out, String.format(Locale.ROOT, "  %-48s (not run)", label));
+        continue;
+      }
+      double x = k / best;
+      line(
+          out,
+          String.format(
+              Locale.ROOT,
+              "  %-48s %11.2fx  %s (%s)",
+              label,
+              x,
+              x >= SAFE_TARGET ? "MET" : "MISSED",
+              bestName));
+    }
   }
 
   private static void costRow(
