@@ -225,8 +225,7 @@ final class Observers {
   }
 
   void stageEnded(SocketIo s, boolean tls, long nanos, Failure f) {
-    SSLSession session =
-        tls && f == null && s.tls != null ? s.tls.engine().getSession() : null;
+    SSLSession session = tls && f == null && s.tls != null ? s.tls.engine().getSession() : null;
     String error = f == null ? null : f.errorStr();
     if (listening) {
       ConnectionInfo info = info((Slot) s.owner, clock.nanoTime(), null);
