@@ -1,6 +1,7 @@
 package dev.keepalive.cli;
 
 import dev.keepalive.ConnectionManager;
+import dev.keepalive.PoolTotals;
 import dev.keepalive.http.HttpClient;
 import dev.keepalive.http.HttpRequest;
 import dev.keepalive.http.RequestBody;
@@ -29,7 +30,8 @@ import picocli.CommandLine.Spec;
       "Sends the same request again and again, CONCURRENCY at a time, through one "
           + "connection manager (each response starts the next request on its event loop), then reports requests/s, latency percentiles, status counts, "
           + "errors, connections opened and how requests were served (NEW, IMMEDIATE, "
-          + "DEFERRED).",
+          + "DEFERRED), the manager's times (the wait for a connection, TCP connect, TLS "
+          + "handshake: p50, p90, p99, max) and the sockets closed during the run by reason.",
       "With no URL it benchmarks an embedded HTTP server on 127.0.0.1 for 10 s.",
       "It stops early when no request has succeeded for 2 s and at least 10 have failed "
           + "(an unknown host, a refused port)."
@@ -102,7 +104,11 @@ final class BenchCommand implements Callable<Integer> {
   @Option(names = "--latency", description = "Print the full latency percentile distribution.")
   boolean latency;
 
-  @Option(names = "--json", description = "Print the report as JSON.")
+  @Option(
+      names = "--json",
+      description = "Print the report as JSON: the same fields; the manager's times are "
+          + "connectionWaitMs, connectMs and tlsHandshakeMs (each with count, p50, p90, p99, "
+          + "max), the sockets closed during the run closes (by reason).")
   boolean json;
 
   @Option(
@@ -177,8 +183,9 @@ final class BenchCommand implements Callable<Integer> {
     Bench.Result warm = null;
     boolean interrupted;
     String stoppedBecause;
+    ConnectionTimes times = new ConnectionTimes();
     try (server;
-        ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout);
+        ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout, times);
         HttpClient client = options.client(manager, false, false)) {
       Bench bench = new Bench(
           client,
@@ -208,18 +215,21 @@ final class BenchCommand implements Callable<Integer> {
           bench.onStop(warming::stop);
           warm = run(warming, drawProgress ? err : null, "warm-up ", 0, warmup.toNanos());
         }
+        times.reset(); // the warm-up's times are not counted either
+        PoolTotals before = manager.totals();
         result = run(
             bench,
             drawProgress ? err : null,
             "",
             setup.requestLimit(),
             limit == null ? 0 : limit.toNanos());
+        ConnectionTimes.Times pool = times.take(before, manager.totals());
         stoppedBecause = bench.stoppedBecause();
         interrupted = bench.stopped() && stoppedBecause == null;
         out.print(
             json
-                ? BenchReport.json(setup, warm, result, interrupted, stoppedBecause)
-                : BenchReport.text(setup, warm, result, interrupted, stoppedBecause));
+                ? BenchReport.json(setup, warm, result, pool, interrupted, stoppedBecause)
+                : BenchReport.text(setup, warm, result, pool, interrupted, stoppedBecause));
         out.flush();
       } finally {
         reported.countDown();

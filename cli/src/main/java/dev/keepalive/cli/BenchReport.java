@@ -37,7 +37,12 @@ final class BenchReport {
    * @param stoppedBecause why the run stopped by itself before its limit, or null
    */
   static String text(
-      Setup s, Bench.Result warm, Bench.Result r, boolean interrupted, String stoppedBecause) {
+      Setup s,
+      Bench.Result warm,
+      Bench.Result r,
+      ConnectionTimes.Times pool,
+      boolean interrupted,
+      String stoppedBecause) {
     StringBuilder sb = new StringBuilder();
     sb.append("keepalive bench ")
         .append(s.url())
@@ -159,10 +164,52 @@ final class BenchReport {
       sv.append(String.format(Locale.ROOT, "   (%,d retried)", r.retried));
     }
     row(sb, "Served", sv.toString());
+    row(sb, "Wait", times(pool.connectionWait(), "hand-out"));
+    row(sb, "Connect", times(pool.connect(), "connect"));
+    row(sb, "TLS", times(pool.tls(), "handshake"));
+    StringBuilder closed = new StringBuilder();
+    pool.closes()
+        .forEach((reason, n) -> closed.append(String.format(Locale.ROOT, "%s %,d   ", reason, n)));
+    row(
+        sb,
+        "Closed",
+        closed.length() == 0 ? "none during the run" : closed.toString().trim());
     if (s.latencyDistribution() && h.getTotalCount() > 0) {
       sb.append("\n  Detailed percentile spectrum (ms):\n").append(spectrum(h));
     }
     return sb.toString();
+  }
+
+  /** "p50 0.004 ms   p90 ...   max 1.20 ms   (200 hand-outs)", or "-" when {@code h} is empty. */
+  private static String times(Histogram h, String what) {
+    long n = h.getTotalCount();
+    if (n == 0) {
+      return "-";
+    }
+    StringBuilder t = new StringBuilder();
+    for (double p : PERCENTILES) {
+      t.append(String.format(Locale.ROOT, "p%d %s   ", (int) p, millis(h.getValueAtPercentile(p))));
+    }
+    return t.append(String.format(
+            Locale.ROOT,
+            "max %s   (%,d %s%s)",
+            millis(h.getMaxValue()),
+            n,
+            what,
+            n == 1 ? "" : "s"))
+        .toString();
+  }
+
+  /** The JSON of {@link #times}: count, p50, p90, p99, max in milliseconds (null when empty). */
+  private static Map<String, Object> timesJson(Histogram h) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    long n = h.getTotalCount();
+    m.put("count", n);
+    for (double p : PERCENTILES) {
+      m.put("p" + (int) p, n == 0 ? null : h.getValueAtPercentile(p) / 1e6);
+    }
+    m.put("max", n == 0 ? null : h.getMaxValue() / 1e6);
+    return m;
   }
 
   /** "50", "99.9", "99.999". */
@@ -206,7 +253,12 @@ final class BenchReport {
   }
 
   static String json(
-      Setup s, Bench.Result warm, Bench.Result r, boolean interrupted, String stoppedBecause) {
+      Setup s,
+      Bench.Result warm,
+      Bench.Result r,
+      ConnectionTimes.Times pool,
+      boolean interrupted,
+      String stoppedBecause) {
     Map<String, Object> settings = new LinkedHashMap<>();
     settings.put("concurrency", s.concurrency());
     settings.put("maxPerHost", s.maxPerHost());
@@ -281,6 +333,12 @@ final class BenchReport {
     m.put("servedBy", served);
     m.put("reuseRatio", r.reuseRatio());
     m.put("retried", r.retried);
+    m.put("connectionWaitMs", timesJson(pool.connectionWait()));
+    m.put("connectMs", timesJson(pool.connect()));
+    m.put("tlsHandshakeMs", timesJson(pool.tls()));
+    Map<String, Object> closes = new LinkedHashMap<>();
+    pool.closes().forEach((reason, n) -> closes.put(reason.name(), n));
+    m.put("closes", closes);
     return Json.write(m) + "\n";
   }
 }

@@ -1,5 +1,6 @@
 package dev.keepalive.cli;
 
+import dev.keepalive.ConnectionListener;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.ProxyServer;
 import dev.keepalive.http.HttpClient;
@@ -165,11 +166,21 @@ final class ClientOptions {
 
   ConnectionManager manager(int maxPerHost, int maxOpen, Duration timeout)
       throws IOException, GeneralSecurityException {
+    return manager(maxPerHost, maxOpen, timeout, null);
+  }
+
+  /** The manager, with {@code listener} registered unless it is null. */
+  ConnectionManager manager(
+      int maxPerHost, int maxOpen, Duration timeout, ConnectionListener listener)
+      throws IOException, GeneralSecurityException {
     ConnectionManager.Builder b = ConnectionManager.builder()
         .maxPerHost(maxPerHost)
         .maxOpen(maxOpen)
         .keepAlive(keepAlive == null ? Duration.ofSeconds(15) : keepAlive)
         .timeout(timeout);
+    if (listener != null) {
+      b.listener(listener);
+    }
     if (insecure) {
       b.sslContext(trustingEverything());
       SSLParameters p = new SSLParameters();

@@ -2,7 +2,6 @@ package dev.keepalive.cli;
 
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.http.HttpClient;
-import dev.keepalive.http.HttpHeaders;
 import dev.keepalive.http.HttpRequest;
 import dev.keepalive.http.HttpResponse;
 import dev.keepalive.http.RequestBody;
@@ -63,7 +62,10 @@ final class GetCommand implements Callable<Integer> {
 
   @Option(
       names = {"-v", "--verbose"},
-      description = "Print the response headers.")
+      description = "Print on stderr, as curl does, for each URL: '* ' the address connected "
+          + "to, how the connection was obtained (NEW, IMMEDIATE, DEFERRED; the wait for it, "
+          + "its idle time in the pool, its use), the TLS protocol, cipher suite and peer "
+          + "certificate; '> ' the request line and headers as sent; '< ' the response's.")
   boolean verbose;
 
   @Option(
@@ -135,7 +137,8 @@ final class GetCommand implements Callable<Integer> {
 
     int failures = 0;
     Set<String> names = new HashSet<>();
-    try (ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout);
+    Verbose.HandOuts handOuts = verbose ? new Verbose.HandOuts() : null;
+    try (ConnectionManager manager = options.manager(maxPerHost, maxOpen, timeout, handOuts);
         HttpClient client = options.client(manager, location, compressed)) {
       for (Fetch f : fetches) {
         if (f.request == null) {
@@ -163,6 +166,10 @@ final class GetCommand implements Callable<Integer> {
           Main.fail(err, f.url, e, options.debug);
           continue;
         }
+        if (verbose) {
+          Verbose.print(err, f.url, r, handOuts.get(r.allocationId()), options);
+          err.flush();
+        }
         String saved = "";
         if (dir != null) {
           Path file = dir.resolve(fileName(f.url, names));
@@ -178,12 +185,6 @@ final class GetCommand implements Callable<Integer> {
             r.servedBy(),
             f.url,
             saved));
-        if (verbose) {
-          printHeaders(out, "< ", r.headers());
-          if (r.trailers() != null && !r.trailers().names().isEmpty()) {
-            printHeaders(out, "< (trailer) ", r.trailers());
-          }
-        }
         if (failOnHttpError && r.status() >= 400) {
           failures++;
         }
@@ -206,14 +207,6 @@ final class GetCommand implements Callable<Integer> {
     return data.startsWith("@")
         ? RequestBody.ofFile(Path.of(data.substring(1)))
         : RequestBody.ofString(data, StandardCharsets.UTF_8);
-  }
-
-  private static void printHeaders(PrintWriter out, String prefix, HttpHeaders headers) {
-    for (String name : headers.names()) {
-      for (String value : headers.all(name)) {
-        out.println("    " + prefix + name + ": " + value);
-      }
-    }
   }
 
   /** The URL's last path segment, made safe ("index.html" for none), unique within this run. */

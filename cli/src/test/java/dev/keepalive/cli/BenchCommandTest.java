@@ -33,7 +33,13 @@ class BenchCommandTest {
         .containsPattern("Status +200: 200\\n")
         .containsPattern("Errors +none\\n")
         .containsPattern("Connections +[1-4] opened\\n")
-        .containsPattern("Served +NEW [1-4] +IMMEDIATE \\d+ +DEFERRED \\d+ +reuse \\d+\\.\\d\\d%");
+        .containsPattern("Served +NEW [1-4] +IMMEDIATE \\d+ +DEFERRED \\d+ +reuse \\d+\\.\\d\\d%")
+        .containsPattern("Wait +p50 [\\d.]+ ms +p90 [\\d.]+ ms +p99 [\\d.]+ ms +max [\\d.]+ ms"
+            + " +\\(200 hand-outs\\)\\n")
+        .containsPattern("Connect +p50 [\\d.]+ ms +p90 [\\d.]+ ms +p99 [\\d.]+ ms +max [\\d.]+ ms"
+            + " +\\([1-4] connects?\\)\\n")
+        .containsPattern("TLS +-\\n")
+        .containsPattern("Closed +none during the run\\n");
     assertThat(server.requests()).isEqualTo(200);
   }
 
@@ -77,6 +83,26 @@ class BenchCommandTest {
     // the client's count of new connections is the server's
     assertThat(server.connections()).isEqualTo((int) newOnes);
     assertThat(server.requests()).isEqualTo(300);
+
+    // the manager's times: one wait per request, one connect per new connection, no TLS
+    JsonNode wait = r.get("connectionWaitMs");
+    assertThat(wait.get("count").asLong()).isEqualTo(300);
+    assertOrdered(wait);
+    JsonNode connect = r.get("connectMs");
+    assertThat(connect.get("count").asLong()).isEqualTo(newOnes);
+    assertOrdered(connect);
+    assertThat(r.get("tlsHandshakeMs").get("count").asLong()).isZero();
+    assertThat(r.get("tlsHandshakeMs").get("p50").isNull()).isTrue();
+    // kept alive: none closed during the run
+    assertThat(r.get("closes").size()).isZero();
+  }
+
+  /** p50 <= p90 <= p99 <= max, all positive. */
+  private static void assertOrdered(JsonNode times) {
+    assertThat(times.get("p50").asDouble()).isPositive();
+    assertThat(times.get("p50").asDouble()).isLessThanOrEqualTo(times.get("p90").asDouble());
+    assertThat(times.get("p90").asDouble()).isLessThanOrEqualTo(times.get("p99").asDouble());
+    assertThat(times.get("p99").asDouble()).isLessThanOrEqualTo(times.get("max").asDouble());
   }
 
   @Test
@@ -90,6 +116,13 @@ class BenchCommandTest {
     assertThat(r.get("connectionsOpened").asLong()).isEqualTo(30);
     assertThat(r.get("reuseRatio").asDouble()).isZero();
     assertThat(server.connections()).isEqualTo(30);
+    // the client discards each connection after its response (it sent Connection: close)
+    assertThat(r.get("closes").get("DISCARDED").asLong()).isEqualTo(30);
+    assertThat(r.get("closes").size()).isEqualTo(1);
+    assertThat(r.get("connectMs").get("count").asLong()).isEqualTo(30);
+
+    Cli.Run text = Cli.run("bench", "--no-keepalive", "-n", "5", "-c", "1", server.url("/"));
+    assertThat(text.out()).containsPattern("Closed +DISCARDED 5\\n");
   }
 
   @Test
@@ -123,6 +156,9 @@ class BenchCommandTest {
     assertThat(r.get("warmup").get("connectionsOpened").asLong()).isBetween(1L, 2L);
     assertThat(r.get("connectionsOpened").asLong()).isZero();
     assertThat(r.get("reuseRatio").asDouble()).isEqualTo(1.0);
+    // nor are its connects
+    assertThat(r.get("connectMs").get("count").asLong()).isZero();
+    assertThat(r.get("connectionWaitMs").get("count").asLong()).isEqualTo(100);
 
     Cli.Run text = Cli.run("bench", "--warmup", "100ms", "-n", "10", "-c", "1", server.url("/"));
     assertThat(text.out())

@@ -2,6 +2,8 @@ package dev.keepalive.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.keepalive.testkit.HttpScriptServer;
 import dev.keepalive.testkit.TestCertificates;
 import dev.keepalive.testkit.TestCertificates.Identity;
@@ -118,6 +120,64 @@ class CurlOptionsTest {
       String wrong = "https://localhost:" + wrongName.port() + "/";
       assertThat(Cli.run("get", "--cacert", pem.toString(), wrong).status()).isEqualTo(1);
       assertThat(Cli.run("get", "-k", wrong).status()).isZero();
+    }
+  }
+
+  @Test
+  void verboseShowsTheTlsSessionAndThePeerCertificate(@TempDir Path dir) throws Exception {
+    TestCertificates certs = TestCertificates.get();
+    Path pem = dir.resolve("ca.pem");
+    Files.writeString(
+        pem,
+        "-----BEGIN CERTIFICATE-----\n"
+            + Base64.getMimeEncoder().encodeToString(certs.caCertificate().getEncoded())
+            + "\n-----END CERTIFICATE-----\n");
+    try (HttpScriptServer s =
+        HttpScriptServer.overTls(certs.serverContext(Identity.LOCALHOST), p -> {
+          while (p.readRequest() != null) {
+            p.write(OK);
+          }
+        })) {
+      String url = "https://localhost:" + s.port() + "/secure";
+      Cli.Run run = Cli.run("get", "-v", "--cacert", pem.toString(), url);
+
+      assertThat(run.status()).as(run.toString()).isZero();
+      assertThat(run.errLines())
+          .contains("* URL: " + url)
+          .anySatisfy(l ->
+              assertThat(l).matches("\\* Connected to: (127\\.0\\.0\\.1|\\[::1\\]):" + s.port()))
+          .anySatisfy(l -> assertThat(l).matches("\\* TLS: TLSv1\\.[23], TLS_\\w+"))
+          .contains("* Certificate subject: CN=localhost")
+          .anySatisfy(l ->
+              assertThat(l).startsWith("* Certificate issuer: ").contains("CN=keepalive test CA"))
+          .containsSubsequence(
+              "> GET /secure HTTP/1.1", "> Host: localhost:" + s.port(), ">", "< HTTP/1.1 200 OK");
+    }
+  }
+
+  @Test
+  void benchTimesTheTlsHandshakes() throws Exception {
+    TestCertificates certs = TestCertificates.get();
+    try (HttpScriptServer s =
+        HttpScriptServer.overTls(certs.serverContext(Identity.LOCALHOST), p -> {
+          while (p.readRequest() != null) {
+            p.write(OK);
+          }
+        })) {
+      Cli.Run run = Cli.run(
+          "bench", "--json", "-k", "-n", "20", "-c", "2", "https://localhost:" + s.port() + "/");
+
+      assertThat(run.status()).as(run.toString()).isZero();
+      JsonNode r = new ObjectMapper().readTree(run.out());
+      long opened = r.get("connectionsOpened").asLong();
+      assertThat(opened).isBetween(1L, 2L);
+      JsonNode tls = r.get("tlsHandshakeMs");
+      assertThat(tls.get("count").asLong()).isEqualTo(opened);
+      assertThat(tls.get("p50").asDouble()).isPositive();
+      assertThat(tls.get("max").asDouble())
+          .isGreaterThanOrEqualTo(tls.get("p99").asDouble());
+      assertThat(r.get("connectMs").get("count").asLong()).isEqualTo(opened);
+      assertThat(r.get("connectionWaitMs").get("count").asLong()).isEqualTo(20);
     }
   }
 

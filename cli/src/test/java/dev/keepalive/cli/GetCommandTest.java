@@ -108,15 +108,49 @@ class GetCommandTest {
   }
 
   @Test
-  void verbosePrintsTheResponseHeaders() {
-    Cli.Run run = Cli.run("get", "-v", server.url("/"));
+  void verbosePrintsWhatWasSentAndReceivedOnStderrAsCurlDoes() {
+    Cli.Run run = Cli.run("get", "-v", "-H", "X-Mine: 1", server.url("/"));
 
     assertThat(run.status()).as(run.toString()).isZero();
-    assertThat(run.outLines().get(0))
+    assertThat(run.outLines())
+        .as("stdout keeps its one line per URL")
+        .singleElement()
+        .asString()
         .matches(String.format(LINE, 200, "OK", "13", server.url("/")));
-    assertThat(run.out())
-        .containsPattern("(?im)^    < x-test: yes$")
-        .containsPattern("(?im)^    < content-length: 13$");
+    List<String> err = run.errLines();
+    assertThat(err.get(0)).isEqualTo("* URL: " + server.url("/"));
+    assertThat(err)
+        .contains("* Connected to: 127.0.0.1:" + server.port())
+        .anySatisfy(l ->
+            assertThat(l).matches("\\* Connection obtained: NEW, waited [\\d.]+ ms, idle -, use 1"))
+        .noneMatch(l -> l.startsWith("* TLS"))
+        .containsSubsequence(
+            "> GET / HTTP/1.1",
+            "> Host: 127.0.0.1:" + server.port(),
+            "> User-Agent: keepalive/0.1",
+            "> X-Mine: 1",
+            ">",
+            "< HTTP/1.1 200 OK",
+            "<")
+        .anySatisfy(l -> assertThat(l).matches("(?i)< x-test: yes"))
+        .anySatisfy(l -> assertThat(l).matches("(?i)< content-length: 13"));
+    assertThat(err.get(err.size() - 1)).isEqualTo("<");
+  }
+
+  @Test
+  void verboseShowsAReusedConnectionsIdleTimeAndUse() {
+    Cli.Run run = Cli.run("get", "-v", "--max-per-host", "1", server.url("/a"), server.url("/b"));
+
+    assertThat(run.status()).as(run.toString()).isZero();
+    List<String> obtained = run.errLines().stream()
+        .filter(l -> l.startsWith("* Connection obtained: "))
+        .toList();
+    assertThat(obtained).hasSize(2);
+    assertThat(obtained.get(0)).matches(".*: NEW, waited [\\d.]+ ms, idle -, use 1");
+    // the second waited for the socket (DEFERRED) or found it idle (IMMEDIATE): thread timing
+    assertThat(obtained.get(1))
+        .matches(".*: (IMMEDIATE|DEFERRED), waited [\\d.]+ ms, idle [\\d.]+ ms, use 2");
+    assertThat(server.connections()).isEqualTo(1);
   }
 
   @Test

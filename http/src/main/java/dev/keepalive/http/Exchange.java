@@ -70,6 +70,11 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private volatile String stage = "connect";
   private volatile Connection conn;
   private volatile long allocationId;
+  /** The id of the manager's request whose connection the current attempt uses. */
+  private volatile long servedId;
+  /** The current attempt's request head as written (it may have a small body after it). */
+  private volatile byte[] sentHead;
+
   private volatile boolean retried;
   private volatile boolean mustBeNew;
   private volatile ScheduledFuture<?> timer;
@@ -171,6 +176,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       return;
     }
     Connection c = r.connection();
+    servedId = r.requestId();
     conn = c;
     if (done.get()) { // aborted meanwhile (timeout, cancel, close): it may have missed c
       c.discard();
@@ -196,6 +202,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     }
     HttpRequest.Wire w = request.wire(client.userAgent, decoding, forward, SMALL_BODY);
     if (w != null) {
+      sentHead = w.head();
       if (w.body() == null) {
         writesPending = 1;
         write(c, ByteBuffer.wrap(w.head()));
@@ -219,7 +226,9 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         return;
       }
       writesPending = length == 0 ? 1 : 2;
-      write(c, ByteBuffer.wrap(request.head(client.userAgent, decoding, forward, length)));
+      byte[] head = request.head(client.userAgent, decoding, forward, length);
+      sentHead = head;
+      write(c, ByteBuffer.wrap(head));
       if (length != 0) {
         Runnable sendBody = () -> {
           if (!client.read(() -> upload(c, rb, length))) {
@@ -481,8 +490,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
       return; // lost to a timeout or cancel, which discards c
     }
     end();
-    giveBack(c, d, extraBytes);
-    future.complete(new HttpResponse(
+    HttpResponse response = new HttpResponse(
         request,
         d.version(),
         d.status(),
@@ -493,7 +501,10 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         null,
         null,
         c.fromCache(),
-        retried));
+        retried);
+    response.served(servedId, c.remoteAddress(), c.sslSession(), sentHead); // while c is held
+    giveBack(c, d, extraBytes);
+    future.complete(response);
   }
 
   /**
@@ -630,6 +641,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
         decoded,
         c.fromCache(),
         retried);
+    response.served(servedId, c.remoteAddress(), c.sslSession(), sentHead);
     stream.response(response);
     if (d.isComplete()) {
       stream.complete(); // no body: the connection goes back now

@@ -3,8 +3,11 @@ package dev.keepalive.http;
 import dev.keepalive.FromCache;
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
+import javax.net.ssl.SSLSession;
 
 /**
  * A final (non-1xx) response. From {@link HttpClient#send} and {@link HttpClient#sendBlocking}
@@ -24,6 +27,11 @@ public final class HttpResponse {
   private final FromCache servedBy;
   private final boolean retried;
   private volatile List<URI> redirects = List.of();
+  // the connection that served it, set before the response is published (see served(...))
+  private long allocationId;
+  private InetSocketAddress remoteAddress;
+  private SSLSession sslSession;
+  private byte[] sentHead;
 
   HttpResponse(
       HttpRequest request,
@@ -133,6 +141,55 @@ public final class HttpResponse {
   }
 
   /**
+   * The id of the connection manager's request (the id {@link
+   * dev.keepalive.ConnectionManager#allocate(dev.keepalive.Allocation,
+   * java.util.function.Consumer)} returned) that got the connection which served this response:
+   * the {@code requestId} of that request's {@link dev.keepalive.ConnectionListener} events (its
+   * {@code handedOut}, with its wait and the socket's idle time), to tie them to this response.
+   * After a retry, the second request's; after redirects, the last one's.
+   */
+  public long allocationId() {
+    return allocationId;
+  }
+
+  /**
+   * The address the connection that served this response was connected to (the proxy's through
+   * a proxy), as it was while the response was read; null over a Unix domain socket.
+   */
+  public InetSocketAddress remoteAddress() {
+    return remoteAddress;
+  }
+
+  /**
+   * The TLS session of the connection that served this response (protocol, cipher suite, peer
+   * certificates), or null when it was not TLS (http, or http forwarded through a proxy).
+   */
+  public SSLSession sslSession() {
+    return sslSession;
+  }
+
+  /**
+   * The request's head as this client wrote it on the connection: the request line and every
+   * header field, the ones the client added included (Host, User-Agent, Content-Length,
+   * Accept-Encoding...), each line ending in CRLF, the empty line that ends the head included.
+   * Decoded as ISO-8859-1, the bytes sent. The request body is not part of it.
+   */
+  public String requestHead() {
+    byte[] h = sentHead;
+    if (h == null) {
+      return "";
+    }
+    int end = h.length;
+    for (int i = 3; i < h.length; i++) { // a small body may follow the head in the same array
+      if (h[i] == '\n' && h[i - 1] == '\r' && h[i - 2] == '\n' && h[i - 3] == '\r') {
+        end = i + 1;
+        break;
+      }
+    }
+    return new String(h, 0, end, StandardCharsets.ISO_8859_1);
+  }
+
+  /**
    * Body bytes: the collected body's length; for a streamed response the bytes read from
    * {@link #bodyStream()} so far (the whole body's length once it reached its end). Decoded
    * bytes when the client undid a gzip or deflate coding.
@@ -142,6 +199,17 @@ public final class HttpResponse {
       return decoded.delivered();
     }
     return stream != null ? stream.delivered() : body.length;
+  }
+
+  /**
+   * Records the connection that served this response; called once, before the response is
+   * published (completing its future publishes it to the reader).
+   */
+  void served(long allocationId, InetSocketAddress remote, SSLSession session, byte[] head) {
+    this.allocationId = allocationId;
+    this.remoteAddress = remote;
+    this.sslSession = session;
+    this.sentHead = head;
   }
 
   void redirects(List<URI> from) {

@@ -3,12 +3,17 @@ package dev.keepalive.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.keepalive.Allocation;
+import dev.keepalive.ConnectionInfo;
+import dev.keepalive.ConnectionListener;
 import dev.keepalive.ConnectionManager;
 import dev.keepalive.FromCache;
 import dev.keepalive.testkit.HttpScriptServer;
 import dev.keepalive.testkit.TestCertificates;
 import dev.keepalive.testkit.TestCertificates.Identity;
 import java.io.InputStream;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /** https against a local TLS server with a certificate made at test time (TestCertificates). */
@@ -43,6 +48,50 @@ class HttpsTest extends HttpTestBase {
     assertThat(streamed.servedBy()).isEqualTo(FromCache.IMMEDIATE);
     assertThat(c.sendBlocking(HttpRequest.get(url)).servedBy()).isEqualTo(FromCache.IMMEDIATE);
     assertThat(s.connections()).isEqualTo(1);
+  }
+
+  @Test
+  void aResponseTellsItsTlsSessionItsAddressAndItsManagerRequest() throws Exception {
+    List<Long> handedOut = new CopyOnWriteArrayList<>();
+    ConnectionManager tls = closeLater(ConnectionManager.builder()
+        .sslContext(CERTIFICATES.clientContext())
+        .listener(new ConnectionListener() {
+          @Override
+          public void handedOut(
+              long requestId,
+              Allocation request,
+              ConnectionInfo socket,
+              FromCache how,
+              long waitNanos,
+              long idleNanos) {
+            handedOut.add(requestId);
+          }
+        })
+        .build());
+    HttpClient c = closeLater(HttpClient.create(tls));
+    HttpScriptServer s = tlsServer(p -> {
+      while (p.readRequest() != null) {
+        p.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+      }
+    });
+    String url = "https://localhost:" + s.port() + "/x";
+    HttpResponse first = c.sendBlocking(HttpRequest.get(url));
+    HttpResponse second = c.sendStreaming(HttpRequest.get(url)).get();
+    second.bodyStream().close();
+
+    for (HttpResponse r : List.of(first, second)) {
+      assertThat(r.sslSession().getProtocol()).startsWith("TLSv1.");
+      assertThat(r.sslSession().getCipherSuite()).startsWith("TLS_");
+      assertThat(r.sslSession().getPeerCertificates()).isNotEmpty();
+      assertThat(r.remoteAddress().getPort()).isEqualTo(s.port());
+      assertThat(r.requestHead())
+          .startsWith("GET /x HTTP/1.1\r\n")
+          .contains("\r\nHost: localhost:" + s.port() + "\r\n")
+          .endsWith("\r\n\r\n");
+    }
+    assertThat(List.of(first.allocationId(), second.allocationId()))
+        .as("the ids the listener heard, in order")
+        .isEqualTo(handedOut);
   }
 
   @Test

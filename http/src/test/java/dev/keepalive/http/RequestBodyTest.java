@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,39 @@ class RequestBodyTest extends HttpTestBase {
     assertThat(r.header("Content-Type")).isEqualTo("application/json; charset=UTF-8");
     assertThat(r.body()).isEqualTo("{\"a\":\"\u00e9\"}".getBytes(StandardCharsets.UTF_8));
     assertThat(r.header("Content-Length")).isEqualTo(String.valueOf(r.body().length));
+  }
+
+  @Test
+  void theResponseShowsTheRequestHeadAsSentWithoutTheBody() throws Exception {
+    HttpScriptServer s = recording();
+    HttpResponse small = client.sendBlocking(HttpRequest.newBuilder(s.url("/in"))
+        .method("POST", RequestBody.ofString("a=1"))
+        .header("X-Mine", "yes")
+        .build());
+    Path f = Files.write(dir.resolve("up.txt"), "from a file".getBytes(StandardCharsets.UTF_8));
+    HttpResponse file = client.sendBlocking(HttpRequest.newBuilder(s.url("/file"))
+        .method("PUT", RequestBody.ofFile(f))
+        .build());
+
+    HttpScriptServer.Request got = s.requests().get(0);
+    got.headers()
+        .forEach((name, values) -> assertThat(small.requestHead().toLowerCase(Locale.ROOT))
+            .as("every field the server read")
+            .contains("\r\n" + name + ": " + values.get(0).toLowerCase(Locale.ROOT) + "\r\n"));
+    assertThat(small.requestHead().split("\r\n", -1))
+        .as("the request line, the fields, the empty line")
+        .hasSize(1 + got.headers().size() + 2);
+    assertThat(small.requestHead())
+        .startsWith("POST /in HTTP/1.1\r\n")
+        .contains("\r\nX-Mine: yes\r\n", "\r\nContent-Length: 3\r\n")
+        .endsWith("\r\n\r\n");
+    assertThat(file.requestHead())
+        .startsWith("PUT /file HTTP/1.1\r\n")
+        .contains("\r\nContent-Length: 11\r\n")
+        .endsWith("\r\n\r\n");
+    assertThat(small.sslSession()).isNull();
+    assertThat(small.remoteAddress().getPort()).isEqualTo(s.port());
+    assertThat(small.allocationId()).isPositive();
   }
 
   @Test
