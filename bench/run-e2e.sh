@@ -8,9 +8,9 @@
 #   bench/run-e2e.sh --quick         3 s runs, 1 round, c=16, small body: for iterating
 #   bench/run-e2e.sh --reduced       5 s runs, 1 round: small body at c=1|16|64 and 64k at c=16,
 #                                    for http, https and http-close
-#   bench/run-e2e.sh --profile       keepalive bench under JFR (http, small body, c=16 and 64):
-#                                    the recordings and their hot frames (tools/: JfrHot), no
-#                                    report
+#   bench/run-e2e.sh --profile       keepalive bench under JFR (http, small body, c=16 and 64;
+#                                    --protos https or http,https for those): the recordings
+#                                    and their hot frames (tools/: JfrHot), no report
 #   bench/run-e2e.sh --report-only bench/results/e2e-<stamp>   rewrite the report from a run
 #
 # Options (after a preset they override it):
@@ -78,6 +78,7 @@ build=1
 docs=1
 mode=run
 report_dir=
+profile_protos=http
 wait_idle=
 
 while [[ $# -gt 0 ]]; do
@@ -93,7 +94,7 @@ while [[ $# -gt 0 ]]; do
     -r|--rounds) rounds="$2"; shift ;;
     -c|--concurrency) concurrency="$2"; shift ;;
     --bodies) bodies="$2"; shift ;;
-    --protos) protos="$2"; shift ;;
+    --protos) protos="$2"; profile_protos="$2"; shift ;;
     --clients) clients="$2"; shift ;;
     --extra) extra="$2"; shift ;;
     --warmup) warmup="${2%s}"; shift ;;
@@ -363,18 +364,21 @@ if [[ $mode == profile ]]; then
     "$jdk_home/lib/jfr/profile.jfc" >"$jfc"
   IFS=, read -r -a cs <<<"$concurrency"
   [[ $concurrency == 1,16,64 ]] && cs=(16 64)
+  IFS=, read -r -a pps <<<"$profile_protos"
+  for p in "${pps[@]}"; do
   for c in "${cs[@]}"; do
     for client in keepalive; do
-      f="$results/runs/profile-http-small-c$c-$client"
+      f="$results/runs/profile-$p-small-c$c-$client"
       jfr_opts=("-XX:StartFlightRecording=filename=$f.jfr,settings=$jfc")
-      log "profile: $client http small c=$c, ${duration} s (+${warmup} s warm-up) under JFR"
-      run_one http small "$c" "$client" "$f.out" || log "exit $? (see $f.out.err)"
+      log "profile: $client $p small c=$c, ${duration} s (+${warmup} s warm-up) under JFR"
+      run_one "$p" small "$c" "$client" "$f.out" || log "exit $? (see $f.out.err)"
       jfr_opts=()
       "$java_bin" -cp "$root/tools/target/keepalive-tools.jar" dev.keepalive.tools.JfrHot \
         "$f.jfr" 30 >"$f.top.txt"
       grep -o '"requestsPerSecond":[0-9.]*' "$f.out" >&2 || true
       log "hot frames: $f.top.txt"
     done
+  done
   done
   exit 0
 fi

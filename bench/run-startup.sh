@@ -11,7 +11,7 @@
 #
 #   bench/run-startup.sh [-r RUNS] [--no-build]
 #
-# Installs nginx, curl and hyperfine with apt-get when missing. nginx runs from a temporary
+# Installs nginx, curl, hyperfine and python3 (the summary) with apt-get when missing. nginx runs from a temporary
 # directory on 127.0.0.1:$STARTUP_PORT (18290) and is stopped at the end. The archives are
 # recorded before the first measured run (hyperfine's warm-up runs would do it otherwise).
 # Results: bench/results/startup-<stamp>/ (hyperfine.json, summary.txt). On a shared machine
@@ -39,6 +39,7 @@ missing=()
 nginx_bin >/dev/null || missing+=(nginx)
 command -v curl >/dev/null || missing+=(curl)
 command -v hyperfine >/dev/null || missing+=(hyperfine)
+command -v python3 >/dev/null || missing+=(python3)
 [[ ${#missing[@]} -eq 0 ]] || apt_install "${missing[@]}"
 
 if [[ $build -eq 1 ]]; then
@@ -103,14 +104,11 @@ hyperfine -N -w 3 -r "$runs" --export-json "$out/hyperfine.json" "${cmds[@]}" >"
   echo "# java: $(java -version 2>&1 | head -1)${java25:+; Java 25: $java25}"
   printf '%-8s %-8s %-8s %-9s %s\n' min_ms med_ms mean_ms cpu_ms command
   # hyperfine's user and system are the means over the runs
-  awk 'BEGIN {RS = "\\{\"command\":"} NR > 1 {
-      cmd = $0; sub(/^"/, "", cmd); sub(/".*/, "", cmd)
-      match($0, /"median":[0-9.e+-]+/); med = substr($0, RSTART + 9, RLENGTH - 9)
-      match($0, /"mean":[0-9.e+-]+/); mean = substr($0, RSTART + 7, RLENGTH - 7)
-      match($0, /"min":[0-9.e+-]+/); mn = substr($0, RSTART + 6, RLENGTH - 6)
-      match($0, /"user":[0-9.e+-]+/); u = substr($0, RSTART + 7, RLENGTH - 7)
-      match($0, /"system":[0-9.e+-]+/); s = substr($0, RSTART + 9, RLENGTH - 9)
-      printf "%-8.0f %-8.0f %-8.0f %-9.0f %s\n", mn * 1000, med * 1000, mean * 1000, (u + s) * 1000, cmd
-    }' "$out/hyperfine.json"
+  python3 - "$out/hyperfine.json" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("%-8.0f %-8.0f %-8.0f %-9.0f %s" % (r["min"] * 1e3, r["median"] * 1e3, r["mean"] * 1e3,
+          (r["user"] + r["system"]) * 1e3, r["command"]))
+PY
 } | tee "$out/summary.txt"
 log "results in $out"
