@@ -2,6 +2,8 @@
 # Start-up time of `keepalive get URL` against nginx on 127.0.0.1, next to curl's, measured by
 # hyperfine in one run, back to back (docs/BENCHMARKS.md, "Start-up time"):
 #   curl                     curl -s URL
+#   java -jar BEFORE         with --before JAR: java -jar JAR get URL, an earlier build (the one
+#                            before these changes: picocli for every command)
 #   java -jar                java -jar cli/target/keepalive.jar get URL: no archive, default JIT
 #                            and GC (what the launcher did before it recorded an archive)
 #   ./keepalive              the launcher: start-up archive, C1 only, serial GC
@@ -9,7 +11,7 @@
 #                            found (JAVA25_HOME, else /usr/lib/jvm/*25*)
 #   java -version            the JVM alone (C1, serial GC, the JDK's CDS archive): the floor
 #
-#   bench/run-startup.sh [-r RUNS] [--no-build]
+#   bench/run-startup.sh [-r RUNS] [--no-build] [--before JAR]
 #
 # Installs nginx, curl, hyperfine and python3 (the summary) with apt-get when missing. nginx runs from a temporary
 # directory on 127.0.0.1:$STARTUP_PORT (18290) and is stopped at the end. The archives are
@@ -26,10 +28,12 @@ log() { echo "run-startup: $*" >&2; }
 
 runs=30
 build=1
+before=
 while [[ $# -gt 0 ]]; do
   case "$1" in
     -r|--runs) runs="$2"; shift ;;
     --no-build) build=0 ;;
+    --before) before="$2"; shift ;;
     *) usage ;;
   esac
   shift
@@ -94,7 +98,9 @@ url="http://127.0.0.1:$port/"
 stamp="$(date +%Y%m%d-%H%M%S)"
 out="$root/bench/results/startup-$stamp"
 mkdir -p "$out"
-cmds=("curl -s $url" "java -jar $jar get $url" "./keepalive get $url")
+cmds=("curl -s $url")
+[[ -n $before ]] && cmds+=("java -jar $before get $url")
+cmds+=("java -jar $jar get $url" "./keepalive get $url")
 [[ -n $java25 ]] && cmds+=("env JAVA_HOME=$java25 ./keepalive get $url")
 cmds+=("java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -version")
 log "hyperfine, $runs runs each (load average $(cut -d' ' -f1-3 /proc/loadavg))"
