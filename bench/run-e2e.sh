@@ -8,9 +8,9 @@
 #   bench/run-e2e.sh --quick         3 s runs, 1 round, c=16, small body: for iterating
 #   bench/run-e2e.sh --reduced       5 s runs, 1 round: small body at c=1|16|64 and 64k at c=16,
 #                                    for http, https and http-close
-#   bench/run-e2e.sh --profile       keepalive bench under JFR (http, small body, c=16 and 64):
-#                                    the recordings and their hot frames (tools/: JfrHot), no
-#                                    report
+#   bench/run-e2e.sh --profile       keepalive bench under JFR (http, small body, c=16 and 64;
+#                                    --protos https or http,https for those): the recordings
+#                                    and their hot frames (tools/: JfrHot), no report
 #   bench/run-e2e.sh --report-only bench/results/e2e-<stamp>   rewrite the report from a run
 #
 # Options (after a preset they override it):
@@ -32,6 +32,14 @@
 #                           run the JDK's crypto before it is compiled, so give it more
 #   --pause S               seconds between runs (1)
 #   --nginx-workers N       nginx worker processes (1)
+#   --nginx-connections N   nginx's worker_connections (4096); its descriptor limit
+#                           (worker_rlimit_nofile) and this script's ulimit -n are raised to
+#                           fit (-c 10000 needs more than the default)
+#   --launcher              run keepalive through the ./keepalive launcher, with the start-up
+#                           archive it records for the run's copy of the jar before the first
+#                           run (as users run it); JAVA_OPTS go to KEEPALIVE_JAVA_OPTS
+#   --cold                  no warm-up for any client (--warmup 0 --tls-warmup 0): what a
+#                           short run from a fresh JVM gets
 #   --label TEXT            a line printed at the top of the report
 #   --wait-idle [LOAD]      before starting, wait (at most 15 min) until the 1-minute load
 #                           average is below LOAD (default 1.0)
@@ -44,7 +52,8 @@
 # listening only on 127.0.0.1 ($E2E_HTTP_PORT, default 18280; $E2E_HTTPS_PORT, 18643; TLS with
 # a CA made here by openssl), and is stopped at the end. Results: bench/results/e2e-<stamp>/
 # (git-ignored): meta.env, runs.tsv, runs/*.out, summary.md, medians.csv. Environment:
-# JAVA_OPTS (JVM options for every Java client; default none), WRK_THREADS (2).
+# JAVA_OPTS (JVM options for every Java client; default none), WRK_THREADS (2). Each run's
+# peak resident memory (GNU time's %M, when /usr/bin/time is GNU time) is in runs/*.out.rss.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,11 +71,14 @@ warmup=5
 tls_warmup=
 pause=1
 nginx_workers=1
+nginx_connections=4096
+launcher=0
 label=
 build=1
 docs=1
 mode=run
 report_dir=
+profile_protos=http
 wait_idle=
 
 while [[ $# -gt 0 ]]; do
@@ -82,13 +94,16 @@ while [[ $# -gt 0 ]]; do
     -r|--rounds) rounds="$2"; shift ;;
     -c|--concurrency) concurrency="$2"; shift ;;
     --bodies) bodies="$2"; shift ;;
-    --protos) protos="$2"; shift ;;
+    --protos) protos="$2"; profile_protos="$2"; shift ;;
     --clients) clients="$2"; shift ;;
     --extra) extra="$2"; shift ;;
     --warmup) warmup="${2%s}"; shift ;;
     --tls-warmup) tls_warmup="${2%s}"; shift ;;
     --pause) pause="$2"; shift ;;
     --nginx-workers) nginx_workers="$2"; shift ;;
+    --nginx-connections) nginx_connections="$2"; shift ;;
+    --launcher) launcher=1 ;;
+    --cold) warmup=0; tls_warmup=0 ;;
     --label) label="$2"; shift ;;
     --no-build) build=0 ;;
     --wait-idle)
@@ -163,10 +178,11 @@ nginx_start() {
 # written by bench/run-e2e.sh
 $(nginx_user_line)
 worker_processes $nginx_workers;
+worker_rlimit_nofile $((nginx_connections + 1024));
 pid $d/nginx.pid;
 error_log $d/error.log warn;
 events {
-  worker_connections 4096;
+  worker_connections $nginx_connections;
 }
 http {
   access_log off;
@@ -263,11 +279,16 @@ run_one() {
       [[ $keep -eq 1 ]] && cmd+=(-k)
       cmd+=("$url") ;;
     keepalive)
-      cmd=("$java_bin" "${java_opts[@]}")
-      [[ $proto == https ]] && cmd+=(-Djavax.net.ssl.trustStore="$ngx_dir/ca.p12"
+      local jopts=("${java_opts[@]}")
+      [[ $proto == https ]] && jopts+=(-Djavax.net.ssl.trustStore="$ngx_dir/ca.p12"
         -Djavax.net.ssl.trustStorePassword=changeit -Djavax.net.ssl.trustStoreType=PKCS12)
-      cmd+=("${jfr_opts[@]}" -jar "$ka_jar" bench "$url" -c "$c" -d "${duration}s" --json
-        --no-progress)
+      jopts+=("${jfr_opts[@]}")
+      if [[ $launcher -eq 1 ]]; then
+        cmd=(env KEEPALIVE_JAR="$ka_jar" KEEPALIVE_JAVA_OPTS="${jopts[*]}" "$root/keepalive")
+      else
+        cmd=("$java_bin" "${jopts[@]}" -jar "$ka_jar")
+      fi
+      cmd+=(bench "$url" -c "$c" -d "${duration}s" --json --no-progress)
       [[ $warmup != 0 ]] && cmd+=(--warmup "${warmup}s")
       [[ $keep -eq 0 ]] && cmd+=(--no-keepalive) ;;
     *)
@@ -277,10 +298,12 @@ run_one() {
   esac
   printf '%q ' "${cmd[@]}" >"$out.cmd"
   echo >>"$out.cmd"
-  local rc=0 TIMEFORMAT='%3U %3S'
+  local rc=0 TIMEFORMAT='%3U %3S' rss=()
+  # the peak resident memory (kB) of the client, by GNU time
+  [[ -n $gnu_time ]] && rss=("$gnu_time" -q -f '%M' -o "$out.rss")
   # bash's time: user and system CPU of the whole client process (start-up and warm-up too)
-  { time timeout --kill-after=10 "$limit" "${cmd[@]}" >"$out" 2>"$out.err" </dev/null \
-      || rc=$?; } 2>"$out.time"
+  { time timeout --kill-after=10 "$limit" "${rss[@]}" "${cmd[@]}" >"$out" 2>"$out.err" \
+      </dev/null || rc=$?; } 2>"$out.time"
   return "$rc"
 }
 
@@ -298,6 +321,15 @@ nginx_cpu() {
 
 trap 'nginx_stop' EXIT
 install_tools
+gnu_time=
+/usr/bin/time -q -f '%M' true >/dev/null 2>&1 && gnu_time=/usr/bin/time
+# nginx and the clients inherit it: one descriptor per connection, and the headroom
+want_fds=$((nginx_connections + 1024))
+(( want_fds < 4096 )) && want_fds=4096
+if (( $(ulimit -n) < want_fds )); then
+  ulimit -n "$want_fds" 2>/dev/null || as_root prlimit --pid $$ --nofile="$want_fds:$want_fds" \
+    || log "could not raise ulimit -n to $want_fds (it is $(ulimit -n))"
+fi
 if [[ $build -eq 1 ]]; then build_all; fi
 [[ -f $e2e_jar ]] || { log "no $e2e_jar: build first (drop --no-build)"; exit 1; }
 [[ -f cli/target/keepalive.jar ]] || { log "no cli/target/keepalive.jar"; exit 1; }
@@ -318,6 +350,10 @@ mkdir -p "$results/runs"
 # a private copy: another build may rewrite cli/target while this runs
 ka_jar="$results/keepalive.jar"
 cp cli/target/keepalive.jar "$ka_jar"
+if [[ $launcher -eq 1 ]]; then
+  # records the start-up archive now, not in the first measured run
+  KEEPALIVE_JAR="$ka_jar" "$root/keepalive" --version >/dev/null
+fi
 jfr_opts=()
 nginx_start
 
@@ -328,18 +364,21 @@ if [[ $mode == profile ]]; then
     "$jdk_home/lib/jfr/profile.jfc" >"$jfc"
   IFS=, read -r -a cs <<<"$concurrency"
   [[ $concurrency == 1,16,64 ]] && cs=(16 64)
+  IFS=, read -r -a pps <<<"$profile_protos"
+  for p in "${pps[@]}"; do
   for c in "${cs[@]}"; do
     for client in keepalive; do
-      f="$results/runs/profile-http-small-c$c-$client"
+      f="$results/runs/profile-$p-small-c$c-$client"
       jfr_opts=("-XX:StartFlightRecording=filename=$f.jfr,settings=$jfc")
-      log "profile: $client http small c=$c, ${duration} s (+${warmup} s warm-up) under JFR"
-      run_one http small "$c" "$client" "$f.out" || log "exit $? (see $f.out.err)"
+      log "profile: $client $p small c=$c, ${duration} s (+${warmup} s warm-up) under JFR"
+      run_one "$p" small "$c" "$client" "$f.out" || log "exit $? (see $f.out.err)"
       jfr_opts=()
       "$java_bin" -cp "$root/tools/target/keepalive-tools.jar" dev.keepalive.tools.JfrHot \
         "$f.jfr" 30 >"$f.top.txt"
       grep -o '"requestsPerSecond":[0-9.]*' "$f.out" >&2 || true
       log "hot frames: $f.top.txt"
     done
+  done
   done
   exit 0
 fi
@@ -388,6 +427,9 @@ fi
   echo "java_opts=${JAVA_OPTS:-}"
   echo "nginx=$("$ngx_bin" -v 2>&1 | sed 's/^nginx version: //')"
   echo "nginx_workers=$nginx_workers"
+  echo "nginx_connections=$nginx_connections"
+  echo "keepalive_launcher=$( [[ $launcher -eq 1 ]] && echo "./keepalive (start-up archive: $(cd "$results" && ls keepalive.jar-* 2>/dev/null | tr '\n' ' '))" || echo "java -jar")"
+  echo "ulimit_n=$(ulimit -n)"
   echo "nginx_keepalive_requests=10000000"
   echo "nginx_tls=TLS 1.2/1.3, ECDSA P-256 certificate; $(openssl version | cut -d' ' -f1-2)"
   echo "wrk=$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"

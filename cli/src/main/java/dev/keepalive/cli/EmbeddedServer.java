@@ -55,7 +55,7 @@ final class EmbeddedServer implements AutoCloseable {
     return new EmbeddedServer(server, handlers);
   }
 
-  private static void handle(HttpExchange exchange) throws IOException {
+  static void handle(HttpExchange exchange) throws IOException {
     try (exchange;
         InputStream in = exchange.getRequestBody()) {
       in.transferTo(OutputStream.nullOutputStream());

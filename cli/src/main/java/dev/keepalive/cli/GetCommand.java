@@ -113,8 +113,37 @@ final class GetCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     options.validate(spec);
-    PrintWriter out = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
+    return fetch(spec.commandLine().getOut(), spec.commandLine().getErr());
+  }
+
+  /**
+   * {@code keepalive get URL...} with no option, run without picocli (see {@link Main}): null when
+   * {@code args} are not just URLs or the environment's proxy settings are not valid (picocli
+   * then runs the command and reports that as it does).
+   */
+  static GetCommand plain(String[] args) {
+    if (args.length < 2 || !args[0].equals("get")) {
+      return null;
+    }
+    for (int i = 1; i < args.length; i++) {
+      String a = args[i];
+      if (!(a.startsWith("http://") || a.startsWith("https://"))) {
+        return null;
+      }
+    }
+    GetCommand g = new GetCommand();
+    g.urls = List.of(args).subList(1, args.length);
+    g.options = new ClientOptions();
+    try {
+      g.options.proxies();
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
+    return g;
+  }
+
+  /** Fetches the URLs, printing to {@code out} and {@code err}; returns the exit status. */
+  int fetch(PrintWriter out, PrintWriter err) throws Exception {
     Duration timeout = options.timeout != null ? options.timeout : DEFAULT_TIMEOUT;
     int maxPerHost = options.maxPerHost != null ? options.maxPerHost : 4;
     int maxOpen = options.maxOpen != null ? options.maxOpen : Math.max(128, maxPerHost);

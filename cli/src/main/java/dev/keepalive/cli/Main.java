@@ -24,7 +24,6 @@ import picocli.CommandLine.UnmatchedArgumentException;
     usageHelpAutoWidth = true,
     description = "A keep-alive HTTP load generator (bench) and fetcher (get) built on the "
         + "keepalive connection manager.",
-    subcommands = {BenchCommand.class, GetCommand.class, HelpCommand.class},
     footer = {
       "",
       "Run 'keepalive bench' to benchmark an embedded server on 127.0.0.1 for 10 s.",
@@ -56,7 +55,22 @@ public final class Main implements Callable<Integer> {
   private static int run(PrintStream out, PrintStream err, boolean terminal, String... args) {
     PrintWriter o = new PrintWriter(out, true);
     PrintWriter e = new PrintWriter(err, true);
+    GetCommand plain = GetCommand.plain(args);
+    if (plain != null) {
+      // `keepalive get URL...`, the command people time against curl: without picocli, which
+      // reads every option's annotations by reflection, about half of that command's start-up
+      try {
+        return plain.fetch(o, e);
+      } catch (Exception | LinkageError ex) {
+        e.println("keepalive: " + Errors.describe(ex, false));
+        return 1;
+      } finally {
+        o.flush();
+        e.flush();
+      }
+    }
     CommandLine cl = new CommandLine(new Main(terminal));
+    addSubcommands(cl, args.length == 0 ? null : args[0]);
     cl.setOut(o);
     cl.setErr(e);
     cl.setCaseInsensitiveEnumValuesAllowed(true);
@@ -80,6 +94,28 @@ public final class Main implements Callable<Integer> {
     } finally {
       o.flush();
       e.flush();
+    }
+  }
+
+  /**
+   * Adds the subcommands: only {@code first}'s when it names one (picocli reads every option of
+   * a subcommand's classes by reflection when it is added, which was most of the start-up time of
+   * {@code keepalive get}), else all of them (help, usage errors and their suggestions).
+   */
+  private static void addSubcommands(CommandLine cl, String first) {
+    if ("startup-training".equals(first)) {
+      cl.addSubcommand("startup-training", new TrainCommand());
+      return;
+    }
+    boolean all = !"bench".equals(first) && !"get".equals(first);
+    if (all || "bench".equals(first)) {
+      cl.addSubcommand("bench", new BenchCommand());
+    }
+    if (all || "get".equals(first)) {
+      cl.addSubcommand("get", new GetCommand());
+    }
+    if (all) {
+      cl.addSubcommand("help", new HelpCommand());
     }
   }
 

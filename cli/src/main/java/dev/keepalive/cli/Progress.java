@@ -53,7 +53,10 @@ final class Progress implements AutoCloseable {
 
   /** Starts drawing; returns this. */
   Progress start() {
-    timer.scheduleAtFixedRate(this::draw, 0, 200, TimeUnit.MILLISECONDS);
+    // the first line now, not from the timer's thread: a run that ends before that thread first
+    // ran (a short one on a busy machine) drew nothing, and the bar was never seen
+    draw();
+    timer.scheduleAtFixedRate(this::draw, 200, 200, TimeUnit.MILLISECONDS);
     return this;
   }
 

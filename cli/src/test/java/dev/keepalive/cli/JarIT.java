@@ -12,10 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The built jar (target/keepalive.jar), run as a child process with {@code java -jar}: run by
@@ -47,11 +49,36 @@ class JarIT {
     command.add("-jar");
     command.add(JAR.toString());
     command.addAll(List.of(args));
+    return run(new ProcessBuilder(command), args);
+  }
+
+  /**
+   * The ./keepalive launcher at the repository's root, with {@code env} added to its
+   * environment, running a copy of the jar in {@code dir} (KEEPALIVE_JAR: never built, its
+   * archive made next to it) with the JDK that runs the tests.
+   */
+  private static Run launcher(Path dir, Map<String, String> env, String... args) throws Exception {
+    Path launcher = Path.of("..", "keepalive").toAbsolutePath().normalize();
+    assumeTrue(Files.isExecutable(launcher), "no " + launcher);
+    Path jar = dir.resolve("keepalive.jar");
+    if (!Files.exists(jar)) {
+      Files.copy(JAR, jar);
+    }
+    List<String> command = new ArrayList<>(List.of(launcher.toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(command);
+    pb.environment().put("KEEPALIVE_JAR", jar.toString());
+    pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+    pb.environment().remove("KEEPALIVE_JAVA_OPTS");
+    pb.environment().putAll(env);
+    return run(pb, args);
+  }
+
+  private static Run run(ProcessBuilder pb, String... args) throws Exception {
     File out = File.createTempFile("keepalive-out", ".txt");
     File err = File.createTempFile("keepalive-err", ".txt");
     try {
-      Process p =
-          new ProcessBuilder(command).redirectOutput(out).redirectError(err).start();
+      Process p = pb.redirectOutput(out).redirectError(err).start();
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         throw new AssertionError("keepalive " + String.join(" ", args) + " did not end in 60 s");
@@ -111,5 +138,43 @@ class JarIT {
 
     assertThat(run.status()).isZero();
     assertThat(run.out()).startsWith("keepalive 0.");
+  }
+
+  @Test
+  void launcherRunsTheJar(@TempDir Path dir) throws Exception {
+    Run run = launcher(dir, Map.of("KEEPALIVE_ARCHIVE", "0"), "get", server.url("/"));
+
+    assertThat(run.status()).as(run.err()).isZero();
+    assertThat(run.out()).startsWith("200 OK").contains(server.url("/"));
+    assertThat(run.err()).isEmpty();
+    try (var files = Files.list(dir)) {
+      assertThat(files).containsExactly(dir.resolve("keepalive.jar"));
+    }
+  }
+
+  @Test
+  void launcherRecordsItsStartupArchiveOnceAndRunsWithIt(@TempDir Path dir) throws Exception {
+    // a short training run: this checks that the archive is made and used, not how good it is
+    Map<String, String> env = Map.of("KEEPALIVE_TRAINING", "quick");
+    Run first = launcher(dir, env, "get", server.url("/"));
+
+    assertThat(first.status()).as(first.err()).isZero();
+    assertThat(first.err()).startsWith("keepalive: recording the start-up archive");
+    List<Path> archives;
+    try (var files = Files.list(dir)) {
+      archives =
+          files.filter(f -> !f.getFileName().toString().equals("keepalive.jar")).toList();
+    }
+    assertThat(archives)
+        .singleElement()
+        .satisfies(a -> assertThat(a.getFileName().toString())
+            .startsWith("keepalive.jar-")
+            .matches(".*\\.(jsa|aot)$"));
+
+    Run second = launcher(dir, env, "get", "-v", server.url("/"));
+
+    assertThat(second.status()).as(second.err()).isZero();
+    assertThat(second.out()).startsWith("200 OK").contains(server.url("/"));
+    assertThat(second.err()).as("no JVM warning about the archive").isEmpty();
   }
 }
