@@ -37,6 +37,7 @@ final class BlockingReport {
     // configuration -> client -> the rounds' (req/s, cpu us/req); failed runs count as 0 req/s
     Map<String, Map<String, List<double[]>>> runs = new LinkedHashMap<>();
     List<String> failures = new ArrayList<>();
+    List<double[]> loads = new ArrayList<>();
     for (String line : Files.readAllLines(dir.resolve("runs.tsv"))) {
       if (line.startsWith("#") || line.isBlank()) {
         continue;
@@ -44,6 +45,9 @@ final class BlockingReport {
       String[] f = line.split("\t");
       String config = "Java " + f[0] + " | " + f[1] + " | " + f[2] + " | " + f[3];
       String client = f[5];
+      if (f.length > 8) {
+        loads.add(new double[] {Double.parseDouble(f[8])});
+      }
       Path out = dir.resolve(f[6]);
       double rps = 0;
       double cpu = Double.NaN;
@@ -136,6 +140,16 @@ final class BlockingReport {
             .max()
             .orElse(0))
         .append(" runs per client and configuration (N threads, N pooled connections).\n\n");
+    if (!loads.isEmpty()) {
+      double lo = loads.stream().mapToDouble(l -> l[0]).min().orElse(0);
+      double hi = loads.stream().mapToDouble(l -> l[0]).max().orElse(0);
+      md.append(String.format(
+          Locale.ROOT,
+          "Load average (1 min) when each run started: %.2f-%.2f, median %.2f.%n%n",
+          lo,
+          hi,
+          median(loads, 0)));
+    }
     md.append("CPU of the client process per request, microseconds (medians):\n\n")
         .append(cpuMd);
     md.append('\n');
