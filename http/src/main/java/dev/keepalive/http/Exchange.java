@@ -78,9 +78,15 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   private volatile boolean retried;
   private volatile boolean mustBeNew;
   private volatile ScheduledFuture<?> timer;
-  private volatile ScheduledFuture<?> responseTimer;
+  /** The response timeout in nanoseconds; NO_DEADLINE for none. */
+  private final long responseNanos;
+  /** Whether the response timeout runs (from the request's end until the outcome). */
+  private volatile boolean responseArmed;
   /** System.nanoTime() of the last sign of life of the response (or of the request's end). */
   private volatile long lastInput;
+
+  /** {@link #responseDeadline()} when there is none. */
+  static final long NO_DEADLINE = Long.MAX_VALUE;
 
   // the current attempt
   private ResponseDecoder decoder;
@@ -102,6 +108,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     this.connectTimeout = timeout != null && timeout.compareTo(ct) < 0 ? timeout : ct;
     this.responseTimeout =
         request.responseTimeout() != null ? request.responseTimeout() : client.responseTimeout;
+    this.responseNanos = responseNanos(responseTimeout);
     String m = request.method();
     this.idempotent = Syntax.isIdempotent(m);
     this.headRequest = m.equals("HEAD");
@@ -661,30 +668,44 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     return timeout != null && timeout.compareTo(responseTimeout) < 0 ? timeout : responseTimeout;
   }
 
-  /** The request is sent: from now on the response must show life within the timeout. */
-  private void armResponseTimer() {
-    Duration rt = responseTimeout;
-    if (rt == null || done.get()) {
-      return;
+  /** The timeout in nanoseconds, or NO_DEADLINE for none (null, or beyond a century). */
+  private static long responseNanos(Duration rt) {
+    if (rt == null || rt.compareTo(CENTURY) > 0) {
+      return NO_DEADLINE;
     }
-    lastInput = System.nanoTime();
-    ScheduledFuture<?> old = responseTimer;
-    if (old != null) {
-      old.cancel(false);
-    }
-    responseTimer = client.schedule(this::onResponseTimer, rt);
-    if (done.get()) { // decided meanwhile: end() may have missed the new timer
-      cancelResponseTimer();
-    }
+    return rt.toNanos();
   }
 
-  private void onResponseTimer() {
-    if (done.get()) {
+  private static final Duration CENTURY = Duration.ofDays(36_525);
+
+  /**
+   * The request is sent: from now on the response must show life within the timeout. The
+   * client's sweep ({@link HttpClient#watchResponse}) enforces it, from {@link #lastInput}.
+   */
+  private void armResponseTimer() {
+    if (responseNanos == NO_DEADLINE || done.get()) {
       return;
     }
-    long left = responseTimeout.toNanos() - (System.nanoTime() - lastInput);
-    if (left > 0) { // input arrived since: wait for the rest
-      responseTimer = client.schedule(this::onResponseTimer, Duration.ofNanos(left));
+    long now = System.nanoTime();
+    lastInput = now;
+    responseArmed = true;
+    client.watchResponse(now + responseNanos);
+  }
+
+  /**
+   * When the response is late (System.nanoTime()): its last sign of life plus the response
+   * timeout; NO_DEADLINE when no response timeout runs. Any thread.
+   */
+  long responseDeadline() {
+    if (!responseArmed || done.get()) {
+      return NO_DEADLINE;
+    }
+    return lastInput + responseNanos;
+  }
+
+  /** The client's sweep found the response past its deadline (timer thread). */
+  void responseTimedOut() {
+    if (done.get()) {
       return;
     }
     abort(
@@ -696,10 +717,7 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   }
 
   private void cancelResponseTimer() {
-    ScheduledFuture<?> t = responseTimer;
-    if (t != null) {
-      t.cancel(false);
-    }
+    responseArmed = false;
   }
 
   // ---- failures ----

@@ -18,6 +18,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An HTTP/1.1 client over a {@link ConnectionManager}: each request gets a connection from the
@@ -113,6 +114,21 @@ public final class HttpClient implements AutoCloseable {
 
   private ScheduledThreadPoolExecutor timer;
   private ExecutorService readers;
+
+  /**
+   * When the one scheduled sweep of response deadlines runs (System.nanoTime()), or NO_SWEEP.
+   * Response timeouts are not timers of their own: an exchange records its deadline and only
+   * makes sure that a sweep is due by then ({@link #watchResponse}), which costs a read of this
+   * field when one is (the usual case: every deadline is later than the pending one). A sweep
+   * looks at every exchange in flight, fails the late ones and schedules the next sweep for the
+   * earliest deadline left. So a request costs no timer task scheduled and cancelled on the
+   * event loop, and sweeps run about once per response timeout while no response is late.
+   */
+  private final AtomicLong nextSweep = new AtomicLong(NO_SWEEP);
+
+  private static final long NO_SWEEP = Long.MAX_VALUE;
+  /** Sweeps run at least this far apart (nanoseconds), whatever the deadlines. */
+  private static final long SWEEP_GAP = TimeUnit.MILLISECONDS.toNanos(1);
 
   private HttpClient(Builder b) {
     this.manager = b.manager;
@@ -478,6 +494,49 @@ public final class HttpClient implements AutoCloseable {
       return timer.schedule(task, nanos, TimeUnit.NANOSECONDS);
     } catch (java.util.concurrent.RejectedExecutionException e) {
       return null; // closing
+    }
+  }
+
+  /**
+   * Makes sure a sweep of response deadlines runs by {@code deadline} (System.nanoTime()), a
+   * deadline an exchange in flight has just set (after setting it, so that a sweep starting
+   * meanwhile sees it). Any thread.
+   */
+  void watchResponse(long deadline) {
+    while (true) {
+      long next = nextSweep.get();
+      if (next != NO_SWEEP && next - deadline <= 0) {
+        return; // a sweep is due first: it will see this deadline, or the next one will
+      }
+      if (nextSweep.compareAndSet(next, deadline)) {
+        // an earlier sweep replaces the one pending, which finds itself stale and does nothing
+        schedule(
+            () -> sweep(deadline), Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+        return;
+      }
+    }
+  }
+
+  /** On the timer thread: fails the exchanges past their response deadline, plans the next. */
+  private void sweep(long at) {
+    if (!nextSweep.compareAndSet(at, NO_SWEEP)) {
+      return; // replaced by an earlier sweep, which took over
+    }
+    long now = System.nanoTime();
+    long earliest = NO_SWEEP;
+    for (Exchange x : inFlight) {
+      long d = x.responseDeadline();
+      if (d == NO_SWEEP) {
+        continue;
+      }
+      if (d - now <= 0) {
+        x.responseTimedOut();
+      } else if (earliest == NO_SWEEP || d - earliest < 0) {
+        earliest = d;
+      }
+    }
+    if (earliest != NO_SWEEP) {
+      watchResponse(earliest - (now + SWEEP_GAP) < 0 ? now + SWEEP_GAP : earliest);
     }
   }
 

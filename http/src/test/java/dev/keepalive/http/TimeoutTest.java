@@ -90,6 +90,30 @@ class TimeoutTest extends HttpTestBase {
   }
 
   @Test
+  void aShortResponseTimeoutSetAfterALongerOneStillFires() throws Exception {
+    // the client sweeps response deadlines: the 60 s request plans a sweep in 60 s, and the
+    // 200 ms one sent after it must bring that sweep forward, failing itself alone
+    HttpScriptServer s = server(p -> {
+      p.readRequest();
+      p.awaitEof();
+    });
+    var slow = client.send(HttpRequest.newBuilder(s.url("/"))
+        .responseTimeout(Duration.ofSeconds(60))
+        .build());
+    await().until(() -> s.requests().size() == 1); // sent: its deadline is (about to be) set
+    var quick = client.send(HttpRequest.newBuilder(s.url("/"))
+        .responseTimeout(Duration.ofMillis(200))
+        .build());
+    // bounded only so that a broken sweep fails here instead of hanging for 60 s
+    assertThatThrownBy(() -> quick.get(30, java.util.concurrent.TimeUnit.SECONDS))
+        .hasCauseInstanceOf(HttpException.class)
+        .hasMessageContaining("response timeout of PT0.2S");
+    assertThat(slow).isNotDone();
+    slow.cancel(true);
+    await().until(() -> s.clientCloses() == 2);
+  }
+
+  @Test
   void aBodyThatKeepsArrivingDoesNotTimeOut() throws Exception {
     // the response timeout bounds each wait, not the whole body: 12 pieces 250 ms apart take
     // 3 s in all, half again the 2 s timeout, while each gap leaves it a margin of 1.75 s (for a

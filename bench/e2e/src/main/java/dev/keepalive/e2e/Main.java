@@ -7,6 +7,8 @@ import java.util.Arrays;
  *
  * <pre>
  *   run CLIENT URL [options]   one closed-loop load run of a Java peer client: one JSON line
+ *   blocking CLIENT URL [opts] one run of the blocking-style comparison (BlockingBench)
+ *   blocking-report DIR        its medians and ratios (BlockingReport), from runs.tsv
  *   report RESULTS_DIR [opts]  medians, ratios to wrk, docs/BENCHMARKS.md and the PNG charts
  *   versions                   the peer clients' versions, one "name version" per line
  * </pre>
@@ -25,6 +27,8 @@ public final class Main {
     String[] rest = Arrays.copyOfRange(args, 1, args.length);
     switch (args[0]) {
       case "run" -> System.exit(Harness.main(rest));
+      case "blocking" -> System.exit(BlockingBench.main(rest));
+      case "blocking-report" -> System.exit(BlockingReport.main(rest));
       case "report" -> System.exit(Report.main(rest));
       case "versions" -> Versions.print(System.out);
       default -> {
@@ -37,6 +41,9 @@ public final class Main {
   private static void usage() {
     System.err.println("usage: keepalive-e2e run CLIENT URL [-c N] [-d SECONDS] [--warmup SECONDS]"
         + " [--no-keepalive] [--ca FILE]\n"
+        + "       keepalive-e2e blocking CLIENT URL [--threads N] [--virtual] [--warmup S]"
+        + " [-d S] [--expect-bytes N]\n"
+        + "       keepalive-e2e blocking-report RESULTS_DIR\n"
         + "       keepalive-e2e report RESULTS_DIR [--out docs/BENCHMARKS.md] [--charts DIR]\n"
         + "       keepalive-e2e versions\n"
         + "clients: " + String.join(", ", Peer.NAMES));
