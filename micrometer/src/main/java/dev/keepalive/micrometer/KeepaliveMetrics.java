@@ -106,7 +106,8 @@ import javax.net.ssl.SSLSession;
  * <p><b>Cost.</b> The listener's methods run on the manager's event loop: each one increments or
  * records into a meter created in advance (per kind and per reason, in arrays indexed by the
  * enum's ordinal): no registry look-up and no allocation per event (with per-key tags, one map
- * look-up of the key). A manager without this listener pays nothing. The gauges read {@link
+ * look-up of the key, skipped for a hand-out whose {@link Allocation} is the same object as the
+ * last one's). A manager without this listener pays nothing. The gauges read {@link
  * ConnectionManager#stats()} (a volatile read) when the registry reads them.
  *
  * <p><b>Threads.</b> One instance serves one manager: register it with one builder and bind it to
@@ -131,6 +132,7 @@ public final class KeepaliveMetrics implements ConnectionListener, AutoCloseable
   private final Meters all;
   private final Map<KeyId, Meters> byKey;
   private volatile boolean closed;
+  private LastRequest lastRequest;
   private boolean bound;
 
   private KeepaliveMetrics(Builder b) {
@@ -332,6 +334,20 @@ public final class KeepaliveMetrics implements ConnectionListener, AutoCloseable
 
   // ---- per-key meters ----
 
+  /**
+   * The last request's meters: one object, so that the pair is read whole (the listener runs on
+   * one loop thread; a reader elsewhere sees a whole pair or none, by final-field semantics).
+   */
+  private static final class LastRequest {
+    final Allocation request;
+    final Meters meters;
+
+    LastRequest(Allocation request, Meters meters) {
+      this.request = request;
+      this.meters = meters;
+    }
+  }
+
   /** A pool key's target: scheme and address in lower case, IPv6 without brackets. */
   private record KeyId(String scheme, String addr, int port) {
     String text() {
@@ -344,6 +360,17 @@ public final class KeepaliveMetrics implements ConnectionListener, AutoCloseable
     if (byKey == null) {
       return all;
     }
+    // callers usually reuse one Allocation per host: the last one's meters, without a look-up
+    LastRequest last = lastRequest;
+    if (last != null && last.request == request) {
+      return last.meters;
+    }
+    Meters k = lookUp(request);
+    lastRequest = new LastRequest(request, k);
+    return k;
+  }
+
+  private Meters lookUp(Allocation request) {
     String addr = request.forAddr();
     if (addr.startsWith("[") && addr.endsWith("]")) {
       addr = addr.substring(1, addr.length() - 1);

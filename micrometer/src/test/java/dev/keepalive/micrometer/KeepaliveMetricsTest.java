@@ -227,6 +227,19 @@ class KeepaliveMetricsTest {
     }
     assertThat(registry.find("keepalive.connections.open").gauge().getId().getTag("key"))
         .isNull();
+
+    // the same key through another Allocation object, twice through one object, then another key
+    Allocation h1 = a.forTarget("HTTP", "H1.test", 80); // the key is normalized: lower case
+    connect(h1).close();
+    connect(h1).close();
+    connect(a.forTarget("http", "h0.test", 80)).close();
+    connect(a.forTarget("http", "h4.test", 80)).close();
+    assertThat(counter("keepalive.handouts", "kind", "immediate", "key", "http://h1.test:80"))
+        .isEqualTo(2);
+    assertThat(counter("keepalive.handouts", "kind", "immediate", "key", "http://h0.test:80"))
+        .isEqualTo(1);
+    assertThat(counter("keepalive.handouts", "kind", "immediate", "key", "other"))
+        .isEqualTo(1);
   }
 
   @Test
