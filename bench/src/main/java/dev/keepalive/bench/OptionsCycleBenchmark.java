@@ -3,6 +3,8 @@ package dev.keepalive.bench;
 import dev.keepalive.Allocation;
 import dev.keepalive.ConnectionListener;
 import dev.keepalive.ConnectionManager;
+import dev.keepalive.micrometer.KeepaliveMetrics;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -31,12 +33,16 @@ import org.openjdk.jmh.annotations.TearDown;
  * options=jfr} runs the cycle under a JFR recording with keepalive's events at their default
  * settings (the Acquire event's 10 ms threshold: begun and ended per request, never committed).
  * {@code none} is the manager with neither: what "costs nothing when unused" is measured against.
+ * {@code options=metrics} binds keepalive-micrometer's {@link KeepaliveMetrics} (to a {@link
+ * SimpleMeterRegistry}): a timer and a counter per hand-out; {@code options=metrics+keys} does
+ * the same with per-key tags for up to 16 keys (the rest share one tag value): a map look-up of the
+ * key per event on top.
  */
 public class OptionsCycleBenchmark extends JmhSettings {
   /** Keys cycled round-robin, each with one idle socket to the sink. */
   @State(Scope.Benchmark)
   public static class Options extends SinkFixture {
-    @Param({"none", "all", "all+leak", "listener", "jfr"})
+    @Param({"none", "all", "all+leak", "listener", "jfr", "metrics", "metrics+keys"})
     public String options;
 
     @Param({"1", "10000"})
@@ -76,13 +82,22 @@ public class OptionsCycleBenchmark extends JmhSettings {
     if (which.equals("listener")) {
       return b.listener(new ConnectionListener() {}).build();
     }
+    if (which.equals("metrics") || which.equals("metrics+keys")) {
+      KeepaliveMetrics metrics = KeepaliveMetrics.builder(new SimpleMeterRegistry())
+          .name("bench")
+          .perKeyTags(which.equals("metrics") ? 0 : 16)
+          .build();
+      ConnectionManager m = b.listener(metrics).build();
+      metrics.bindTo(m);
+      return m;
+    }
     if (which.equals("jfr")) {
       startRecording();
       return b.build();
     }
     if (!which.equals("all") && !which.equals("all+leak")) {
       throw new IllegalArgumentException(
-          "options must be none, all, all+leak, listener or jfr: " + which);
+          "options must be none, all, all+leak, listener, jfr, metrics or metrics+keys: " + which);
     }
     if (which.equals("all+leak")) {
       b.leakDetection(Duration.ofHours(1));
