@@ -12,9 +12,9 @@ import jdk.jfr.Timespan;
 
 /**
  * keepalive's JDK Flight Recorder events, {@code dev.keepalive.*}. JFR calls cost nothing
- * measurable until a recording enables them: each begins with a check of an event class's
- * enabled flag ({@link Event#isEnabled()} on a shared instance: a static field read once JFR has
- * instrumented the class, a constant false before), and only then allocates an event.
+ * measurable until a recording enables them: each begins with {@link #running()} (has Flight
+ * Recorder started in this JVM?), then a check of the event class's enabled flag ({@link
+ * Event#isEnabled()} on a shared instance), and only then allocates an event.
  *
  * <p>Defaults keep the default profile cheap: the per-socket events (connect, TLS handshake,
  * close) are enabled with no threshold (they scale with connection churn, not requests); the
@@ -28,18 +28,26 @@ import jdk.jfr.Timespan;
 final class JfrEvents {
   private JfrEvents() {}
 
-  /** True when the runtime has jdk.jfr. */
+  /** True when the runtime has jdk.jfr (and, as a named module, this module reads it). */
   static final boolean AVAILABLE = available();
 
   private static boolean available() {
     try {
-      Class.forName("jdk.jfr.Event", false, JfrEvents.class.getClassLoader());
-      return JfrEvents.class.getModule().isNamed()
-          ? ModuleLayer.boot().findModule("jdk.jfr").isPresent()
-          : true;
-    } catch (ClassNotFoundException | LinkageError e) {
+      return ModuleLayer.boot().findModule("jdk.jfr").isPresent();
+    } catch (RuntimeException | LinkageError e) {
       return false;
     }
+  }
+
+  /**
+   * True once Flight Recorder runs in this JVM (a recording was started: on the command line,
+   * through jcmd, or by the JFR API); only then are the event classes touched. A volatile read
+   * of one small class: until then none of JFR's own machinery (some 100 classes, loaded when an
+   * event class is first used) is loaded, which a short command such as {@code keepalive get}
+   * would otherwise pay at start-up.
+   */
+  static boolean running() {
+    return AVAILABLE && jdk.jfr.FlightRecorder.isInitialized();
   }
 
   /**

@@ -30,8 +30,6 @@ final class Observers {
   private final ConnectionListener[] listeners;
   /** At least one listener. */
   final boolean listening;
-  /** JFR events may be recorded (jdk.jfr is present). */
-  private final boolean jfr;
 
   private final Clock clock;
   /** A listener threw already: later ones are logged at DEBUG only (loop only). */
@@ -40,13 +38,12 @@ final class Observers {
   Observers(List<ConnectionListener> listeners, Clock clock) {
     this.listeners = listeners.toArray(new ConnectionListener[0]);
     this.listening = this.listeners.length > 0;
-    this.jfr = JfrEvents.AVAILABLE;
     this.clock = clock;
   }
 
   /** The connect path must report its attempts and stages (listeners or JFR may want them). */
   boolean observesConnects() {
-    return listening || jfr;
+    return listening || JfrEvents.AVAILABLE;
   }
 
   // ---- requests ----
@@ -67,7 +64,7 @@ final class Observers {
 
   /** {@code r} was made by allocate(), on the caller's thread: stamp it for its wait. */
   void submitted(Request r) {
-    boolean recorded = jfr && JfrEvents.Acquire.PROBE.isEnabled();
+    boolean recorded = JfrEvents.running() && JfrEvents.Acquire.PROBE.isEnabled();
     if (!listening && !recorded) {
       return;
     }
@@ -174,7 +171,7 @@ final class Observers {
       ConnectionInfo info = info((Slot) s.owner, clock.nanoTime(), to);
       emit(l -> l.connectStarted(info, to));
     }
-    if (jfr && JfrEvents.Connect.PROBE.isEnabled()) {
+    if (JfrEvents.running() && JfrEvents.Connect.PROBE.isEnabled()) {
       JfrEvents.Connect e = new JfrEvents.Connect();
       e.begin();
       s.trace = SocketTrace.of(s).connect(to, e);
@@ -215,7 +212,7 @@ final class Observers {
         emit(l -> l.tunnelStarted(info, ((Slot) s.owner).owner.key.proxy));
       }
     }
-    if (tls && jfr && JfrEvents.TlsHandshake.PROBE.isEnabled()) {
+    if (tls && JfrEvents.running() && JfrEvents.TlsHandshake.PROBE.isEnabled()) {
       JfrEvents.TlsHandshake e = new JfrEvents.TlsHandshake();
       e.begin();
       SocketTrace t = SocketTrace.of(s);
@@ -264,7 +261,7 @@ final class Observers {
   /** {@code slot} is about to close (still open), for {@code why}. */
   void closing(Slot slot, CloseReason why) {
     boolean debug = LOG.isLoggable(Level.DEBUG);
-    boolean recorded = jfr && JfrEvents.Close.PROBE.isEnabled();
+    boolean recorded = JfrEvents.running() && JfrEvents.Close.PROBE.isEnabled();
     if (!listening && !debug && !recorded) {
       return;
     }
@@ -306,7 +303,7 @@ final class Observers {
       ConnectionInfo info = info(slot, clock.nanoTime(), null);
       emit(l -> l.leaked(info, reclaimed, site));
     }
-    if (jfr && JfrEvents.Leak.PROBE.isEnabled()) {
+    if (JfrEvents.running() && JfrEvents.Leak.PROBE.isEnabled()) {
       JfrEvents.Leak e = new JfrEvents.Leak();
       if (e.shouldCommit()) {
         e.scheme = scheme;
