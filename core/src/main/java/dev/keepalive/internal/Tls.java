@@ -75,11 +75,18 @@ final class Tls implements ConnectStage {
     }
   };
 
-  /** tls-channel's statistics wrappers, one pair for all of this manager's sockets. */
-  private final TrackingAllocator plainBuffers = new TrackingAllocator(PLAIN);
+  /** Most released buffers of each kind a manager keeps for reuse ({@link RecyclingAllocator}). */
+  static final int RECYCLED_BUFFERS = 64;
+
+  /**
+   * tls-channel's statistics wrappers, one pair for all of this manager's sockets, over buffers
+   * recycled between its sockets.
+   */
+  private final TrackingAllocator plainBuffers =
+      new TrackingAllocator(new RecyclingAllocator(PLAIN, RECYCLED_BUFFERS));
 
   private final TrackingAllocator encryptedBuffers =
-      new TrackingAllocator(new HeapBufferAllocator());
+      new TrackingAllocator(new RecyclingAllocator(new HeapBufferAllocator(), RECYCLED_BUFFERS));
 
   private final Settings settings;
   private final Progress progress;
