@@ -47,7 +47,7 @@ final class AttemptRace extends EventLoop.Timer {
     s.addresses = addresses;
     this.channels = new SocketChannel[addresses.size()];
     this.keys = new SelectionKey[addresses.size()];
-    this.startedAt = connector.progress().observed() ? new long[addresses.size()] : null;
+    this.startedAt = connector.progress().observed(s) ? new long[addresses.size()] : null;
   }
 
   /** Starts the first attempt; a failure when every address failed at once (nothing open). */

@@ -15,11 +15,11 @@ interface ConnectStage {
     void failed(SocketIo s, Failure f);
 
     /**
-     * True when the TCP stage must report its attempts ({@link #attemptStarted}, {@link
-     * #attemptEnded}): someone observes the connect path. When false, the stage reads no clock
-     * for them.
+     * True when the TCP stage must report {@code s}'s attempts ({@link #attemptStarted}, {@link
+     * #attemptEnded}): someone observed the connect path when it started. When false, the stage
+     * reads no clock and builds no address for them.
      */
-    default boolean observed() {
+    default boolean observed(SocketIo s) {
       return false;
     }
 

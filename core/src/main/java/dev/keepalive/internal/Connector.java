@@ -68,7 +68,7 @@ final class Connector implements ConnectStage {
     } catch (IOException | RuntimeException e) {
       s.closeChannel();
       Failure f = failure(e);
-      if (progress.observed() && s.unixSocket == null) {
+      if (progress.observed(s) && s.unixSocket == null) {
         progress.attemptEnded(s, target(s), s.stageStartedAt, f);
       }
       return f;
@@ -90,7 +90,7 @@ final class Connector implements ConnectStage {
       }
     } catch (IOException e) {
       Failure f = failure(e);
-      if (progress.observed() && s.unixSocket == null) {
+      if (progress.observed(s) && s.unixSocket == null) {
         progress.attemptEnded(s, target(s), s.stageStartedAt, f);
       }
       s.closeChannel();
@@ -101,7 +101,7 @@ final class Connector implements ConnectStage {
   /** TCP is up: the socket's age counts from now (its lifetime, maxLifetime). */
   void done(SocketIo s) {
     s.tcpConnectedAt = clock.nanoTime();
-    if (progress.observed() && s.unixSocket == null && s.addresses.size() == 1) {
+    if (progress.observed(s) && s.unixSocket == null && s.addresses.size() == 1) {
       progress.attemptEnded(s, target(s), s.stageStartedAt, null); // the single attempt
     }
     progress.done(s);
@@ -173,7 +173,7 @@ final class Connector implements ConnectStage {
   /** True when connected at once. */
   private boolean attempt(SocketIo s, InetAddress address) throws IOException {
     InetSocketAddress to = new InetSocketAddress(address, s.connectPort);
-    if (progress.observed()) {
+    if (progress.observed(s)) {
       progress.attemptStarted(s, to);
     }
     SocketChannel ch = open(address);

@@ -20,7 +20,14 @@ final class Dialer implements ConnectStage.Progress {
     /** {@code s} could not connect; it is closed already. */
     void failed(SocketIo s, Failure f);
 
-    // Observation (only when the dialer is observed): each TCP attempt, and the stages after TCP.
+    /**
+     * True while someone watches the connect path (a listener, a running Flight Recorder): asked
+     * once per socket as it starts connecting; that socket then reports its attempts and stages
+     * to the methods below, and one that starts unobserved reads no clock for them.
+     */
+    default boolean observing() {
+      return false;
+    }
 
     /** A TCP connect attempt of {@code s} to {@code to} starts. */
     default void attemptStarted(SocketIo s, InetSocketAddress to) {}
@@ -50,17 +57,9 @@ final class Dialer implements ConnectStage.Progress {
 
   private final ConnectStage tls;
   private final Clock clock;
-  /** Report attempts and stages to {@link #events}' observation methods. */
-  private final boolean observed;
 
   Dialer(EventLoop loop, Settings settings, Events events) {
-    this(loop, settings, events, false);
-  }
-
-  /** @param observed report attempts and stages to the observation methods of {@code events} */
-  Dialer(EventLoop loop, Settings settings, Events events, boolean observed) {
     this.events = events;
-    this.observed = observed;
     this.clock = settings.clock();
     this.tlsSchemes = settings.tlsSchemes();
     this.tcp = new Connector(
@@ -92,9 +91,7 @@ final class Dialer implements ConnectStage.Progress {
       s.stages = secured ? secureSocks : plainSocks;
     }
     s.stage = 0;
-    if (observed) {
-      s.stageStartedAt = clock.nanoTime();
-    }
+    s.stageStartedAt = events.observing() ? observedNow() : 0;
     Failure f = s.stages[0].start(s);
     if (f != null) {
       s.closeChannel();
@@ -109,6 +106,7 @@ final class Dialer implements ConnectStage.Progress {
 
   @Override
   public void done(SocketIo s) {
+    boolean observed = observed(s);
     if (observed) {
       stageEnded(s, null);
     }
@@ -121,7 +119,7 @@ final class Dialer implements ConnectStage.Progress {
     }
     ConnectStage next = s.stages[s.stage];
     if (observed) {
-      s.stageStartedAt = clock.nanoTime();
+      s.stageStartedAt = observedNow();
       events.stageStarted(s, next == tls);
     }
     Failure f = next.start(s);
@@ -133,15 +131,22 @@ final class Dialer implements ConnectStage.Progress {
   @Override
   public void failed(SocketIo s, Failure f) {
     s.closeChannel();
-    if (observed) {
+    if (observed(s)) {
       stageEnded(s, f);
     }
     events.failed(s, f);
   }
 
+  /** {@code s} reports its connect path: it was observed when it started ({@link #dial}). */
   @Override
-  public boolean observed() {
-    return observed;
+  public boolean observed(SocketIo s) {
+    return s.stageStartedAt != 0;
+  }
+
+  /** The clock, never 0 (which marks a socket nobody observes). */
+  private long observedNow() {
+    long now = clock.nanoTime();
+    return now == 0 ? 1 : now;
   }
 
   @Override

@@ -84,7 +84,7 @@ final class Manager
     this.obs = new Observers(listeners, settings.clock());
     this.loop = new EventLoop("keepalive-loop-" + LOOPS.incrementAndGet(), settings.clock());
     this.dns = new Dns<>(settings.resolver(), loop, this);
-    this.dialer = new Dialer(loop, settings, this, obs.observesConnects());
+    this.dialer = new Dialer(loop, settings, this);
     this.pool = new Pool(
         settings.maxPerHost(),
         settings.maxOpen(),
@@ -492,6 +492,11 @@ final class Manager
   public void failed(SocketIo s, Failure f) {
     s.trace = null;
     pool.connectFailed((Slot) s.owner, f);
+  }
+
+  @Override
+  public boolean observing() {
+    return obs.observesConnects();
   }
 
   @Override

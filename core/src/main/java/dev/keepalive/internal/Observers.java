@@ -41,9 +41,9 @@ final class Observers {
     this.clock = clock;
   }
 
-  /** The connect path must report its attempts and stages (listeners or JFR may want them). */
+  /** A socket starting to connect now must report its attempts and stages (a listener or JFR). */
   boolean observesConnects() {
-    return listening || JfrEvents.AVAILABLE;
+    return listening || JfrEvents.running();
   }
 
   // ---- requests ----

@@ -55,7 +55,10 @@ final class SocketIo {
   ConnectStage[] stages;
 
   int stage;
-  /** When the running stage started, in clock nanos: set only when the dialer is observed. */
+  /**
+   * When the running stage started, in clock nanos, while someone observes this socket's connect
+   * path; 0 when nobody did as it started (Dialer.observed).
+   */
   long stageStartedAt;
   /** What observers keep while it connects (JFR events under way), else null; opaque here. */
   Object trace;
