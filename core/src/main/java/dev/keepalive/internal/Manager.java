@@ -74,6 +74,8 @@ final class Manager
   private long warmIds;
   /** Listeners, JFR and the DEBUG log of closes. */
   private final Observers obs;
+  /** The pool keys of recent allocations (any thread). */
+  private final KeyCache keys = new KeyCache();
 
   Manager(Settings settings) {
     this(settings, List.of());
@@ -131,9 +133,13 @@ final class Manager
       Consumer<Failure> onFailure,
       Throwable site) {
     Request r =
-        new Request(id, PoolKey.of(a), a, timeoutOf(a), fresh, onConnection, onFailure, site, 0);
+        new Request(id, keys.of(a), a, timeoutOf(a), fresh, onConnection, onFailure, site, 0);
     obs.submitted(r);
-    return onLoop(() -> pool.allocate(r));
+    if (loop.inLoop()) { // a callback asking again: no task, and no lambda to allocate
+      pool.allocate(r);
+      return true;
+    }
+    return loop.execute(() -> pool.allocate(r));
   }
 
   /**
@@ -143,7 +149,7 @@ final class Manager
    * once, on the loop. False when the loop has ended.
    */
   boolean prewarm(Allocation a, int n, IntConsumer onOpened, Consumer<Failure> onFailure) {
-    PoolKey key = PoolKey.of(a);
+    PoolKey key = keys.of(a);
     long timeout = timeoutOf(a);
     // one warm-up per socket it may open: a key never has more than maxPerHost
     int count = Math.min(n, settings.maxPerHost());
@@ -160,7 +166,7 @@ final class Manager
    * see ConnectionManager.keepWarm. False when the loop has ended.
    */
   boolean keepWarm(Allocation a, int minIdle) {
-    PoolKey key = PoolKey.of(a);
+    PoolKey key = keys.of(a);
     long timeout = timeoutOf(a);
     int target = settings.maxPerHost();
     return onLoop(() -> pool.keepWarm(
@@ -203,7 +209,7 @@ final class Manager
 
   /** The counts of one key, exact (asked of the loop); all zero once the loop has ended. */
   PoolStats stats(Allocation a) {
-    PoolKey key = PoolKey.of(a);
+    PoolKey key = keys.of(a);
     return call(() -> pool.stats(key), NONE);
   }
 
@@ -327,7 +333,11 @@ final class Manager
 
   @Override
   public void giveBack(Lease lease, boolean discard) {
-    onLoop(() -> takeBack(lease, discard, CloseReason.DISCARDED));
+    if (loop.inLoop()) { // the common case: given back in its callback; no lambda to allocate
+      takeBack(lease, discard, CloseReason.DISCARDED);
+    } else {
+      loop.execute(() -> takeBack(lease, discard, CloseReason.DISCARDED));
+    }
   }
 
   @Override
