@@ -248,8 +248,8 @@ final class BenchReport {
   /** "0.412 ms", "2.31 ms", "23.7 ms", "412 ms". */
   static String millis(long nanos) {
     double ms = nanos / 1e6;
-    String f = ms < 1 ? "%.3f" : ms < 10 ? "%.2f" : ms < 100 ? "%.1f" : "%.0f";
-    return String.format(Locale.ROOT, f, ms) + " ms";
+    int decimals = ms < 1 ? 3 : ms < 10 ? 2 : ms < 100 ? 1 : 0;
+    return Columns.decimal(nanos, 6, decimals) + " ms";
   }
 
   static String json(

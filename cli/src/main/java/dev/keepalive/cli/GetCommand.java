@@ -13,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -205,15 +204,13 @@ final class GetCommand implements Callable<Integer> {
           Files.write(file, r.body());
           saved = "  -> " + file;
         }
-        out.println(String.format(
-            Locale.ROOT,
-            "%-18s %,10d bytes %9s  %-9s  %s%s",
-            r.status() + " " + (r.reason() == null ? "" : r.reason()),
-            r.bodySize(),
-            BenchReport.millis(f.end - f.start),
-            r.servedBy(),
-            f.url,
-            saved));
+        // "%-18s %,10d bytes %9s  %-9s  %s%s", without java.util.Formatter: its first use
+        // loads regex, locale data and decimal formatting, 25 ms of a 200 ms `get` on JDK 17
+        out.println(Columns.left(r.status() + " " + (r.reason() == null ? "" : r.reason()), 18)
+            + " " + Columns.right(Columns.grouped(r.bodySize()), 10)
+            + " bytes " + Columns.right(BenchReport.millis(f.end - f.start), 9)
+            + "  " + Columns.left(String.valueOf(r.servedBy()), 9)
+            + "  " + f.url + saved);
         if (failOnHttpError && r.status() >= 400) {
           failures++;
         }
