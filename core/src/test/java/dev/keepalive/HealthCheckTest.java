@@ -284,7 +284,7 @@ class HealthCheckTest {
       await().until(() -> server.pings.get() == 1);
       m.shutdown();
       AllocationResult r = results.next();
-      assertThat(r.function()).isEqualTo("shutdown");
+      assertThat(r.function()).as("%s", r).isEqualTo("shutdown");
       await().until(() -> server.closedByClient.contains(port));
       awaitStats(m, Managers.EMPTY);
     }

@@ -55,6 +55,35 @@ class ListenerTest {
     }
   }
 
+  /** A listener's methods may come from a class it extends: they are heard all the same. */
+  static class GiveBacks implements ConnectionListener {
+    final List<String> heard = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public void givenBack(ConnectionInfo socket, boolean pooled) {
+      heard.add("givenBack " + pooled);
+    }
+
+    @Override
+    public void handedOut(
+        long id, Allocation a, ConnectionInfo s, FromCache how, long waitNanos, long idle) {
+      heard.add("handedOut " + how);
+    }
+  }
+
+  static final class InheritsItsMethods extends GiveBacks {}
+
+  @Test
+  void methodsInheritedFromAListenersSuperclassAreHeard() throws Exception {
+    InheritsItsMethods only = new InheritsItsMethods();
+    try (ServerRig<AcceptingServer> rig =
+        ServerRig.plain(() -> ConnectionManager.builder().listener(only).build())) {
+      rig.connect().close();
+      await().until(() -> only.heard.size() == 2);
+      assertThat(only.heard).containsExactly("handedOut NEW", "givenBack true");
+    }
+  }
+
   @Test
   void aDiscardIsAGiveBackThatCloses() throws Exception {
     try (ServerRig<AcceptingServer> rig = rig(ConnectionManager.builder())) {

@@ -30,6 +30,15 @@ final class Observers {
   private final ConnectionListener[] listeners;
   /** At least one listener. */
   final boolean listening;
+  /**
+   * Some listener overrides an event of a request's outcome or lookup (which need the request's
+   * {@link Trace}), {@code handedOut}, {@code givenBack}: the events of every request, built only
+   * for a listener that would hear them (as Netty skips the handler methods nobody overrides).
+   */
+  private final boolean tracing;
+
+  private final boolean wantsHandedOut;
+  private final boolean wantsGivenBack;
 
   private final Clock clock;
   /** A listener threw already: later ones are logged at DEBUG only (loop only). */
@@ -39,6 +48,35 @@ final class Observers {
     this.listeners = listeners.toArray(new ConnectionListener[0]);
     this.listening = this.listeners.length > 0;
     this.clock = clock;
+    ConnectionListener[] ls = this.listeners;
+    Class<?> id = long.class;
+    Class<?> a = Allocation.class;
+    this.wantsHandedOut = overrides(
+        ls, "handedOut", id, a, ConnectionInfo.class, FromCache.class, long.class, long.class);
+    this.wantsGivenBack = overrides(ls, "givenBack", ConnectionInfo.class, boolean.class);
+    this.tracing = wantsHandedOut
+        || overrides(ls, "failed", id, a, String.class, String.class, long.class)
+        || overrides(ls, "timedOut", id, a, long.class)
+        || overrides(ls, "cancelled", id, a, long.class)
+        || overrides(ls, "resolveStarted", id, a, String.class)
+        || overrides(ls, "resolveEnded", id, a, String.class, List.class, long.class)
+        || overrides(ls, "resolveFailed", id, a, String.class, String.class, long.class);
+  }
+
+  /** Whether one of {@code listeners} has its own {@code name} method, not the interface's. */
+  private static boolean overrides(
+      ConnectionListener[] listeners, String name, Class<?>... parameters) {
+    for (ConnectionListener l : listeners) {
+      try {
+        if (l.getClass().getMethod(name, parameters).getDeclaringClass()
+            != ConnectionListener.class) {
+          return true;
+        }
+      } catch (NoSuchMethodException | SecurityException e) {
+        return true; // cannot tell: tell it everything
+      }
+    }
+    return false;
   }
 
   /** A socket starting to connect now must report its attempts and stages (a listener or JFR). */
@@ -65,11 +103,11 @@ final class Observers {
   /** {@code r} was made by allocate(), on the caller's thread: stamp it for its wait. */
   void submitted(Request r) {
     boolean recorded = JfrEvents.running() && JfrEvents.Acquire.PROBE.isEnabled();
-    if (!listening && !recorded) {
+    if (!tracing && !recorded) {
       return;
     }
     Trace t = new Trace();
-    if (listening) {
+    if (tracing) {
       t.submittedAt = clock.nanoTime();
     }
     if (recorded) {
@@ -86,14 +124,14 @@ final class Observers {
   }
 
   void resolveStarted(Request r, String host) {
-    if (listening && !r.isWarm()) {
+    if (tracing && !r.isWarm()) {
       trace(r).resolveStartedAt = clock.nanoTime();
       emit(l -> l.resolveStarted(r.id, r.allocation, host));
     }
   }
 
   void resolveEnded(Request r, String host, List<InetAddress> addresses, Failure f) {
-    if (listening && !r.isWarm()) {
+    if (tracing && !r.isWarm()) {
       long nanos = clock.nanoTime() - trace(r).resolveStartedAt;
       if (f == null) {
         emit(l -> l.resolveEnded(r.id, r.allocation, host, addresses, nanos));
@@ -112,13 +150,16 @@ final class Observers {
     if (t.jfr != null) {
       acquired(r, t, r.failure == null ? r.fromCache.name() : outcome(r.failure));
     }
-    if (!listening || r.isWarm()) {
+    if (!tracing || r.isWarm()) {
       return;
     }
     long now = clock.nanoTime();
     long wait = now - t.submittedAt;
     Failure f = r.failure;
     if (f == null) {
+      if (!wantsHandedOut) {
+        return;
+      }
       Slot slot = r.slot;
       long idle = r.fromCache == FromCache.NEW ? 0 : Math.max(0, now - slot.idleSince);
       ConnectionInfo info = info(slot, now, null);
@@ -138,7 +179,7 @@ final class Observers {
     if (t.jfr != null) {
       acquired(r, t, "cancelled");
     }
-    if (listening && !r.isWarm()) {
+    if (tracing && !r.isWarm()) {
       long wait = clock.nanoTime() - t.submittedAt;
       emit(l -> l.cancelled(r.id, r.allocation, wait));
     }
@@ -252,7 +293,7 @@ final class Observers {
   }
 
   void givenBack(Slot slot, boolean pooled) {
-    if (listening) {
+    if (wantsGivenBack) {
       ConnectionInfo info = info(slot, clock.nanoTime(), null);
       emit(l -> l.givenBack(info, pooled));
     }
@@ -338,10 +379,14 @@ final class Observers {
     long age = 0;
     if (s != null) {
       SocketChannel ch = s.channel;
+      if (remote == null) {
+        remote = s.remoteSeen;
+      }
       if (remote == null && ch != null) {
         try {
           java.net.SocketAddress a = ch.getRemoteAddress();
           remote = a instanceof InetSocketAddress ? (InetSocketAddress) a : null;
+          s.remoteSeen = remote; // null until connected; then it stays (asked under a lock)
         } catch (java.io.IOException e) {
           remote = null; // closed under us: nothing to tell
         }

@@ -2,6 +2,7 @@ package dev.keepalive.internal;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -62,6 +63,11 @@ final class SocketIo {
   long stageStartedAt;
   /** What observers keep while it connects (JFR events under way), else null; opaque here. */
   Object trace;
+  /**
+   * The remote address once observers have asked the connected channel for it (it never changes
+   * after), else null. Written by the observers (loop only); opaque here.
+   */
+  InetSocketAddress remoteSeen;
   /** What the running stage keeps between readiness calls (a proxy exchange), else null. */
   Object stageState;
   /** The tunnel a proxy stage opens to the target, or null without a proxy. */

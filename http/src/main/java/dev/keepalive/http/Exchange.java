@@ -20,7 +20,6 @@ import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -77,7 +76,12 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
 
   private volatile boolean retried;
   private volatile boolean mustBeNew;
-  private volatile ScheduledFuture<?> timer;
+  /**
+   * When the whole exchange times out (System.nanoTime(): its start plus the timeout), or
+   * NO_DEADLINE. Not a timer of its own: the client's sweep enforces it with the response
+   * deadline ({@link #deadline()}), so a request schedules and cancels no timer task.
+   */
+  private final long overallDeadline;
   /** The response timeout in nanoseconds; NO_DEADLINE for none. */
   private final long responseNanos;
   /** Whether the response timeout runs (from the request's end until the outcome). */
@@ -109,6 +113,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     this.responseTimeout =
         request.responseTimeout() != null ? request.responseTimeout() : client.responseTimeout;
     this.responseNanos = responseNanos(responseTimeout);
+    long overall = responseNanos(timeout);
+    this.overallDeadline = overall == NO_DEADLINE ? NO_DEADLINE : System.nanoTime() + overall;
     String m = request.method();
     this.idempotent = Syntax.isIdempotent(m);
     this.headRequest = m.equals("HEAD");
@@ -121,8 +127,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
   }
 
   void begin() {
-    if (timeout != null) {
-      timer = client.schedule(this::onTimeout, timeout);
+    if (overallDeadline != NO_DEADLINE) {
+      client.watchResponse(overallDeadline);
     }
     allocate();
   }
@@ -703,8 +709,31 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     return lastInput + responseNanos;
   }
 
-  /** The client's sweep found the response past its deadline (timer thread). */
-  void responseTimedOut() {
+  /**
+   * The earlier of the whole exchange's deadline and the response's (System.nanoTime()), or
+   * NO_DEADLINE. Any thread.
+   */
+  long deadline() {
+    long r = responseDeadline();
+    return r == NO_DEADLINE || (overallDeadline != NO_DEADLINE && overallDeadline - r < 0)
+        ? overallDeadline
+        : r;
+  }
+
+  /**
+   * The client's sweep found this exchange past {@link #deadline()} at {@code now} (timer
+   * thread): the whole exchange's timeout when it has passed, else the response's.
+   */
+  void timedOut(long now) {
+    if (overallDeadline != NO_DEADLINE && overallDeadline - now <= 0) {
+      onTimeout();
+    } else {
+      responseTimedOut();
+    }
+  }
+
+  /** The response is past its deadline. */
+  private void responseTimedOut() {
     if (done.get()) {
       return;
     }
@@ -820,12 +849,8 @@ final class Exchange implements Consumer<AllocationResult>, ConnectionHandler {
     abort(new HttpException(where, "timed out after " + timeout + " " + waiting), false);
   }
 
-  /** The outcome is decided: stop the timer, leave the client's in-flight set. */
+  /** The outcome is decided: leave the client's in-flight set (and so its sweeps). */
   private void end() {
-    ScheduledFuture<?> t = timer;
-    if (t != null) {
-      t.cancel(false);
-    }
     cancelResponseTimer();
     client.done(this);
   }

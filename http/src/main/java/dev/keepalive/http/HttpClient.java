@@ -116,13 +116,14 @@ public final class HttpClient implements AutoCloseable {
   private ExecutorService readers;
 
   /**
-   * When the one scheduled sweep of response deadlines runs (System.nanoTime()), or NO_SWEEP.
-   * Response timeouts are not timers of their own: an exchange records its deadline and only
+   * When the one scheduled sweep of deadlines runs (System.nanoTime()), or NO_SWEEP. Timeouts
+   * (the whole exchange's and the response's) are not timers of their own: an exchange records
+   * its deadlines and only
    * makes sure that a sweep is due by then ({@link #watchResponse}), which costs a read of this
    * field when one is (the usual case: every deadline is later than the pending one). A sweep
    * looks at every exchange in flight, fails the late ones and schedules the next sweep for the
    * earliest deadline left. So a request costs no timer task scheduled and cancelled on the
-   * event loop, and sweeps run about once per response timeout while no response is late.
+   * event loop, and sweeps run about once per timeout while no exchange is late.
    */
   private final AtomicLong nextSweep = new AtomicLong(NO_SWEEP);
 
@@ -517,7 +518,10 @@ public final class HttpClient implements AutoCloseable {
     }
   }
 
-  /** On the timer thread: fails the exchanges past their response deadline, plans the next. */
+  /**
+   * On the timer thread: fails the exchanges past their deadline (the whole exchange's timeout or
+   * the response timeout), plans the next.
+   */
   private void sweep(long at) {
     if (!nextSweep.compareAndSet(at, NO_SWEEP)) {
       return; // replaced by an earlier sweep, which took over
@@ -525,12 +529,12 @@ public final class HttpClient implements AutoCloseable {
     long now = System.nanoTime();
     long earliest = NO_SWEEP;
     for (Exchange x : inFlight) {
-      long d = x.responseDeadline();
+      long d = x.deadline();
       if (d == NO_SWEEP) {
         continue;
       }
       if (d - now <= 0) {
-        x.responseTimedOut();
+        x.timedOut(now);
       } else if (earliest == NO_SWEEP || d - earliest < 0) {
         earliest = d;
       }
