@@ -74,6 +74,23 @@ class HealthCheckTest {
     return healthy;
   }
 
+  /**
+   * The verdicts of checks that never end, kept reachable as a real check's pending answer would
+   * be (by the socket it waits on): a check's connection nobody can reach any more is reclaimed
+   * by the manager's reaper like any forgotten connection (closed, its request served again),
+   * which at a GC's whim would end these checks early.
+   */
+  private final List<CompletableFuture<Boolean>> pending = new CopyOnWriteArrayList<>();
+
+  /** Verdicts that never come (kept in {@link #pending}). */
+  private Supplier<CompletableFuture<Boolean>> never() {
+    return () -> {
+      CompletableFuture<Boolean> f = new CompletableFuture<>();
+      pending.add(f);
+      return f;
+    };
+  }
+
   /** A manager that checks a pooled socket with {@code check} before every reuse. */
   static ConnectionManager checkingWith(HealthCheck check) {
     return ConnectionManager.builder().healthCheck(Duration.ZERO, check).build();
@@ -237,7 +254,7 @@ class HealthCheckTest {
 
   @Test
   void aCheckThatNeverCompletesEndsWithTheRequestsTimeoutOnceAndLeaksNoSocket() throws Exception {
-    try (ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
+    try (ConnectionManager m = checkingWith(pingThen(never()))) {
       int before = Descriptors.count();
       int port = pooledSocket(m, server.allocation());
       ResultRecorder results = new ResultRecorder();
@@ -256,7 +273,7 @@ class HealthCheckTest {
 
   @Test
   void deallocateDuringACheckCancelsTheRequestAndClosesTheSocket() throws Exception {
-    try (ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
+    try (ConnectionManager m = checkingWith(pingThen(never()))) {
       int port = pooledSocket(m, server.allocation());
       ResultRecorder results = new ResultRecorder();
       long id = m.allocate(server.allocation(), results);
@@ -275,9 +292,37 @@ class HealthCheckTest {
     }
   }
 
+  /**
+   * A check whose verdict nobody can reach any more can never end: its connection is reclaimed
+   * like any forgotten one: the check counts as failed (its socket closed, HEALTH_CHECK_FAILED)
+   * and the request is served again, NEW.
+   */
+  @Test
+  void aCheckWhoseVerdictIsUnreachableIsReclaimedAndTheRequestServedAgain() throws Exception {
+    try (ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
+      int port = pooledSocket(m, server.allocation());
+      ResultRecorder results = new ResultRecorder();
+      m.allocate(server.allocation(), results);
+      await().until(() -> server.pings.get() == 1);
+      await().until(() -> {
+        System.gc(); // the check's connection is unreachable now: the reaper finds it
+        return !results.all().isEmpty();
+      });
+      AllocationResult r = results.next();
+      assertThat(r.isSuccess()).as("%s", r).isTrue();
+      assertThat(r.fromCache()).isEqualTo(FromCache.NEW);
+      assertThat(r.connection().localAddress().getPort()).isNotEqualTo(port);
+      await().until(() -> server.closedByClient.contains(port));
+      assertThat(m.totals().closed(CloseReason.HEALTH_CHECK_FAILED))
+          .as("%s", m.totals())
+          .isEqualTo(1);
+      r.connection().close();
+    }
+  }
+
   @Test
   void shutdownDuringACheckAnswersShutdownAndClosesTheSocket() throws Exception {
-    try (ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
+    try (ConnectionManager m = checkingWith(pingThen(never()))) {
       int port = pooledSocket(m, server.allocation());
       ResultRecorder results = new ResultRecorder();
       m.allocate(server.allocation(), results);
