@@ -11,6 +11,7 @@ import dev.keepalive.testing.ResultRecorder;
 import dev.keepalive.testkit.AcceptingServer;
 import dev.keepalive.testkit.Await;
 import dev.keepalive.testkit.Descriptors;
+import dev.keepalive.testkit.LogCapture;
 import dev.keepalive.testkit.TcpTable;
 import dev.keepalive.testkit.TestCertificates;
 import dev.keepalive.testkit.TlsServer;
@@ -294,12 +295,13 @@ class HealthCheckTest {
 
   /**
    * A check whose verdict nobody can reach any more can never end: its connection is reclaimed
-   * like any forgotten one: the check counts as failed (its socket closed, HEALTH_CHECK_FAILED)
-   * and the request is served again, NEW.
+   * like any forgotten one, with a WARNING that says it was a health check's: the check counts as
+   * failed (its socket closed, HEALTH_CHECK_FAILED) and the request is served again, NEW.
    */
   @Test
   void aCheckWhoseVerdictIsUnreachableIsReclaimedAndTheRequestServedAgain() throws Exception {
-    try (ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
+    try (LogCapture log = LogCapture.debug("dev.keepalive");
+        ConnectionManager m = checkingWith(pingThen(CompletableFuture::new))) {
       int port = pooledSocket(m, server.allocation());
       ResultRecorder results = new ResultRecorder();
       m.allocate(server.allocation(), results);
@@ -316,6 +318,10 @@ class HealthCheckTest {
       assertThat(m.totals().closed(CloseReason.HEALTH_CHECK_FAILED))
           .as("%s", m.totals())
           .isEqualTo(1);
+      assertThat(log.lines())
+          .anyMatch(l -> l.startsWith("a health check of a connection to http://127.0.0.1:")
+              && l.contains("became unreachable before its verdict"))
+          .noneMatch(l -> l.contains("was never closed"));
       r.connection().close();
     }
   }

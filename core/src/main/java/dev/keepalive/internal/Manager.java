@@ -344,6 +344,20 @@ final class Manager
   public void reclaim(Lease lease) {
     loop.execute(() -> {
       if (!lease.ended) {
+        Slot slot = (Slot) lease.socket.owner;
+        if (slot != null && slot.state == Slot.State.CHECKING && lease.socket.listener == lease) {
+          // a health check's connection, not a hand-out: its verdict can never come now
+          LOG.log(
+              Level.WARNING,
+              "a health check of a connection to {0}://{1}:{2} became unreachable before its "
+                  + "verdict (nothing held the future it returned); it counts as failed and the "
+                  + "socket was closed",
+              lease.scheme,
+              lease.addr,
+              String.valueOf(lease.port));
+          checkDone(lease, false);
+          return;
+        }
         if (lease.allocationSite == null) {
           obs.leaked((Slot) lease.socket.owner, lease.scheme, lease.addr, lease.port, true, null);
           LOG.log(
