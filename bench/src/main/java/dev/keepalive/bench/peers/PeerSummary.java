@@ -95,23 +95,7 @@ public final class PeerSummary {
         out,
         "Netty: acquire().syncUninterruptibly() + release(ch); the peers probe nothing; "
             + "all hold connected sockets to the sink):");
-    StringBuilder head =
-        new StringBuilder(String.format(Locale.ROOT, "  %-28s %12s", "", "keepalive"));
-    for (String[] peer : PEERS) {
-      head.append(String.format(Locale.ROOT, " %24s", peer[0]));
-    }
-    line(out, head.toString());
-    for (String threads : new String[] {"", "2"}) {
-      for (String keys : KEYS) {
-        row(
-            out,
-            (threads.isEmpty() ? "1 thread" : "2 threads") + ", keys=" + keys,
-            s,
-            "threadCached" + threads,
-            keys);
-      }
-    }
-    row(out, "1 thread, 10,000 queued", s, "threadCachedWithQueue", "-");
+    table(out, s, PEERS);
     line(out, "  (next to each peer: keepalive cycles/s / the peer's)");
 
     line(out, "  cost ratios (ns/cycle, 1 thread):");
@@ -146,9 +130,26 @@ public final class PeerSummary {
     return out.toString();
   }
 
-  private static void row(
-      StringBuilder out, String label, Map<String, Double> s, String method, String keys) {
-    row(out, label, s, method, keys, PEERS);
+  /** keepalive's plain-thread cycles next to each of {@code peers}', by threads and keys. */
+  private static void table(StringBuilder out, Map<String, Double> s, String[][] peers) {
+    StringBuilder head =
+        new StringBuilder(String.format(Locale.ROOT, "  %-28s %12s", "", "keepalive"));
+    for (String[] peer : peers) {
+      head.append(String.format(Locale.ROOT, " %24s", peer[0]));
+    }
+    line(out, head.toString());
+    for (String threads : new String[] {"", "2"}) {
+      for (String keys : KEYS) {
+        row(
+            out,
+            (threads.isEmpty() ? "1 thread" : "2 threads") + ", keys=" + keys,
+            s,
+            "threadCached" + threads,
+            keys,
+            peers);
+      }
+    }
+    row(out, "1 thread, 10,000 queued", s, "threadCachedWithQueue", "-", peers);
   }
 
   private static void row(
@@ -195,24 +196,7 @@ public final class PeerSummary {
         "non-blocking read on every lease; Netty: ACTIVE health check on acquire and release, "
             + "and a handler closing");
     line(out, "a channel that receives anything while pooled), cycles/s:");
-    StringBuilder head =
-        new StringBuilder(String.format(Locale.ROOT, "  %-28s %12s", "", "keepalive"));
-    for (String[] peer : SAFE_PEERS) {
-      head.append(String.format(Locale.ROOT, " %24s", peer[0]));
-    }
-    line(out, head.toString());
-    for (String threads : new String[] {"", "2"}) {
-      for (String keys : KEYS) {
-        row(
-            out,
-            (threads.isEmpty() ? "1 thread" : "2 threads") + ", keys=" + keys,
-            s,
-            "threadCached" + threads,
-            keys,
-            SAFE_PEERS);
-      }
-    }
-    row(out, "1 thread, 10,000 queued", s, "threadCachedWithQueue", "-", SAFE_PEERS);
+    table(out, s, SAFE_PEERS);
     line(
         out,
         String.format(
