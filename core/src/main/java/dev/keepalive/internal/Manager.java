@@ -578,8 +578,9 @@ final class Manager
 
   @Override
   public long onTurn() {
+    boolean dialsWait = dialer.newTurn();
     pool.expire();
-    long next = pool.nextDeadline();
+    long next = dialsWait ? settings.clock().nanoTime() : pool.nextDeadline(); // no sleep then
     if (!leaks.isEmpty()) {
       next = reportLeaks(next);
     }

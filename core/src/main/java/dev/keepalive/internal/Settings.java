@@ -16,6 +16,7 @@ import javax.net.ssl.SSLParameters;
  * @param tlsSchemes lower-case schemes whose sockets are wrapped in TLS
  * @param clock where the pool reads time (tests substitute a manual one)
  * @param expireBatch most idle sockets closed for keep-alive per loop turn (see {@link Pool})
+ * @param dialBatch most connects started per loop turn (see {@link Dialer})
  * @param maxLifetimeNanos a socket's longest life from its TCP connect, before jitter; 0 for
  *     unlimited
  * @param lifetimeJitter in [0, 1): each socket lives maxLifetime * (1 - u * jitter)
@@ -43,6 +44,7 @@ public record Settings(
     long maxPendingWriteBytes,
     Clock clock,
     int expireBatch,
+    int dialBatch,
     long maxLifetimeNanos,
     double lifetimeJitter,
     DoubleSupplier lifetimeRandom,
@@ -89,6 +91,7 @@ public record Settings(
         maxPendingWriteBytes,
         clock,
         expireBatch,
+        Dialer.DEFAULT_DIAL_BATCH,
         0,
         DEFAULT_LIFETIME_JITTER,
         Pool.Options::uniform,
@@ -173,6 +176,37 @@ public record Settings(
         check);
   }
 
+  /** A copy that starts at most {@code dialBatch} (>= 1) connects per loop turn. */
+  public Settings withDialBatch(int dialBatch) {
+    if (dialBatch < 1) {
+      throw new IllegalArgumentException("dialBatch must be >= 1: " + dialBatch);
+    }
+    return new Settings(
+        maxPerHost,
+        maxOpen,
+        keepAliveNanos,
+        timeoutNanos,
+        resolver,
+        bindAddress,
+        sslContext,
+        sslParameters,
+        tlsSchemes,
+        maxPendingWriteBytes,
+        clock,
+        expireBatch,
+        dialBatch,
+        maxLifetimeNanos,
+        lifetimeJitter,
+        lifetimeRandom,
+        maxUses,
+        maxQueued,
+        connectAttemptDelayNanos,
+        leakDetectionNanos,
+        tcpKeepAlive,
+        healthCheckAfterNanos,
+        healthCheck);
+  }
+
   /** This copy's connection settings with these rules: the one place both copies are made. */
   private Settings withRules(
       long maxLifetimeNanos,
@@ -197,6 +231,7 @@ public record Settings(
         maxPendingWriteBytes,
         clock,
         expireBatch,
+        dialBatch,
         maxLifetimeNanos,
         lifetimeJitter,
         lifetimeRandom,

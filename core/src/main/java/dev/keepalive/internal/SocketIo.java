@@ -74,6 +74,9 @@ final class SocketIo {
   Tunnel tunnel;
 
   SocketChannel channel;
+  /** Closed for good ({@link #close}); a socket still waiting for its connect then never starts. */
+  boolean closed;
+
   SelectionKey key;
   /**
    * The interest ops last set on {@link #key}, kept here so an unchanged interest costs no touch
@@ -183,6 +186,7 @@ final class SocketIo {
    * goes out without blocking), or abortively (RST) when {@code reset}.
    */
   void close(boolean reset) {
+    closed = true;
     SocketChannel ch = channel;
     if (!reset && tls != null && transport != null && ch != null && ch.isOpen()) {
       TlsTransport.closeNotify(tls);
