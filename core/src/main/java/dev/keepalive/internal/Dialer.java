@@ -97,7 +97,7 @@ final class Dialer implements ConnectStage.Progress {
         settings.connectAttemptDelayNanos(),
         settings.tcpKeepAlive(),
         this);
-    this.tls = new Tls(settings, this);
+    this.tls = new Tls(loop, settings, this);
     ConnectStage http = new HttpTunnel(this);
     ConnectStage socks = new Socks5Tunnel(this);
     this.plain = new ConnectStage[] {tcp};

@@ -4,6 +4,7 @@ import dev.keepalive.HealthCheck;
 import dev.keepalive.Resolver;
 import java.net.InetAddress;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.function.DoubleSupplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -30,6 +31,8 @@ import javax.net.ssl.SSLParameters;
  * @param healthCheckAfterNanos a pooled socket idle longer than this is checked before it is
  *     handed out; -1 for never
  * @param healthCheck the check, or null for none
+ * @param tlsTaskExecutor runs the TLS engines' delegated tasks (see {@link Tls}); null to run
+ *     them on the event loop
  */
 public record Settings(
     int maxPerHost,
@@ -54,7 +57,8 @@ public record Settings(
     long leakDetectionNanos,
     TcpKeepAlive tcpKeepAlive,
     long healthCheckAfterNanos,
-    HealthCheck healthCheck) {
+    HealthCheck healthCheck,
+    Executor tlsTaskExecutor) {
 
   /** The default share of maxLifetime a socket's lifetime may fall short by. */
   public static final double DEFAULT_LIFETIME_JITTER = 0.1;
@@ -101,6 +105,7 @@ public record Settings(
         0,
         null,
         -1,
+        null,
         null);
   }
 
@@ -204,7 +209,37 @@ public record Settings(
         leakDetectionNanos,
         tcpKeepAlive,
         healthCheckAfterNanos,
-        healthCheck);
+        healthCheck,
+        tlsTaskExecutor);
+  }
+
+  /** A copy whose TLS engines' delegated tasks run on {@code executor} (null: on the loop). */
+  public Settings withTlsTaskExecutor(Executor executor) {
+    return new Settings(
+        maxPerHost,
+        maxOpen,
+        keepAliveNanos,
+        timeoutNanos,
+        resolver,
+        bindAddress,
+        sslContext,
+        sslParameters,
+        tlsSchemes,
+        maxPendingWriteBytes,
+        clock,
+        expireBatch,
+        dialBatch,
+        maxLifetimeNanos,
+        lifetimeJitter,
+        lifetimeRandom,
+        maxUses,
+        maxQueued,
+        connectAttemptDelayNanos,
+        leakDetectionNanos,
+        tcpKeepAlive,
+        healthCheckAfterNanos,
+        healthCheck,
+        executor);
   }
 
   /** This copy's connection settings with these rules: the one place both copies are made. */
@@ -241,7 +276,8 @@ public record Settings(
         leakDetectionNanos,
         tcpKeepAlive,
         healthCheckAfterNanos,
-        healthCheck);
+        healthCheck,
+        tlsTaskExecutor);
   }
 
   /** The pool's share of these settings. */

@@ -10,6 +10,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLContext;
@@ -18,6 +20,7 @@ import javax.net.ssl.SSLParameters;
 import tlschannel.BufferAllocator;
 import tlschannel.HeapBufferAllocator;
 import tlschannel.NeedsReadException;
+import tlschannel.NeedsTaskException;
 import tlschannel.NeedsWriteException;
 import tlschannel.TrackingAllocator;
 import tlschannel.impl.TlsChannelImpl;
@@ -88,13 +91,19 @@ final class Tls implements ConnectStage {
   private final TrackingAllocator encryptedBuffers =
       new TrackingAllocator(new RecyclingAllocator(new HeapBufferAllocator(), RECYCLED_BUFFERS));
 
+  private final EventLoop loop;
   private final Settings settings;
   private final Progress progress;
+  /** Where the engines' delegated tasks run; null: on the loop, inside tls-channel. */
+  private final Executor tasks;
+
   private SSLContext context;
 
-  Tls(Settings settings, Progress progress) {
+  Tls(EventLoop loop, Settings settings, Progress progress) {
+    this.loop = loop;
     this.settings = settings;
     this.progress = progress;
+    this.tasks = settings.tlsTaskExecutor();
   }
 
   /** {@code s} is connected over TCP: start its handshake. */
@@ -111,7 +120,7 @@ final class Tls implements ConnectStage {
           engine,
           Optional.empty(),
           session -> {},
-          true,
+          tasks == null, // else tls-channel hands them out: see runTask
           plainBuffers,
           encryptedBuffers,
           true,
@@ -134,6 +143,10 @@ final class Tls implements ConnectStage {
     } catch (NeedsWriteException e) {
       s.interest(SelectionKey.OP_WRITE);
       return;
+    } catch (NeedsTaskException e) {
+      s.interest(0);
+      runTask(s, e.getTask());
+      return;
     } catch (IOException | RuntimeException e) {
       progress.failed(s, failure(e));
       return;
@@ -141,6 +154,35 @@ final class Tls implements ConnectStage {
     s.interest(0);
     s.transport = new TlsTransport(s.tls, s.records);
     progress.done(s);
+  }
+
+  /**
+   * With a task executor ({@code Builder.tlsTaskExecutor}): runs a delegated task of {@code s}'s
+   * engine (the handshake's CPU work: key agreement, certificate validation through the trust
+   * manager, which may block to fetch revocation data) there, and the handshake's next step back
+   * on the loop; meanwhile the socket waits for nothing and the loop serves everything else. A
+   * socket closed meanwhile (its request timed out or was cancelled, the manager closed) is not
+   * touched again. Where the executor refuses the task, it runs here, as it does without one.
+   */
+  private void runTask(SocketIo s, Runnable task) {
+    TlsChannelImpl tls = s.tls;
+    Runnable next = () -> {
+      if (!s.closed && s.tls == tls) {
+        onReady(s);
+      }
+    };
+    try {
+      tasks.execute(() -> {
+        try {
+          task.run(); // the engine keeps what the task throws and raises it at the next step
+        } finally {
+          loop.execute(next); // false once the loop has ended: nothing is left to do
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      task.run();
+      next.run();
+    }
   }
 
   private SSLEngine engine(SocketIo s) throws GeneralSecurityException {

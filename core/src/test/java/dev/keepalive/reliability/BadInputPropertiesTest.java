@@ -528,6 +528,7 @@ class BadInputPropertiesTest {
     rejects(() -> b.bindAddress(null), "bindAddress");
     rejects(() -> b.sslContext(null), "sslContext");
     rejects(() -> b.sslParameters(null), "sslParameters");
+    rejects(() -> b.tlsTaskExecutor(null), "tlsTaskExecutor");
     if (isText(scheme)) {
       assertThat(b.tlsScheme(scheme)).isSameAs(b);
     } else {

@@ -16,9 +16,12 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedTrustManager;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -135,6 +138,32 @@ public final class TestCertificates {
       tmf.init(trustStore);
       SSLContext c = SSLContext.getInstance("TLS");
       c.init(null, tmf.getTrustManagers(), null);
+      return c;
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A new client context that trusts the test CA only, through the trust manager {@code wrap}
+   * makes of the test CA's own (to watch or delay the certificate check).
+   */
+  public SSLContext clientContext(UnaryOperator<X509ExtendedTrustManager> wrap) {
+    try {
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(trustStore);
+      X509ExtendedTrustManager ca = null;
+      for (TrustManager tm : tmf.getTrustManagers()) {
+        if (tm instanceof X509ExtendedTrustManager) {
+          ca = (X509ExtendedTrustManager) tm;
+        }
+      }
+      if (ca == null) {
+        throw new IllegalStateException("no X509ExtendedTrustManager for the test CA");
+      }
+      SSLContext c = SSLContext.getInstance("TLS");
+      c.init(null, new TrustManager[] {wrap.apply(ca)}, null);
       return c;
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
